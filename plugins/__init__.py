@@ -1,0 +1,1 @@
+"""Built-in model plugins of rnnbench (installed as `rnnbench_models`)."""

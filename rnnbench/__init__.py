@@ -1,0 +1,43 @@
+"""rnnbench: a plugin-based benchmark harness for recurrent neural networks.
+
+The public plugin API lives here; importing it does not import torch.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from rnnbench.errors import ConfigError, DataError, IncompatibleError, RnnbenchError
+from rnnbench.hookspecs import hookimpl
+from rnnbench.params import Choice, FloatRange, IntRange, Param, ParamSet
+from rnnbench.specs import (
+    ModelContext,
+    ModelOutput,
+    ModelSpec,
+    Task,
+    TaskSpec,
+    compatibility,
+)
+
+try:
+    __version__ = version("rnnbench")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "Choice",
+    "ConfigError",
+    "DataError",
+    "FloatRange",
+    "IncompatibleError",
+    "IntRange",
+    "ModelContext",
+    "ModelOutput",
+    "ModelSpec",
+    "Param",
+    "ParamSet",
+    "RnnbenchError",
+    "Task",
+    "TaskSpec",
+    "__version__",
+    "compatibility",
+    "hookimpl",
+]

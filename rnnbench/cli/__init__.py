@@ -1,0 +1,45 @@
+"""The `rnnbench` command line. Each subcommand lives in its own module with
+`add_parser(subparsers)` and `run(args) -> int`; heavy libraries load only inside
+the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rnnbench.errors import RnnbenchError
+
+COMMANDS = ("list_cmd", "run_cmd")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from importlib import import_module
+
+    from rnnbench import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="rnnbench", description="Benchmark recurrent neural networks fairly.")
+    parser.add_argument("--version", action="version", version=f"rnnbench {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        import_module(f"rnnbench.cli.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except RnnbenchError as exc:
+        print(f"rnnbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("rnnbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

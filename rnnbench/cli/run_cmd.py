@@ -1,0 +1,87 @@
+"""`rnnbench run`: train and evaluate one model on one task, tracked in MLflow."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rnnbench.cli.common import (
+    add_device_options,
+    add_output_options,
+    ensure_results_dir,
+    print_json,
+    quiet_libraries,
+)
+
+FLAG_TO_TRAIN_KEY = {
+    "max_epochs": "max_epochs", "seed": "seed", "clip_algorithm": "clip_algorithm",
+    "clip_value": "clip_value", "accelerator": "accelerator", "devices": "devices",
+    "strategy": "strategy",
+}
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("run", help="train and evaluate one model on one task")
+    parser.add_argument("--model", required=True, help="model name (see `rnnbench list`)")
+    parser.add_argument("--task", required=True, help="task name (see `rnnbench list`)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="model.*, task.* or train.* option; repeatable")
+    parser.add_argument("--max-epochs", type=int, help="train.max_epochs")
+    parser.add_argument("--seed", type=int, help="train.seed")
+    parser.add_argument("--clip-algorithm", choices=("norm", "value", "none"),
+                        help="train.clip_algorithm")
+    parser.add_argument("--clip-value", type=float, help="train.clip_value")
+    add_device_options(parser)
+    add_output_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def train_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """Explicit flags, as train.* values (they win over --set train.*)."""
+    return {key: getattr(args, flag) for flag, key in FLAG_TO_TRAIN_KEY.items()
+            if getattr(args, flag, None) is not None}
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnbench.config import build_run_config, parse_sets, resolve_tracking_uri
+    from rnnbench.registry import get_registry
+
+    quiet_libraries()
+    registry = get_registry()
+    sets = parse_sets(args.sets)
+    sets["train"].update({k: str(v) for k, v in train_overrides(args).items()})
+    if args.json:
+        sets["train"].setdefault("progress", "false")
+    config = build_run_config(registry, args.model, args.task, sets,
+                              results_dir=args.results_dir, experiment=args.experiment)
+
+    from rnnbench.runner import execute, prepare
+    from rnnbench.tracking import Tracker
+
+    prepared = prepare(config, registry)
+    results_dir = ensure_results_dir(args.results_dir)
+    config.results_dir = results_dir
+    tracker = Tracker(resolve_tracking_uri(args.tracking_uri, results_dir), args.experiment,
+                      artifact_root=results_dir / "mlartifacts")
+    result = execute(prepared, registry, tracker)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    print(format_result(result), file=sys.stdout)
+    return 0
+
+
+def format_result(result) -> str:
+    lines = [f"{result.model} on {result.task}  (MLflow run {result.mlflow_run_id})"]
+    for name, value in sorted(result.metrics.items()):
+        lines.append(f"  {name:<20} {value:.4f}")
+    if result.baseline is not None:
+        lines.append(f"  {'baseline':<20} {result.baseline:.4f}")
+    if result.solved is not None:
+        lines.append(f"  {'solved':<20} {'yes' if result.solved else 'no'}")
+    if result.diverged:
+        lines.append("  diverged: the training loss became NaN or infinite")
+    lines.append(f"  {'parameters':<20} {result.params:,}")
+    lines.append(f"  {'throughput':<20} {result.throughput:,.0f} {result.throughput_unit}/s")
+    lines.append(f"  {'wall time':<20} {result.wall_seconds:.1f} s")
+    return "\n".join(lines)

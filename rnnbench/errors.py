@@ -1,0 +1,23 @@
+"""Errors that the CLI turns into one line on stderr and a non-zero exit code."""
+
+
+class RnnbenchError(Exception):
+    """A problem the user can fix; its message is one line naming what and where."""
+
+    exit_code = 2
+
+
+class ConfigError(RnnbenchError):
+    """A bad option, value, config file key, or model/task name."""
+
+
+class IncompatibleError(RnnbenchError):
+    """A model and task that cannot be combined, with the reason."""
+
+
+class DataError(RnnbenchError):
+    """Unreadable, missing or malformed input data (names the file, line or option)."""
+
+
+class PluginError(RnnbenchError):
+    """A plugin failed to load or registered a duplicate name (fatal only when strict)."""

@@ -1,0 +1,128 @@
+"""Building blocks for model plugins: input encoding, fused recurrences with packing,
+masks and pooling. Shapes: B batch, T time, E embedding, H hidden.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from rnnbench.specs import ModelContext
+
+
+class InputEncoder(nn.Module):
+    """Token ids (B, T) -> embeddings (B, T, E); real features (B, T, F) pass through.
+
+    `output_size` is E for tokens and F for features.
+    """
+
+    def __init__(self, context: ModelContext, embedding_dim: int) -> None:
+        super().__init__()
+        if context.input_kind == "tokens":
+            self.embedding: nn.Embedding | None = nn.Embedding(
+                context.vocab_size, embedding_dim, padding_idx=context.padding_idx
+            )
+            self.output_size = embedding_dim
+        else:
+            self.embedding = None
+            self.output_size = int(context.feature_size)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.embedding is not None:
+            return self.embedding(inputs)  # (B, T, E)
+        return inputs.float()  # (B, T, F)
+
+
+def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """(B,) lengths -> (B, T) bool mask, True at real positions."""
+    positions = torch.arange(max_len, device=lengths.device)
+    return positions.unsqueeze(0) < lengths.unsqueeze(1)
+
+
+def run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor, state=None):
+    """Run a fused torch recurrence over a padded batch.
+
+    x: (B, T, E); lengths: (B,). Returns (outputs (B, T, H*dirs) with zeros at padded
+    positions, final state at each sequence's true length). Packs only when lengths
+    differ, so equal-length batches take the plain fused path.
+    """
+    total = x.shape[1]
+    cpu_lengths = lengths.detach().to("cpu")
+    if bool((cpu_lengths == total).all()):
+        return rnn(x, state)
+    packed = pack_padded_sequence(x, cpu_lengths, batch_first=True, enforce_sorted=False)
+    out, final = rnn(packed, state)
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=total)
+    return out, final
+
+
+def final_hidden(h_n: torch.Tensor, bidirectional: bool) -> torch.Tensor:
+    """h_n: (layers*dirs, B, H) -> (B, H*dirs): the top layer's final state(s).
+
+    For a bidirectional layer: forward state at the true last position, concatenated
+    with the backward state after reading back to position 0.
+    """
+    if bidirectional:
+        return torch.cat([h_n[-2], h_n[-1]], dim=-1)
+    return h_n[-1]
+
+
+class FusedRecurrent(nn.Module):
+    """Input encoder -> dropout -> fused nn.RNN/nn.LSTM/nn.GRU stack -> dropout.
+
+    forward(inputs (B, T) or (B, T, F), lengths (B,), state) -> ModelOutput with
+      sequence (B, T, H*dirs), zeros at padded positions;
+      pooled   (B, H*dirs), the top layer's final state(s) at each true length;
+      state    the recurrence's final state, for the next consecutive window;
+      hidden   the top layer's outputs h_1..h_T.
+    """
+
+    def __init__(
+        self,
+        rnn_type: type[nn.RNNBase],
+        context: ModelContext,
+        embedding_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        dropout: float,
+        bidirectional: bool = False,
+        **rnn_kwargs,
+    ) -> None:
+        super().__init__()
+        self.encoder = InputEncoder(context, embedding_dim)
+        self.dropout = nn.Dropout(dropout)
+        self.bidirectional = bidirectional
+        self.rnn = rnn_type(
+            self.encoder.output_size, hidden_size, num_layers=num_layers, batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional, **rnn_kwargs,
+        )
+        self.output_size = hidden_size * (2 if bidirectional else 1)
+
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state=None):
+        from rnnbench.specs import ModelOutput
+
+        x = self.dropout(self.encoder(inputs))  # (B, T, E)
+        out, final = run_rnn(self.rnn, x, lengths, state)  # (B, T, H*dirs)
+        h_n = final[0] if isinstance(final, tuple) else final  # (layers*dirs, B, H)
+        return ModelOutput(
+            sequence=self.dropout(out),
+            pooled=self.dropout(final_hidden(h_n, self.bidirectional)),
+            state=final,
+            hidden=out,
+        )
+
+
+def recurrent_params(hidden_default: int = 128):
+    """The hyperparameters every fused recurrent model shares (with search spaces)."""
+    from rnnbench.params import Choice, FloatRange, Param
+
+    return (
+        Param("embedding_dim", int, 64, "token embedding size (token inputs only)", minimum=1,
+              space=Choice((32, 64, 128))),
+        Param("hidden_size", int, hidden_default, "hidden units per direction", minimum=1,
+              space=Choice((32, 64, 128, 256))),
+        Param("num_layers", int, 1, "stacked recurrent layers", minimum=1, space=Choice((1, 2))),
+        Param("dropout", float, 0.0, "dropout on inputs, between layers and on outputs",
+              minimum=0.0, maximum=0.95, space=FloatRange(0.0, 0.5)),
+    )

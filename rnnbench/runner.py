@@ -1,0 +1,251 @@
+"""Run one (model, task) configuration: build, train, evaluate, track.
+
+Order matters for the "nothing half-written" promise: the task's data and the model
+are built and checked first (any error leaves no trace); only then are the results
+folder and the MLflow run created.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnnbench.config import RunConfig
+from rnnbench.errors import ConfigError, RnnbenchError
+from rnnbench.registry import Registry
+from rnnbench.specs import ModelSpec, Task, TaskSpec
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run; `metrics` holds the final flat val_*/test_* values."""
+
+    model: str
+    task: str
+    metrics: dict[str, float]
+    baseline: float | None
+    params: int
+    wall_seconds: float
+    throughput: float
+    throughput_unit: str
+    mlflow_run_id: str | None
+    monitor: str
+    monitor_value: float | None
+    diverged: bool = False
+    solved: bool | None = None
+    epochs: int = 0
+    seed: int = 0
+    grad_norm_mean: float | None = None
+    clip_fraction: float | None = None
+    hparams: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        def clean(v: Any) -> Any:
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            return v
+
+        return clean(asdict(self))
+
+
+@dataclass
+class PreparedRun:
+    """Everything built and validated, nothing written yet."""
+
+    config: RunConfig
+    model_spec: ModelSpec
+    task_spec: TaskSpec
+    task: Task
+    system: Any
+
+
+def parse_devices(text: str) -> int | str | list[int]:
+    text = text.strip()
+    if text == "auto":
+        return "auto"
+    if "," in text:
+        try:
+            return [int(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            pass
+    elif text.lstrip("-").isdigit():
+        return int(text)
+    raise ConfigError(f"train.devices: expected a count, 'auto' or a list like 0,1, got {text!r}")
+
+
+def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
+    """Build the task's data, the model and the Lightning system from a validated config."""
+    import lightning.pytorch as pl
+    import torch
+
+    from rnnbench.system import BenchmarkSystem
+
+    train = config.train
+    parse_devices(train["devices"])
+    if train["num_threads"]:
+        torch.set_num_threads(train["num_threads"])
+    model_spec = registry.model(config.model)
+    task_spec = registry.task(config.task)
+    pl.seed_everything(train["seed"], workers=True, verbose=False)
+    task = task_spec.factory(dict(config.task_options), batch_size=train["batch_size"],
+                             seed=train["seed"])
+    task.prepare()
+    context = task.context()
+    model = model_spec.builder(context, **config.model_params)
+    if not isinstance(model, torch.nn.Module) or not isinstance(getattr(model, "output_size", None), int):
+        raise RnnbenchError(
+            f"model {config.model!r}: its builder must return an nn.Module with an int "
+            "attribute output_size"
+        )
+    clip = train["clip_algorithm"]
+    system = BenchmarkSystem(
+        model, task, lr=train["lr"], optimizer=train["optimizer"],
+        weight_decay=train["weight_decay"], momentum=train["momentum"],
+        stateful=task_spec.stateful and model_spec.stateful,
+        clip_value=train["clip_value"] if clip != "none" else None, clip_algorithm=clip,
+    )
+    return PreparedRun(config, model_spec, task_spec, task, system)
+
+
+def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: Iterable[Any]):
+    import lightning.pytorch as pl
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    train = prepared.config.train
+    spec = prepared.task_spec
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints", monitor=spec.monitor, mode=spec.mode,
+        save_top_k=1, save_last=True, filename="best",
+    )
+    stopper = EarlyStopping(monitor=spec.monitor, mode=spec.mode, patience=train["patience"],
+                            check_finite=True)
+    clip = train["clip_algorithm"]
+    trainer = pl.Trainer(
+        max_epochs=train["max_epochs"],
+        max_steps=train["max_steps"],
+        limit_train_batches=train["limit_train_batches"] or None,
+        limit_val_batches=train["limit_eval_batches"] or None,
+        limit_test_batches=train["limit_eval_batches"] or None,
+        gradient_clip_val=train["clip_value"] if clip != "none" else None,
+        gradient_clip_algorithm=clip if clip != "none" else None,
+        deterministic=train["deterministic"],
+        precision=train["precision"],
+        accelerator=train["accelerator"],
+        devices=parse_devices(train["devices"]),
+        strategy=train["strategy"],
+        enable_progress_bar=train["progress"],
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        logger=logger,
+        callbacks=[checkpoint, stopper, *callbacks],
+        default_root_dir=run_dir,
+        log_every_n_steps=10,
+    )
+    return trainer, checkpoint
+
+
+def execute(
+    prepared: PreparedRun,
+    registry: Registry,
+    tracker: Any,
+    *,
+    run_name: str | None = None,
+    parent_run_id: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+    callbacks: Iterable[Any] = (),
+    keep_checkpoints: bool = True,
+) -> RunResult:
+    """Train and evaluate a prepared run, tracked as one MLflow run; returns its result.
+
+    On an exception the MLflow run is marked FAILED (KILLED on Ctrl-C) and the
+    exception propagates.
+    """
+    from rnnbench import __version__
+
+    config = prepared.config
+    train = config.train
+    model_source = registry.source_of("model", config.model)
+    task_source = registry.source_of("task", config.task)
+    tags = {
+        "rnnbench.model": config.model,
+        "rnnbench.task": config.task,
+        "rnnbench.seed": str(train["seed"]),
+        "rnnbench.version": __version__,
+        "rnnbench.model_plugin": f"{model_source.distribution} {model_source.version}",
+        "rnnbench.task_plugin": f"{task_source.distribution} {task_source.version}",
+        **config.tags,
+        **(extra_tags or {}),
+    }
+    params = {**config.flat(), **{f"data.{k}": v for k, v in prepared.task.describe().items()}}
+    run_id = tracker.start_run(run_name or f"{config.model}-{config.task}", tags, params,
+                               parent_run_id=parent_run_id)
+    run_dir = Path(config.results_dir) / "runs" / run_id
+    started = time.perf_counter()
+    try:
+        result = _train_and_evaluate(prepared, tracker, run_id, run_dir, callbacks)
+        result.wall_seconds = time.perf_counter() - started
+        tracker.log_metrics(run_id, {
+            "wall_seconds": result.wall_seconds, "throughput": result.throughput,
+            "params": result.params, **({"baseline": result.baseline}
+                                        if result.baseline is not None else {}),
+        })
+        tracker.set_tags(run_id, {"rnnbench.diverged": result.diverged,
+                                  "rnnbench.solved": result.solved})
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "result.json").write_text(json.dumps(result.to_json(), indent=2))
+        tracker.log_artifact(run_id, run_dir / "result.json")
+        for name, obj in prepared.task.artifacts().items():
+            tracker.log_json(run_id, obj, name)
+    except KeyboardInterrupt:
+        tracker.end_run(run_id, "KILLED")
+        raise
+    except BaseException as exc:
+        tracker.set_tags(run_id, {"rnnbench.error": f"{type(exc).__name__}: {exc}"[:4000]})
+        tracker.end_run(run_id, "FAILED")
+        raise
+    finally:
+        if not keep_checkpoints:
+            shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    tracker.end_run(run_id, "FINISHED")
+    return result
+
+
+def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_dir: Path,
+                        callbacks: Iterable[Any]) -> RunResult:
+    config, system, task, spec = prepared.config, prepared.system, prepared.task, prepared.task_spec
+    logger = tracker.lightning_logger(run_id)
+    trainer, checkpoint = make_trainer(prepared, run_dir, logger, callbacks)
+    datamodule = task.datamodule
+    trainer.fit(system, datamodule=datamodule)
+    best = checkpoint.best_model_path or None
+    if system.diverged:
+        best = None  # no trustworthy checkpoint: evaluate the current weights
+    metrics: dict[str, float] = {}
+    for stage_run in (trainer.validate, trainer.test):
+        out = stage_run(system, datamodule=datamodule, ckpt_path=best, verbose=False)
+        metrics.update({k: float(v) for k, v in (out[0] if out else {}).items()})
+    metrics = {k: v for k, v in metrics.items() if k.startswith(("val_", "test_"))}
+    if system.diverged:
+        metrics[spec.monitor] = math.nan
+    test_metrics = {k[len("test_"):]: v for k, v in metrics.items() if k.startswith("test_")}
+    solved = spec.solved(test_metrics) if spec.solved and not system.diverged else None
+    n_params = sum(p.numel() for p in system.parameters())
+    monitor_value = metrics.get(spec.monitor)
+    return RunResult(
+        model=config.model, task=config.task, metrics=metrics, baseline=task.baseline(),
+        params=n_params, wall_seconds=0.0, throughput=system.throughput,
+        throughput_unit=task.throughput_unit, mlflow_run_id=run_id, monitor=spec.monitor,
+        monitor_value=monitor_value, diverged=system.diverged, solved=solved,
+        epochs=trainer.current_epoch, seed=config.train["seed"],
+        grad_norm_mean=(sum(system.grad_norms) / len(system.grad_norms)) if system.grad_norms else None,
+        clip_fraction=(system.clipped_steps / len(system.grad_norms)) if system.grad_norms else None,
+        hparams=config.flat(),
+    )

@@ -1,0 +1,195 @@
+"""One LightningModule for every compatible (model, task) pair.
+
+The model is a plain nn.Module from a model plugin; the task owns the head, the loss
+and the metrics. This module adds optimisation, stateful windows for language
+modelling, epoch metrics, divergence detection, throughput and gradient-norm
+statistics.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import nn
+from torchmetrics import MeanMetric
+
+from rnnbench.specs import Task
+
+STAGES = ("train", "val", "test")
+
+
+def detach_state(state: Any) -> Any:
+    """Detach a recurrent state (tensor, or nested tuple/list of tensors) from the graph."""
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    return type(state)(detach_state(s) for s in state)
+
+
+class BenchmarkSystem(pl.LightningModule):
+    """Model + task head trained with the task's loss.
+
+    Logged per epoch: `{stage}_loss` (mean over the task's loss weights, e.g. tokens)
+    and `{stage}_{metric}` for each task metric, plus the task's derived metrics.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        task: Task,
+        lr: float = 3e-3,
+        optimizer: str = "adam",
+        weight_decay: float = 0.0,
+        momentum: float = 0.9,
+        stateful: bool = False,
+        clip_value: float | None = None,
+        clip_algorithm: str = "none",
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.task = task
+        self.output_kind = task.context().output
+        self.head = task.head(model.output_size)
+        self.lr = lr
+        self.optimizer_name = optimizer
+        self.weight_decay = weight_decay
+        self.momentum = momentum
+        self.stateful = stateful
+        self.clip_value = clip_value
+        self.clip_algorithm = clip_algorithm
+        # ModuleDict keys may not shadow nn.Module attributes such as `train`.
+        self.metrics = nn.ModuleDict(
+            {f"{stage}_": nn.ModuleDict(task.metrics()) for stage in STAGES}
+        )
+        self.loss_means = nn.ModuleDict(
+            {f"{stage}_": MeanMetric(nan_strategy="ignore") for stage in STAGES}
+        )
+        self._state: dict[str, Any] = {}
+        self.diverged = False
+        # Throughput: training step time (forward, backward, optimiser) and its samples.
+        self.train_seconds = 0.0
+        self.train_count = 0
+        self._step_start = 0.0
+        # Gradient norm before clipping, and how often clipping was active.
+        self.grad_norms: list[float] = []
+        self.clipped_steps = 0
+
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state: Any = None):
+        """Returns (prediction from the task head, the model's ModelOutput)."""
+        out = self.model(inputs, lengths, state=state)
+        features = out.sequence if self.output_kind == "sequence" else out.pooled
+        return self.head(features), out
+
+    def _shared_step(self, batch: Mapping[str, Any], stage: str) -> torch.Tensor:
+        state = self._state.get(stage) if self.stateful else None
+        prediction, out = self(batch["inputs"], batch["lengths"], state)
+        if self.stateful:
+            self._state[stage] = detach_state(out.state)
+        loss = self.task.loss(prediction, batch)
+        self.loss_means[f"{stage}_"].update(loss.detach(), weight=self.task.loss_weight(batch))
+        if stage != "train":
+            self.task.update_metrics(self.metrics[f"{stage}_"], prediction.detach(), batch)
+        return loss
+
+    # ----------------------------------------------------------------- training
+    def on_train_epoch_start(self) -> None:
+        self._state.pop("train", None)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        self._step_start = time.perf_counter()
+
+    def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> torch.Tensor | None:
+        loss = self._shared_step(batch, "train")
+        if not torch.isfinite(loss):
+            self.diverged = True
+            self.trainer.should_stop = True
+            return None  # skip the optimiser step on a non-finite loss
+        self.log("loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=False,
+                 batch_size=int(batch["lengths"].shape[0]))
+        return loss
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self.train_seconds += time.perf_counter() - self._step_start
+        self.train_count += self.task.count(batch)
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.clip_algorithm == "none":
+            return
+        grads = [p.grad for p in self.parameters() if p.grad is not None]
+        if not grads:
+            return
+        if self.clip_algorithm == "norm":
+            norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+            clipped = norm > self.clip_value
+        else:
+            norm = max(g.abs().max() for g in grads)
+            clipped = norm > self.clip_value
+        self.grad_norms.append(float(norm))
+        self.clipped_steps += int(clipped)
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
+    # --------------------------------------------------------------- validation
+    def on_validation_epoch_start(self) -> None:
+        self._state.pop("val", None)
+
+    def validation_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+
+    # --------------------------------------------------------------------- test
+    def on_test_epoch_start(self) -> None:
+        self._state.pop("test", None)
+
+    def test_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
+
+    def _log_epoch(self, stage: str) -> None:
+        """Compute (and, under DDP, synchronise) the epoch's metrics, then reset them."""
+        values: dict[str, float] = {}
+        if self.loss_means[f"{stage}_"].update_count:
+            loss = self.loss_means[f"{stage}_"].compute()
+            values[f"{stage}_loss"] = float(loss) if torch.isfinite(loss) else math.nan
+        self.loss_means[f"{stage}_"].reset()
+        if stage != "train":
+            for name, metric in self.metrics[f"{stage}_"].items():
+                if metric.update_count:
+                    values[f"{stage}_{name}"] = float(metric.compute())
+                metric.reset()
+        if self.diverged and stage == "val":
+            values[f"{stage}_loss"] = math.nan
+        values.update(self.task.derived_metrics(values, stage))
+        if stage == "train" and self.grad_norms:
+            values["grad_norm_mean"] = sum(self.grad_norms) / len(self.grad_norms)
+            values["clip_fraction"] = self.clipped_steps / len(self.grad_norms)
+        for name, value in values.items():
+            self.log(name, value, prog_bar=name.startswith("val_"), logger=True)
+
+    # --------------------------------------------------------------- optimisers
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        params = self.parameters()
+        if self.optimizer_name == "adam":
+            return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        if self.optimizer_name == "adamw":
+            return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        if self.optimizer_name == "rmsprop":
+            return torch.optim.RMSprop(params, lr=self.lr, weight_decay=self.weight_decay,
+                                       momentum=self.momentum)
+        return torch.optim.SGD(params, lr=self.lr, weight_decay=self.weight_decay,
+                               momentum=self.momentum)
+
+    @property
+    def throughput(self) -> float:
+        return self.train_count / self.train_seconds if self.train_seconds > 0 else 0.0

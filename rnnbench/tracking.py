@@ -1,0 +1,131 @@
+"""MLflow tracking: one MLflow run per rnnbench run, created and closed by the core.
+
+The default backend is SQLite in the results folder (the file store is deprecated).
+Runs are created through `MlflowClient`, so that a sweep can nest trial runs under its
+parent run with the `mlflow.parentRunId` tag; Lightning's MLFlowLogger then logs
+epoch metrics into the existing run by id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rnnbench.errors import ConfigError
+
+MAX_PARAM_LENGTH = 500  # MLflow rejects longer parameter values
+_GIT_COMMIT: str | None | bool = False  # False: not looked up yet
+
+
+def git_commit() -> str | None:
+    """The commit of the rnnbench source tree when it is a git checkout, else None."""
+    global _GIT_COMMIT
+    if _GIT_COMMIT is False:
+        try:
+            out = subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                capture_output=True, text=True, timeout=5,
+            )
+            _GIT_COMMIT = out.stdout.strip() if out.returncode == 0 else None
+        except (OSError, subprocess.SubprocessError):
+            _GIT_COMMIT = None
+    return _GIT_COMMIT or None
+
+
+def param_value(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_PARAM_LENGTH else text[: MAX_PARAM_LENGTH - 3] + "..."
+
+
+class Tracker:
+    """A thin, explicit wrapper over MlflowClient for one experiment."""
+
+    def __init__(self, tracking_uri: str, experiment: str = "rnnbench",
+                 artifact_root: Path | None = None) -> None:
+        """artifact_root: where a new experiment stores artifacts (default: MLflow's)."""
+        os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+        # Alembic prints migration chatter on first use of a new SQLite database.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        from mlflow.tracking import MlflowClient
+
+        self.tracking_uri = tracking_uri
+        self.client = MlflowClient(tracking_uri=tracking_uri)
+        try:
+            found = self.client.get_experiment_by_name(experiment)
+            if found is not None:
+                self.experiment_id = found.experiment_id
+            else:
+                location = Path(artifact_root).resolve().as_uri() if artifact_root else None
+                self.experiment_id = self.client.create_experiment(
+                    experiment, artifact_location=location)
+        except Exception as exc:
+            raise ConfigError(
+                f"tracking URI {tracking_uri!r} is not usable: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from None
+
+    def start_run(
+        self,
+        name: str,
+        tags: Mapping[str, str],
+        params: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+    ) -> str:
+        all_tags = {k: str(v) for k, v in tags.items()}
+        if parent_run_id:
+            all_tags["mlflow.parentRunId"] = parent_run_id
+        commit = git_commit()
+        if commit:
+            all_tags.setdefault("mlflow.source.git.commit", commit)
+        run = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags)
+        run_id = run.info.run_id
+        if params:
+            self.log_params(run_id, params)
+        return run_id
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, param_value(v)) for k, v in params.items()]
+        for start in range(0, len(items), 100):
+            self.client.log_batch(run_id, params=items[start : start + 100])
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
+        import math
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step) for k, v in metrics.items()
+                 if v is not None and not (isinstance(v, float) and math.isnan(v))]
+        if items:
+            self.client.log_batch(run_id, metrics=items)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(run_id, key, str(value))
+
+    def log_json(self, run_id: str, obj: Any, name: str) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str))
+            self.client.log_artifact(run_id, str(path))
+
+    def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(run_id, str(path), artifact_path)
+
+    def end_run(self, run_id: str, status: str = "FINISHED") -> None:
+        self.client.set_terminated(run_id, status)
+
+    def lightning_logger(self, run_id: str):
+        """A Lightning logger that writes epoch metrics into this run (rank 0 only)."""
+        from rnnbench.run_logger import RunLogger
+
+        return RunLogger(self, run_id)

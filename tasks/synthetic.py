@@ -1,0 +1,293 @@
+"""Synthetic long-dependency problems, generated deterministically from the seed.
+
+- `adding`  (Hochreiter & Schmidhuber 1997, in the form of Le et al. 2015): input
+  (T, 2), channel 0 ~ U(0, 1), channel 1 marks one position in each half; the target
+  is the sum of the two marked values; MSE. Predicting 1 scores ~0.167; solved < 0.01.
+- `copy` (Arjovsky et al. 2016): 10 symbols from {1..8}, T-1 blanks, a delimiter,
+  10 blanks; the model must output blanks, then the 10 symbols. Memoryless baseline
+  cross-entropy 10·ln(8)/(T+20); solved when recall accuracy >= 99%.
+- `listops` (Nangia & Bowman 2018; long-range form of Tay et al. 2021): nested
+  prefix expressions of MAX, MIN, MED, SM (sum mod 10) over digits; label 0..9.
+
+The training set depends on the run's seed; validation and test sets are fixed, so
+every run is scored on the same data. Nothing is stored on disk.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections.abc import Mapping
+from typing import Any
+
+from rnnbench import ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
+
+VAL_SEED = 1_000_003
+TEST_SEED = 2_000_003
+
+
+def size_options(seq_len: int, seq_help: str, train: int, val: int, test: int) -> tuple:
+    return (
+        Param("seq_len", int, seq_len, seq_help, minimum=1),
+        Param("train_size", int, train, "training examples", minimum=1),
+        Param("val_size", int, val, "validation examples (fixed set)", minimum=1),
+        Param("test_size", int, test, "test examples (fixed set)", minimum=1),
+    )
+
+
+class SyntheticTask(Task):
+    """Generates (train, val, test) in memory with `generate(n, generator_seed)`."""
+
+    input_kind = "tokens"
+    output = "pooled"
+
+    def __init__(self, options: Mapping[str, Any], batch_size: int, seed: int) -> None:
+        from rnnbench.data import InMemoryDataModule
+
+        self.options = dict(options)
+        self.seed = seed
+        self.splits = None
+        self._datamodule = InMemoryDataModule(self._build, batch_size=batch_size,
+                                              eval_batch_size=max(batch_size, 256))
+
+    def _build(self):
+        from rnnbench.data import TensorBatches
+
+        o = self.options
+        if self.splits is None:
+            self.splits = tuple(
+                TensorBatches(**self.generate(n, s)) for n, s in (
+                    (o["train_size"], self.seed + 1), (o["val_size"], VAL_SEED),
+                    (o["test_size"], TEST_SEED))
+            )
+        return self.splits
+
+    @property
+    def datamodule(self):
+        return self._datamodule
+
+    def prepare(self) -> None:
+        self._datamodule.setup()
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self.options)
+
+    def generate(self, n: int, seed: int) -> dict:
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------- adding
+class AddingTask(SyntheticTask):
+    input_kind = "features"
+
+    def __init__(self, options, batch_size, seed):
+        from rnnbench.objectives import Regression
+
+        if options["seq_len"] < 2:
+            from rnnbench import ConfigError
+
+            raise ConfigError(f"task.seq_len: the adding problem needs >= 2, got {options['seq_len']}")
+        super().__init__(options, batch_size, seed)
+        self.objective = Regression()
+
+    def generate(self, n: int, seed: int) -> dict:
+        import torch
+
+        g = torch.Generator().manual_seed(seed)
+        T = self.options["seq_len"]
+        half = T // 2
+        values = torch.rand(n, T, generator=g)  # (N, T)
+        first = torch.randint(0, half, (n,), generator=g)
+        second = torch.randint(half, T, (n,), generator=g)
+        markers = torch.zeros(n, T)
+        rows = torch.arange(n)
+        markers[rows, first] = 1.0
+        markers[rows, second] = 1.0
+        return {
+            "inputs": torch.stack([values, markers], dim=-1),  # (N, T, 2)
+            "lengths": torch.full((n,), T, dtype=torch.long),
+            "target": values[rows, first] + values[rows, second],  # (N,)
+        }
+
+    def context(self) -> ModelContext:
+        return ModelContext(input_kind="features", output="pooled", feature_size=2)
+
+    def head(self, in_features):
+        return self.objective.head(in_features)
+
+    def loss(self, prediction, batch):
+        return self.objective.loss(prediction, batch["target"])
+
+    def metrics(self):
+        return self.objective.metrics()
+
+    def baseline(self) -> float:
+        target = self.splits[2].tensors["target"]
+        return float(((target - 1.0) ** 2).mean())
+
+
+# ------------------------------------------------------------------------ copy
+COPY_SYMBOLS = 10  # symbols to remember
+COPY_CLASSES = 10  # 0 blank, 1..8 symbols, 9 delimiter
+
+
+class CopyTask(SyntheticTask):
+    output = "sequence"
+
+    def __init__(self, options, batch_size, seed):
+        from rnnbench.objectives import StepClassification
+
+        super().__init__(options, batch_size, seed)
+        self.objective = StepClassification(COPY_CLASSES)
+
+    def generate(self, n: int, seed: int) -> dict:
+        import torch
+
+        g = torch.Generator().manual_seed(seed)
+        T = self.options["seq_len"]
+        length = T + 2 * COPY_SYMBOLS
+        symbols = torch.randint(1, 9, (n, COPY_SYMBOLS), generator=g)  # (N, 10)
+        inputs = torch.zeros(n, length, dtype=torch.long)
+        inputs[:, :COPY_SYMBOLS] = symbols
+        inputs[:, COPY_SYMBOLS + T - 1] = 9  # delimiter
+        target = torch.zeros(n, length, dtype=torch.long)
+        target[:, -COPY_SYMBOLS:] = symbols
+        return {"inputs": inputs, "lengths": torch.full((n,), length, dtype=torch.long),
+                "target": target}
+
+    def context(self) -> ModelContext:
+        return ModelContext(input_kind="tokens", output="sequence", vocab_size=COPY_CLASSES)
+
+    def head(self, in_features):
+        return self.objective.head(in_features)
+
+    def loss(self, prediction, batch):
+        return self.objective.loss(prediction, batch["target"])
+
+    def loss_weight(self, batch) -> int:
+        return int(batch["target"].numel())
+
+    def metrics(self):
+        from torchmetrics.classification import MulticlassAccuracy
+
+        return {"recall_acc": MulticlassAccuracy(COPY_CLASSES, average="micro")}
+
+    def update_metrics(self, metrics, prediction, batch) -> None:
+        metrics["recall_acc"].update(prediction[:, -COPY_SYMBOLS:].argmax(-1),
+                                     batch["target"][:, -COPY_SYMBOLS:])
+
+    def baseline(self) -> float:
+        return COPY_SYMBOLS * math.log(8) / (self.options["seq_len"] + 2 * COPY_SYMBOLS)
+
+
+# --------------------------------------------------------------------- listops
+LISTOPS_OPS = ("[MAX", "[MIN", "[MED", "[SM")
+LISTOPS_VOCAB = ("<pad>", *map(str, range(10)), *LISTOPS_OPS, "]")
+LISTOPS_ID = {tok: i for i, tok in enumerate(LISTOPS_VOCAB)}
+
+
+def listops_apply(op: str, args: list[int]) -> int:
+    if op == "[MAX":
+        return max(args)
+    if op == "[MIN":
+        return min(args)
+    if op == "[MED":
+        return int(statistics.median_low(args))
+    return sum(args) % 10
+
+
+def listops_expression(rng: random.Random, depth: int, max_args: int) -> tuple[list[str], int]:
+    """A random expression (tokens, value) of nesting depth at most `depth`."""
+    if depth == 0 or rng.random() < 0.3:
+        digit = rng.randrange(10)
+        return [str(digit)], digit
+    op = rng.choice(LISTOPS_OPS)
+    tokens, values = [op], []
+    for _ in range(rng.randint(2, max_args)):
+        sub_tokens, sub_value = listops_expression(rng, depth - 1, max_args)
+        tokens += sub_tokens
+        values.append(sub_value)
+    tokens.append("]")
+    return tokens, listops_apply(op, values)
+
+
+class ListOpsTask(SyntheticTask):
+    def __init__(self, options, batch_size, seed):
+        from rnnbench.objectives import Classification
+
+        if options["seq_len"] < 5:
+            from rnnbench import ConfigError
+
+            raise ConfigError(f"task.seq_len: listops needs >= 5 tokens, got {options['seq_len']}")
+        super().__init__(options, batch_size, seed)
+        self.objective = Classification(10)
+
+    def generate(self, n: int, seed: int) -> dict:
+        import torch
+
+        rng = random.Random(seed)
+        max_len, depth, max_args = (self.options[k] for k in ("seq_len", "depth", "max_args"))
+        rows, labels = [], []
+        while len(rows) < n:
+            tokens, value = listops_expression(rng, depth, max_args)
+            if len(tokens) > 1 and len(tokens) <= max_len:  # skip bare digits and overlong ones
+                rows.append([LISTOPS_ID[t] for t in tokens])
+                labels.append(value)
+        longest = max(map(len, rows))
+        inputs = torch.zeros(n, longest, dtype=torch.long)
+        for i, row in enumerate(rows):
+            inputs[i, : len(row)] = torch.tensor(row)
+        return {"inputs": inputs, "lengths": torch.tensor(list(map(len, rows))),
+                "target": torch.tensor(labels)}
+
+    def context(self) -> ModelContext:
+        return ModelContext(input_kind="tokens", output="pooled", vocab_size=len(LISTOPS_VOCAB),
+                            padding_idx=0)
+
+    def head(self, in_features):
+        return self.objective.head(in_features)
+
+    def loss(self, prediction, batch):
+        return self.objective.loss(prediction, batch["target"])
+
+    def metrics(self):
+        return self.objective.metrics()
+
+    def baseline(self) -> float:
+        return self.objective.majority_accuracy(self.splits[0].tensors["target"],
+                                                self.splits[2].tensors["target"])
+
+
+ADDING = TaskSpec(
+    name="adding", factory=AddingTask, input_kind="features", output="pooled",
+    options=ParamSet(size_options(50, "sequence length T", 5000, 500, 1000)),
+    monitor="val_loss", mode="min", main_metric="mse",
+    solved=lambda m: m.get("mse", math.inf) < 0.01, synthetic=True,
+    description="adding problem: sum of two marked values in a length-T sequence (MSE)",
+)
+COPY = TaskSpec(
+    name="copy", factory=CopyTask, input_kind="tokens", output="sequence",
+    options=ParamSet(size_options(20, "blank stretch T between symbols and recall", 5000, 500,
+                                  1000)),
+    monitor="val_loss", mode="min", main_metric="loss",
+    solved=lambda m: m.get("recall_acc", 0.0) >= 0.99, synthetic=True,
+    description="copy memory: recall 10 symbols after T blanks (per-step cross-entropy)",
+)
+LISTOPS = TaskSpec(
+    name="listops", factory=ListOpsTask, input_kind="tokens", output="pooled",
+    options=ParamSet((
+        *size_options(100, "maximum tokens per expression", 5000, 500, 1000),
+        Param("depth", int, 3, "maximum nesting depth", minimum=1),
+        Param("max_args", int, 4, "maximum arguments per operator", minimum=2),
+    )),
+    monitor="val_acc", mode="max", main_metric="acc", synthetic=True,
+    description="ListOps: value (0-9) of nested MAX/MIN/MED/SM expressions",
+)
+
+
+@hookimpl
+def register_tasks(register):
+    register(ADDING)
+    register(COPY)
+    register(LISTOPS)

@@ -1,0 +1,78 @@
+"""Shared fixtures: offline mode, in-process CLI, fake third-party plugins."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ.pop("MLFLOW_TRACKING_URI", None)
+os.environ.pop("RNNBENCH_LOAD_PLUGINS", None)
+os.environ.pop("RNNBENCH_STRICT_PLUGINS", None)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Tiny settings that make any run on a synthetic task finish in about a second.
+TINY = [
+    "--set", "task.train_size=256", "--set", "task.val_size=64", "--set", "task.test_size=64",
+    "--set", "model.hidden_size=16", "--set", "model.embedding_dim=8",
+    "--set", "train.progress=false", "--max-epochs", "2",
+]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry():
+    from rnnbench.registry import reset_registry
+
+    reset_registry()
+    yield
+    reset_registry()
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run `rnnbench ARGS` in-process; returns (exit code, stdout, stderr)."""
+    from rnnbench.cli import main
+
+    def run(*args: str):
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+@pytest.fixture
+def fake_plugin(tmp_path, monkeypatch):
+    """Install a fake third-party distribution with one `rnnbench` entry point.
+
+    fake_plugin(code, name=..., version=...) writes a module with `code`, a
+    dist-info folder naming it under the `rnnbench` group, and puts both on sys.path,
+    exactly as `pip install` of a plugin package would.
+    """
+    counter = iter(range(1000))
+
+    def install(code: str, dist: str = "fake-rnnbench-plugin", version: str = "1.2.3",
+                entry_point: str = "fake") -> str:
+        n = next(counter)
+        module = f"fake_rnnbench_plugin_{os.getpid()}_{n}"
+        site = tmp_path / f"site{n}"
+        site.mkdir()
+        (site / f"{module}.py").write_text(textwrap.dedent(code))
+        info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        (info / "entry_points.txt").write_text(f"[rnnbench]\n{entry_point} = {module}\n")
+        monkeypatch.syspath_prepend(str(site))
+        importlib.invalidate_caches()
+        return module
+
+    yield install
+    for name in [m for m in sys.modules if m.startswith("fake_rnnbench_plugin_")]:
+        del sys.modules[name]
