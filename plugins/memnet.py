@@ -1,0 +1,181 @@
+"""End-To-End Memory Network (Sukhbaatar, Szlam, Weston & Fergus 2015, NeurIPS).
+
+Memories are built from the input sequence; a query reads them in K hops:
+
+    m_i = Σ_j l_j ⊙ A x_ij + T_A(i)          input memory    (B, N, d)
+    c_i = Σ_j l_j ⊙ C x_ij + T_C(i)          output memory   (B, N, d)
+    p   = softmax(u^k · m_i)                  attention       (B, N)
+    o   = Σ_i p_i c_i ;  u^{k+1} = u^k + o                   (B, d)
+
+- Position encoding (paper §4.1): l_kj = (1 - j/J) - (k/d)(1 - 2j/J), j = 1..J words
+  of the memory, k = 1..d.
+- Temporal encoding T_A(i), T_C(i): learned, indexed by recency (0 = newest memory);
+  only the `memory_size` newest memories are kept.
+- Adjacent weight tying: A^{k+1} = C^k (and T_A^{k+1} = T_C^k), so K hops use K+1
+  embedding tables.
+- Linear start (paper §4.2): for the first `linear_start_steps` training steps the
+  softmax is removed (p = u · m), then re-inserted.
+
+Classification (pooled output): memories are the task's sentences when it gives a
+sentence-end token, otherwise consecutive windows of `window` tokens; the query u^1
+is a learned vector; the output is u^{K+1}.
+
+Language modelling (sequence output, paper §5): each previous word is one memory (no
+position encoding), the query is the constant vector 0.1, and the memory at step t
+holds the `memory_size` words up to t; the last words are carried as state into the
+next window.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnbench import ModelContext, ModelOutput, ModelSpec, Param, ParamSet, hookimpl
+from rnnbench.nn import length_mask
+from rnnbench.params import Choice
+
+LM_QUERY = 0.1  # the paper's constant query for language modelling
+
+
+def position_encoding(j: torch.Tensor, J: torch.Tensor, d: int) -> torch.Tensor:
+    """l_kj for word positions j (1-based) in memories of length J: (...,) -> (..., d)."""
+    k = torch.arange(1, d + 1, device=j.device, dtype=torch.float32) / d  # (d,)
+    ratio = (j.float() / J.clamp(min=1).float()).unsqueeze(-1)  # (..., 1)
+    return (1 - ratio) - k * (1 - 2 * ratio)
+
+
+class MemN2N(nn.Module):
+    def __init__(self, context: ModelContext, embedding_dim: int, hops: int, memory_size: int,
+                 window: int, linear_start_steps: int):
+        super().__init__()
+        d, V = embedding_dim, context.vocab_size
+        self.language_model = context.output == "sequence"
+        self.segment_token = context.segment_token
+        self.padding_idx = context.padding_idx if context.padding_idx is not None else 0
+        self.hops, self.memory_size, self.window = hops, memory_size, window
+        # tables 0..K: hop k reads memories with table k (A^k) and table k+1 (C^k)
+        self.embeddings = nn.ModuleList(nn.Embedding(V, d) for _ in range(hops + 1))
+        self.temporal = nn.Parameter(torch.randn(hops + 1, memory_size, d) * 0.1)  # T_A, T_C
+        for table in self.embeddings:
+            nn.init.normal_(table.weight, std=0.1)
+        if not self.language_model:
+            self.query = nn.Parameter(torch.randn(d) * 0.1)  # learned u^1
+        self.linear_start_steps = linear_start_steps
+        self.register_buffer("steps_seen", torch.zeros((), dtype=torch.long))
+        self.output_size = d
+
+    def attend(self, scores: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """scores, valid: (..., N) -> attention weights (..., N), zero on invalid memories."""
+        if int(self.steps_seen) < self.linear_start_steps:
+            return scores * valid
+        weights = scores.masked_fill(~valid, float("-inf")).softmax(dim=-1)
+        return weights.nan_to_num(0.0)  # a row with no valid memory reads nothing
+
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state=None) -> ModelOutput:
+        if self.training:
+            self.steps_seen += 1
+        if self.language_model:
+            return self._language_model(inputs, state)
+        return self._classify(inputs, lengths)
+
+    # ------------------------------------------------------------ classification
+    def _memory_layout(self, tokens: torch.Tensor, valid: torch.Tensor):
+        """Memory index and 1-based word position of every token: (B, T) each."""
+        B, T = tokens.shape
+        t = torch.arange(T, device=tokens.device).expand(B, T)
+        if self.segment_token is None:
+            return t // self.window, t % self.window + 1
+        ends = (tokens == self.segment_token) & valid  # a sentence ends at its marker
+        memory = torch.cumsum(ends.long(), dim=1) - ends.long()  # markers before t
+        starts = torch.ones_like(ends)
+        starts[:, 1:] = ends[:, :-1]
+        first = torch.cummax(torch.where(starts, t, torch.zeros_like(t)), dim=1).values
+        return memory, t - first + 1
+
+    def _classify(self, tokens: torch.Tensor, lengths: torch.Tensor) -> ModelOutput:
+        B, T = tokens.shape
+        d = self.output_size
+        valid = length_mask(lengths, T)  # (B, T)
+        memory, j = self._memory_layout(tokens, valid)  # (B, T) each
+        memory = memory.masked_fill(~valid, 0)
+        N = int(memory.max()) + 1
+        words = torch.zeros(B, N, device=tokens.device).scatter_add_(1, memory, valid.float())
+        J = words.gather(1, memory)  # (B, T) length of each token's memory
+        weight = position_encoding(j, J, d) * valid.unsqueeze(-1)  # (B, T, d)
+        count = (memory.masked_fill(~valid, -1).max(dim=1).values + 1).unsqueeze(1)  # (B, 1)
+        age = count - 1 - torch.arange(N, device=tokens.device).unsqueeze(0)  # (B, N), 0 = newest
+        present = (age >= 0) & (age < self.memory_size)  # (B, N)
+        age = age.clamp(0, self.memory_size - 1)
+        index = memory.unsqueeze(-1).expand(B, T, d)
+
+        def memories(k: int) -> torch.Tensor:  # (B, N, d)
+            bag = torch.zeros(B, N, d, device=tokens.device)
+            bag.scatter_add_(1, index, weight * self.embeddings[k](tokens))
+            return bag + self.temporal[k][age]
+
+        u = self.query.expand(B, d)  # (B, d)
+        m = memories(0)
+        for k in range(self.hops):
+            c = memories(k + 1)  # adjacent tying: C^k = A^{k+1}
+            p = self.attend(torch.einsum("bnd,bd->bn", m, u), present)  # (B, N)
+            u = u + torch.einsum("bn,bnd->bd", p, c)
+            m = c
+        return ModelOutput(pooled=u)
+
+    # --------------------------------------------------------- language modelling
+    def _language_model(self, tokens: torch.Tensor, state) -> ModelOutput:
+        B, T = tokens.shape
+        M, d = self.memory_size, self.output_size
+        history = state if state is not None else tokens.new_zeros(B, 0)
+        P = history.shape[1]
+        full = torch.cat([history, tokens], dim=1)  # (B, P+T)
+        padded = F.pad(full, (M - 1, 0), value=self.padding_idx)  # (B, M-1+P+T)
+        windows = padded.unfold(1, M, 1)[:, P:].flip(-1)  # (B, T, M); [..., r] = word t-r
+        position = P + torch.arange(T, device=tokens.device).unsqueeze(1)  # (T, 1) in `full`
+        present = (position - torch.arange(M, device=tokens.device)) >= 0  # (T, M)
+        present = present.expand(B, T, M)
+
+        def memories(k: int) -> torch.Tensor:  # (B, T, M, d)
+            return self.embeddings[k](windows) + self.temporal[k]
+
+        u = tokens.new_full((B, T, d), LM_QUERY, dtype=torch.float32)  # constant query
+        m = memories(0)
+        for k in range(self.hops):
+            c = memories(k + 1)
+            p = self.attend(torch.einsum("btmd,btd->btm", m, u), present)  # (B, T, M)
+            u = u + torch.einsum("btm,btmd->btd", p, c)
+            m = c
+        carry = full[:, -(M - 1):] if M > 1 else full[:, :0]
+        return ModelOutput(sequence=u, state=carry)
+
+
+def build_memnet(context: ModelContext, embedding_dim: int = 64, hops: int = 3,
+                 memory_size: int = 50, window: int = 4, linear_start_steps: int = 0) -> MemN2N:
+    return MemN2N(context, embedding_dim, hops, memory_size, window, linear_start_steps)
+
+
+MEMNET = ModelSpec(
+    name="memnet", builder=build_memnet,
+    params=ParamSet((
+        Param("embedding_dim", int, 64, "memory/query size d", minimum=1,
+              space=Choice((32, 64, 128))),
+        Param("hops", int, 3, "memory hops K", minimum=1, space=Choice((1, 2, 3))),
+        Param("memory_size", int, 50, "newest memories kept (words, for language modelling)",
+              minimum=1, space=Choice((20, 50, 100))),
+        Param("window", int, 4, "tokens per memory when the task gives no sentences",
+              minimum=1, space=Choice((2, 4, 8))),
+        Param("linear_start_steps", int, 0, "training steps without softmax (0: off)",
+              minimum=0),
+    )),
+    inputs=frozenset({"tokens"}), outputs=frozenset({"sequence", "pooled"}),
+    causal=True, stateful=True,
+    description="End-to-end memory network: K hops, position + temporal encoding",
+    reference="Sukhbaatar, Szlam, Weston & Fergus 2015",
+)
+
+
+@hookimpl
+def register_models(register):
+    register(MEMNET)
