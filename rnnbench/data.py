@@ -16,13 +16,18 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 
 class TensorBatches(Dataset):
-    """Named tensors sharing their first dimension N; items are dicts of slices."""
+    """Named tensors sharing their first dimension N; items are dicts of slices.
 
-    def __init__(self, **tensors: torch.Tensor) -> None:
+    trim: keys whose time dimension (dim 1) is cut, per batch, to the batch's longest
+    `lengths` (so a batch of short sequences is not padded to the split's longest).
+    """
+
+    def __init__(self, trim: Sequence[str] = (), **tensors: torch.Tensor) -> None:
         sizes = {t.shape[0] for t in tensors.values()}
         if len(sizes) != 1:
             raise ValueError(f"tensors disagree on their first dimension: {sizes}")
         self.tensors = tensors
+        self.trim = tuple(trim)
         self.size = sizes.pop()
 
     def __len__(self) -> int:
@@ -33,7 +38,12 @@ class TensorBatches(Dataset):
 
     def __getitems__(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
         idx = torch.as_tensor(indices, dtype=torch.long)
-        return {k: v[idx] for k, v in self.tensors.items()}
+        batch = {k: v[idx] for k, v in self.tensors.items()}
+        if self.trim:
+            longest = int(batch["lengths"].max())
+            for key in self.trim:
+                batch[key] = batch[key][:, :longest]
+        return batch
 
 
 def batched_collate(batch: Any) -> Any:
@@ -43,20 +53,46 @@ def batched_collate(batch: Any) -> Any:
     return torch.utils.data.default_collate(batch)
 
 
-def loader(dataset: Dataset, batch_size: int, shuffle: bool = False,
+def loader(dataset: Dataset, batch_size: int | None, shuffle: bool = False,
            batch_sampler: Sampler | None = None) -> DataLoader:
+    """batch_size=None: the dataset's items are whole batches, served in order."""
+    if batch_size is None:
+        return DataLoader(dataset, batch_size=None, shuffle=False)
     if batch_sampler is not None:
         return DataLoader(dataset, batch_sampler=batch_sampler, collate_fn=batched_collate)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=batched_collate)
 
 
-def trim_padding(batch: dict[str, torch.Tensor], keys: Sequence[str] = ("inputs",)) -> dict:
-    """Cut the time dimension of `keys` to the batch's longest true length."""
-    longest = int(batch["lengths"].max())
-    out = dict(batch)
-    for key in keys:
-        out[key] = batch[key][:, :longest]
-    return out
+class BucketBatchSampler(Sampler):
+    """Index batches of similar lengths, so that little padding is computed.
+
+    Training (shuffle=True): shuffle, sort by length within chunks of
+    `batch_size * chunk` examples, cut into batches, shuffle the batches. Evaluation:
+    one sort of the whole split. Uses torch's global RNG (seeded by the runner).
+    """
+
+    def __init__(self, lengths: torch.Tensor, batch_size: int, shuffle: bool, chunk: int = 50):
+        self.lengths = lengths
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.chunk = chunk
+
+    def __iter__(self):
+        n = len(self.lengths)
+        order = torch.randperm(n) if self.shuffle else torch.arange(n)
+        size = self.batch_size * self.chunk if self.shuffle else n
+        batches = []
+        for start in range(0, n, size):
+            part = order[start : start + size]
+            part = part[torch.argsort(self.lengths[part], stable=True)]
+            batches.extend(part.split(self.batch_size))
+        if self.shuffle:
+            batches = [batches[i] for i in torch.randperm(len(batches)).tolist()]
+        for batch in batches:
+            yield batch.tolist()
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
 
 
 class InMemoryDataModule(pl.LightningDataModule):
@@ -67,14 +103,14 @@ class InMemoryDataModule(pl.LightningDataModule):
     (dataset -> Sampler of index lists) enable length bucketing.
     """
 
-    def __init__(self, build: Callable[[], tuple[Dataset, Dataset, Dataset]], batch_size: int,
+    def __init__(self, build: Callable[[], tuple[Dataset, Dataset, Dataset]], batch_size: int | None,
                  eval_batch_size: int | None = None,
                  train_batch_sampler: Callable[[Dataset], Sampler] | None = None,
                  eval_batch_sampler: Callable[[Dataset], Sampler] | None = None) -> None:
         super().__init__()
         self._build = build
         self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or batch_size
+        self.eval_batch_size = eval_batch_size if eval_batch_size is not None else batch_size
         self.train_batch_sampler = train_batch_sampler
         self.eval_batch_sampler = eval_batch_sampler
         self.splits: tuple[Dataset, Dataset, Dataset] | None = None

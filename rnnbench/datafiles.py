@@ -1,0 +1,130 @@
+"""Locating and checking local data files, and loading them (or hub ids) with `datasets`.
+
+Every problem becomes a one-line DataError that names the option, file, line or byte.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rnnbench.errors import DataError
+
+FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json",
+           ".parquet": "parquet", ".txt": "text"}
+SPLIT_NAMES = {
+    "train": ("train",),
+    "validation": ("validation", "valid", "dev", "val"),
+    "test": ("test",),
+}
+
+
+def is_offline() -> bool:
+    return any(os.environ.get(v, "") not in ("", "0", "false")
+               for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
+def find_split_files(folder: Path, option: str) -> dict[str, Path]:
+    """train/dev|validation|valid/test files in a folder, by stem, any known extension."""
+    found: dict[str, Path] = {}
+    for split, stems in SPLIT_NAMES.items():
+        for stem in stems:
+            matches = sorted(p for p in folder.iterdir()
+                             if p.is_file() and p.stem == stem and p.suffix.lower() in FORMATS)
+            if matches:
+                found[split] = matches[0]
+                break
+    if "train" not in found:
+        raise DataError(f"{option} {folder}: no train file (expected train.csv, train.tsv, "
+                        "train.jsonl, train.parquet or train.txt)")
+    return found
+
+
+def check_file(path: Path, option: str) -> None:
+    """Exists, is not empty, and (for text formats) is valid UTF-8."""
+    if not path.exists():
+        raise DataError(f"{option}: {path} does not exist")
+    if path.is_dir():
+        raise DataError(f"{option}: {path} is a folder, expected a file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: file is empty")
+    if path.suffix.lower() == ".parquet":
+        return
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(f"{path}: not valid UTF-8 at byte {exc.start} (line {line})") from None
+    if not data.strip():
+        raise DataError(f"{path}: file is empty")
+
+
+def file_format(path: Path) -> str:
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        known = ", ".join(sorted(FORMATS))
+        raise DataError(f"{path}: unknown file type {path.suffix!r} (known: {known})") from None
+
+
+def load_local(files: dict[str, Path], header: bool = True):
+    """A datasets.DatasetDict from local files of one format (split -> path)."""
+    import datasets
+
+    formats = {file_format(p) for p in files.values()}
+    if len(formats) != 1:
+        raise DataError(f"mixed file types in {', '.join(map(str, files.values()))}")
+    fmt = formats.pop()
+    kwargs: dict = {}
+    if fmt == "csv":
+        first = next(iter(files.values()))
+        sep = "\t" if first.suffix.lower() == ".tsv" else ","
+        kwargs["sep"] = sep
+        kwargs["quoting"] = 3 if sep == "\t" else 0  # TSV: quotes are text
+        if not header:
+            with first.open(encoding="utf-8") as fh:
+                width = len(fh.readline().rstrip("\n").split(sep))
+            kwargs["column_names"] = [str(i) for i in range(width)]
+    if fmt == "text":
+        kwargs["sample_by"] = "document"
+    datasets.disable_progress_bars()
+    try:
+        return datasets.load_dataset(fmt, data_files={k: str(v) for k, v in files.items()},
+                                     **kwargs)
+    except Exception as exc:  # pyarrow / pandas parse errors
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise DataError(f"{', '.join(map(str, files.values()))}: cannot parse "
+                        f"({type(exc).__name__}: {first_line})") from None
+
+
+def load_hub(name: str, config: str | None, option: str):
+    """A datasets.DatasetDict from the Hugging Face Hub, with a clear offline error."""
+    if is_offline():
+        raise DataError(
+            f"{option} {name!r}: not a local file or folder, and the Hugging Face Hub is "
+            "offline (HF_HUB_OFFLINE=1); point it to local files (CSV, TSV, JSON lines, "
+            "Parquet or text) instead")
+    import datasets
+
+    datasets.disable_progress_bars()
+    try:
+        return datasets.load_dataset(name, config)
+    except Exception as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise DataError(f"{option} {name!r}: could not load from the Hugging Face Hub "
+                        f"({type(exc).__name__}: {first_line}); without network access, "
+                        "use local files") from None
+
+
+def resolve_local(dataset: str, option: str = "task.dataset") -> Path | None:
+    """The path named by `dataset` when it is local, None when it is a hub id.
+
+    Local: it exists, starts with '.', '/' or '~', or ends in a known file type.
+    """
+    path = Path(dataset).expanduser()
+    if path.exists():
+        return path
+    if dataset.startswith((".", "/", "~")) or path.suffix.lower() in FORMATS:
+        raise DataError(f"{option}: {path} does not exist")
+    return None

@@ -1,0 +1,207 @@
+"""Character- and word-level language modelling (Zaremba, Sutskever & Vinyals 2014).
+
+The token stream of each split becomes B contiguous streams (B = batch size),
+cut into windows of task.bptt steps; window k+1 continues window k, so the model's
+recurrent state is carried across windows (detached) and reset at the start of each
+epoch and each evaluation. Word level appends <eos> to every line, as in Zaremba.
+
+Metrics: cross-entropy (nats per token) as the loss, perplexity, and bits per
+character at character level. Baseline: the add-one unigram model's cross-entropy
+on the test split.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rnnbench import ConfigError, DataError, ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
+
+OPTIONS = ParamSet((
+    Param("dataset", str, "", "hub id (wikitext) or a local text file or folder "
+          "(train.txt, valid.txt, test.txt)"),
+    Param("config", str, None, "hub config name (e.g. wikitext-2-raw-v1)", nullable=True),
+    Param("text_column", str, "text", "text column of a hub dataset"),
+    Param("level", str, "char", "char or word", choices=("char", "word")),
+    Param("bptt", int, 64, "window length in steps (truncated BPTT)", minimum=1),
+    Param("valid_fraction", float, 0.1, "last fraction of a single file used for validation",
+          minimum=0.0, maximum=0.5),
+    Param("test_fraction", float, 0.0, "fraction before validation used for test "
+          "(0: test on the validation text)", minimum=0.0, maximum=0.5),
+    Param("vocab_size", int, 50000, "maximum vocabulary size, specials included", minimum=1),
+    Param("min_freq", int, 1, "minimum training frequency of a vocabulary token", minimum=1),
+))
+
+
+def tokens_of(text: str, level: str) -> list[str]:
+    if level == "char":
+        return list(text)
+    from rnnbench.text import EOS
+
+    out: list[str] = []
+    for line in text.splitlines():
+        words = line.split()
+        if words:
+            out.extend(words)
+            out.append(EOS)
+    return out
+
+
+class StreamWindows:
+    """Consecutive BPTT windows over B contiguous streams; item k is one batch.
+
+    ids: (N,) token ids -> streams (B, N // B); window k covers steps
+    [k*bptt, k*bptt + L) with targets shifted by one.
+    """
+
+    def __init__(self, ids, streams: int, bptt: int) -> None:
+        per_stream = ids.numel() // streams
+        self.data = ids[: per_stream * streams].view(streams, per_stream)  # (B, N/B)
+        self.bptt = bptt
+        self.starts = list(range(0, per_stream - 1, bptt))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, k: int) -> dict:
+        import torch
+
+        i = self.starts[k]
+        L = min(self.bptt, self.data.shape[1] - 1 - i)
+        return {"inputs": self.data[:, i : i + L],  # (B, L)
+                "lengths": torch.full((self.data.shape[0],), L, dtype=torch.long),
+                "target": self.data[:, i + 1 : i + 1 + L]}  # (B, L)
+
+
+class LanguageModellingTask(Task):
+    throughput_unit = "tokens"
+
+    def __init__(self, options: Mapping[str, Any], batch_size: int, seed: int) -> None:
+        from rnnbench.data import InMemoryDataModule
+
+        self.o = dict(options)
+        if not self.o["dataset"]:
+            raise ConfigError("task.dataset: required (a hub id or a local text file or folder), "
+                              "e.g. --set task.dataset=../shared/data/tinyshakespeare/input.txt")
+        self.batch_size = batch_size
+        self.ids: dict | None = None
+        self._datamodule = InMemoryDataModule(self._windows, batch_size=None)
+
+    def _texts(self) -> dict[str, str]:
+        from rnnbench.datafiles import check_file, find_split_files, load_hub, load_local, resolve_local
+
+        o = self.o
+        local = resolve_local(o["dataset"])
+        if local is None:
+            hub = load_hub(o["dataset"], o["config"], "task.dataset")
+            rename = {"validation": "validation", "valid": "validation", "train": "train",
+                      "test": "test"}
+            return {rename[s]: "".join(hub[s][o["text_column"]]) for s in hub if s in rename}
+        files = find_split_files(local, "task.dataset") if local.is_dir() else {"train": local}
+        for path in files.values():
+            check_file(path, "task.dataset")
+        data = load_local(files)
+        texts = {split: "".join(ds["text"]) for split, ds in data.items()}
+        if set(texts) == {"train"}:
+            texts = self._split_one(texts["train"], files["train"])
+        return texts
+
+    def _split_one(self, text: str, path: Path) -> dict[str, str]:
+        o = self.o
+        if not o["valid_fraction"]:
+            raise DataError(f"{path}: a single file needs task.valid_fraction > 0")
+        n = len(text)
+        valid_start = int(n * (1 - o["valid_fraction"]))
+        test_start = int(n * (1 - o["valid_fraction"] - o["test_fraction"]))
+        texts = {"train": text[:test_start], "validation": text[valid_start:]}
+        texts["test"] = text[test_start:valid_start] if o["test_fraction"] else texts["validation"]
+        return texts
+
+    def prepare(self) -> None:
+        if self.ids is not None:
+            return
+        import torch
+
+        from rnnbench.text import Vocabulary
+
+        texts = self._texts()
+        texts.setdefault("test", texts.get("validation", ""))
+        if "validation" not in texts:
+            texts["validation"] = texts["test"]
+        level = self.o["level"]
+        tokens = {split: tokens_of(text, level) for split, text in texts.items()}
+        self.vocab = Vocabulary.build([tokens["train"]], self.o["vocab_size"], self.o["min_freq"])
+        self.ids = {split: torch.tensor(self.vocab.encode(toks), dtype=torch.long)
+                    for split, toks in tokens.items()}
+        for split, ids in self.ids.items():
+            if ids.numel() // self.batch_size < 2:
+                raise DataError(f"task.dataset: the {split} text has {ids.numel()} tokens, too "
+                                f"few for {self.batch_size} streams (lower train.batch_size)")
+        self._datamodule.setup()
+
+    def _windows(self):
+        self.prepare()
+        return tuple(StreamWindows(self.ids[s], self.batch_size, self.o["bptt"])
+                     for s in ("train", "validation", "test"))
+
+    @property
+    def datamodule(self):
+        return self._datamodule
+
+    def context(self) -> ModelContext:
+        return ModelContext(input_kind="tokens", output="sequence", vocab_size=len(self.vocab),
+                            padding_idx=0, stateful=True)
+
+    def head(self, in_features):
+        from torch import nn
+
+        return nn.Linear(in_features, len(self.vocab))
+
+    def loss(self, prediction, batch):
+        import torch.nn.functional as F
+
+        return F.cross_entropy(prediction.reshape(-1, prediction.shape[-1]),
+                               batch["target"].reshape(-1))
+
+    def loss_weight(self, batch) -> int:
+        return int(batch["target"].numel())
+
+    def count(self, batch) -> int:
+        return int(batch["target"].numel())
+
+    def derived_metrics(self, metrics: Mapping[str, float], stage: str) -> dict[str, float]:
+        loss = metrics.get(f"{stage}_loss")
+        if loss is None or not math.isfinite(loss):
+            return {}
+        out = {f"{stage}_ppl": math.exp(min(loss, 50.0))}
+        if self.o["level"] == "char":
+            out[f"{stage}_bpc"] = loss / math.log(2)
+        return out
+
+    def baseline(self) -> float:
+        """Cross-entropy (nats/token) on test of the add-one unigram model of train."""
+        counts = Counter(self.ids["train"].tolist())
+        total = sum(counts.values()) + len(self.vocab)
+        test = Counter(self.ids["test"].tolist())
+        n = sum(test.values())
+        return -sum(c * math.log((counts.get(t, 0) + 1) / total) for t, c in test.items()) / n
+
+    def describe(self) -> dict[str, Any]:
+        return {"level": self.o["level"], "vocab_size": len(self.vocab),
+                **{f"{s}_tokens": int(ids.numel()) for s, ids in self.ids.items()}}
+
+
+LANGUAGE_MODELLING = TaskSpec(
+    name="language-modelling", factory=LanguageModellingTask, input_kind="tokens",
+    output="sequence", options=OPTIONS, causal=True, stateful=True, monitor="val_loss",
+    mode="min", main_metric="loss",
+    description="char/word language modelling with carried state (cross-entropy, perplexity)",
+)
+
+
+@hookimpl
+def register_tasks(register):
+    register(LANGUAGE_MODELLING)
