@@ -145,7 +145,7 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
         enable_model_summary=False,
         num_sanity_val_steps=0,
         logger=logger,
-        callbacks=[checkpoint, stopper, *callbacks],
+        callbacks=[monitor_check(spec.monitor), checkpoint, stopper, *callbacks],
         default_root_dir=run_dir,
         log_every_n_steps=10,
     )
@@ -198,24 +198,49 @@ def execute(
                                         if result.baseline is not None else {}),
         })
         tracker.set_tags(run_id, {"rnnbench.diverged": result.diverged,
-                                  "rnnbench.solved": result.solved})
+                                  "rnnbench.solved": result.solved,
+                                  "rnnbench.throughput_unit": result.throughput_unit})
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "result.json").write_text(json.dumps(result.to_json(), indent=2))
         tracker.log_artifact(run_id, run_dir / "result.json")
         for name, obj in prepared.task.artifacts().items():
             tracker.log_json(run_id, obj, name)
-    except KeyboardInterrupt:
-        tracker.end_run(run_id, "KILLED")
-        raise
     except BaseException as exc:
-        tracker.set_tags(run_id, {"rnnbench.error": f"{type(exc).__name__}: {exc}"[:4000]})
-        tracker.end_run(run_id, "FAILED")
+        status = run_status(exc)
+        tracker.set_tags(run_id, {"rnnbench.status": status.lower(),
+                                  "rnnbench.error": f"{type(exc).__name__}: {exc}"[:4000]})
+        tracker.end_run(run_id, "KILLED" if status != "FAILED" else "FAILED")
         raise
     finally:
         if not keep_checkpoints:
             shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     tracker.end_run(run_id, "FINISHED")
     return result
+
+
+def run_status(exc: BaseException) -> str:
+    """FAILED for errors; KILLED for Ctrl-C; PRUNED for a search pruner's stop (Optuna's
+    TrialPruned, recognised by name so that the runner does not import Optuna)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "KILLED"
+    if type(exc).__name__ == "TrialPruned":
+        return "PRUNED"
+    return "FAILED"
+
+
+def monitor_check(monitor: str):
+    """A callback that fails the run at the first validation that lacks the monitored
+    metric: early stopping, checkpoints and pruning would otherwise silently do nothing."""
+    from lightning.pytorch.callbacks import Callback
+
+    class MonitorCheck(Callback):
+        def on_validation_end(self, trainer, pl_module) -> None:
+            if not trainer.sanity_checking and monitor not in trainer.callback_metrics:
+                logged = ", ".join(sorted(trainer.callback_metrics)) or "nothing"
+                raise RnnbenchError(f"the task's monitored metric {monitor!r} was not logged "
+                                    f"(logged: {logged})")
+
+    return MonitorCheck()
 
 
 def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_dir: Path,

@@ -91,7 +91,13 @@ class LanguageModellingTask(Task):
         self._datamodule = InMemoryDataModule(self._windows, batch_size=None)
 
     def _texts(self) -> dict[str, str]:
-        from rnnbench.datafiles import check_file, find_split_files, load_hub, load_local, resolve_local
+        from rnnbench.datafiles import (
+            check_file,
+            find_split_files,
+            load_hub,
+            load_local,
+            resolve_local,
+        )
 
         o = self.o
         local = resolve_local(o["dataset"])

@@ -63,7 +63,13 @@ class TextClassificationTask(Task):
 
     # ------------------------------------------------------------------ loading
     def _load(self):
-        from rnnbench.datafiles import check_file, find_split_files, load_hub, load_local, resolve_local
+        from rnnbench.datafiles import (
+            check_file,
+            find_split_files,
+            load_hub,
+            load_local,
+            resolve_local,
+        )
 
         o = self.o
         explicit = {s: o[f"{s}_file"] for s in ("train", "validation", "test") if o[f"{s}_file"]}

@@ -1,0 +1,130 @@
+"""`rnnbench sweep`: Optuna search per (task, model), seeded finals, the leaderboard."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from rnnbench.cli.common import add_device_options, ensure_results_dir, print_json, quiet_libraries
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "sweep", help="search hyperparameters and build the leaderboard",
+        description="With no arguments: every model on every compatible built-in synthetic "
+                    "task, a small budget, embedded SQLite storage.")
+    parser.add_argument("--config", type=Path, help="YAML sweep configuration")
+    parser.add_argument("--models", help="comma-separated model names, or 'all'")
+    parser.add_argument("--tasks", help="comma-separated task names, or 'synthetic'")
+    parser.add_argument("--n-trials", type=int, help="finished trials per study (global cap)")
+    parser.add_argument("--timeout", type=float, help="seconds for the whole search phase")
+    parser.add_argument("--seeds", type=int, help="final re-training seeds (default 3)")
+    parser.add_argument("--storage", help="Optuna storage URL (default sqlite in results dir)")
+    parser.add_argument("--study-name", dest="name", help="sweep name; studies are NAME:TASK:MODEL")
+    parser.add_argument("--sampler", choices=("tpe", "random"))
+    parser.add_argument("--pruner", choices=("median", "hyperband", "none"))
+    parser.add_argument("--results-dir", type=Path, default=None,
+                        help="output folder (default ./results)")
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite in results dir)")
+    parser.add_argument("--experiment", help="MLflow experiment name (default rnnbench)")
+    add_device_options(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnbench.config import resolve_tracking_uri
+    from rnnbench.registry import get_registry
+    from rnnbench.sweep_config import build_sweep_config
+
+    quiet_libraries()
+    registry = get_registry()
+    flags = {"models": args.models, "tasks": args.tasks, "n_trials": args.n_trials,
+             "timeout": args.timeout, "seeds": args.seeds, "storage": args.storage,
+             "name": args.name, "sampler": args.sampler, "pruner": args.pruner,
+             "tracking_uri": args.tracking_uri, "experiment": args.experiment,
+             "results_dir": str(args.results_dir) if args.results_dir else None}
+    config = build_sweep_config(registry, args.config, flags)
+    for flag, key in (("accelerator", "accelerator"), ("devices", "devices"),
+                      ("strategy", "strategy")):
+        value = getattr(args, flag)
+        if value is not None:
+            from rnnbench.config import TRAIN_PARAMS
+
+            config.train[key] = TRAIN_PARAMS.get(key).convert(value, f"--{flag}")
+
+    from rnnbench.sweep import Sweep, open_storage
+    from rnnbench.tracking import Tracker
+
+    results_dir = ensure_results_dir(config.results_dir)
+    config.results_dir = results_dir
+    if not config.train["num_threads"]:
+        config.train["num_threads"] = max(1, (os.cpu_count() or 1) // config.workers)
+    storage_url = config.storage or f"sqlite:///{(results_dir / 'optuna.db').as_posix()}"
+    storage = open_storage(storage_url)
+    tracker = Tracker(resolve_tracking_uri(config.tracking_uri, results_dir), config.experiment,
+                      artifact_root=results_dir / "mlartifacts")
+    sweep = Sweep(config, registry, tracker, storage)
+    parent = parent_run(tracker, config, storage_url)
+    sweep.parent_run_id = parent
+    try:
+        outcomes = sweep.run()
+    except BaseException:
+        tracker.end_run(parent, "KILLED")
+        raise
+    rows, files = publish(tracker, parent, config, results_dir)
+    tracker.end_run(parent, "FINISHED")
+    if args.json:
+        from dataclasses import asdict
+
+        print_json({"sweep": config.name, "mlflow_parent_run_id": parent, "storage": storage_url,
+                    "pairs": [asdict(o) for o in outcomes], "leaderboard": rows,
+                    "files": [str(f) for f in files]})
+        return 0
+    from rnnbench.leaderboard import render
+
+    print(render(rows, "table"), end="")
+    for outcome in outcomes:
+        if outcome.note:
+            print(f"{outcome.model} on {outcome.task}: {outcome.note}")
+    print(f"\nwritten: {', '.join(str(f) for f in files)}")
+    return 0
+
+
+def parent_run(tracker, config, storage_url: str) -> str:
+    """The sweep's parent MLflow run, reused when the same sweep name is run again."""
+    found = tracker.client.search_runs(
+        [tracker.experiment_id],
+        filter_string=f"tags.`rnnbench.role` = 'sweep' and tags.`rnnbench.sweep` = '{config.name}'",
+        max_results=1)
+    if found:
+        run_id = found[0].info.run_id
+        tracker.client.update_run(run_id, status="RUNNING")
+        return run_id
+    params = {"sweep.models": ",".join(config.models), "sweep.tasks": ",".join(config.tasks),
+              "sweep.n_trials": config.n_trials, "sweep.seeds": config.seeds,
+              "sweep.sampler": config.sampler, "sweep.pruner": config.pruner,
+              "sweep.search_train": ",".join(config.search_train),
+              **{f"train.{k}": v for k, v in config.train.items()}}
+    return tracker.start_run(f"sweep-{config.name}",
+                             {"rnnbench.role": "sweep", "rnnbench.sweep": config.name,
+                              "rnnbench.storage": storage_url}, params)
+
+
+def publish(tracker, parent: str, config, results_dir: Path):
+    """Leaderboard rows from MLflow, written to the results folder and the parent run."""
+    from rnnbench.leaderboard import COLUMNS, build_rows, final_runs, write_outputs
+
+    rows = build_rows(final_runs(tracker.client, tracker.experiment_id, config.name))
+    folder = results_dir / "sweeps" / config.name
+    files = write_outputs(rows, folder)
+    if rows:
+        import json
+
+        table = {k: [json.dumps(r[k]) if isinstance(r[k], dict) else r[k] for r in rows]
+                 for k in COLUMNS}
+        tracker.client.log_table(parent, table, artifact_file="leaderboard.json")
+    for path in files:
+        tracker.log_artifact(parent, path)
+    return rows, files

@@ -1,0 +1,301 @@
+"""The sweep: one Optuna study per (task, model), then seeded final re-training.
+
+Phases per pair:
+  search: trials sample the model's search space and the shared training knobs, run
+          through the same runner as `rnnbench run`, are pruned on the task's
+          monitored metric, and are tracked as child MLflow runs (phase=search).
+          Finished trials are counted toward n_trials across re-runs and workers.
+  final:  the best trial's configuration is re-trained with seeds 0..S-1 (phase=final)
+          and scored on the test split; results are kept in the study's user
+          attributes so a re-run skips what is already done.
+A trial that raises is FAILED, one whose loss diverges is PRUNED, each with its reason,
+and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnnbench.config import TRAIN_PARAMS, RunConfig
+from rnnbench.errors import ConfigError
+from rnnbench.params import Choice, FloatRange, IntRange, Param, Space
+from rnnbench.registry import Registry
+from rnnbench.sweep_config import SweepConfig
+
+FINISHED_STATES = ("COMPLETE", "PRUNED", "FAIL")
+
+
+def study_name(sweep: str, task: str, model: str) -> str:
+    return f"{sweep}:{task}:{model}"
+
+
+def open_storage(url: str):
+    """An Optuna RDB storage with heartbeats, so that a killed worker's trial is
+    failed and retried instead of staying RUNNING forever."""
+    import warnings
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    engine_kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    else:
+        engine_kwargs["pool_pre_ping"] = True
+    try:
+        return optuna.storages.RDBStorage(
+            url, engine_kwargs=engine_kwargs, heartbeat_interval=30, grace_period=90,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
+        )
+    except Exception as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"--storage {url}: cannot open ({message})") from None
+
+
+def suggest(trial, name: str, param: Param, space: Space) -> Any:
+    if isinstance(space, Choice):
+        return trial.suggest_categorical(name, list(space.values))
+    if isinstance(space, IntRange):
+        return trial.suggest_int(name, space.low, space.high, log=space.log, step=space.step)
+    if isinstance(space, FloatRange):
+        return trial.suggest_float(name, space.low, space.high, log=space.log)
+    raise TypeError(f"unknown search space {space!r} for {param.name}")
+
+
+def sample_config(trial, config: SweepConfig, registry: Registry, task: str, model: str) -> RunConfig:
+    """Model hyperparameters and searched train knobs from the trial; the rest fixed."""
+    spec = registry.model(model)
+    overrides = config.model_params.get(model, {})
+    model_params = {}
+    for param in spec.params:
+        value = overrides.get(param.name, param.default)
+        space = value if isinstance(value, Space) else (
+            param.space if param.name not in overrides else None)
+        model_params[param.name] = suggest(trial, f"model.{param.name}", param, space) \
+            if space is not None else value
+    train = dict(config.train)
+    for name in config.search_train:
+        param = TRAIN_PARAMS.get(name)
+        train[name] = suggest(trial, f"train.{name}", param, param.space)
+    return RunConfig(model=model, task=task, model_params=model_params,
+                     task_options=dict(config.task_options[task]), train=train,
+                     results_dir=config.results_dir, experiment=config.experiment)
+
+
+@dataclass
+class PairOutcome:
+    task: str
+    model: str
+    study: str
+    trials: dict[str, int] = field(default_factory=dict)
+    best_value: float | None = None
+    best_trial: int | None = None
+    finals: list[dict] = field(default_factory=list)
+    note: str = ""
+
+
+class Sweep:
+    """Runs the search and final phases for every compatible pair of a SweepConfig."""
+
+    def __init__(self, config: SweepConfig, registry: Registry, tracker: Any, storage: Any,
+                 report: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self.registry = registry
+        self.tracker = tracker
+        self.storage = storage
+        self.report = report or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.parent_run_id: str | None = None
+        self.started = time.monotonic()
+
+    # ------------------------------------------------------------------ studies
+    def study(self, task: str, model: str):
+        import optuna
+
+        spec = self.registry.task(task)
+        sampler = (optuna.samplers.TPESampler(seed=0, n_startup_trials=2)
+                   if self.config.sampler == "tpe" else optuna.samplers.RandomSampler(seed=0))
+        if self.config.pruner == "median":
+            pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+        elif self.config.pruner == "hyperband":
+            pruner = optuna.pruners.HyperbandPruner(
+                min_resource=1, max_resource=self.config.train["max_epochs"])
+        else:
+            pruner = optuna.pruners.NopPruner()
+        return optuna.create_study(
+            study_name=study_name(self.config.name, task, model), storage=self.storage,
+            sampler=sampler, pruner=pruner, load_if_exists=True,
+            direction="minimize" if spec.mode == "min" else "maximize")
+
+    @staticmethod
+    def finished(study) -> int:
+        """Trials that count toward n_trials: complete, pruned, or failed by the objective
+        (a trial failed by a stale heartbeat is retried, so it does not count)."""
+        from optuna.trial import TrialState
+
+        return sum(1 for t in study.get_trials(deepcopy=False)
+                   if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+                   or (t.state == TrialState.FAIL and "error" in t.user_attrs))
+
+    # ------------------------------------------------------------------- search
+    def objective(self, task: str, model: str, study_label: str):
+        import optuna
+        from optuna_integration import PyTorchLightningPruningCallback
+
+        from rnnbench.runner import execute, prepare
+
+        spec = self.registry.task(task)
+
+        def run_trial(trial) -> float:
+            try:
+                config = sample_config(trial, self.config, self.registry, task, model)
+                trial.set_user_attr("config", {"model_params": config.model_params,
+                                               "train": config.train})
+                prepared = prepare(config, self.registry)
+                result = execute(
+                    prepared, self.registry, self.tracker,
+                    run_name=f"{model}-{task}-trial{trial.number}",
+                    parent_run_id=self.parent_run_id,
+                    extra_tags=self._tags(task, model, study_label, "search",
+                                          {"rnnbench.trial": str(trial.number)}),
+                    callbacks=[PyTorchLightningPruningCallback(trial, monitor=spec.monitor)],
+                    keep_checkpoints=False,
+                )
+            except optuna.TrialPruned:
+                trial.set_user_attr("reason", f"pruned on {spec.monitor}")
+                raise
+            except Exception as exc:
+                trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:1000])
+                raise
+            trial.set_user_attr("mlflow_run_id", result.mlflow_run_id)
+            if result.diverged or result.monitor_value is None or not math.isfinite(result.monitor_value):
+                trial.set_user_attr("reason", "diverged: the loss became NaN or infinite")
+                raise optuna.TrialPruned("diverged: the loss became NaN or infinite")
+            return result.monitor_value
+
+        return run_trial
+
+    def search(self, task: str, model: str, index: int, total: int, deadline: float | None):
+
+        label = study_name(self.config.name, task, model)
+        study = self.study(task, model)
+        n = self.config.n_trials
+        done = self.finished(study)
+        pair = f"[{index}/{total}] {model} on {task}"
+        if done < n and (deadline is None or time.monotonic() < deadline):
+            self.report(f"{pair}: searching, {done}/{n} trials done")
+
+            def progress(study, trial) -> None:
+                count = self.finished(study)
+                best = _best(study)
+                best_text = f"best {self.registry.task(task).monitor} {best:.4f}" \
+                    if best is not None else "no complete trial yet"
+                state = trial.state.name.lower()
+                reason = trial.user_attrs.get("reason") or trial.user_attrs.get("error", "")
+                self.report(f"{pair}: trial {count}/{n} {state}"
+                            f"{' (' + reason + ')' if reason and state != 'complete' else ''}"
+                            f", {best_text}, elapsed {_clock(time.monotonic() - self.started)}")
+                if count >= n:
+                    study.stop()
+
+            study.optimize(
+                self.objective(task, model, label), n_trials=n - done,
+                timeout=None if deadline is None else max(deadline - time.monotonic(), 1),
+                catch=(Exception,), callbacks=[progress], gc_after_trial=False,
+            )
+        return study
+
+    # -------------------------------------------------------------------- final
+    def final(self, study, task: str, model: str, pair: str) -> list[dict]:
+        from rnnbench.runner import execute, prepare
+
+        best = _best_trial(study)
+        if best is None:
+            return []
+        saved = best.user_attrs["config"]
+        results = []
+        for seed in range(self.config.seeds):
+            key = f"final:{best.number}:{seed}"
+            if key in study.user_attrs:
+                results.append(study.user_attrs[key])
+                continue
+            train = {**saved["train"], "seed": seed}
+            config = RunConfig(model=model, task=task, model_params=saved["model_params"],
+                               task_options=dict(self.config.task_options[task]), train=train,
+                               results_dir=self.config.results_dir,
+                               experiment=self.config.experiment)
+            self.report(f"{pair}: final training, seed {seed + 1}/{self.config.seeds} "
+                        f"(best trial {best.number})")
+            try:
+                result = execute(
+                    prepare(config, self.registry), self.registry, self.tracker,
+                    run_name=f"{model}-{task}-final-seed{seed}", parent_run_id=self.parent_run_id,
+                    extra_tags=self._tags(task, model, study.study_name, "final",
+                                          {"rnnbench.best_trial": str(best.number)}),
+                    keep_checkpoints=False,
+                )
+            except Exception as exc:  # one seed failing must not lose the others
+                self.report(f"{pair}: final seed {seed} failed: {type(exc).__name__}: {exc}")
+                continue
+            record = {"seed": seed, "mlflow_run_id": result.mlflow_run_id,
+                      "metrics": result.to_json()["metrics"], "diverged": result.diverged}
+            study.set_user_attr(key, record)
+            results.append(record)
+        return results
+
+    # ---------------------------------------------------------------------- run
+    def _tags(self, task: str, model: str, study: str, phase: str, extra: dict) -> dict:
+        spec = self.registry.task(task)
+        return {"rnnbench.sweep": self.config.name, "rnnbench.study": study,
+                "rnnbench.phase": phase, "rnnbench.main_metric": spec.main_metric,
+                "rnnbench.mode": spec.mode, **extra}
+
+    def run(self) -> list[PairOutcome]:
+        from optuna.trial import TrialState
+
+        pairs = self.config.pairs(self.registry)
+        deadline = None if self.config.timeout is None else self.started + self.config.timeout
+        outcomes = []
+        for index, (task, model) in enumerate(pairs, start=1):
+            pair = f"[{index}/{len(pairs)}] {model} on {task}"
+            study = self.search(task, model, index, len(pairs), deadline)
+            outcome = PairOutcome(task, model, study.study_name)
+            trials = study.get_trials(deepcopy=False)
+            outcome.trials = {s.name.lower(): sum(t.state == s for t in trials)
+                              for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+            best = _best_trial(study)
+            if best is None:
+                outcome.note = "no complete trial: " + "; ".join(sorted({
+                    t.user_attrs.get("error") or t.user_attrs.get("reason", t.state.name.lower())
+                    for t in trials}))[:300]
+                self.report(f"{pair}: {outcome.note}")
+            else:
+                outcome.best_value, outcome.best_trial = best.value, best.number
+                outcome.finals = self.final(study, task, model, pair)
+            outcomes.append(outcome)
+        return outcomes
+
+
+def _best_trial(study):
+    from optuna.trial import TrialState
+
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if t.value is not None and math.isfinite(t.value)]
+    if not complete:
+        return None
+    return study.best_trial
+
+
+def _best(study) -> float | None:
+    best = _best_trial(study)
+    return None if best is None else best.value
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"

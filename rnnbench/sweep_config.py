@@ -1,0 +1,251 @@
+"""The typed sweep configuration: a YAML file overlaid by command-line flags.
+
+    name: my-sweep                # studies are named NAME:TASK:MODEL (resumable)
+    models: [lstm, gru]           # or "all"
+    tasks: [adding]               # or "synthetic" (every built-in synthetic task)
+    n_trials: 8                   # finished trials per study, across all workers
+    timeout: 3600                 # seconds for the whole search phase
+    seeds: 3                      # final re-training seeds per (task, model)
+    storage: sqlite:///results/optuna.db
+    sampler: tpe                  # tpe | random
+    pruner: median                # median | hyperband | none
+    search_train: [lr, batch_size, clip_value]   # shared knobs searched
+    train: {max_epochs: 5}        # fixed train.* values
+    task_options: {adding: {seq_len: 100}}
+    model_params:                 # fixed values, or search-space overrides
+      lstm: {hidden_size: 64, dropout: {low: 0.0, high: 0.3}}
+      gru: {hidden_size: {choices: [32, 64]}}
+
+Unknown keys, bad types and unknown names are one-line errors naming the file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnnbench.config import TRAIN_PARAMS
+from rnnbench.errors import ConfigError
+from rnnbench.params import Choice, FloatRange, IntRange, Param, Space, suggest
+from rnnbench.registry import Registry
+from rnnbench.specs import compatibility
+
+# The embedded default benchmark: small enough for ~15 minutes on a 2-core CPU.
+DEFAULT_TASK_OPTIONS = {
+    "adding": {"seq_len": 50, "train_size": 2000, "val_size": 500, "test_size": 1000},
+    "copy": {"seq_len": 20, "train_size": 2000, "val_size": 500, "test_size": 1000},
+    "listops": {"seq_len": 60, "depth": 3, "train_size": 2000, "val_size": 500,
+                "test_size": 1000},
+}
+DEFAULT_TRAIN = {"max_epochs": 4, "patience": 2, "progress": False}
+
+
+@dataclass
+class SweepConfig:
+    name: str = "default"
+    models: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
+    n_trials: int = 3
+    timeout: float | None = None
+    seeds: int = 3
+    storage: str | None = None
+    sampler: str = "tpe"
+    pruner: str = "median"
+    search_train: list[str] = field(default_factory=lambda: ["lr", "batch_size", "clip_value"])
+    train: dict[str, Any] = field(default_factory=dict)
+    task_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    model_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results_dir: Path = Path("results")
+    tracking_uri: str | None = None
+    experiment: str = "rnnbench"
+    workers: int = 1
+
+    def pairs(self, registry: Registry) -> list[tuple[str, str]]:
+        """(task, model) pairs to benchmark: every compatible combination."""
+        out = []
+        for task in self.tasks:
+            task_spec = registry.task(task)
+            for model in self.models:
+                model_spec = registry.model(model)
+                fixed = {k: v for k, v in self.model_params.get(model, {}).items()
+                         if not isinstance(v, Space)}
+                hparams = {**model_spec.params.defaults(), **fixed}
+                if compatibility(model_spec, task_spec, hparams) is None:
+                    out.append((task, model))
+        return out
+
+
+KEYS = {
+    "name": str, "models": list, "tasks": list, "n_trials": int, "timeout": float,
+    "seeds": int, "storage": str, "sampler": str, "pruner": str, "search_train": list,
+    "train": dict, "task_options": dict, "model_params": dict, "results_dir": str,
+    "tracking_uri": str, "experiment": str, "workers": int,
+}
+CHOICES = {"sampler": ("tpe", "random"), "pruner": ("median", "hyperband", "none")}
+MINIMUM = {"n_trials": 1, "seeds": 1, "timeout": 1, "workers": 1}
+
+
+def _lines(text: str) -> dict[tuple, int]:
+    """Line number (1-based) of every mapping key, by its path of keys."""
+    import yaml
+
+    lines: dict[tuple, int] = {}
+
+    def walk(node, path: tuple) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                lines[(*path, key.value)] = key.start_mark.line + 1
+                walk(value, (*path, key.value))
+
+    try:
+        walk(yaml.compose(text), ())
+    except yaml.YAMLError:
+        pass
+    return lines
+
+
+def load_file(path: Path) -> tuple[dict[str, Any], dict[tuple, int]]:
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"--config {path}: file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--config {path}: cannot read ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where}: invalid YAML ({problem})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    return data, _lines(text)
+
+
+def build_sweep_config(registry: Registry, file: Path | None, flags: Mapping[str, Any]) -> SweepConfig:
+    """File values, then flags (not None) on top; everything validated, nothing written."""
+    data, lines = load_file(file) if file else ({}, {})
+    source = str(file) if file else "flag"
+
+    def where(*path: str) -> str:
+        line = lines.get(tuple(path))
+        return f"{source} line {line}" if line else f"{source}"
+
+    for key, value in data.items():
+        if key not in KEYS:
+            raise ConfigError(f"{where(key)}: unknown key {key!r}{suggest(str(key), KEYS)}")
+    merged = {**data, **{k: v for k, v in flags.items() if v is not None}}
+    for key, value in merged.items():
+        at = f"--{key.replace('_', '-')}" if flags.get(key) is not None else where(key)
+        merged[key] = _check_type(key, value, at)
+    config = SweepConfig(**{k: v for k, v in merged.items() if k != "results_dir"},
+                         results_dir=Path(merged.get("results_dir", "results")))
+    _resolve_names(config, registry, where)
+    _resolve_options(config, registry, where)
+    if not config.pairs(registry):
+        raise ConfigError(f"{source}: no compatible (task, model) pair among tasks "
+                          f"{', '.join(config.tasks)} and models {', '.join(config.models)}")
+    return config
+
+
+def _check_type(key: str, value: Any, where: str) -> Any:
+    kind = KEYS[key]
+    if value is None and key in ("timeout", "storage", "tracking_uri"):
+        return None
+    if kind is list and isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    ok = (isinstance(value, kind) and not isinstance(value, bool)) or (
+        kind is float and isinstance(value, int) and not isinstance(value, bool))
+    if not ok:
+        raise ConfigError(f"{where}: {key} expects {kind.__name__}, got {value!r}")
+    if key in CHOICES and value not in CHOICES[key]:
+        raise ConfigError(f"{where}: {key} must be one of {', '.join(CHOICES[key])}, got {value!r}")
+    if key in MINIMUM and value < MINIMUM[key]:
+        raise ConfigError(f"{where}: {key} must be >= {MINIMUM[key]}, got {value!r}")
+    return float(value) if kind is float else value
+
+
+def _resolve_names(config: SweepConfig, registry: Registry, where) -> None:
+    if not config.models or config.models == ["all"]:
+        config.models = sorted(registry.models)
+    if not config.tasks or config.tasks == ["synthetic"]:
+        config.tasks = sorted(n for n, (s, _) in registry.tasks.items() if s.synthetic)
+    for kind, names in (("model", config.models), ("task", config.tasks)):
+        for name in names:
+            try:
+                registry.model(name) if kind == "model" else registry.task(name)
+            except ConfigError as exc:
+                raise ConfigError(f"{where(kind + 's')}: {exc}") from None
+    for name in config.search_train:
+        param = TRAIN_PARAMS.get(name)
+        if param is None or param.space is None:
+            searchable = [p.name for p in TRAIN_PARAMS if p.space is not None]
+            raise ConfigError(f"{where('search_train')}: {name!r} is not a searchable train "
+                              f"option{suggest(name, searchable)}")
+
+
+def _resolve_options(config: SweepConfig, registry: Registry, where) -> None:
+    for name in config.task_options:
+        if name not in registry.tasks:
+            raise ConfigError(f"{where('task_options', name)}: unknown task {name!r}"
+                              f"{suggest(name, registry.tasks)}")
+    defaults = {t: DEFAULT_TASK_OPTIONS.get(t, {}) for t in config.tasks}
+    config.task_options = {
+        t: registry.task(t).options.resolve(
+            {**defaults.get(t, {}), **_mapping(config.task_options.get(t, {}), where('task_options', t))},
+            f"task_options.{t}", where("task_options", t))
+        for t in config.tasks
+    }
+    train = {**DEFAULT_TRAIN, **_mapping(config.train, where("train"))}
+    config.train = TRAIN_PARAMS.resolve(train, "train", where("train"))
+    resolved: dict[str, dict[str, Any]] = {}
+    for model, values in config.model_params.items():
+        if model not in registry.models:
+            raise ConfigError(f"{where('model_params', model)}: unknown model {model!r}"
+                              f"{suggest(model, registry.models)}")
+        spec = registry.model(model)
+        out: dict[str, Any] = {}
+        for name, value in _mapping(values, where("model_params", model)).items():
+            at = where("model_params", model, name)
+            param = spec.params.get(name)
+            if param is None:
+                raise ConfigError(f"{at}: model {model!r} has no hyperparameter {name!r}"
+                                  f"{suggest(name, [p.name for p in spec.params])}")
+            out[name] = parse_space(param, value, at) if isinstance(value, dict) else \
+                param.convert(value, f"{at}: model_params.{model}.{name}")
+        resolved[model] = out
+    config.model_params = resolved
+
+
+def _mapping(value: Any, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+    return value
+
+
+def parse_space(param: Param, spec: dict, where: str) -> Space:
+    """{choices: [...]} or {low: x, high: y, log: bool} -> a search space for `param`."""
+    label = f"{where}: search space for {param.name}"
+    if set(spec) == {"choices"}:
+        values = spec["choices"]
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{label}: choices must be a non-empty list")
+        return Choice(tuple(param.convert(v, label) for v in values))
+    unknown = set(spec) - {"low", "high", "log"}
+    if unknown or not {"low", "high"} <= set(spec):
+        raise ConfigError(f"{label}: expected {{choices: [...]}} or {{low, high, log}}, "
+                          f"got keys {', '.join(map(str, spec))}")
+    if param.type not in (int, float):
+        raise ConfigError(f"{label}: a range needs a numeric hyperparameter")
+    low, high = param.convert(spec["low"], label), param.convert(spec["high"], label)
+    if low > high:
+        raise ConfigError(f"{label}: low {low} is greater than high {high}")
+    log = bool(spec.get("log", False))
+    return IntRange(low, high, log) if param.type is int else FloatRange(low, high, log)

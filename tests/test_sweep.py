@@ -1,0 +1,189 @@
+"""`rnnbench sweep` and `rnnbench leaderboard` on tiny settings."""
+
+import csv
+import json
+import textwrap
+
+import pytest
+
+TINY_SWEEP = """\
+name: tiny
+tasks: [adding]
+n_trials: 2
+seeds: 1
+pruner: none
+train: {max_epochs: 2, patience: 5}
+task_options:
+  adding: {seq_len: 6, train_size: 128, val_size: 64, test_size: 64}
+model_params:
+  lstm: {hidden_size: 8, num_layers: 1, variant: vanilla, dropout: 0.0}
+  gru: {hidden_size: 8, num_layers: 1, dropout: 0.0}
+  broken: {}
+"""
+
+BROKEN_MODELS = '''
+import torch
+import rnnbench
+from rnnbench.nn import FusedRecurrent
+
+def build_nan(context, hidden_size=4):
+    model = FusedRecurrent(torch.nn.GRU, context, 4, hidden_size, 1, 0.0)
+    real = model.forward
+    def forward(inputs, lengths, state=None):
+        out = real(inputs, lengths, state)
+        return out._replace(pooled=out.pooled * float("nan"))
+    model.forward = forward
+    return model
+
+def build_crash(context):
+    raise RuntimeError("this model cannot be built")
+
+@rnnbench.hookimpl
+def register_models(register):
+    register(rnnbench.ModelSpec(name="nan-model", builder=build_nan,
+        params=rnnbench.ParamSet((rnnbench.Param("hidden_size", int, 4),))))
+    register(rnnbench.ModelSpec(name="crash-model", builder=build_crash))
+'''
+
+
+def mlflow_runs(results):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("rnnbench")
+    return client.search_runs([exp.experiment_id], max_results=1000)
+
+
+def sweep_file(tmp_path, text=TINY_SWEEP):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(text.replace("  broken: {}\n", ""))
+    return path
+
+
+def test_tiny_sweep_tracks_trials_writes_leaderboard_and_resumes(cli, tmp_path):
+    results = tmp_path / "results"
+    config = sweep_file(tmp_path)
+    args = ("sweep", "--config", str(config), "--models", "lstm,gru", "--results-dir", str(results))
+    code, out, err = cli(*args, "--json")
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert {p["model"] for p in summary["pairs"]} == {"lstm", "gru"}
+
+    runs = mlflow_runs(results)
+    parents = [r for r in runs if r.data.tags.get("rnnbench.role") == "sweep"]
+    assert len(parents) == 1
+    parent = parents[0].info.run_id
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent]
+    search = [r for r in children if r.data.tags["rnnbench.phase"] == "search"]
+    final = [r for r in children if r.data.tags["rnnbench.phase"] == "final"]
+    assert len(search) == 4 and len(final) == 2
+    for run in children:
+        tags = run.data.tags
+        assert tags["rnnbench.task"] == "adding" and tags["rnnbench.model"] in ("lstm", "gru")
+        assert tags["rnnbench.study"] == f"tiny:adding:{tags['rnnbench.model']}"
+        assert "rnnbench.seed" in tags
+    assert sorted(r.data.tags["rnnbench.trial"] for r in search) == ["0", "0", "1", "1"]
+
+    rows = list(csv.DictReader((results / "sweeps" / "tiny" / "leaderboard.csv").open()))
+    assert {r["model"] for r in rows} == {"lstm", "gru"} and len(rows) == 2
+    for row in rows:
+        assert row["metric"] == "test_mse" and row["seeds"] == "1"
+        assert 0.1 < float(row["baseline"]) < 0.25
+        assert float(row["mean"]) > 0 and int(row["params"]) > 0 and float(row["throughput"]) > 0
+        assert json.loads(row["hparams"])["model.hidden_size"] == "8"
+    assert (results / "sweeps" / "tiny" / "leaderboard-adding.png").stat().st_size > 1000
+    assert (results / "sweeps" / "tiny" / "leaderboard.md").read_text().startswith("| task")
+    from mlflow.tracking import MlflowClient
+
+    artifacts = {a.path for a in MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
+                 .list_artifacts(parent)}
+    assert {"leaderboard.json", "leaderboard.csv", "leaderboard-adding.png"} <= artifacts
+
+    # The same command with a larger budget adds only the missing trials.
+    code, out, err = cli(*args, "--n-trials", "3")
+    assert code == 0, err
+    runs = mlflow_runs(results)
+    search = [r for r in runs if r.data.tags.get("rnnbench.phase") == "search"]
+    assert sorted(r.data.tags["rnnbench.trial"] for r in search) == ["0", "0", "1", "1", "2", "2"]
+    assert len([r for r in runs if r.data.tags.get("rnnbench.role") == "sweep"]) == 1
+    import optuna
+
+    storage = f"sqlite:///{results / 'optuna.db'}"
+    for model in ("lstm", "gru"):
+        study = optuna.load_study(study_name=f"tiny:adding:{model}", storage=storage)
+        assert len(study.trials) == 3
+
+    # The leaderboard command rebuilds the same table from MLflow alone.
+    code, out, _ = cli("leaderboard", "--results-dir", str(results), "--format", "json")
+    assert code == 0
+    board = json.loads(out)
+    assert {r["model"] for r in board} == {"lstm", "gru"}
+    code, out, _ = cli("leaderboard", "--results-dir", str(results), "--task", "adding",
+                       "--format", "csv")
+    assert out.startswith("task,model,metric,mean,std")
+
+
+def test_a_diverging_or_crashing_model_does_not_stop_the_sweep(cli, tmp_path, fake_plugin):
+    fake_plugin(BROKEN_MODELS)
+    results = tmp_path / "results"
+    code, out, err = cli("sweep", "--config", str(sweep_file(tmp_path)), "--models",
+                         "nan-model,crash-model,lstm", "--results-dir", str(results), "--json")
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    by_model = {p["model"]: p for p in summary["pairs"]}
+    assert by_model["nan-model"]["trials"]["pruned"] == 2
+    assert "diverged" in by_model["nan-model"]["note"]
+    assert by_model["crash-model"]["trials"]["fail"] == 2
+    assert "this model cannot be built" in by_model["crash-model"]["note"]
+    assert [r["model"] for r in summary["leaderboard"]] == ["lstm"]
+    statuses = {r.data.tags.get("rnnbench.model"): r.info.status for r in mlflow_runs(results)
+                if r.data.tags.get("rnnbench.phase") == "search"}
+    assert statuses["nan-model"] == "FINISHED"  # trained to the end, then pruned as diverged
+    assert statuses["lstm"] == "FINISHED"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("n_trails: 3\n", "sweep.yaml line 1: unknown key 'n_trails' (did you mean 'n_trials'?)"),
+    ("tasks: [adding]\nn_trials: many\n", "sweep.yaml line 2: n_trials expects int, got 'many'"),
+    ("models: [lstm, grux]\n", "sweep.yaml line 1: unknown model 'grux' (did you mean 'gru'?)"),
+    ("model_params:\n  lstm: {hiden_size: 3}\n",
+     "sweep.yaml line 2: model 'lstm' has no hyperparameter 'hiden_size'"),
+    ("task_options:\n  adding: {seq_len: 0}\n", "task_options.adding.seq_len: must be >= 1"),
+    ("pruner: sometimes\n", "pruner must be one of median, hyperband, none"),
+    ("model_params:\n  lstm:\n    hidden_size: {low: 64, high: 8}\n",
+     "sweep.yaml line 3: search space for hidden_size: low 64 is greater than high 8"),
+    ("tasks: [adding\n", "invalid YAML"),
+])
+def test_config_errors_are_one_line_and_write_nothing(cli, tmp_path, text, message):
+    config = tmp_path / "sweep.yaml"
+    config.write_text(textwrap.dedent(text))
+    results = tmp_path / "results"
+    code, out, err = cli("sweep", "--config", str(config), "--results-dir", str(results))
+    assert code == 2
+    assert message in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not results.exists()
+
+
+def test_flags_override_the_file_and_are_checked(cli, tmp_path):
+    config = sweep_file(tmp_path)
+    code, _, err = cli("sweep", "--config", str(config), "--n-trials", "0",
+                       "--results-dir", str(tmp_path / "r"))
+    assert code == 2 and "--n-trials: n_trials must be >= 1, got 0" in err
+
+
+def test_default_sweep_covers_every_model_on_synthetic_tasks():
+    from rnnbench.registry import get_registry
+    from rnnbench.sweep_config import build_sweep_config
+
+    registry = get_registry()
+    config = build_sweep_config(registry, None, {})
+    pairs = config.pairs(registry)
+    assert {m for _, m in pairs} == set(registry.models)
+    assert {t for t, _ in pairs} == {"adding", "copy", "listops"}
+    assert config.seeds == 3
+
+
+def test_leaderboard_without_database_is_a_clear_error(cli, tmp_path):
+    code, _, err = cli("leaderboard", "--results-dir", str(tmp_path))
+    assert code == 2 and "no mlflow.db" in err

@@ -1,0 +1,73 @@
+"""Every model trains a short run on every compatible built-in task, and its loss falls."""
+
+import json
+
+import pytest
+
+from rnnbench import compatibility
+from rnnbench.registry import get_registry
+
+TASK_OPTIONS = {
+    "adding": ["task.seq_len=8", "task.train_size=256", "task.val_size=64", "task.test_size=64"],
+    "copy": ["task.seq_len=4", "task.train_size=256", "task.val_size=64", "task.test_size=64"],
+    "listops": ["task.seq_len=20", "task.depth=2", "task.train_size=256", "task.val_size=64",
+                "task.test_size=64"],
+    "text-classification": ["task.dataset={tc}"],
+    "language-modelling": ["task.dataset={lm}", "task.bptt=8"],
+}
+MODEL_OPTIONS = {"hidden_size": 16, "embedding_dim": 8, "context_size": 8, "memory_size": 8}
+
+
+def pairs():
+    registry = get_registry()
+    out = []
+    for model, (mspec, _) in sorted(registry.models.items()):
+        for task in TASK_OPTIONS:
+            if compatibility(mspec, registry.task(task)) is None:
+                out.append((model, task))
+    return out
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    words = ["good", "great", "fine", "bad", "awful", "poor", "the", "movie", "was", "plot"]
+    lines = ["sentence\tlabel"]
+    for i in range(240):
+        positive = i % 2
+        pick = words[:3] if positive else words[3:6]
+        lines.append(f"the movie was {pick[i % 3]} {words[6 + i % 4]}\t{positive}")
+    (root / "tc.tsv").write_text("\n".join(lines) + "\n")
+    (root / "lm.txt").write_text("to be or not to be that is the question\n" * 80)
+    return {"tc": root / "tc.tsv", "lm": root / "lm.txt", "results": root / "results"}
+
+
+def test_every_model_and_task_pair_is_covered():
+    found = pairs()
+    assert {m for m, _ in found} == set(get_registry().models)
+    assert ("lstm", "language-modelling") in found and ("birnn", "language-modelling") not in found
+    assert ("textrnn", "adding") not in found and ("memnet", "adding") not in found
+
+
+@pytest.mark.parametrize(("model", "task"), pairs())
+def test_loss_goes_down(cli, data, model, task):
+    spec = get_registry().model(model)
+    sets = [f"model.{k}={v}" for k, v in MODEL_OPTIONS.items() if k in spec.params]
+    sets += [o.format(tc=data["tc"], lm=data["lm"]) for o in TASK_OPTIONS[task]]
+    sets += ["train.lr=0.01", "train.batch_size=32", "train.progress=false", "train.patience=10"]
+    args = ["run", "--model", model, "--task", task, "--max-epochs", "4",
+            "--results-dir", str(data["results"]), "--json"]
+    for s in sets:
+        args += ["--set", s]
+    code, out, err = cli(*args)
+    assert code == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{data['results'] / 'mlflow.db'}")
+    history = [m.value for m in sorted(client.get_metric_history(result["mlflow_run_id"],
+                                                                  "train_loss"),
+                                       key=lambda m: m.step)]
+    assert len(history) == 4
+    assert history[-1] < history[0], f"{model} on {task}: train loss {history}"
+    assert not result["diverged"]
