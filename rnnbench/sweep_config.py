@@ -138,7 +138,7 @@ def build_sweep_config(registry: Registry, file: Path | None, flags: Mapping[str
         line = lines.get(tuple(path))
         return f"{source} line {line}" if line else f"{source}"
 
-    for key, value in data.items():
+    for key in data:
         if key not in KEYS:
             raise ConfigError(f"{where(key)}: unknown key {key!r}{suggest(str(key), KEYS)}")
     merged = {**data, **{k: v for k, v in flags.items() if v is not None}}
