@@ -76,3 +76,18 @@ def fake_plugin(tmp_path, monkeypatch):
     yield install
     for name in [m for m in sys.modules if m.startswith("fake_rnnbench_plugin_")]:
         del sys.modules[name]
+
+
+def shared_data(relative: str) -> Path:
+    """A path under ../shared/data (or $RNNBENCH_DATA). Missing data fails the test when
+    CI asks for it (RNNBENCH_REQUIRE_DATA=1 or CI=true), and skips it otherwise."""
+    root = Path(os.environ.get("RNNBENCH_DATA", ROOT.parent / "shared" / "data"))
+    path = root / relative
+    if not path.exists():
+        required = os.environ.get("RNNBENCH_REQUIRE_DATA") == "1" or \
+            os.environ.get("CI", "").lower() == "true"
+        message = f"shared data missing: {path} (set RNNBENCH_DATA to its folder)"
+        if required:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
