@@ -29,7 +29,6 @@ next window.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from rnnbench import ModelContext, ModelOutput, ModelSpec, Param, ParamSet, hookimpl
@@ -126,27 +125,39 @@ class MemN2N(nn.Module):
 
     # --------------------------------------------------------- language modelling
     def _language_model(self, tokens: torch.Tensor, state) -> ModelOutput:
+        """Banded attention over the stream: query t reads words t, t-1, ..., t-M+1.
+
+        Equivalent to building the M memories of every step, without materialising a
+        (B, T, M, d) tensor: scores are u_t · A w_s for all stream positions s, masked
+        to the band, plus u_t · T_A(t - s) read from a (B, T, M) table by distance.
+        """
         B, T = tokens.shape
         M, d = self.memory_size, self.output_size
         history = state if state is not None else tokens.new_zeros(B, 0)
         P = history.shape[1]
-        full = torch.cat([history, tokens], dim=1)  # (B, P+T)
-        padded = F.pad(full, (M - 1, 0), value=self.padding_idx)  # (B, M-1+P+T)
-        windows = padded.unfold(1, M, 1)[:, P:].flip(-1)  # (B, T, M); [..., r] = word t-r
-        position = P + torch.arange(T, device=tokens.device).unsqueeze(1)  # (T, 1) in `full`
-        present = (position - torch.arange(M, device=tokens.device)) >= 0  # (T, M)
-        present = present.expand(B, T, M)
-
-        def memories(k: int) -> torch.Tensor:  # (B, T, M, d)
-            return self.embeddings[k](windows) + self.temporal[k]
+        full = torch.cat([history, tokens], dim=1)  # (B, S), S = P + T
+        S = full.shape[1]
+        device = tokens.device
+        distance = (P + torch.arange(T, device=device)).unsqueeze(1) - torch.arange(S, device=device)
+        band = (distance >= 0) & (distance < M)  # (T, S): word s is in step t's memory
+        by_distance = distance.clamp(0, M - 1).expand(B, T, S)  # recency index of word s
+        # position of the word at distance r from step t, for reading weights by recency
+        source = (P + torch.arange(T, device=device)).unsqueeze(1) - torch.arange(M, device=device)
+        present = (source >= 0).expand(B, T, M)  # (B, T, M)
+        source = source.clamp(min=0).expand(B, T, M)
 
         u = tokens.new_full((B, T, d), LM_QUERY, dtype=torch.float32)  # constant query
-        m = memories(0)
+        words_in = self.embeddings[0](full)  # (B, S, d)
         for k in range(self.hops):
-            c = memories(k + 1)
-            p = self.attend(torch.einsum("btmd,btd->btm", m, u), present)  # (B, T, M)
-            u = u + torch.einsum("btm,btmd->btd", p, c)
-            m = c
+            words_out = self.embeddings[k + 1](full)  # (B, S, d), adjacent tying
+            scores = torch.einsum("btd,bsd->bts", u, words_in)  # content: u_t · A w_s
+            recency = torch.einsum("btd,md->btm", u, self.temporal[k])  # u_t · T_A(r)
+            scores = scores + recency.gather(2, by_distance)  # (B, T, S)
+            p = self.attend(scores, band.expand(B, T, S))  # (B, T, S), zero off the band
+            p_by_distance = p.gather(2, source) * present  # (B, T, M)
+            u = u + torch.einsum("bts,bsd->btd", p, words_out) \
+                + torch.einsum("btm,md->btd", p_by_distance, self.temporal[k + 1])
+            words_in = words_out
         carry = full[:, -(M - 1):] if M > 1 else full[:, :0]
         return ModelOutput(sequence=u, state=carry)
 

@@ -33,13 +33,18 @@ from rnnbench.registry import Registry
 from rnnbench.specs import compatibility
 
 # The embedded default benchmark: small enough for ~15 minutes on a 2-core CPU.
+# Task options and model sizes below apply unless a config file or flag says otherwise.
 DEFAULT_TASK_OPTIONS = {
-    "adding": {"seq_len": 50, "train_size": 2000, "val_size": 500, "test_size": 1000},
-    "copy": {"seq_len": 20, "train_size": 2000, "val_size": 500, "test_size": 1000},
-    "listops": {"seq_len": 60, "depth": 3, "train_size": 2000, "val_size": 500,
+    "adding": {"seq_len": 50, "train_size": 1500, "val_size": 500, "test_size": 1000},
+    "copy": {"seq_len": 20, "train_size": 1500, "val_size": 500, "test_size": 1000},
+    "listops": {"seq_len": 60, "depth": 3, "train_size": 1500, "val_size": 500,
                 "test_size": 1000},
 }
 DEFAULT_TRAIN = {"max_epochs": 4, "patience": 2, "progress": False}
+DEFAULT_MODEL_SPACE = {
+    "hidden_size": {"choices": [32, 64]}, "embedding_dim": {"choices": [16, 32]},
+    "context_size": {"choices": [16, 32]}, "num_layers": 1,
+}
 
 
 @dataclass
@@ -206,13 +211,16 @@ def _resolve_options(config: SweepConfig, registry: Registry, where) -> None:
     train = {**DEFAULT_TRAIN, **_mapping(config.train, where("train"))}
     config.train = TRAIN_PARAMS.resolve(train, "train", where("train"))
     resolved: dict[str, dict[str, Any]] = {}
-    for model, values in config.model_params.items():
+    for model in config.model_params:
         if model not in registry.models:
             raise ConfigError(f"{where('model_params', model)}: unknown model {model!r}"
                               f"{suggest(model, registry.models)}")
+    for model in config.models:
         spec = registry.model(model)
+        given = _mapping(config.model_params.get(model, {}), where("model_params", model))
+        defaults = {k: v for k, v in DEFAULT_MODEL_SPACE.items() if k in spec.params}
         out: dict[str, Any] = {}
-        for name, value in _mapping(values, where("model_params", model)).items():
+        for name, value in {**defaults, **given}.items():
             at = where("model_params", model, name)
             param = spec.params.get(name)
             if param is None:

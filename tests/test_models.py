@@ -160,3 +160,24 @@ def test_textrnn_reads_the_final_states_at_the_true_length():
     H = hp["hidden_size"]
     assert torch.allclose(pooled[1, :H], out[0, 2, :H], atol=1e-6)  # forward at len-1
     assert torch.allclose(pooled[1, H:], out[0, 0, H:], atol=1e-6)  # backward at 0
+
+
+def test_memnet_language_model_matches_per_step_memories():
+    """Step t's memory holds the words t, t-1, ..., t-M+1 (with temporal encoding by
+    recency); the query starts at 0.1; u^{k+1} = u^k + Σ p_i c_i with A^{k+1} = C^k."""
+    spec, _ = small("memnet", {})
+    M, d, K = 4, 6, 2
+    ctx = ModelContext("tokens", "sequence", vocab_size=30, padding_idx=0)
+    model = spec.builder(ctx, embedding_dim=d, memory_size=M, hops=K).eval()
+    tokens = torch.randint(1, 30, (2, 9))
+    got = model(tokens, torch.full((2,), 9)).sequence
+    E, TE = model.embeddings, model.temporal
+    for b in range(2):
+        for t in range(9):
+            words = [tokens[b, t - r] for r in range(M) if t - r >= 0]  # newest first
+            u = torch.full((d,), 0.1)
+            for k in range(K):
+                m = torch.stack([E[k].weight[w] + TE[k][r] for r, w in enumerate(words)])
+                c = torch.stack([E[k + 1].weight[w] + TE[k + 1][r] for r, w in enumerate(words)])
+                u = u + (m @ u).softmax(0) @ c
+            assert torch.allclose(got[b, t], u, atol=1e-5)
