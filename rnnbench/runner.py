@@ -11,7 +11,7 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,6 +162,8 @@ def execute(
     extra_tags: Mapping[str, str] | None = None,
     callbacks: Iterable[Any] = (),
     keep_checkpoints: bool = True,
+    on_start: Callable[[str], None] | None = None,
+    resume: bool = False,
 ) -> RunResult:
     """Train and evaluate a prepared run, tracked as one MLflow run; returns its result.
 
@@ -184,13 +186,22 @@ def execute(
         **config.tags,
         **(extra_tags or {}),
     }
+    tags["rnnbench.config_hash"] = config_hash(config)
     params = {**config.flat(), **{f"data.{k}": v for k, v in prepared.task.describe().items()}}
-    run_id = tracker.start_run(run_name or f"{config.model}-{config.task}", tags, params,
-                               parent_run_id=parent_run_id)
+    resume_from = None
+    if resume:
+        run_id, resume_from = find_resumable(tracker, config)
+        tracker.client.update_run(run_id, status="RUNNING")
+        tracker.set_tags(run_id, {"rnnbench.resumed_from": resume_from.name})
+    else:
+        run_id = tracker.start_run(run_name or f"{config.model}-{config.task}", tags, params,
+                                   parent_run_id=parent_run_id)
     run_dir = Path(config.results_dir) / "runs" / run_id
     started = time.perf_counter()
     try:
-        result = _train_and_evaluate(prepared, tracker, run_id, run_dir, callbacks)
+        if on_start is not None:
+            on_start(run_id)
+        result = _train_and_evaluate(prepared, tracker, run_id, run_dir, callbacks, resume_from)
         result.wall_seconds = time.perf_counter() - started
         tracker.log_metrics(run_id, {
             "wall_seconds": result.wall_seconds, "throughput": result.throughput,
@@ -243,13 +254,36 @@ def monitor_check(monitor: str):
     return MonitorCheck()
 
 
+def config_hash(config: RunConfig) -> str:
+    """A stable fingerprint of everything that defines a run (for --resume)."""
+    import hashlib
+
+    text = json.dumps(config.flat(), sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def find_resumable(tracker: Any, config: RunConfig) -> tuple[str, Path]:
+    """The newest unfinished run of exactly this configuration that left a checkpoint."""
+    runs = tracker.client.search_runs(
+        [tracker.experiment_id],
+        filter_string=f"tags.`rnnbench.config_hash` = '{config_hash(config)}' "
+                      "and attributes.status != 'FINISHED'",
+        order_by=["attributes.start_time DESC"], max_results=20)
+    for run in runs:
+        last = Path(config.results_dir) / "runs" / run.info.run_id / "checkpoints" / "last.ckpt"
+        if last.exists():
+            return run.info.run_id, last
+    raise RnnbenchError("--resume: no unfinished run of this exact configuration left a "
+                        f"checkpoint under {Path(config.results_dir) / 'runs'}")
+
+
 def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_dir: Path,
-                        callbacks: Iterable[Any]) -> RunResult:
+                        callbacks: Iterable[Any], resume_from: Path | None = None) -> RunResult:
     config, system, task, spec = prepared.config, prepared.system, prepared.task, prepared.task_spec
     logger = tracker.lightning_logger(run_id)
     trainer, checkpoint = make_trainer(prepared, run_dir, logger, callbacks)
     datamodule = task.datamodule
-    trainer.fit(system, datamodule=datamodule)
+    trainer.fit(system, datamodule=datamodule, ckpt_path=resume_from)
     best = checkpoint.best_model_path or None
     if system.diverged:
         best = None  # no trustworthy checkpoint: evaluate the current weights

@@ -23,18 +23,19 @@ from typing import Any
 
 from rnnbench.config import TRAIN_PARAMS, RunConfig
 from rnnbench.errors import ConfigError
+from rnnbench.locking import StorageLock
 from rnnbench.params import Choice, FloatRange, IntRange, Param, Space
 from rnnbench.registry import Registry
 from rnnbench.sweep_config import SweepConfig
 
-FINISHED_STATES = ("COMPLETE", "PRUNED", "FAIL")
+POLL_SECONDS = 1.0  # how often a worker looks whether other workers' trials finished
 
 
 def study_name(sweep: str, task: str, model: str) -> str:
     return f"{sweep}:{task}:{model}"
 
 
-def open_storage(url: str):
+def open_storage(url: str, heartbeat: int = 30):
     """An Optuna RDB storage with heartbeats, so that a killed worker's trial is
     failed and retried instead of staying RUNNING forever."""
     import warnings
@@ -50,7 +51,8 @@ def open_storage(url: str):
         engine_kwargs["pool_pre_ping"] = True
     try:
         return optuna.storages.RDBStorage(
-            url, engine_kwargs=engine_kwargs, heartbeat_interval=30, grace_period=90,
+            url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
+            grace_period=3 * heartbeat,
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
         )
     except Exception as exc:
@@ -104,8 +106,9 @@ class Sweep:
     """Runs the search and final phases for every compatible pair of a SweepConfig."""
 
     def __init__(self, config: SweepConfig, registry: Registry, tracker: Any, storage: Any,
-                 report: Callable[[str], None] | None = None) -> None:
+                 storage_url: str, report: Callable[[str], None] | None = None) -> None:
         self.config = config
+        self.storage_url = storage_url
         self.registry = registry
         self.tracker = tracker
         self.storage = storage
@@ -127,10 +130,20 @@ class Sweep:
                 min_resource=1, max_resource=self.config.train["max_epochs"])
         else:
             pruner = optuna.pruners.NopPruner()
-        return optuna.create_study(
-            study_name=study_name(self.config.name, task, model), storage=self.storage,
-            sampler=sampler, pruner=pruner, load_if_exists=True,
-            direction="minimize" if spec.mode == "min" else "maximize")
+        name = study_name(self.config.name, task, model)
+        with StorageLock(self.storage_url, f"{name}:create"):  # one creator, others load
+            return optuna.create_study(
+                study_name=name, storage=self.storage, sampler=sampler, pruner=pruner,
+                load_if_exists=True, direction="minimize" if spec.mode == "min" else "maximize")
+
+    @staticmethod
+    def claimed(study) -> int:
+        """Trial slots taken: finished ones plus those running or waiting to run."""
+        from optuna.trial import TrialState
+
+        return Sweep.finished(study) + sum(
+            1 for t in study.get_trials(deepcopy=False)
+            if t.state in (TrialState.RUNNING, TrialState.WAITING))
 
     @staticmethod
     def finished(study) -> int:
@@ -143,7 +156,7 @@ class Sweep:
                    or (t.state == TrialState.FAIL and "error" in t.user_attrs))
 
     # ------------------------------------------------------------------- search
-    def objective(self, task: str, model: str, study_label: str):
+    def objective(self, task: str, model: str, study_label: str, claim):
         import optuna
         from optuna_integration import PyTorchLightningPruningCallback
 
@@ -152,6 +165,7 @@ class Sweep:
         spec = self.registry.task(task)
 
         def run_trial(trial) -> float:
+            claim.release()  # Optuna has created this trial: the slot is taken
             try:
                 config = sample_config(trial, self.config, self.registry, task, model)
                 trial.set_user_attr("config", {"model_params": config.model_params,
@@ -165,6 +179,7 @@ class Sweep:
                                           {"rnnbench.trial": str(trial.number)}),
                     callbacks=[PyTorchLightningPruningCallback(trial, monitor=spec.monitor)],
                     keep_checkpoints=False,
+                    on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
                 )
             except optuna.TrialPruned:
                 trial.set_user_attr("reason", f"pruned on {spec.monitor}")
@@ -172,7 +187,6 @@ class Sweep:
             except Exception as exc:
                 trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:1000])
                 raise
-            trial.set_user_attr("mlflow_run_id", result.mlflow_run_id)
             if result.diverged or result.monitor_value is None or not math.isfinite(result.monitor_value):
                 trial.set_user_attr("reason", "diverged: the loss became NaN or infinite")
                 raise optuna.TrialPruned("diverged: the loss became NaN or infinite")
@@ -181,42 +195,76 @@ class Sweep:
         return run_trial
 
     def search(self, task: str, model: str, index: int, total: int, deadline: float | None):
+        import optuna
+        from optuna.trial import TrialState
 
         label = study_name(self.config.name, task, model)
         study = self.study(task, model)
         n = self.config.n_trials
         done = self.finished(study)
         pair = f"[{index}/{total}] {model} on {task}"
-        if done < n and (deadline is None or time.monotonic() < deadline):
-            self.report(f"{pair}: searching, {done}/{n} trials done")
+        if done >= n and not any(t.state.name in ("RUNNING", "WAITING")
+                                 for t in study.get_trials(deepcopy=False)):
+            return study
+        self.report(f"{pair}: searching, {done}/{n} trials done")
 
-            def progress(study, trial) -> None:
-                count = self.finished(study)
-                best = _best(study)
-                best_text = f"best {self.registry.task(task).monitor} {best:.4f}" \
-                    if best is not None else "no complete trial yet"
-                state = trial.state.name.lower()
-                reason = trial.user_attrs.get("reason") or trial.user_attrs.get("error", "")
-                self.report(f"{pair}: trial {count}/{n} {state}"
-                            f"{' (' + reason + ')' if reason and state != 'complete' else ''}"
-                            f", {best_text}, elapsed {_clock(time.monotonic() - self.started)}")
-                if count >= n:
-                    study.stop()
+        def progress(study, trial) -> None:
+            best = _best(study)
+            best_text = f"best {self.registry.task(task).monitor} {best:.4f}" \
+                if best is not None else "no complete trial yet"
+            state = trial.state.name.lower()
+            reason = trial.user_attrs.get("reason") or trial.user_attrs.get("error", "")
+            self.report(f"{pair}: trial {self.finished(study)}/{n} {state}"
+                        f"{' (' + reason + ')' if reason and state != 'complete' else ''}"
+                        f", {best_text}, elapsed {_clock(time.monotonic() - self.started)}")
 
-            study.optimize(
-                self.objective(task, model, label), n_trials=n - done,
-                timeout=None if deadline is None else max(deadline - time.monotonic(), 1),
-                catch=(Exception,), callbacks=[progress], gc_after_trial=False,
-            )
+        claim = StorageLock(self.storage_url, f"{label}:claim")
+        while deadline is None or time.monotonic() < deadline:
+            claim.acquire()
+            try:
+                optuna.storages.fail_stale_trials(study)  # a dead worker's trial is retried
+                self.mark_killed_runs(study)
+                states = [t.state for t in study.get_trials(deepcopy=False)]
+                if self.claimed(study) >= n and TrialState.WAITING not in states:
+                    if TrialState.RUNNING not in states:
+                        break  # every slot finished: the best trial is final
+                    claim.release()  # another worker is still running a trial
+                    time.sleep(POLL_SECONDS)
+                    continue
+                # Optuna asks for (or pops a waiting) trial under the lock; the objective
+                # releases it once the trial exists.
+                study.optimize(self.objective(task, model, label, claim), n_trials=1,
+                               catch=(Exception,), callbacks=[progress], gc_after_trial=False)
+            finally:
+                claim.release()
         return study
+
+    def mark_killed_runs(self, study) -> None:
+        """A trial failed by a stale heartbeat belonged to a killed worker: its MLflow run,
+        left RUNNING, is marked KILLED."""
+        from optuna.trial import TrialState
+
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+            run_id = trial.user_attrs.get("mlflow_run_id")
+            if not run_id or "error" in trial.user_attrs:
+                continue
+            if self.tracker.client.get_run(run_id).info.status == "RUNNING":
+                self.tracker.set_tags(run_id, {"rnnbench.status": "killed",
+                                               "rnnbench.error": "worker died (stale heartbeat)"})
+                self.tracker.end_run(run_id, "KILLED")
 
     # -------------------------------------------------------------------- final
     def final(self, study, task: str, model: str, pair: str) -> list[dict]:
-        from rnnbench.runner import execute, prepare
-
         best = _best_trial(study)
         if best is None:
             return []
+        with StorageLock(self.storage_url, f"{study.study_name}:final"):
+            return self._final_seeds(study, best, task, model, pair)
+
+    def _final_seeds(self, study, best, task: str, model: str, pair: str) -> list[dict]:
+        from rnnbench.runner import execute, prepare
+
+        study = self.study(task, model)  # fresh user attributes: another worker may have run seeds
         saved = best.user_attrs["config"]
         results = []
         for seed in range(self.config.seeds):

@@ -7,6 +7,7 @@
     timeout: 3600                 # seconds for the whole search phase
     seeds: 3                      # final re-training seeds per (task, model)
     storage: sqlite:///results/optuna.db
+    heartbeat: 30                 # seconds; a worker silent for 3 beats is declared dead
     sampler: tpe                  # tpe | random
     pruner: median                # median | hyperband | none
     search_train: [lr, batch_size, clip_value]   # shared knobs searched
@@ -35,12 +36,12 @@ from rnnbench.specs import compatibility
 # The embedded default benchmark: small enough for ~15 minutes on a 2-core CPU.
 # Task options and model sizes below apply unless a config file or flag says otherwise.
 DEFAULT_TASK_OPTIONS = {
-    "adding": {"seq_len": 50, "train_size": 1500, "val_size": 500, "test_size": 1000},
-    "copy": {"seq_len": 20, "train_size": 1500, "val_size": 500, "test_size": 1000},
-    "listops": {"seq_len": 60, "depth": 3, "train_size": 1500, "val_size": 500,
+    "adding": {"seq_len": 50, "train_size": 3000, "val_size": 500, "test_size": 1000},
+    "copy": {"seq_len": 20, "train_size": 3000, "val_size": 500, "test_size": 1000},
+    "listops": {"seq_len": 60, "depth": 3, "train_size": 3000, "val_size": 500,
                 "test_size": 1000},
 }
-DEFAULT_TRAIN = {"max_epochs": 4, "patience": 2, "progress": False}
+DEFAULT_TRAIN = {"max_epochs": 6, "patience": 3, "progress": False}
 DEFAULT_MODEL_SPACE = {
     "hidden_size": {"choices": [32, 64]}, "embedding_dim": {"choices": [16, 32]},
     "context_size": {"choices": [16, 32]}, "num_layers": 1,
@@ -52,7 +53,7 @@ class SweepConfig:
     name: str = "default"
     models: list[str] = field(default_factory=list)
     tasks: list[str] = field(default_factory=list)
-    n_trials: int = 3
+    n_trials: int = 4
     timeout: float | None = None
     seeds: int = 3
     storage: str | None = None
@@ -66,6 +67,7 @@ class SweepConfig:
     tracking_uri: str | None = None
     experiment: str = "rnnbench"
     workers: int = 1
+    heartbeat: int = 30
 
     def pairs(self, registry: Registry) -> list[tuple[str, str]]:
         """(task, model) pairs to benchmark: every compatible combination."""
@@ -86,10 +88,10 @@ KEYS = {
     "name": str, "models": list, "tasks": list, "n_trials": int, "timeout": float,
     "seeds": int, "storage": str, "sampler": str, "pruner": str, "search_train": list,
     "train": dict, "task_options": dict, "model_params": dict, "results_dir": str,
-    "tracking_uri": str, "experiment": str, "workers": int,
+    "tracking_uri": str, "experiment": str, "workers": int, "heartbeat": int,
 }
 CHOICES = {"sampler": ("tpe", "random"), "pruner": ("median", "hyperband", "none")}
-MINIMUM = {"n_trials": 1, "seeds": 1, "timeout": 1, "workers": 1}
+MINIMUM = {"n_trials": 1, "seeds": 1, "timeout": 1, "workers": 1, "heartbeat": 1}
 
 
 def _lines(text: str) -> dict[tuple, int]:

@@ -50,6 +50,9 @@ class Tracker:
                  artifact_root: Path | None = None) -> None:
         """artifact_root: where a new experiment stores artifacts (default: MLflow's)."""
         os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+        # An unreachable server should fail in seconds, not after minutes of retries.
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
         # Alembic prints migration chatter on first use of a new SQLite database.
         logging.getLogger("alembic").setLevel(logging.WARNING)
         from mlflow.tracking import MlflowClient
@@ -65,10 +68,9 @@ class Tracker:
                 self.experiment_id = self.client.create_experiment(
                     experiment, artifact_location=location)
         except Exception as exc:
-            raise ConfigError(
-                f"tracking URI {tracking_uri!r} is not usable: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''}"
-            ) from None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ConfigError(f"--tracking-uri {tracking_uri}: not usable "
+                              f"({type(exc).__name__}: {first[:300]})") from None
 
     def start_run(
         self,

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,12 @@ def add_device_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", help="Lightning strategy, e.g. ddp (train.strategy)")
 
 
+MIN_FREE_BYTES = 200 * 2**20  # databases, checkpoints and artifacts of a run or sweep
+
+
 def ensure_results_dir(path: Path) -> Path:
-    """Create the results folder or fail with one line; returns the resolved path."""
+    """Create the results folder or fail with one line (unwritable, or nearly full);
+    returns the resolved path."""
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -41,6 +46,10 @@ def ensure_results_dir(path: Path) -> Path:
         probe.unlink()
     except OSError as exc:
         raise ConfigError(f"--results-dir {path}: not writable ({exc.strerror or exc})") from None
+    free = shutil.disk_usage(path).free
+    if free < MIN_FREE_BYTES:
+        raise ConfigError(f"--results-dir {path}: only {free / 2**20:.0f} MiB free on its disk "
+                          f"(need at least {MIN_FREE_BYTES // 2**20} MiB)")
     return path.resolve()
 
 

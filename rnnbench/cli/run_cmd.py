@@ -31,6 +31,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--clip-algorithm", choices=("norm", "value", "none"),
                         help="train.clip_algorithm")
     parser.add_argument("--clip-value", type=float, help="train.clip_value")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the newest unfinished run of this exact configuration "
+                             "from its last checkpoint (same MLflow run)")
     add_device_options(parser)
     add_output_options(parser)
     parser.set_defaults(handler=run)
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     config.results_dir = results_dir
     tracker = Tracker(resolve_tracking_uri(args.tracking_uri, results_dir), args.experiment,
                       artifact_root=results_dir / "mlartifacts")
-    result = execute(prepared, registry, tracker)
+    result = execute(prepared, registry, tracker, resume=args.resume)
     if args.json:
         print_json(result.to_json())
         return 0

@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
             config.train[key] = TRAIN_PARAMS.get(key).convert(value, f"--{flag}")
 
+    from rnnbench.locking import StorageLock
     from rnnbench.sweep import Sweep, open_storage
     from rnnbench.tracking import Tracker
 
@@ -62,19 +63,22 @@ def run(args: argparse.Namespace) -> int:
     if not config.train["num_threads"]:
         config.train["num_threads"] = max(1, (os.cpu_count() or 1) // config.workers)
     storage_url = config.storage or f"sqlite:///{(results_dir / 'optuna.db').as_posix()}"
-    storage = open_storage(storage_url)
-    tracker = Tracker(resolve_tracking_uri(config.tracking_uri, results_dir), config.experiment,
-                      artifact_root=results_dir / "mlartifacts")
-    sweep = Sweep(config, registry, tracker, storage)
-    parent = parent_run(tracker, config, storage_url)
+    # Workers starting together: one creates the schemas and the parent run, the rest join.
+    with StorageLock(storage_url, f"{config.name}:init"):
+        storage = open_storage(storage_url, config.heartbeat)
+        tracker = Tracker(resolve_tracking_uri(config.tracking_uri, results_dir),
+                          config.experiment, artifact_root=results_dir / "mlartifacts")
+        parent = parent_run(tracker, config, storage_url)
+    sweep = Sweep(config, registry, tracker, storage, storage_url)
     sweep.parent_run_id = parent
     try:
         outcomes = sweep.run()
     except BaseException:
         tracker.end_run(parent, "KILLED")
         raise
-    rows, files = publish(tracker, parent, config, results_dir)
-    tracker.end_run(parent, "FINISHED")
+    with StorageLock(storage_url, f"{config.name}:publish"):
+        rows, files = publish(tracker, parent, config, results_dir)
+        tracker.end_run(parent, "FINISHED")
     if args.json:
         from dataclasses import asdict
 

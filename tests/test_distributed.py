@@ -1,0 +1,128 @@
+"""Sweeps across processes: a shared storage, a global trial cap, a killed worker."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
+
+PG = os.environ.get("RNNBENCH_PG_URL", "postgresql://root@127.0.0.1:5432")
+
+CONFIG = """\
+name: shared
+models: [lstm]
+tasks: [adding]
+seeds: 1
+pruner: none
+heartbeat: 1
+train: {{max_epochs: {epochs}, patience: 100}}
+task_options:
+  adding: {{seq_len: 6, train_size: {size}, val_size: 32, test_size: 32}}
+model_params:
+  lstm: {{hidden_size: 8, num_layers: 1, variant: vanilla}}
+"""
+
+
+def worker(tmp_path, *extra, epochs=2, size=128):
+    config = tmp_path / "sweep.yaml"
+    config.write_text(CONFIG.format(epochs=epochs, size=size))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "rnnbench", "sweep", "--config", str(config), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+@pytest.fixture
+def postgres_urls():
+    """Two fresh PostgreSQL databases (Optuna, MLflow), dropped afterwards."""
+    import psycopg
+
+    names = [f"rnnbench_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("optuna", "mlflow")]
+    admin = psycopg.connect(f"{PG}/postgres", autocommit=True)
+    with admin.cursor() as cur:
+        for name in names:
+            cur.execute(f"CREATE DATABASE {name}")
+    yield [f"{PG}/{name}" for name in names]
+    with admin.cursor() as cur:
+        for name in names:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
+
+
+def check_shared_sweep(storage, tracking, n):
+    study = optuna.load_study(study_name="shared:adding:lstm", storage=storage)
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == n
+    assert len(study.trials) == n, [t.state for t in study.trials]
+    assert sorted(t.number for t in study.trials) == list(range(n))
+    client = MlflowClient(tracking)
+    runs = client.search_runs([client.get_experiment_by_name("rnnbench").experiment_id],
+                              max_results=1000)
+    search = [r for r in runs if r.data.tags.get("rnnbench.phase") == "search"]
+    assert sorted(int(r.data.tags["rnnbench.trial"]) for r in search) == list(range(n))
+    assert len([r for r in runs if r.data.tags.get("rnnbench.role") == "sweep"]) == 1
+    assert len([r for r in runs if r.data.tags.get("rnnbench.phase") == "final"]) == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_workers_share_the_studies_with_an_exact_global_cap(tmp_path, backend, request):
+    results = tmp_path / "results"
+    if backend == "sqlite":
+        storage = f"sqlite:///{results / 'optuna.db'}"
+        tracking = f"sqlite:///{results / 'mlflow.db'}"
+        extra = []
+    else:
+        storage, tracking = request.getfixturevalue("postgres_urls")
+        extra = ["--storage", storage, "--tracking-uri", tracking]
+    procs = [worker(tmp_path, "--n-trials", "5", "--results-dir", str(results), *extra)
+             for _ in range(2)]  # started at the same moment
+    outputs = [p.communicate(timeout=600) for p in procs]
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert "database is locked" not in err
+    check_shared_sweep(storage, tracking, 5)
+
+
+def test_killed_worker_is_recovered_on_restart(tmp_path):
+    results = tmp_path / "results"
+    storage = f"sqlite:///{results / 'optuna.db'}"
+    tracking = f"sqlite:///{results / 'mlflow.db'}"
+    args = ("--n-trials", "2", "--results-dir", str(results))
+    victim = worker(tmp_path, *args, epochs=200, size=256)
+    deadline = time.time() + 180
+    # A checkpoint on disk means a trial is training (the databases are left alone
+    # until then, so the test never races the worker's schema creation).
+    while time.time() < deadline and not list(results.glob("runs/*/checkpoints/*.ckpt")):
+        assert victim.poll() is None, victim.communicate()[1]
+        time.sleep(0.2)
+    assert list(results.glob("runs/*/checkpoints/*.ckpt")), "no trial started"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    client = MlflowClient(tracking)
+    exp = client.get_experiment_by_name("rnnbench")
+    running = client.search_runs([exp.experiment_id], "tags.`rnnbench.phase` = 'search' and "
+                                 "attributes.status = 'RUNNING'")
+    assert len(running) == 1
+    killed_run = running[0].info.run_id
+    study = optuna.load_study(study_name="shared:adding:lstm", storage=storage)
+    assert [t.state for t in study.trials] == [TrialState.RUNNING]
+    time.sleep(3.5)  # past the heartbeat grace period (3 beats of 1 s)
+
+    config = tmp_path / "sweep.yaml"
+    config.write_text(CONFIG.format(epochs=2, size=128))  # the restart may be quicker
+    proc = subprocess.run([sys.executable, "-m", "rnnbench", "sweep", "--config", str(config),
+                           *args], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr
+    study = optuna.load_study(study_name="shared:adding:lstm", storage=storage)
+    states = [t.state for t in study.trials]
+    assert states[0] == TrialState.FAIL  # the killed worker's trial, failed by its heartbeat
+    assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 2
+    assert client.get_run(killed_run).info.status == "KILLED"
+    assert client.get_run(killed_run).data.tags["rnnbench.status"] == "killed"
