@@ -71,15 +71,22 @@ class BucketBatchSampler(Sampler):
     one sort of the whole split. Uses torch's global RNG (seeded by the runner).
     """
 
-    def __init__(self, lengths: torch.Tensor, batch_size: int, shuffle: bool, chunk: int = 50):
+    def __init__(self, lengths: torch.Tensor, batch_size: int, shuffle: bool, chunk: int = 50,
+                 seed: int | None = None):
         self.lengths = lengths
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.chunk = chunk
+        self.seed = seed  # when set, epoch e shuffles with seed + e (same on every rank)
+        self.epoch = 0
 
     def __iter__(self):
         n = len(self.lengths)
-        order = torch.randperm(n) if self.shuffle else torch.arange(n)
+        generator = None
+        if self.seed is not None:
+            generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        self.epoch += 1
+        order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)
         size = self.batch_size * self.chunk if self.shuffle else n
         batches = []
         for start in range(0, n, size):
@@ -87,12 +94,29 @@ class BucketBatchSampler(Sampler):
             part = part[torch.argsort(self.lengths[part], stable=True)]
             batches.extend(part.split(self.batch_size))
         if self.shuffle:
-            batches = [batches[i] for i in torch.randperm(len(batches)).tolist()]
+            perm = torch.randperm(len(batches), generator=generator).tolist()
+            batches = [batches[i] for i in perm]
         for batch in batches:
             yield batch.tolist()
 
     def __len__(self) -> int:
         return -(-len(self.lengths) // self.batch_size)
+
+
+class ShardedBatches(Sampler):
+    """One rank's share of a deterministic batch sampler: every rank builds the same
+    batches (same seed) and keeps every world-th one, as many on every rank."""
+
+    def __init__(self, batches: Sampler, world: int, rank: int) -> None:
+        self.batches, self.world, self.rank = batches, world, rank
+
+    def __iter__(self):
+        from rnnbench.distributed import shard
+
+        yield from shard(self.world, self.rank, list(self.batches))
+
+    def __len__(self) -> int:
+        return len(self.batches) // self.world
 
 
 class InMemoryDataModule(pl.LightningDataModule):
@@ -122,10 +146,27 @@ class InMemoryDataModule(pl.LightningDataModule):
     def _loader(self, index: int, train: bool) -> DataLoader:
         self.setup()
         dataset = self.splits[index]
+        world = self.trainer.world_size if self.trainer is not None else 1
+        if train and world > 1:
+            return self._sharded_train_loader(dataset, world, self.trainer.global_rank)
         factory = self.train_batch_sampler if train else self.eval_batch_sampler
         sampler = factory(dataset) if factory is not None else None
         return loader(dataset, self.batch_size if train else self.eval_batch_size,
                       shuffle=train, batch_sampler=sampler)
+
+    def _sharded_train_loader(self, dataset: Dataset, world: int, rank: int) -> DataLoader:
+        """Training under DDP: each rank its own share of the same seeded batches
+        (evaluation runs on rank 0 alone, over the whole split)."""
+        seed = torch.initial_seed()  # seed_everything gave every rank the same seed
+        if self.batch_size is None:  # prebatched (language-model streams): split streams
+            return loader(dataset.shard(world, rank), None)
+        if self.train_batch_sampler is not None:
+            batches = self.train_batch_sampler(dataset)
+            batches.seed = seed
+        else:
+            batches = BucketBatchSampler(torch.zeros(len(dataset)), self.batch_size,
+                                         shuffle=True, chunk=1, seed=seed)
+        return loader(dataset, self.batch_size, batch_sampler=ShardedBatches(batches, world, rank))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(0, True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.config import RunConfig
+from rnnbench.distributed import is_distributed, launch_context
 from rnnbench.errors import ConfigError, RnnbenchError
 from rnnbench.registry import Registry
 from rnnbench.specs import ModelSpec, Task, TaskSpec
@@ -148,6 +149,7 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
         callbacks=[monitor_check(spec.monitor), checkpoint, stopper, *callbacks],
         default_root_dir=run_dir,
         log_every_n_steps=10,
+        use_distributed_sampler=False,  # data modules shard training themselves
     )
     return trainer, checkpoint
 
@@ -201,7 +203,14 @@ def execute(
     try:
         if on_start is not None:
             on_start(run_id)
-        result = _train_and_evaluate(prepared, tracker, run_id, run_dir, callbacks, resume_from)
+        if is_distributed(train):
+            # Pruning callbacks live on rank 0 only: under DDP they cannot run.
+            callbacks = [c for c in callbacks if "Pruning" not in type(c).__name__]
+            with launch_context(config, run_dir, resume_from):
+                result = _train_and_evaluate(prepared, tracker, run_id, run_dir, callbacks,
+                                             resume_from)
+        else:
+            result = _train_and_evaluate(prepared, tracker, run_id, run_dir, callbacks, resume_from)
         result.wall_seconds = time.perf_counter() - started
         tracker.log_metrics(run_id, {
             "wall_seconds": result.wall_seconds, "throughput": result.throughput,
@@ -227,6 +236,19 @@ def execute(
             shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     tracker.end_run(run_id, "FINISHED")
     return result
+
+
+def single_device_trainer(prepared: PreparedRun, logger: Any):
+    import lightning.pytorch as pl
+
+    train = prepared.config.train
+    return pl.Trainer(
+        accelerator=train["accelerator"], devices=1, strategy="auto", logger=logger,
+        precision=train["precision"], enable_progress_bar=train["progress"],
+        enable_model_summary=False,
+        limit_val_batches=train["limit_eval_batches"] or None,
+        limit_test_batches=train["limit_eval_batches"] or None,
+    )
 
 
 def run_status(exc: BaseException) -> str:
@@ -284,11 +306,19 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
     trainer, checkpoint = make_trainer(prepared, run_dir, logger, callbacks)
     datamodule = task.datamodule
     trainer.fit(system, datamodule=datamodule, ckpt_path=resume_from)
+    world = trainer.world_size
     best = checkpoint.best_model_path or None
     if system.diverged:
         best = None  # no trustworthy checkpoint: evaluate the current weights
+    evaluator = trainer
+    if world > 1:  # rank 0 alone scores every validation/test example exactly once
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()
+        evaluator = single_device_trainer(prepared, logger)
     metrics: dict[str, float] = {}
-    for stage_run in (trainer.validate, trainer.test):
+    for stage_run in (evaluator.validate, evaluator.test):
         out = stage_run(system, datamodule=datamodule, ckpt_path=best, verbose=False)
         metrics.update({k: float(v) for k, v in (out[0] if out else {}).items()})
     metrics = {k: v for k, v in metrics.items() if k.startswith(("val_", "test_"))}
@@ -300,7 +330,7 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
     monitor_value = metrics.get(spec.monitor)
     return RunResult(
         model=config.model, task=config.task, metrics=metrics, baseline=task.baseline(),
-        params=n_params, wall_seconds=0.0, throughput=system.throughput,
+        params=n_params, wall_seconds=0.0, throughput=system.throughput * world,
         throughput_unit=task.throughput_unit, mlflow_run_id=run_id, monitor=spec.monitor,
         monitor_value=monitor_value, diverged=system.diverged, solved=solved,
         epochs=trainer.current_epoch, seed=config.train["seed"],

@@ -66,6 +66,14 @@ class StreamWindows:
     def __len__(self) -> int:
         return len(self.starts)
 
+    def shard(self, world: int, rank: int) -> StreamWindows:
+        """Rank `rank`'s share of the streams (as many per rank), same windows."""
+        view = object.__new__(StreamWindows)
+        per_rank = self.data.shape[0] // world
+        view.data = self.data[rank::world][:per_rank]
+        view.bptt, view.starts = self.bptt, self.starts
+        return view
+
     def __getitem__(self, k: int) -> dict:
         import torch
 

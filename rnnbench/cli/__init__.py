@@ -29,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from rnnbench.distributed import is_worker
+
+    if is_worker():  # a rank re-launched by Lightning's DDP: train, track nothing
+        from rnnbench.distributed import run_worker
+
+        return run_worker()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -65,6 +65,9 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*is deprecated, use `isinstance.*")
     warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
+    # epoch values come from torchmetrics' compute(), which already syncs across ranks
+    warnings.filterwarnings("ignore", ".*when logging on epoch level in distributed.*")
+    warnings.filterwarnings("ignore", ".*callbacks used to create the checkpoint need.*")
     warnings.filterwarnings("ignore", ".*GPU available but not used.*")
     warnings.filterwarnings("ignore", ".*Checkpoint directory .* exists and is not empty.*")
 
