@@ -29,7 +29,7 @@ NONLINEARITY = Param("nonlinearity", str, "tanh", "f in h_t = f(U x_t + W h_{t-1
 
 RNN = ModelSpec(
     name="rnn", builder=build_rnn, params=ParamSet((*recurrent_params(), NONLINEARITY)),
-    causal=True, stateful=True,
+    causal=True, stateful=True, hidden_states=True,
     description="Elman RNN on fused nn.RNN (tanh or relu)", reference="Elman 1990",
 )
 BIRNN = ModelSpec(

@@ -24,6 +24,7 @@ GRU = ModelSpec(
     params=ParamSet((*recurrent_params(),
                      Param("bidirectional", bool, False, "read both ways (not causal)"))),
     causal=lambda hp: not hp.get("bidirectional", False), stateful=True,
+    hidden_states=lambda hp: not hp.get("bidirectional", False),
     description="GRU on fused nn.GRU", reference="Cho et al. 2014",
 )
 

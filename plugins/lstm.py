@@ -45,7 +45,8 @@ class VariantLSTMLayer(nn.Module):
         if variant == "peephole":
             self.peep = nn.Parameter(torch.empty(3, hidden_size).uniform_(-0.1, 0.1))  # p_i, p_f, p_o
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, state=None):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, state=None, steps=None):
+        """`steps`, if a list, receives every step's h_t (B, H) as used downstream."""
         B, T, _ = x.shape
         H = self.hidden_size
         if state is None:
@@ -54,9 +55,9 @@ class VariantLSTMLayer(nn.Module):
         else:
             h, c = state
         projected = self.input_proj(x)  # (B, T, G*H), all steps at once
-        steps = mask.unbind(1) if mask is not None else [None] * T
+        masks = mask.unbind(1) if mask is not None else [None] * T
         outputs = []
-        for gx, m in zip(projected.unbind(1), steps, strict=True):
+        for gx, m in zip(projected.unbind(1), masks, strict=True):
             gates = gx + self.recurrent(h)  # (B, G*H)
             if self.variant == "peephole":
                 i_x, f_x, g_x, o_x = gates.chunk(4, dim=1)
@@ -78,6 +79,8 @@ class VariantLSTMLayer(nn.Module):
             else:
                 outputs.append(h_new)
             h, c = h_new, c_new
+            if steps is not None:
+                steps.append(h)
         return torch.stack(outputs, dim=1), (h, c)
 
 
@@ -112,7 +115,15 @@ class VariantLSTM(nn.Module):
                 VariantLSTMLayer(size, hidden_size, variant, forget_bias) for _ in range(dirs)))
         self.output_size = hidden_size * dirs
 
-    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state=None) -> ModelOutput:
+    def forward_unrolled(self, inputs: torch.Tensor, lengths: torch.Tensor):
+        """(ModelOutput, [h_1..h_T]) with h_t (B, H) the top layer's step states."""
+        if self.bidirectional:
+            raise ValueError("forward_unrolled needs a unidirectional recurrence")
+        hidden: list[torch.Tensor] = []
+        return self.forward(inputs, lengths, steps=hidden), hidden
+
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state=None,
+                steps: list | None = None) -> ModelOutput:
         x = self.dropout(self.encoder(inputs))  # (B, T, E)
         T = x.shape[1]
         mask = None if bool((lengths == T).all()) else length_mask(lengths, T)  # (B, T)
@@ -120,7 +131,8 @@ class VariantLSTM(nn.Module):
         for index, directions in enumerate(self.layers):
             if index:
                 x = self.dropout(x)
-            forward_out, final = directions[0](x, mask, state[index] if state else None)
+            top = steps if index == len(self.layers) - 1 else None
+            forward_out, final = directions[0](x, mask, state[index] if state else None, top)
             finals.append(final)
             if self.bidirectional:
                 reversed_out, back_final = directions[1](reverse_padded(x, lengths), mask)
@@ -168,6 +180,7 @@ LSTM = ModelSpec(
     )),
     causal=lambda hp: not hp.get("bidirectional", False),
     stateful=True,
+    hidden_states=lambda hp: not hp.get("bidirectional", False),
     description="LSTM: fused nn.LSTM, or peephole / coupled-gate variants (custom cell)",
     reference="Hochreiter & Schmidhuber 1997; Gers et al. 2000; Jozefowicz et al. 2015; "
               "Greff et al. 2017",

@@ -44,6 +44,9 @@ TRAIN_PARAMS = ParamSet(
         Param("strategy", str, "auto", "Lightning strategy (auto, ddp, ...)"),
         Param("num_threads", int, 0, "torch intra-op threads (0: torch's default)", minimum=0),
         Param("progress", bool, True, "show Lightning's progress bar"),
+        Param("diagnostics", str, "none", "gradient-flow: record dL/dh_t during training",
+              choices=("none", "gradient-flow")),
+        Param("diagnostics_interval", int, 50, "training steps between diagnostics", minimum=1),
     )
 )
 
@@ -107,6 +110,9 @@ def build_run_config(
     reason = compatibility(model_spec, task_spec, model_params)
     if reason:
         raise IncompatibleError(reason)
+    if train["diagnostics"] == "gradient-flow" and not model_spec.exposes_hidden(model_params):
+        raise IncompatibleError(f"--diagnostics gradient-flow: model {model!r} does not expose "
+                                "per-step hidden states with these hyperparameters")
     return RunConfig(model=model, task=task, model_params=model_params,
                      task_options=task_options, train=train, **extra)
 

@@ -113,6 +113,35 @@ class FusedRecurrent(nn.Module):
         )
 
 
+    def forward_unrolled(self, inputs: torch.Tensor, lengths: torch.Tensor):
+        """The same recurrence one step at a time, returning (ModelOutput, [h_1..h_T]).
+
+        h_t: (layers, B, H), the state passed to step t+1 and read by the output, so
+        dL/dh_t is the total derivative through time. Unidirectional models only;
+        padded steps keep the state (as packing would).
+        """
+        from rnnbench.specs import ModelOutput
+
+        if self.bidirectional:
+            raise ValueError("forward_unrolled needs a unidirectional recurrence")
+        x = self.dropout(self.encoder(inputs))  # (B, T, E)
+        mask = length_mask(lengths, x.shape[1])  # (B, T)
+        state, hidden, outputs = None, [], []
+        for x_t, m in zip(x.unbind(1), mask.unbind(1), strict=True):
+            _, new = self.rnn(x_t.unsqueeze(1), state)
+            if state is not None:  # padded sequences keep their state
+                keep = m.view(1, -1, 1)
+                new = tuple(torch.where(keep, n, o) for n, o in zip(new, state, strict=True)) \
+                    if isinstance(new, tuple) else torch.where(keep, new, state)
+            state = new
+            h = state[0] if isinstance(state, tuple) else state  # (layers, B, H)
+            hidden.append(h)
+            outputs.append(h[-1] * m.unsqueeze(1))
+        sequence = torch.stack(outputs, dim=1)  # (B, T, H)
+        return ModelOutput(sequence=self.dropout(sequence), pooled=self.dropout(hidden[-1][-1]),
+                           state=state), hidden
+
+
 def recurrent_params(hidden_default: int = 128):
     """The hyperparameters every fused recurrent model shares (with search spaces)."""
     from rnnbench.params import Choice, FloatRange, Param

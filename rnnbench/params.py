@@ -70,7 +70,9 @@ class Param:
     def convert(self, raw: Any, where: str) -> Any:
         """Convert a user value (string from the CLI or a YAML scalar) and validate it."""
         value = raw
-        if raw is None or (isinstance(raw, str) and raw.lower() in {"none", "null"}):
+        is_null = raw is None or (self.nullable and isinstance(raw, str)
+                                  and raw.lower() in {"none", "null"})
+        if is_null:
             if self.nullable:
                 return None
             raise ConfigError(f"{where}: expected {self.type_name}, got {raw!r}")

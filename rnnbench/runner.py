@@ -303,9 +303,18 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
                         callbacks: Iterable[Any], resume_from: Path | None = None) -> RunResult:
     config, system, task, spec = prepared.config, prepared.system, prepared.task, prepared.task_spec
     logger = tracker.lightning_logger(run_id)
+    monitor = None
+    if config.train["diagnostics"] == "gradient-flow":
+        from rnnbench.diagnostics import GradientFlowMonitor
+
+        monitor = GradientFlowMonitor(config.train["diagnostics_interval"])
+        callbacks = [*callbacks, monitor]
     trainer, checkpoint = make_trainer(prepared, run_dir, logger, callbacks)
     datamodule = task.datamodule
     trainer.fit(system, datamodule=datamodule, ckpt_path=resume_from)
+    if monitor is not None and trainer.global_rank == 0:
+        for path in monitor.write(run_dir / "diagnostics"):
+            tracker.log_artifact(run_id, path, "diagnostics")
     world = trainer.world_size
     best = checkpoint.best_model_path or None
     if system.diverged:

@@ -89,6 +89,10 @@ class ModelSpec:
               hyperparameters (e.g. an LSTM with bidirectional=True is not).
     stateful: whether it accepts and returns a recurrent `state` across windows.
     length_aware: whether padding beyond `lengths` leaves its outputs unchanged.
+    hidden_states: whether the model has `forward_unrolled(inputs, lengths) ->
+              (ModelOutput, [h_1, ..., h_T])`, each h_t a tensor on the computation
+              path (so dL/dh_t is the total derivative through time); a callable
+              decides from the hyperparameters. Needed for gradient-flow diagnostics.
     """
 
     name: str
@@ -99,8 +103,12 @@ class ModelSpec:
     causal: bool | Callable[[Mapping[str, Any]], bool] = True
     stateful: bool = False
     length_aware: bool = True
+    hidden_states: bool | Callable[[Mapping[str, Any]], bool] = False
     description: str = ""
     reference: str = ""
+
+    def exposes_hidden(self, hparams: Mapping[str, Any]) -> bool:
+        return self.hidden_states(hparams) if callable(self.hidden_states) else bool(self.hidden_states)
 
     def is_causal(self, hparams: Mapping[str, Any]) -> bool:
         return self.causal(hparams) if callable(self.causal) else bool(self.causal)

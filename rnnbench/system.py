@@ -119,19 +119,21 @@ class BenchmarkSystem(pl.LightningModule):
         self.train_count += self.task.count(batch)
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
-        if self.clip_algorithm == "none":
-            return
+        """Total gradient norm (L2 over all parameters) before clipping, every step;
+        a step counts as clipped when the threshold changes its gradient."""
         grads = [p.grad for p in self.parameters() if p.grad is not None]
         if not grads:
             return
+        norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
         if self.clip_algorithm == "norm":
-            norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-            clipped = norm > self.clip_value
+            clipped = bool(norm > self.clip_value)
+        elif self.clip_algorithm == "value":
+            clipped = bool(max(g.abs().max() for g in grads) > self.clip_value)
         else:
-            norm = max(g.abs().max() for g in grads)
-            clipped = norm > self.clip_value
+            clipped = False
         self.grad_norms.append(float(norm))
         self.clipped_steps += int(clipped)
+        self.log("grad_norm", norm, on_step=True, on_epoch=False)
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")

@@ -60,7 +60,9 @@ def check_model_spec(spec: ModelSpec, hparams: Mapping[str, Any] | None = None,
     - if causal with sequence outputs: changing future inputs leaves past outputs
       unchanged;
     - if `stateful` and causal: running two consecutive windows with the state
-      passed on equals one run over the whole sequence.
+      passed on equals one run over the whole sequence;
+    - if it exposes hidden states: `forward_unrolled` gives the same outputs as
+      `forward`, and T step states that the loss depends on.
     """
     import torch
 
@@ -77,6 +79,8 @@ def check_model_spec(spec: ModelSpec, hparams: Mapping[str, Any] | None = None,
         _check_shapes_and_gradients(model, context, where)
         if spec.length_aware:
             _check_padding(model, context, where, atol)
+        if spec.exposes_hidden(values):
+            _check_unrolled(model, context, where, atol)
         causal = spec.is_causal(values)
         if causal and context.output == "sequence":
             _check_causal(model, context, where, atol)
@@ -166,3 +170,23 @@ def _check_stateful(model, context, where, atol) -> None:
     if not torch.allclose(whole, joined, atol=atol):
         raise ContractError(f"{where}: declared stateful, but passing `state` between two "
                             "windows differs from one run over both")
+
+
+def _check_unrolled(model, context, where, atol) -> None:
+    import torch
+
+    g = torch.Generator().manual_seed(5)
+    x = _inputs(context, 3, 6, g)
+    lengths = torch.tensor([6, 4, 6])
+    with torch.no_grad():
+        want = _pick(model(x, lengths), context)
+    out, hidden = model.forward_unrolled(x, lengths)
+    got = _pick(out, context)
+    if len(hidden) != 6:
+        raise ContractError(f"{where}: forward_unrolled returned {len(hidden)} step states, "
+                            "expected one per time step (6)")
+    if not torch.allclose(got, want, atol=atol):
+        raise ContractError(f"{where}: forward_unrolled and forward disagree")
+    grads = torch.autograd.grad(got.pow(2).sum(), hidden, allow_unused=True)
+    if grads[0] is None or not all(torch.isfinite(g).all() for g in grads if g is not None):
+        raise ContractError(f"{where}: the output does not depend on the first step state")

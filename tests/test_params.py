@@ -45,3 +45,9 @@ def test_yaml_scalars_are_typed():
 def test_suggest_lists_known_names_when_nothing_is_close():
     assert suggest("zzz", ["lstm", "gru"]) == " (known: gru, lstm)"
     assert suggest("lstn", ["lstm", "gru"]) == " (did you mean 'lstm'?)"
+
+
+def test_none_is_a_value_for_string_choices_and_null_only_when_nullable():
+    params = ParamSet((Param("clip", str, "norm", choices=("norm", "none")),
+                       Param("config", str, None, nullable=True)))
+    assert params.resolve({"clip": "none", "config": "none"}, "train") == {"clip": "none", "config": None}

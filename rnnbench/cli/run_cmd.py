@@ -16,7 +16,7 @@ from rnnbench.cli.common import (
 FLAG_TO_TRAIN_KEY = {
     "max_epochs": "max_epochs", "seed": "seed", "clip_algorithm": "clip_algorithm",
     "clip_value": "clip_value", "accelerator": "accelerator", "devices": "devices",
-    "strategy": "strategy",
+    "strategy": "strategy", "diagnostics": "diagnostics",
 }
 
 
@@ -31,6 +31,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--clip-algorithm", choices=("norm", "value", "none"),
                         help="train.clip_algorithm")
     parser.add_argument("--clip-value", type=float, help="train.clip_value")
+    parser.add_argument("--diagnostics", choices=("none", "gradient-flow"),
+                        help="record gradient flow through time (train.diagnostics)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the newest unfinished run of this exact configuration "
                              "from its last checkpoint (same MLflow run)")

@@ -29,6 +29,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite in results dir)")
     parser.add_argument("--experiment", help="MLflow experiment name (default rnnbench)")
     add_device_options(parser)
+    parser.add_argument("--diagnostics", choices=("none", "gradient-flow"),
+                        help="record gradient flow through time in every run")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     parser.set_defaults(handler=run)
 
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
              "results_dir": str(args.results_dir) if args.results_dir else None}
     config = build_sweep_config(registry, args.config, flags)
     for flag, key in (("accelerator", "accelerator"), ("devices", "devices"),
-                      ("strategy", "strategy")):
+                      ("strategy", "strategy"), ("diagnostics", "diagnostics")):
         value = getattr(args, flag)
         if value is not None:
             from rnnbench.config import TRAIN_PARAMS
