@@ -33,8 +33,8 @@ from rnnbench.params import Choice, FloatRange, IntRange, Param, Space, suggest
 from rnnbench.registry import Registry
 from rnnbench.specs import compatibility
 
-# The embedded default benchmark: small enough for ~15 minutes on a 2-core CPU.
-# Task options and model sizes below apply unless a config file or flag says otherwise.
+# The embedded default benchmark (no --config): small enough for ~15 minutes on a 2-core
+# CPU. With a config file, the specs' own defaults and search spaces apply instead.
 DEFAULT_TASK_OPTIONS = {
     "adding": {"seq_len": 50, "train_size": 3000, "val_size": 500, "test_size": 1000},
     "copy": {"seq_len": 20, "train_size": 3000, "val_size": 500, "test_size": 1000},
@@ -155,7 +155,7 @@ def build_sweep_config(registry: Registry, file: Path | None, flags: Mapping[str
     config = SweepConfig(**{k: v for k, v in merged.items() if k != "results_dir"},
                          results_dir=Path(merged.get("results_dir", "results")))
     _resolve_names(config, registry, where)
-    _resolve_options(config, registry, where)
+    _resolve_options(config, registry, where, embedded=file is None)
     if not config.pairs(registry):
         raise ConfigError(f"{source}: no compatible (task, model) pair among tasks "
                           f"{', '.join(config.tasks)} and models {', '.join(config.models)}")
@@ -198,19 +198,20 @@ def _resolve_names(config: SweepConfig, registry: Registry, where) -> None:
                               f"option{suggest(name, searchable)}")
 
 
-def _resolve_options(config: SweepConfig, registry: Registry, where) -> None:
+def _resolve_options(config: SweepConfig, registry: Registry, where, embedded: bool) -> None:
     for name in config.task_options:
         if name not in registry.tasks:
             raise ConfigError(f"{where('task_options', name)}: unknown task {name!r}"
                               f"{suggest(name, registry.tasks)}")
-    defaults = {t: DEFAULT_TASK_OPTIONS.get(t, {}) for t in config.tasks}
+    defaults = {t: DEFAULT_TASK_OPTIONS.get(t, {}) if embedded else {} for t in config.tasks}
     config.task_options = {
         t: registry.task(t).options.resolve(
             {**defaults.get(t, {}), **_mapping(config.task_options.get(t, {}), where('task_options', t))},
             f"task_options.{t}", where("task_options", t))
         for t in config.tasks
     }
-    train = {**DEFAULT_TRAIN, **_mapping(config.train, where("train"))}
+    train = {**(DEFAULT_TRAIN if embedded else {"progress": False}),
+             **_mapping(config.train, where("train"))}
     config.train = TRAIN_PARAMS.resolve(train, "train", where("train"))
     resolved: dict[str, dict[str, Any]] = {}
     for model in config.model_params:
@@ -220,7 +221,8 @@ def _resolve_options(config: SweepConfig, registry: Registry, where) -> None:
     for model in config.models:
         spec = registry.model(model)
         given = _mapping(config.model_params.get(model, {}), where("model_params", model))
-        defaults = {k: v for k, v in DEFAULT_MODEL_SPACE.items() if k in spec.params}
+        defaults = {k: v for k, v in DEFAULT_MODEL_SPACE.items()
+                    if embedded and k in spec.params}
         out: dict[str, Any] = {}
         for name, value in {**defaults, **given}.items():
             at = where("model_params", model, name)

@@ -126,3 +126,13 @@ def test_killed_worker_is_recovered_on_restart(tmp_path):
     assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 2
     assert client.get_run(killed_run).info.status == "KILLED"
     assert client.get_run(killed_run).data.tags["rnnbench.status"] == "killed"
+
+
+def test_workers_flag_runs_helpers_on_one_machine(tmp_path):
+    results = tmp_path / "results"
+    proc = worker(tmp_path, "--n-trials", "4", "--workers", "2", "--results-dir", str(results))
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    assert out.startswith("task")  # the leaderboard, printed once by the parent
+    check_shared_sweep(f"sqlite:///{results / 'optuna.db'}",
+                       f"sqlite:///{results / 'mlflow.db'}", 4)

@@ -36,7 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_worker()
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     try:
         return int(args.handler(args) or 0)
     except RnnbenchError as exc:

@@ -22,6 +22,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--seeds", type=int, help="final re-training seeds (default 3)")
     parser.add_argument("--storage", help="Optuna storage URL (default sqlite in results dir)")
     parser.add_argument("--study-name", dest="name", help="sweep name; studies are NAME:TASK:MODEL")
+    parser.add_argument("--workers", type=int,
+                        help="worker processes on this machine sharing the studies "
+                             "(torch threads are split between them)")
     parser.add_argument("--sampler", choices=("tpe", "random"))
     parser.add_argument("--pruner", choices=("median", "hyperband", "none"))
     parser.add_argument("--results-dir", type=Path, default=None,
@@ -45,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     flags = {"models": args.models, "tasks": args.tasks, "n_trials": args.n_trials,
              "timeout": args.timeout, "seeds": args.seeds, "storage": args.storage,
              "name": args.name, "sampler": args.sampler, "pruner": args.pruner,
+             "workers": args.workers,
              "tracking_uri": args.tracking_uri, "experiment": args.experiment,
              "results_dir": str(args.results_dir) if args.results_dir else None}
     config = build_sweep_config(registry, args.config, flags)
@@ -73,11 +77,21 @@ def run(args: argparse.Namespace) -> int:
         parent = parent_run(tracker, config, storage_url)
     sweep = Sweep(config, registry, tracker, storage, storage_url)
     sweep.parent_run_id = parent
+    if os.environ.get(WORKER_ENV):  # a helper started by --workers: search, then leave
+        sweep.report = lambda line: None
+        sweep.run()
+        return 0
+    helpers = start_helpers(args.argv, config.workers - 1)
     try:
         outcomes = sweep.run()
     except BaseException:
+        for helper in helpers:
+            helper.terminate()
         tracker.end_run(parent, "KILLED")
         raise
+    for helper in helpers:
+        if helper.wait() != 0:
+            sweep.report(f"a worker process exited with code {helper.returncode}")
     with StorageLock(storage_url, f"{config.name}:publish"):
         rows, files = publish(tracker, parent, config, results_dir)
         tracker.end_run(parent, "FINISHED")
@@ -96,6 +110,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"{outcome.model} on {outcome.task}: {outcome.note}")
     print(f"\nwritten: {', '.join(str(f) for f in files)}")
     return 0
+
+
+WORKER_ENV = "RNNBENCH_SWEEP_WORKER"
+
+
+def start_helpers(argv: list[str], count: int) -> list:
+    """`count` more processes running the same sweep command on the same storage."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, WORKER_ENV: "1"}
+    return [subprocess.Popen([sys.executable, "-m", "rnnbench", *argv], env=env,
+                             stdout=subprocess.DEVNULL) for _ in range(count)]
 
 
 def parent_run(tracker, config, storage_url: str) -> str:
