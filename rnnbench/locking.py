@@ -32,7 +32,8 @@ class StorageLock:
         self._local.acquire()
         try:
             if self.url.startswith("sqlite"):
-                path = Path(self.url.split("///", 1)[1] + f".{_key(self.name)}.lock")
+                database = Path(self.url.split("///", 1)[1])
+                path = database.parent / f".{database.name}.locks" / f"{_key(self.name)}.lock"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._file = path.open("a")
                 fcntl.flock(self._file, fcntl.LOCK_EX)
