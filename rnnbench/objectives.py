@@ -7,15 +7,35 @@ and names its torchmetrics (averaging always explicit).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanSquaredError, Metric
-from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
+if TYPE_CHECKING:
+    from torchmetrics import Metric
 
 IGNORE_INDEX = -100  # target value of padded steps in per-step objectives
+
+
+class ObjectiveTask:
+    """Mixin for `rnnbench.Task`: head, loss and metrics delegated to `self.objective`
+    (one of the objectives below), scoring predictions against batch["target"].
+
+        class MyTask(ObjectiveTask, rnnbench.Task): ...
+    """
+
+    objective: Any
+
+    def head(self, in_features: int) -> nn.Module:
+        return self.objective.head(in_features)
+
+    def loss(self, prediction: torch.Tensor, batch: Mapping[str, Any]) -> torch.Tensor:
+        return self.objective.loss(prediction, batch["target"])
+
+    def metrics(self) -> dict[str, Metric]:
+        return self.objective.metrics()
 
 
 class Classification:
@@ -34,6 +54,8 @@ class Classification:
         return F.cross_entropy(logits, target)
 
     def metrics(self) -> dict[str, Metric]:
+        from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
         return {
             "acc": MulticlassAccuracy(self.num_classes, average="micro"),
             "f1": MulticlassF1Score(self.num_classes, average="macro"),
@@ -56,6 +78,8 @@ class Regression:
         return F.mse_loss(prediction, target)
 
     def metrics(self) -> dict[str, Metric]:
+        from torchmetrics import MeanSquaredError
+
         return {"mse": MeanSquaredError()}
 
 

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rnnbench import ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
+from rnnbench.objectives import ObjectiveTask
 
 VAL_SEED = 1_000_003
 TEST_SEED = 2_000_003
@@ -36,7 +37,7 @@ def size_options(seq_len: int, seq_help: str, train: int, val: int, test: int) -
     )
 
 
-class SyntheticTask(Task):
+class SyntheticTask(ObjectiveTask, Task):
     """Generates (train, val, test) in memory with `generate(n, generator_seed)`."""
 
     input_kind = "tokens"
@@ -113,15 +114,6 @@ class AddingTask(SyntheticTask):
     def context(self) -> ModelContext:
         return ModelContext(input_kind="features", output="pooled", feature_size=2)
 
-    def head(self, in_features):
-        return self.objective.head(in_features)
-
-    def loss(self, prediction, batch):
-        return self.objective.loss(prediction, batch["target"])
-
-    def metrics(self):
-        return self.objective.metrics()
-
     def baseline(self) -> float:
         target = self.splits[2].tensors["target"]
         return float(((target - 1.0) ** 2).mean())
@@ -158,12 +150,6 @@ class CopyTask(SyntheticTask):
 
     def context(self) -> ModelContext:
         return ModelContext(input_kind="tokens", output="sequence", vocab_size=COPY_CLASSES)
-
-    def head(self, in_features):
-        return self.objective.head(in_features)
-
-    def loss(self, prediction, batch):
-        return self.objective.loss(prediction, batch["target"])
 
     def loss_weight(self, batch) -> int:
         return int(batch["target"].numel())
@@ -244,15 +230,6 @@ class ListOpsTask(SyntheticTask):
     def context(self) -> ModelContext:
         return ModelContext(input_kind="tokens", output="pooled", vocab_size=len(LISTOPS_VOCAB),
                             padding_idx=0)
-
-    def head(self, in_features):
-        return self.objective.head(in_features)
-
-    def loss(self, prediction, batch):
-        return self.objective.loss(prediction, batch["target"])
-
-    def metrics(self):
-        return self.objective.metrics()
 
     def baseline(self) -> float:
         return self.objective.majority_accuracy(self.splits[0].tensors["target"],

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench import ConfigError, DataError, ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
+from rnnbench.objectives import ObjectiveTask
 
 TEXT_COLUMNS = ("sentence", "text", "review", "content", "document")
 UNKNOWN_LABEL = "<unknown>"
@@ -46,7 +47,7 @@ OPTIONS = ParamSet((
 ))
 
 
-class TextClassificationTask(Task):
+class TextClassificationTask(ObjectiveTask, Task):
     def __init__(self, options: Mapping[str, Any], batch_size: int, seed: int) -> None:
         from rnnbench.data import InMemoryDataModule
 
@@ -236,15 +237,6 @@ class TextClassificationTask(Task):
     def context(self) -> ModelContext:
         return ModelContext(input_kind="tokens", output="pooled", vocab_size=len(self.vocab),
                             padding_idx=0)
-
-    def head(self, in_features):
-        return self.objective.head(in_features)
-
-    def loss(self, prediction, batch):
-        return self.objective.loss(prediction, batch["target"])
-
-    def metrics(self):
-        return self.objective.metrics()
 
     def baseline(self) -> float:
         from rnnbench.objectives import Classification
