@@ -60,6 +60,15 @@ def check_file(path: Path, option: str) -> None:
         raise DataError(f"{path}: file is empty")
 
 
+def local_files(path: Path, option: str = "task.dataset") -> dict[str, Path]:
+    """Split name -> checked file: a folder's train/validation/test files, or one file
+    as the training split."""
+    files = find_split_files(path, option) if path.is_dir() else {"train": path}
+    for file in files.values():
+        check_file(file, option)
+    return files
+
+
 def file_format(path: Path) -> str:
     try:
         return FORMATS[path.suffix.lower()]

@@ -99,13 +99,7 @@ class LanguageModellingTask(Task):
         self._datamodule = InMemoryDataModule(self._windows, batch_size=None)
 
     def _texts(self) -> dict[str, str]:
-        from rnnbench.datafiles import (
-            check_file,
-            find_split_files,
-            load_hub,
-            load_local,
-            resolve_local,
-        )
+        from rnnbench.datafiles import load_hub, load_local, local_files, resolve_local
 
         o = self.o
         local = resolve_local(o["dataset"])
@@ -114,9 +108,7 @@ class LanguageModellingTask(Task):
             rename = {"validation": "validation", "valid": "validation", "train": "train",
                       "test": "test"}
             return {rename[s]: "".join(hub[s][o["text_column"]]) for s in hub if s in rename}
-        files = find_split_files(local, "task.dataset") if local.is_dir() else {"train": local}
-        for path in files.values():
-            check_file(path, "task.dataset")
+        files = local_files(local)
         data = load_local(files)
         texts = {split: "".join(ds["text"]) for split, ds in data.items()}
         if set(texts) == {"train"}:

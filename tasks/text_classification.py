@@ -64,13 +64,7 @@ class TextClassificationTask(ObjectiveTask, Task):
 
     # ------------------------------------------------------------------ loading
     def _load(self):
-        from rnnbench.datafiles import (
-            check_file,
-            find_split_files,
-            load_hub,
-            load_local,
-            resolve_local,
-        )
+        from rnnbench.datafiles import check_file, load_hub, load_local, local_files, resolve_local
 
         o = self.o
         explicit = {s: o[f"{s}_file"] for s in ("train", "validation", "test") if o[f"{s}_file"]}
@@ -92,9 +86,7 @@ class TextClassificationTask(ObjectiveTask, Task):
             import datasets
 
             return datasets.DatasetDict({k: hub[v] for k, v in names.items() if v in hub})
-        self.files = find_split_files(local, "task.dataset") if local.is_dir() else {"train": local}
-        for path in self.files.values():
-            check_file(path, "task.dataset")
+        self.files = local_files(local)
         return load_local(self.files, header=self.o["header"])
 
     def _where(self, split: str, row: int) -> str:
