@@ -114,7 +114,7 @@ def collect(
     for plugin, source in plugins:
         try:
             pm.register(plugin, name=source.entry_point)
-        except ValueError as exc:  # already registered under that name
+        except (ValueError, pluggy.PluginValidationError) as exc:  # bad hook signature, or twice
             _report(f"plugin {source} could not be registered: {exc}", registry.problems)
             continue
         try:

@@ -204,8 +204,6 @@ def execute(
         if on_start is not None:
             on_start(run_id)
         if is_distributed(train):
-            # Pruning callbacks live on rank 0 only: under DDP they cannot run.
-            callbacks = [c for c in callbacks if "Pruning" not in type(c).__name__]
             with launch_context(config, run_dir, resume_from):
                 result = _train_and_evaluate(prepared, tracker, run_id, run_dir, callbacks,
                                              resume_from)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnbench.config import TRAIN_PARAMS, RunConfig
+from rnnbench.distributed import is_distributed
 from rnnbench.errors import ConfigError
 from rnnbench.locking import StorageLock
 from rnnbench.params import Choice, FloatRange, IntRange, Param, Space
@@ -177,7 +178,9 @@ class Sweep:
                     parent_run_id=self.parent_run_id,
                     extra_tags=self._tags(task, model, study_label, "search",
                                           {"rnnbench.trial": str(trial.number)}),
-                    callbacks=[PyTorchLightningPruningCallback(trial, monitor=spec.monitor)],
+                    # the ranks that DDP re-launches have no trial: prune single-device only
+                    callbacks=[] if is_distributed(config.train) else
+                    [PyTorchLightningPruningCallback(trial, monitor=spec.monitor)],
                     keep_checkpoints=False,
                     on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
                 )

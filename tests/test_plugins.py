@@ -109,3 +109,11 @@ def test_load_plugins_switch_selects_entry_points(monkeypatch):
     monkeypatch.setenv("RNNBENCH_LOAD_PLUGINS", "synthetic")
     registry = get_registry(refresh=True)
     assert "adding" in registry.tasks and not registry.models
+
+
+def test_hook_with_a_wrong_signature_is_reported(fake_plugin):
+    fake_plugin("import rnnbench\n@rnnbench.hookimpl\ndef register_models(add):\n    pass\n",
+                dist="signature-plugin", entry_point="sig")
+    registry = get_registry(refresh=True)
+    assert any("signature-plugin" in p and "register_models" in p for p in registry.problems)
+    assert "lstm" in registry.models
