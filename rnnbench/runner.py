@@ -126,8 +126,10 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
         dirpath=run_dir / "checkpoints", monitor=spec.monitor, mode=spec.mode,
         save_top_k=1, save_last=True, filename="best",
     )
+    # strict=False: a run may stop (max_steps) before its first validation; a monitor
+    # that validation never logs is caught by monitor_check instead.
     stopper = EarlyStopping(monitor=spec.monitor, mode=spec.mode, patience=train["patience"],
-                            check_finite=True)
+                            check_finite=True, strict=False)
     clip = train["clip_algorithm"]
     trainer = pl.Trainer(
         max_epochs=train["max_epochs"],

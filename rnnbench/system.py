@@ -68,8 +68,11 @@ class BenchmarkSystem(pl.LightningModule):
             {f"{stage}_": nn.ModuleDict(task.metrics()) for stage in STAGES}
         )
         self.loss_means = nn.ModuleDict(
-            {f"{stage}_": MeanMetric(nan_strategy="ignore") for stage in STAGES}
+            {f"{stage}_": MeanMetric(nan_strategy="ignore") for stage in ("val", "test")}
         )
+        # training-loss sum and weight of the epoch (finite steps only)
+        self.register_buffer("_train_sum", torch.zeros(()), persistent=False)
+        self.register_buffer("_train_weight", torch.zeros((), dtype=torch.long), persistent=False)
         self._state: dict[str, Any] = {}
         self.diverged = False
         # Throughput: training step time (forward, backward, optimiser) and its samples.
@@ -92,7 +95,13 @@ class BenchmarkSystem(pl.LightningModule):
         if self.stateful:
             self._state[stage] = detach_state(out.state)
         loss = self.task.loss(prediction, batch)
-        self.loss_means[f"{stage}_"].update(loss.detach(), weight=self.task.loss_weight(batch))
+        weight = self.task.loss_weight(batch)
+        if stage == "train":  # the hot path: two tensor adds, reduced at epoch end
+            finite = torch.isfinite(loss)
+            self._train_sum += torch.where(finite, loss.detach() * weight, 0.0)
+            self._train_weight += torch.where(finite, weight, 0)
+        else:
+            self.loss_means[f"{stage}_"].update(loss.detach(), weight=weight)
         if stage != "train":
             self.task.update_metrics(self.metrics[f"{stage}_"], prediction.detach(), batch)
         return loss
@@ -110,9 +119,17 @@ class BenchmarkSystem(pl.LightningModule):
             self.diverged = True
             self.trainer.should_stop = True
             return None  # skip the optimiser step on a non-finite loss
-        self.log("loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=False,
-                 batch_size=int(batch["lengths"].shape[0]))
+        if self.trainer.progress_bar_callback is not None:
+            self.log("loss", loss.detach(), prog_bar=True, logger=False, on_step=True,
+                     on_epoch=False, batch_size=int(batch["lengths"].shape[0]))
+        self._record_step("loss", loss)
         return loss
+
+    def _record_step(self, name: str, value: torch.Tensor) -> None:
+        """A per-step value, every log_every_n_steps steps, straight to the logger (the
+        hot path pays nothing on the other steps)."""
+        if self.logger is not None and self.global_step % self.trainer.log_every_n_steps == 0:
+            self.logger.log_metrics({name: float(value)}, step=self.global_step)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         self.train_seconds += time.perf_counter() - self._step_start
@@ -124,7 +141,8 @@ class BenchmarkSystem(pl.LightningModule):
         grads = [p.grad for p in self.parameters() if p.grad is not None]
         if not grads:
             return
-        norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+        norm = torch.nn.utils.get_total_norm(grads)
+        self._grad_norm = norm  # reused by configure_gradient_clipping (one pass, not two)
         if self.clip_algorithm == "norm":
             clipped = bool(norm > self.clip_value)
         elif self.clip_algorithm == "value":
@@ -133,7 +151,18 @@ class BenchmarkSystem(pl.LightningModule):
             clipped = False
         self.grad_norms.append(float(norm))
         self.clipped_steps += int(clipped)
-        self.log("grad_norm", norm, on_step=True, on_epoch=False)
+        self._record_step("grad_norm", norm)
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
+                                    gradient_clip_algorithm=None) -> None:
+        """Lightning's clipping, with the norm measured just before (same result)."""
+        if gradient_clip_val is None:
+            return
+        if gradient_clip_algorithm == "norm" and getattr(self, "_grad_norm", None) is not None:
+            params = [p for p in self.parameters() if p.grad is not None]
+            torch.nn.utils.clip_grads_with_norm_(params, gradient_clip_val, self._grad_norm)
+            return
+        self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")
@@ -161,11 +190,18 @@ class BenchmarkSystem(pl.LightningModule):
     def _log_epoch(self, stage: str) -> None:
         """Compute (and, under DDP, synchronise) the epoch's metrics, then reset them."""
         values: dict[str, float] = {}
-        if self.loss_means[f"{stage}_"].update_count:
+        if stage == "train":
+            total = self.trainer.strategy.reduce(self._train_sum.clone(), reduce_op="sum")
+            weight = self.trainer.strategy.reduce(self._train_weight.clone(), reduce_op="sum")
+            if weight > 0:
+                values["train_loss"] = float(total / weight)
+            self._train_sum.zero_()
+            self._train_weight.zero_()
+        elif self.loss_means[f"{stage}_"].update_count:
             loss = self.loss_means[f"{stage}_"].compute()
             values[f"{stage}_loss"] = float(loss) if torch.isfinite(loss) else math.nan
-        self.loss_means[f"{stage}_"].reset()
         if stage != "train":
+            self.loss_means[f"{stage}_"].reset()
             for name, metric in self.metrics[f"{stage}_"].items():
                 if metric.update_count:
                     values[f"{stage}_{name}"] = float(metric.compute())

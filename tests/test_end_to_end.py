@@ -56,3 +56,12 @@ def test_console_script_runs_and_honours_tracking_uri(tmp_path):
     from mlflow.tracking import MlflowClient
 
     assert MlflowClient(f"sqlite:///{db}").get_run(result["mlflow_run_id"]).info.status == "FINISHED"
+
+
+def test_a_step_budget_shorter_than_one_epoch_still_evaluates(cli, tmp_path):
+    code, out, err = cli("run", "--model", "lstm", "--task", "adding", *TINY,
+                         "--set", "train.batch_size=32", "--set", "train.max_steps=3",
+                         "--results-dir", str(tmp_path / "r"), "--json")
+    assert code == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert {"val_mse", "test_mse"} <= set(result["metrics"])
