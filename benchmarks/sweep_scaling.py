@@ -21,8 +21,8 @@ models: [lstm]
 tasks: [adding]
 seeds: 1
 pruner: none
-train: {max_epochs: 3, patience: 10}
-task_options: {adding: {seq_len: 50, train_size: 2000, val_size: 200, test_size: 200}}
+train: {max_epochs: 8, patience: 10}
+task_options: {adding: {seq_len: 50, train_size: 3000, val_size: 200, test_size: 200}}
 model_params: {lstm: {hidden_size: 64, num_layers: 1, variant: vanilla}}
 """
 

@@ -126,6 +126,12 @@ def load_hub(name: str, config: str | None, option: str):
                         "use local files") from None
 
 
+def column(dataset, name: str) -> list:
+    """All values of one column as a Python list, read through Arrow in one go
+    (iterating `dataset[name]` decodes row by row, which dominates a cached load)."""
+    return dataset.with_format("arrow")[:][name].to_pylist()
+
+
 def resolve_local(dataset: str, option: str = "task.dataset") -> Path | None:
     """The path named by `dataset` when it is local, None when it is a hub id.
 

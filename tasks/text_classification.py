@@ -115,11 +115,14 @@ class TextClassificationTask(ObjectiveTask, Task):
                                     f"columns: {', '.join(columns)}")
 
     def _label_map(self, data) -> list:
-        for split, ds in data.items():
-            for row, label in enumerate(ds[self.o["label_column"]]):
+        from rnnbench.datafiles import column
+
+        labels_of = {split: column(ds, self.o["label_column"]) for split, ds in data.items()}
+        for split in data:
+            for row, label in enumerate(labels_of[split]):
                 if label is None or label != label or (isinstance(label, str) and not label.strip()):
                     raise DataError(f"{self._where(split, row)}: empty label")
-        labels = set(data["train"][self.o["label_column"]])
+        labels = set(labels_of["train"])
         try:
             ordered = sorted(labels)  # stable across runs: numeric or lexicographic order
         except TypeError:  # mixed types
@@ -127,7 +130,7 @@ class TextClassificationTask(ObjectiveTask, Task):
         for split in ("validation", "test"):
             if split not in data:
                 continue
-            for row, label in enumerate(data[split][self.o["label_column"]]):
+            for row, label in enumerate(labels_of[split]):
                 if label not in labels:
                     if self.o["unseen_labels"] == "error":
                         raise DataError(
@@ -158,6 +161,7 @@ class TextClassificationTask(ObjectiveTask, Task):
     def prepare(self) -> None:
         if self.splits is not None:
             return
+        from rnnbench.datafiles import column
         from rnnbench.text import Vocabulary, detect_level, encode_batch, tokenize_batch
 
         data = dict(self._load())
@@ -170,11 +174,13 @@ class TextClassificationTask(ObjectiveTask, Task):
         o = self.o
         level = o["tokenizer"]
         if level == "auto":
-            level = detect_level(data["train"][o["text_column"]][:2000])
+            level = detect_level(column(data["train"].select(range(min(2000, len(data["train"])))),
+                                        o["text_column"]))
         self.level = level
         data = data.map(tokenize_batch, batched=True,
                         fn_kwargs={"text_column": o["text_column"], "level": level})
-        self.vocab = Vocabulary.build(data["train"]["tokens"], o["vocab_size"], o["min_freq"])
+        self.vocab = Vocabulary.build(column(data["train"], "tokens"), o["vocab_size"],
+                                      o["min_freq"])
         data = data.map(encode_batch, batched=True,
                         fn_kwargs={"stoi": self.vocab.stoi, "unk": self.vocab.unk_id,
                                    "max_length": o["max_length"]})
@@ -184,14 +190,16 @@ class TextClassificationTask(ObjectiveTask, Task):
     def _to_tensors(self, ds) -> dict:
         import torch
 
+        from rnnbench.datafiles import column
+
         index = {label: i for i, label in enumerate(self.labels)}
         unknown = index.get(UNKNOWN_LABEL)
-        ids = ds["ids"]
+        ids = column(ds, "ids")
         width = self.o["max_length"] if not self.o["bucket"] else max(map(len, ids))
         inputs = torch.zeros(len(ids), width, dtype=torch.long)
         for row, seq in enumerate(ids):
             inputs[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-        labels = [index.get(label, unknown) for label in ds[self.o["label_column"]]]
+        labels = [index.get(label, unknown) for label in column(ds, self.o["label_column"])]
         return {"inputs": inputs, "lengths": torch.tensor([len(s) for s in ids]),
                 "target": torch.tensor(labels, dtype=torch.long)}
 
