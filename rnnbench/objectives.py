@@ -96,7 +96,3 @@ class StepClassification:
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits.reshape(-1, self.num_classes), target.reshape(-1),
                                ignore_index=IGNORE_INDEX)
-
-    @staticmethod
-    def counted(batch: Mapping[str, Any]) -> int:
-        return int((batch["target"] != IGNORE_INDEX).sum())

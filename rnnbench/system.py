@@ -20,7 +20,7 @@ from torchmetrics import MeanMetric
 
 from rnnbench.specs import Task
 
-STAGES = ("train", "val", "test")
+EVAL_STAGES = ("val", "test")  # stages with task metrics (training logs its loss only)
 
 
 def detach_state(state: Any) -> Any:
@@ -65,10 +65,10 @@ class BenchmarkSystem(pl.LightningModule):
         self.clip_algorithm = clip_algorithm
         # ModuleDict keys may not shadow nn.Module attributes such as `train`.
         self.metrics = nn.ModuleDict(
-            {f"{stage}_": nn.ModuleDict(task.metrics()) for stage in STAGES}
+            {f"{stage}_": nn.ModuleDict(task.metrics()) for stage in EVAL_STAGES}
         )
         self.loss_means = nn.ModuleDict(
-            {f"{stage}_": MeanMetric(nan_strategy="ignore") for stage in ("val", "test")}
+            {f"{stage}_": MeanMetric(nan_strategy="ignore") for stage in EVAL_STAGES}
         )
         # training-loss sum and weight of the epoch (finite steps only)
         self.register_buffer("_train_sum", torch.zeros(()), persistent=False)
