@@ -117,3 +117,17 @@ def test_hook_with_a_wrong_signature_is_reported(fake_plugin):
     registry = get_registry(refresh=True)
     assert any("signature-plugin" in p and "register_models" in p for p in registry.problems)
     assert "lstm" in registry.models
+
+
+def test_the_readme_plugin_example_passes_the_contract():
+    import re
+    import types
+    from pathlib import Path
+
+    from rnnbench.testing import check_model_spec
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"```python\n# my_package/my_model.py\n(.*?)```", readme, re.S).group(1)
+    module = types.ModuleType("readme_example")
+    exec(compile(code, "README.md", "exec"), module.__dict__)
+    check_model_spec(module.SPEC)
