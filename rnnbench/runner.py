@@ -343,7 +343,6 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
         throughput_unit=task.throughput_unit, mlflow_run_id=run_id, monitor=spec.monitor,
         monitor_value=monitor_value, diverged=system.diverged, solved=solved,
         epochs=trainer.current_epoch, seed=config.train["seed"],
-        grad_norm_mean=(sum(system.grad_norms) / len(system.grad_norms)) if system.grad_norms else None,
-        clip_fraction=(system.clipped_steps / len(system.grad_norms)) if system.grad_norms else None,
+        grad_norm_mean=system.grad_norm_mean, clip_fraction=system.clip_fraction,
         hparams=config.flat(),
     )

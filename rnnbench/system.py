@@ -79,9 +79,11 @@ class BenchmarkSystem(pl.LightningModule):
         self.train_seconds = 0.0
         self.train_count = 0
         self._step_start = 0.0
-        # Gradient norm before clipping, and how often clipping was active.
-        self.grad_norms: list[float] = []
-        self.clipped_steps = 0
+        # Gradient norm before clipping, and how often clipping was active (whole run).
+        self.register_buffer("_norm_sum", torch.zeros(()), persistent=False)
+        self.register_buffer("_norm_steps", torch.zeros((), dtype=torch.long), persistent=False)
+        self.register_buffer("_clipped_steps", torch.zeros((), dtype=torch.long),
+                             persistent=False)
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state: Any = None):
         """Returns (prediction from the task head, the model's ModelOutput)."""
@@ -95,14 +97,8 @@ class BenchmarkSystem(pl.LightningModule):
         if self.stateful:
             self._state[stage] = detach_state(out.state)
         loss = self.task.loss(prediction, batch)
-        weight = self.task.loss_weight(batch)
-        if stage == "train":  # the hot path: two tensor adds, reduced at epoch end
-            finite = torch.isfinite(loss)
-            self._train_sum += torch.where(finite, loss.detach() * weight, 0.0)
-            self._train_weight += torch.where(finite, weight, 0)
-        else:
-            self.loss_means[f"{stage}_"].update(loss.detach(), weight=weight)
         if stage != "train":
+            self.loss_means[f"{stage}_"].update(loss.detach(), weight=self.task.loss_weight(batch))
             self.task.update_metrics(self.metrics[f"{stage}_"], prediction.detach(), batch)
         return loss
 
@@ -119,6 +115,9 @@ class BenchmarkSystem(pl.LightningModule):
             self.diverged = True
             self.trainer.should_stop = True
             return None  # skip the optimiser step on a non-finite loss
+        weight = self.task.loss_weight(batch)  # the hot path: two tensor adds per step
+        self._train_sum += loss.detach() * weight
+        self._train_weight += weight
         if self.trainer.progress_bar_callback is not None:
             self.log("loss", loss.detach(), prog_bar=True, logger=False, on_step=True,
                      on_epoch=False, batch_size=int(batch["lengths"].shape[0]))
@@ -144,13 +143,15 @@ class BenchmarkSystem(pl.LightningModule):
         norm = torch.nn.utils.get_total_norm(grads)
         self._grad_norm = norm  # reused by configure_gradient_clipping (one pass, not two)
         if self.clip_algorithm == "norm":
-            clipped = bool(norm > self.clip_value)
+            clipped = norm > self.clip_value
         elif self.clip_algorithm == "value":
-            clipped = bool(max(g.abs().max() for g in grads) > self.clip_value)
+            clipped = torch.stack([g.abs().max() for g in grads]).max() > self.clip_value
         else:
-            clipped = False
-        self.grad_norms.append(float(norm))
-        self.clipped_steps += int(clipped)
+            clipped = torch.zeros((), dtype=torch.bool, device=norm.device)
+        # accumulated on the device: no host sync on the training path
+        self._norm_sum += norm.detach()
+        self._norm_steps += 1
+        self._clipped_steps += clipped
         self._record_step("grad_norm", norm)
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
@@ -209,9 +210,9 @@ class BenchmarkSystem(pl.LightningModule):
         if self.diverged and stage == "val":
             values[f"{stage}_loss"] = math.nan
         values.update(self.task.derived_metrics(values, stage))
-        if stage == "train" and self.grad_norms:
-            values["grad_norm_mean"] = sum(self.grad_norms) / len(self.grad_norms)
-            values["clip_fraction"] = self.clipped_steps / len(self.grad_norms)
+        if stage == "train" and self.grad_norm_mean is not None:
+            values["grad_norm_mean"] = self.grad_norm_mean
+            values["clip_fraction"] = self.clip_fraction
         for name, value in values.items():
             self.log(name, value, prog_bar=name.startswith("val_"), logger=True)
 
@@ -227,6 +228,17 @@ class BenchmarkSystem(pl.LightningModule):
                                        momentum=self.momentum)
         return torch.optim.SGD(params, lr=self.lr, weight_decay=self.weight_decay,
                                momentum=self.momentum)
+
+    @property
+    def grad_norm_mean(self) -> float | None:
+        """Mean total gradient norm before clipping over all steps so far."""
+        steps = int(self._norm_steps)
+        return float(self._norm_sum) / steps if steps else None
+
+    @property
+    def clip_fraction(self) -> float | None:
+        steps = int(self._norm_steps)
+        return int(self._clipped_steps) / steps if steps else None
 
     @property
     def throughput(self) -> float:
