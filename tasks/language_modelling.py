@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench import ConfigError, DataError, ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
+from rnnbench.text import Vocabulary
 
 OPTIONS = ParamSet((
     Param("dataset", str, "", "hub id (wikitext) or a local text file or folder "
@@ -33,7 +34,13 @@ OPTIONS = ParamSet((
           "(0: test on the validation text)", minimum=0.0, maximum=0.5),
     Param("vocab_size", int, 50000, "maximum vocabulary size, specials included", minimum=1),
     Param("min_freq", int, 1, "minimum training frequency of a vocabulary token", minimum=1),
+    Param("cache", bool, True, "reuse the token ids of local files from the datasets cache "
+          "folder (keyed by the files' contents, the options and the code)"),
 ))
+
+#: Options that do not change the prepared token ids (so not part of the cache key).
+CACHE_INDEPENDENT = ("cache", "bptt")
+
 
 
 def tokens_of(text: str, level: str) -> list[str]:
@@ -98,17 +105,16 @@ class LanguageModellingTask(Task):
         self.ids: dict | None = None
         self._datamodule = InMemoryDataModule(self._windows, batch_size=None)
 
-    def _texts(self) -> dict[str, str]:
-        from rnnbench.datafiles import load_hub, load_local, local_files, resolve_local
+    def _texts(self, files: dict[str, Path] | None) -> dict[str, str]:
+        """Split name -> text, from the checked local files, else from the hub."""
+        from rnnbench.datafiles import load_hub, load_local
 
         o = self.o
-        local = resolve_local(o["dataset"])
-        if local is None:
+        if files is None:
             hub = load_hub(o["dataset"], o["config"], "task.dataset")
             rename = {"validation": "validation", "valid": "validation", "train": "train",
                       "test": "test"}
             return {rename[s]: "".join(hub[s][o["text_column"]]) for s in hub if s in rename}
-        files = local_files(local)
         data = load_local(files)
         texts = {split: "".join(ds["text"]) for split, ds in data.items()}
         if set(texts) == {"train"}:
@@ -127,26 +133,51 @@ class LanguageModellingTask(Task):
         return texts
 
     def prepare(self) -> None:
+        """Token ids per split, built from the text or taken from the prepared-data cache
+        (keyed by the local files' contents, the options that shape the ids, and this
+        code; hub datasets are not cached)."""
         if self.ids is not None:
             return
-        import torch
+        from rnnbench.datafiles import local_files, resolve_local
+        from rnnbench.prepared_cache import PreparedCache, datasets_version, file_digests
 
-        from rnnbench.text import Vocabulary
+        local = resolve_local(self.o["dataset"])
+        files = None if local is None else local_files(local)
+        if files is not None and self.o["cache"]:
+            import rnnbench.text
 
-        texts = self._texts()
-        texts.setdefault("test", texts.get("validation", ""))
-        if "validation" not in texts:
-            texts["validation"] = texts["test"]
-        level = self.o["level"]
-        tokens = {split: tokens_of(text, level) for split, text in texts.items()}
-        self.vocab = Vocabulary.build([tokens["train"]], self.o["vocab_size"], self.o["min_freq"])
-        self.ids = {split: torch.tensor(self.vocab.encode(toks), dtype=torch.long)
-                    for split, toks in tokens.items()}
+            cache = PreparedCache("language-modelling")
+            shaping = {k: v for k, v in self.o.items() if k not in CACHE_INDEPENDENT}
+            key = cache.key({"files": file_digests(files), "datasets": datasets_version()},
+                            shaping, [__file__, rnnbench.text.__file__])
+            payload = cache.load(key)
+            if payload is None:
+                payload = self._build(files)
+                cache.save(key, payload)
+        else:
+            payload = self._build(files)
+        self.vocab = Vocabulary(list(payload["itos"]))
+        self.ids = dict(payload["ids"])
         for split, ids in self.ids.items():
             if ids.numel() // self.batch_size < 2:
                 raise DataError(f"task.dataset: the {split} text has {ids.numel()} tokens, too "
                                 f"few for {self.batch_size} streams (lower train.batch_size)")
         self._datamodule.setup()
+
+    def _build(self, files: dict[str, Path] | None) -> dict[str, Any]:
+        """{"itos": vocabulary, "ids": {split: (N,) long token ids}}."""
+        import torch
+
+        texts = self._texts(files)
+        texts.setdefault("test", texts.get("validation", ""))
+        if "validation" not in texts:
+            texts["validation"] = texts["test"]
+        level = self.o["level"]
+        tokens = {split: tokens_of(text, level) for split, text in texts.items()}
+        vocab = Vocabulary.build([tokens["train"]], self.o["vocab_size"], self.o["min_freq"])
+        return {"itos": vocab.itos,
+                "ids": {split: torch.tensor(vocab.encode(toks), dtype=torch.long)
+                        for split, toks in tokens.items()}}
 
     def _windows(self):
         self.prepare()

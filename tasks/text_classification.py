@@ -4,12 +4,15 @@ Data flow: files -> datasets.DatasetDict -> checks (columns, empty and unseen la
 -> validation/test carved from train when missing (seeded by task.split_seed) ->
 tokens (word or char level; cached by datasets) -> vocabulary on train only -> ids
 (truncated to task.max_length; cached) -> padded tensors with lengths -> batches of
-similar lengths (task.bucket) trimmed to their longest sequence.
+similar lengths (task.bucket) trimmed to their longest sequence. The finished tensors,
+vocabulary and label map are cached too (task.cache; rnnbench.prepared_cache), so a
+warm start skips everything from loading to tensors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +47,10 @@ OPTIONS = ParamSet((
           "a validation/test label never seen in train: error, or map to an unknown class",
           choices=("error", "unknown")),
     Param("bucket", bool, True, "batch texts of similar length (else pad to max_length)"),
+    Param("cache", bool, True, "reuse the prepared tensors from the datasets cache folder "
+          "(keyed by the data's contents, the options and the code)"),
 ))
+
 
 
 class TextClassificationTask(ObjectiveTask, Task):
@@ -63,31 +69,39 @@ class TextClassificationTask(ObjectiveTask, Task):
             train_batch_sampler=self._sampler(True), eval_batch_sampler=self._sampler(False))
 
     # ------------------------------------------------------------------ loading
-    def _load(self):
-        from rnnbench.datafiles import check_file, load_hub, load_local, local_files, resolve_local
+    def _local_files(self) -> dict[str, Path] | None:
+        """Checked split files of local data (explicit files or a file or folder in
+        task.dataset); None when task.dataset is a hub id."""
+        from rnnbench.datafiles import check_file, local_files, resolve_local
 
         o = self.o
         explicit = {s: o[f"{s}_file"] for s in ("train", "validation", "test") if o[f"{s}_file"]}
         if explicit:
             if "train" not in explicit:
                 raise ConfigError("task.train_file: required when validation_file or test_file is set")
-            self.files = {s: Path(p).expanduser() for s, p in explicit.items()}
-            for split, path in self.files.items():
+            files = {s: Path(p).expanduser() for s, p in explicit.items()}
+            for split, path in files.items():
                 check_file(path, f"task.{split}_file")
-            return load_local(self.files, header=o["header"])
+            return files
         local = resolve_local(o["dataset"])
-        if local is None:
-            hub = load_hub(o["dataset"], o["config"], "task.dataset")
-            names = {"train": o["train_split"], "validation": o["validation_split"],
-                     "test": o["test_split"]}
-            if names["train"] not in hub:
-                raise DataError(f"task.train_split {names['train']!r}: not in {o['dataset']!r} "
-                                f"(splits: {', '.join(hub)})")
-            import datasets
+        return None if local is None else local_files(local)
 
-            return datasets.DatasetDict({k: hub[v] for k, v in names.items() if v in hub})
-        self.files = local_files(local)
-        return load_local(self.files, header=self.o["header"])
+    def _load(self):
+        """The raw splits: self.files when set, else the hub dataset task.dataset."""
+        from rnnbench.datafiles import load_hub, load_local
+
+        o = self.o
+        if self.files:
+            return load_local(self.files, header=o["header"])
+        hub = load_hub(o["dataset"], o["config"], "task.dataset")
+        names = {"train": o["train_split"], "validation": o["validation_split"],
+                 "test": o["test_split"]}
+        if names["train"] not in hub:
+            raise DataError(f"task.train_split {names['train']!r}: not in {o['dataset']!r} "
+                            f"(splits: {', '.join(hub)})")
+        import datasets
+
+        return datasets.DatasetDict({k: hub[v] for k, v in names.items() if v in hub})
 
     def _where(self, split: str, row: int) -> str:
         """'FILE line N' for a row of a local split, else 'split S row N'."""
@@ -159,12 +173,40 @@ class TextClassificationTask(ObjectiveTask, Task):
         return datasets.DatasetDict(data)
 
     def prepare(self) -> None:
+        """Load, check, tokenise, encode and tensorise, or take the finished result from
+        the prepared-data cache (keyed by the files' contents or the hub splits'
+        fingerprints, every option but task.cache, and this code)."""
         if self.splits is not None:
             return
+        from rnnbench.prepared_cache import PreparedCache, datasets_version, file_digests
+
+        options = {k: v for k, v in self.o.items() if k != "cache"}
+        self.files = self._local_files() or {}
+        data = None if self.files else self._load()
+        cache = PreparedCache("text-classification") if self.o["cache"] else None
+        if cache is not None:
+            import rnnbench.datafiles
+            import rnnbench.text
+
+            sources = (file_digests(self.files) if self.files else
+                       {split: getattr(ds, "_fingerprint", None) for split, ds in data.items()})
+            key = cache.key({"splits": sources, "datasets": datasets_version()}, options,
+                            [__file__, rnnbench.text.__file__, rnnbench.datafiles.__file__])
+            payload = cache.load(key)
+            if payload is None:
+                payload = self._build(data)
+                cache.save(key, payload)
+        else:
+            payload = self._build(data)
+        self._restore(payload)
+        self._datamodule.setup()
+
+    def _build(self, data) -> dict[str, Any]:
+        """The prepared payload (see _restore) from the raw splits (None: load them)."""
         from rnnbench.datafiles import column
         from rnnbench.text import Vocabulary, detect_level, encode_batch, tokenize_batch
 
-        data = dict(self._load())
+        data = dict(data if data is not None else self._load())
         for split, ds in data.items():
             if len(ds) == 0:
                 raise DataError(f"{self.files.get(split, split)}: no rows")
@@ -176,18 +218,29 @@ class TextClassificationTask(ObjectiveTask, Task):
         if level == "auto":
             level = detect_level(column(data["train"].select(range(min(2000, len(data["train"])))),
                                         o["text_column"]))
-        self.level = level
         data = data.map(tokenize_batch, batched=True,
                         fn_kwargs={"text_column": o["text_column"], "level": level})
-        self.vocab = Vocabulary.build(column(data["train"], "tokens"), o["vocab_size"],
-                                      o["min_freq"])
+        vocab = Vocabulary.build(column(data["train"], "tokens"), o["vocab_size"], o["min_freq"])
         data = data.map(encode_batch, batched=True,
-                        fn_kwargs={"stoi": self.vocab.stoi, "unk": self.vocab.unk_id,
+                        fn_kwargs={"stoi": vocab.stoi, "unk": vocab.unk_id,
                                    "max_length": o["max_length"]})
-        self.splits = {split: self._to_tensors(data[split]) for split in ("train", "validation", "test")}
-        self._datamodule.setup()
+        return {"text_column": o["text_column"], "level": level, "labels": self.labels,
+                "itos": vocab.itos,
+                "splits": {split: self._to_tensors(data[split])
+                           for split in ("train", "validation", "test")}}
+
+    def _restore(self, payload: Mapping[str, Any]) -> None:
+        from rnnbench.text import Vocabulary
+
+        self.o["text_column"] = payload["text_column"]
+        self.level = payload["level"]
+        self.labels = list(payload["labels"])
+        self.vocab = Vocabulary(list(payload["itos"]))
+        self.splits = dict(payload["splits"])
 
     def _to_tensors(self, ds) -> dict:
+        """{"inputs": (N, W) long, zero-padded; "lengths": (N,); "target": (N,)}, where W
+        is task.max_length without bucketing, else the split's longest sequence."""
         import torch
 
         from rnnbench.datafiles import column
@@ -195,12 +248,14 @@ class TextClassificationTask(ObjectiveTask, Task):
         index = {label: i for i, label in enumerate(self.labels)}
         unknown = index.get(UNKNOWN_LABEL)
         ids = column(ds, "ids")
-        width = self.o["max_length"] if not self.o["bucket"] else max(map(len, ids))
+        lengths = torch.tensor([len(seq) for seq in ids], dtype=torch.long)
+        width = self.o["max_length"] if not self.o["bucket"] else int(lengths.max())
         inputs = torch.zeros(len(ids), width, dtype=torch.long)
-        for row, seq in enumerate(ids):
-            inputs[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        # row-major boolean assignment fills each row's first `length` slots in order
+        inputs[torch.arange(width) < lengths[:, None]] = torch.tensor(
+            list(chain.from_iterable(ids)), dtype=torch.long)
         labels = [index.get(label, unknown) for label in column(ds, self.o["label_column"])]
-        return {"inputs": inputs, "lengths": torch.tensor([len(s) for s in ids]),
+        return {"inputs": inputs, "lengths": lengths,
                 "target": torch.tensor(labels, dtype=torch.long)}
 
     def _tensors(self):
