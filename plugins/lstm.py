@@ -20,7 +20,13 @@ import torch
 from torch import nn
 
 from rnnbench import ModelContext, ModelOutput, ModelSpec, Param, ParamSet, hookimpl
-from rnnbench.nn import FusedRecurrent, InputEncoder, length_mask, recurrent_params
+from rnnbench.nn import (
+    FusedRecurrent,
+    InputEncoder,
+    drop_read_output,
+    length_mask,
+    recurrent_params,
+)
 from rnnbench.params import Choice
 
 
@@ -106,6 +112,7 @@ class VariantLSTM(nn.Module):
         super().__init__()
         self.encoder = InputEncoder(context, embedding_dim)
         self.dropout = nn.Dropout(dropout)
+        self.reads = context.output
         self.bidirectional = bidirectional
         dirs = 2 if bidirectional else 1
         self.layers = nn.ModuleList()
@@ -141,8 +148,8 @@ class VariantLSTM(nn.Module):
             else:
                 x = forward_out  # (B, T, H)
                 pooled = final[0]
-        return ModelOutput(sequence=self.dropout(x), pooled=self.dropout(pooled),
-                           state=finals, hidden=x)
+        sequence, pooled = drop_read_output(self.dropout, self.reads, x, pooled)
+        return ModelOutput(sequence=sequence, pooled=pooled, state=finals, hidden=x)
 
 
 def build_lstm(

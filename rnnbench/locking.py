@@ -5,7 +5,8 @@
   the server if the holder dies, so a killed worker never blocks the others.
 
 Used for: creating the schema and the studies once, claiming a trial slot (so that
-n_trials is an exact global cap), and running a pair's final seeds once.
+n_trials is an exact global cap), and running each of a pair's final seeds once (a
+worker skips a seed another worker holds, and comes back to it).
 """
 
 from __future__ import annotations
@@ -28,15 +29,23 @@ class StorageLock:
         self._connection = None
         self._local = threading.Lock()
 
-    def acquire(self) -> None:
-        self._local.acquire()
+    def acquire(self, blocking: bool = True) -> bool:
+        """Take the lock, waiting for it when `blocking`; else True only if it was free."""
+        if not self._local.acquire(blocking):
+            return False
         try:
             if self.url.startswith("sqlite"):
                 database = Path(self.url.split("///", 1)[1])
                 path = database.parent / f".{database.name}.locks" / f"{_key(self.name)}.lock"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._file = path.open("a")
-                fcntl.flock(self._file, fcntl.LOCK_EX)
+                try:
+                    fcntl.flock(self._file, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    self._file.close()
+                    self._file = None
+                    self._local.release()
+                    return False
             elif self.url.startswith(("postgresql", "mysql")):
                 try:
                     self._connection = _engine(self.url).connect()
@@ -45,8 +54,13 @@ class StorageLock:
 
                     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                     raise ConfigError(f"--storage {self.url}: cannot connect ({first})") from None
-                self._server_lock(True)
+                if not self._server_lock(True, blocking):
+                    self._connection.close()
+                    self._connection = None
+                    self._local.release()
+                    return False
             self._held = True
+            return True
         except BaseException:
             self._local.release()
             raise
@@ -68,18 +82,24 @@ class StorageLock:
         finally:
             self._local.release()
 
-    def _server_lock(self, acquire: bool) -> None:
+    def _server_lock(self, acquire: bool, blocking: bool = True) -> bool:
+        """Take (or give back) the server-side lock; False when `blocking` is off and
+        another session holds it."""
         from sqlalchemy import text
 
         key = _key(self.name)
         if self.url.startswith("postgresql"):
-            sql = "SELECT pg_advisory_lock(:key)" if acquire else "SELECT pg_advisory_unlock(:key)"
-            self._connection.execute(text(sql), {"key": key})
+            if not acquire:
+                sql = "SELECT pg_advisory_unlock(:key)"
+            else:
+                sql = "SELECT pg_advisory_lock(:key)" if blocking else "SELECT pg_try_advisory_lock(:key)"
+            got = self._connection.execute(text(sql), {"key": key}).scalar()
         else:
             sql = "SELECT GET_LOCK(:name, :timeout)" if acquire else "SELECT RELEASE_LOCK(:name)"
-            self._connection.execute(text(sql), {"name": f"rnnbench-{key}",
-                                                 "timeout": int(self.timeout)})
+            got = self._connection.execute(text(sql), {
+                "name": f"rnnbench-{key}", "timeout": int(self.timeout) if blocking else 0}).scalar()
         self._connection.commit()
+        return bool(got) if acquire and not blocking else True
 
     def __enter__(self) -> StorageLock:
         self.acquire()

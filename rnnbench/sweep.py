@@ -6,8 +6,8 @@ Phases per pair:
           monitored metric, and are tracked as child MLflow runs (phase=search).
           Finished trials are counted toward n_trials across re-runs and workers.
   final:  the best trial's configuration is re-trained with seeds 0..S-1 (phase=final)
-          and scored on the test split; results are kept in the study's user
-          attributes so a re-run skips what is already done.
+          and scored on the test split; workers share the seeds, and results are kept
+          in the study's user attributes so a re-run skips what is already done.
 A trial that raises is FAILED, one whose loss diverges is PRUNED, each with its reason,
 and the sweep goes on.
 """
@@ -116,14 +116,13 @@ class Sweep:
         self.report = report or (lambda line: print(line, file=sys.stderr, flush=True))
         self.parent_run_id: str | None = None
         self.started = time.monotonic()
+        self.started_at = time.time()  # wall clock, comparable across workers
 
     # ------------------------------------------------------------------ studies
     def study(self, task: str, model: str):
         import optuna
 
         spec = self.registry.task(task)
-        sampler = (optuna.samplers.TPESampler(seed=0, n_startup_trials=2)
-                   if self.config.sampler == "tpe" else optuna.samplers.RandomSampler(seed=0))
         if self.config.pruner == "median":
             pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
         elif self.config.pruner == "hyperband":
@@ -134,8 +133,15 @@ class Sweep:
         name = study_name(self.config.name, task, model)
         with StorageLock(self.storage_url, f"{name}:create"):  # one creator, others load
             return optuna.create_study(
-                study_name=name, storage=self.storage, sampler=sampler, pruner=pruner,
+                study_name=name, storage=self.storage, sampler=self.sampler(0), pruner=pruner,
                 load_if_exists=True, direction="minimize" if spec.mode == "min" else "maximize")
+
+    def sampler(self, seed: int):
+        import optuna
+
+        if self.config.sampler == "tpe":
+            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=2)
+        return optuna.samplers.RandomSampler(seed=seed)
 
     @staticmethod
     def claimed(study) -> int:
@@ -197,7 +203,11 @@ class Sweep:
 
         return run_trial
 
-    def search(self, task: str, model: str, index: int, total: int, deadline: float | None):
+    def search(self, task: str, model: str, index: int, total: int, deadline: float | None,
+               wait: bool = True) -> tuple[Any, bool]:
+        """Run trials until the study holds n_trials finished ones. Returns (study,
+        settled); settled is False only when `wait` is off and the trials left are other
+        workers' running ones (the best trial is not known yet)."""
         import optuna
         from optuna.trial import TrialState
 
@@ -208,7 +218,7 @@ class Sweep:
         pair = f"[{index}/{total}] {model} on {task}"
         if done >= n and not any(t.state.name in ("RUNNING", "WAITING")
                                  for t in study.get_trials(deepcopy=False)):
-            return study
+            return study, True
         self.report(f"{pair}: searching, {done}/{n} trials done")
 
         def progress(study, trial) -> None:
@@ -231,16 +241,22 @@ class Sweep:
                 if self.claimed(study) >= n and TrialState.WAITING not in states:
                     if TrialState.RUNNING not in states:
                         break  # every slot finished: the best trial is final
+                    if not wait:
+                        return study, False
                     claim.release()  # another worker is still running a trial
                     time.sleep(POLL_SECONDS)
                     continue
+                # Seeded by the trial's position (trials are created one at a time under
+                # this lock): one worker's sweep is reproducible, and workers never share a
+                # random stream (with one sampler seed each would draw the same trials).
+                study.sampler = self.sampler(len(states))
                 # Optuna asks for (or pops a waiting) trial under the lock; the objective
                 # releases it once the trial exists.
                 study.optimize(self.objective(task, model, label, claim), n_trials=1,
                                catch=(Exception,), callbacks=[progress], gc_after_trial=False)
             finally:
                 claim.release()
-        return study
+        return study, True
 
     def mark_killed_runs(self, study) -> None:
         """A trial failed by a stale heartbeat belonged to a killed worker: its MLflow run,
@@ -258,26 +274,44 @@ class Sweep:
 
     # -------------------------------------------------------------------- final
     def final(self, study, task: str, model: str, pair: str) -> list[dict]:
+        """Re-train the best configuration with seeds 0..S-1 and return their records.
+
+        Each seed trains under its own storage lock, so workers share the seeds: a worker
+        first runs the seeds nobody holds, then waits for those other workers hold and
+        runs any left undone (its holder died, or it failed before this worker started).
+        """
         best = _best_trial(study)
         if best is None:
             return []
-        with StorageLock(self.storage_url, f"{study.study_name}:final"):
-            return self._final_seeds(study, best, task, model, pair)
+        held_elsewhere = [seed for seed in range(self.config.seeds)
+                          if not self._final_seed(study, best, task, model, pair, seed, False)]
+        for seed in held_elsewhere:
+            self._final_seed(study, best, task, model, pair, seed, True)
+        attrs = study.user_attrs  # read from the storage: other workers' seeds included
+        return [attrs[key] for seed in range(self.config.seeds)
+                if (key := f"final:{best.number}:{seed}") in attrs]
 
-    def _final_seeds(self, study, best, task: str, model: str, pair: str) -> list[dict]:
+    def _final_seed(self, study, best, task: str, model: str, pair: str, seed: int,
+                    wait: bool) -> bool:
+        """Run one final seed unless it is done; False when `wait` is off and another
+        worker holds it. A seed that failed since this worker started is not retried
+        (a later run of the sweep retries it)."""
         from rnnbench.runner import execute, prepare
 
-        study = self.study(task, model)  # fresh user attributes: another worker may have run seeds
-        saved = best.user_attrs["config"]
-        results = []
-        for seed in range(self.config.seeds):
-            key = f"final:{best.number}:{seed}"
-            if key in study.user_attrs:
-                results.append(study.user_attrs[key])
-                continue
-            train = {**saved["train"], "seed": seed}
+        key = f"final:{best.number}:{seed}"
+        lock = StorageLock(self.storage_url, f"{study.study_name}:{key}")
+        if not lock.acquire(blocking=wait):
+            return False
+        try:
+            attrs = study.user_attrs
+            failed = attrs.get(f"{key}:error")
+            if key in attrs or (failed and failed["at"] >= self.started_at):
+                return True
+            self._end_abandoned_run(attrs.get(f"{key}:run"))
+            saved = best.user_attrs["config"]
             config = RunConfig(model=model, task=task, model_params=saved["model_params"],
-                               task_options=dict(self.config.task_options[task]), train=train,
+                               task_options=dict(self.config.task_options[task]),
+                               train={**saved["train"], "seed": seed},
                                results_dir=self.config.results_dir,
                                experiment=self.config.experiment)
             self.report(f"{pair}: final training, seed {seed + 1}/{self.config.seeds} "
@@ -289,15 +323,26 @@ class Sweep:
                     extra_tags=self._tags(task, model, study.study_name, "final",
                                           {"rnnbench.best_trial": str(best.number)}),
                     keep_checkpoints=False,
+                    on_start=lambda run_id: study.set_user_attr(f"{key}:run", run_id),
                 )
             except Exception as exc:  # one seed failing must not lose the others
-                self.report(f"{pair}: final seed {seed} failed: {type(exc).__name__}: {exc}")
-                continue
-            record = {"seed": seed, "mlflow_run_id": result.mlflow_run_id,
-                      "metrics": result.to_json()["metrics"], "diverged": result.diverged}
-            study.set_user_attr(key, record)
-            results.append(record)
-        return results
+                message = f"{type(exc).__name__}: {exc}"
+                self.report(f"{pair}: final seed {seed} failed: {message}")
+                study.set_user_attr(f"{key}:error", {"error": message[:1000], "at": time.time()})
+                return True
+            study.set_user_attr(key, {"seed": seed, "mlflow_run_id": result.mlflow_run_id,
+                                      "metrics": result.to_json()["metrics"],
+                                      "diverged": result.diverged})
+            return True
+        finally:
+            lock.release()
+
+    def _end_abandoned_run(self, run_id: str | None) -> None:
+        """A final seed's MLflow run left RUNNING by a worker that died is marked KILLED."""
+        if run_id and self.tracker.client.get_run(run_id).info.status == "RUNNING":
+            self.tracker.set_tags(run_id, {"rnnbench.status": "killed",
+                                           "rnnbench.error": "worker died during final training"})
+            self.tracker.end_run(run_id, "KILLED")
 
     # ---------------------------------------------------------------------- run
     def _tags(self, task: str, model: str, study: str, phase: str, extra: dict) -> dict:
@@ -307,29 +352,44 @@ class Sweep:
                 "rnnbench.mode": spec.mode, **extra}
 
     def run(self) -> list[PairOutcome]:
-        from optuna.trial import TrialState
-
+        """Search and finalise every pair. A pair whose last trials other workers are
+        still running is finalised after the remaining pairs' searches, so no worker
+        idles while there is work."""
         pairs = self.config.pairs(self.registry)
         deadline = None if self.config.timeout is None else self.started + self.config.timeout
-        outcomes = []
+        outcomes: dict[int, PairOutcome] = {}
+        deferred = []
         for index, (task, model) in enumerate(pairs, start=1):
-            pair = f"[{index}/{len(pairs)}] {model} on {task}"
-            study = self.search(task, model, index, len(pairs), deadline)
-            outcome = PairOutcome(task, model, study.study_name)
-            trials = study.get_trials(deepcopy=False)
-            outcome.trials = {s.name.lower(): sum(t.state == s for t in trials)
-                              for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
-            best = _best_trial(study)
-            if best is None:
-                outcome.note = "no complete trial: " + "; ".join(sorted({
-                    t.user_attrs.get("error") or t.user_attrs.get("reason", t.state.name.lower())
-                    for t in trials}))[:300]
-                self.report(f"{pair}: {outcome.note}")
+            study, settled = self.search(task, model, index, len(pairs), deadline, wait=False)
+            if settled:
+                outcomes[index] = self.conclude(study, task, model, index, len(pairs))
             else:
-                outcome.best_value, outcome.best_trial = best.value, best.number
-                outcome.finals = self.final(study, task, model, pair)
-            outcomes.append(outcome)
-        return outcomes
+                deferred.append(index)
+        for index in deferred:
+            task, model = pairs[index - 1]
+            study, _ = self.search(task, model, index, len(pairs), deadline)
+            outcomes[index] = self.conclude(study, task, model, index, len(pairs))
+        return [outcomes[index] for index in sorted(outcomes)]
+
+    def conclude(self, study, task: str, model: str, index: int, total: int) -> PairOutcome:
+        """The pair's outcome, after its final seeds (none without a complete trial)."""
+        from optuna.trial import TrialState
+
+        pair = f"[{index}/{total}] {model} on {task}"
+        outcome = PairOutcome(task, model, study.study_name)
+        trials = study.get_trials(deepcopy=False)
+        outcome.trials = {s.name.lower(): sum(t.state == s for t in trials)
+                          for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+        best = _best_trial(study)
+        if best is None:
+            outcome.note = "no complete trial: " + "; ".join(sorted({
+                t.user_attrs.get("error") or t.user_attrs.get("reason", t.state.name.lower())
+                for t in trials}))[:300]
+            self.report(f"{pair}: {outcome.note}")
+        else:
+            outcome.best_value, outcome.best_trial = best.value, best.number
+            outcome.finals = self.final(study, task, model, pair)
+        return outcome
 
 
 def _best_trial(study):

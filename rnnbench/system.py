@@ -121,7 +121,7 @@ class BenchmarkSystem(pl.LightningModule):
         if self.trainer.progress_bar_callback is not None:
             self.log("loss", loss.detach(), prog_bar=True, logger=False, on_step=True,
                      on_epoch=False, batch_size=int(batch["lengths"].shape[0]))
-        self._record_step("loss", loss)
+        self._record_step("loss", loss.detach())
         return loss
 
     def _record_step(self, name: str, value: torch.Tensor) -> None:

@@ -1,9 +1,11 @@
 """Sweeps across processes: a shared storage, a global trial cap, a killed worker."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -61,6 +63,8 @@ def check_shared_sweep(storage, tracking, n):
     assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == n
     assert len(study.trials) == n, [t.state for t in study.trials]
     assert sorted(t.number for t in study.trials) == list(range(n))
+    # each worker samples from its own random stream: no trial repeats another's draw
+    assert len({json.dumps(t.params, sort_keys=True) for t in study.trials}) == n
     client = MlflowClient(tracking)
     runs = client.search_runs([client.get_experiment_by_name("rnnbench").experiment_id],
                               max_results=1000)
@@ -136,3 +140,122 @@ def test_workers_flag_runs_helpers_on_one_machine(tmp_path):
     assert out.startswith("task")  # the leaderboard, printed once by the parent
     check_shared_sweep(f"sqlite:///{results / 'optuna.db'}",
                        f"sqlite:///{results / 'mlflow.db'}", 4)
+
+
+def test_final_seeds_are_shared_between_workers(tmp_path, cli):
+    """A seed held by another worker is skipped, then waited for, never run twice."""
+    from rnnbench.locking import StorageLock
+
+    results = tmp_path / "results"
+    storage = f"sqlite:///{results / 'optuna.db'}"
+    config = tmp_path / "sweep.yaml"
+    config.write_text(CONFIG.format(epochs=1, size=64).replace("seeds: 1", "seeds: 3"))
+    elsewhere = StorageLock(storage, "shared:adding:lstm:final:0:0")  # "another worker"
+    assert elsewhere.acquire(blocking=False)
+    codes = []
+    sweep = threading.Thread(target=lambda: codes.append(cli(
+        "sweep", "--config", str(config), "--n-trials", "1", "--results-dir", str(results))))
+    sweep.start()
+
+    def attrs() -> set:
+        """Study attribute keys, read without ever writing (no race with schema creation)."""
+        import sqlite3
+
+        try:
+            with sqlite3.connect(f"file:{results / 'optuna.db'}?mode=ro", uri=True) as db:
+                return {key for (key,) in db.execute("SELECT key FROM study_user_attributes")}
+        except sqlite3.OperationalError:  # no database or no table yet
+            return set()
+
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and not {"final:0:1", "final:0:2"} <= attrs():
+            assert sweep.is_alive()
+            time.sleep(0.5)
+        assert {"final:0:1", "final:0:2"} <= attrs() and "final:0:0" not in attrs()
+        assert sweep.is_alive()  # waiting for seed 0
+    finally:
+        elsewhere.release()  # as if its holder died without finishing it
+        sweep.join(timeout=300)
+    assert codes and codes[0][0] == 0, codes
+    finals = optuna.load_study(study_name="shared:adding:lstm", storage=storage).user_attrs
+    assert [finals[f"final:0:{seed}"]["seed"] for seed in range(3)] == [0, 1, 2]
+    client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("rnnbench").experiment_id],
+                              "tags.`rnnbench.phase` = 'final'")
+    assert sorted(r.info.run_name for r in runs) == [
+        f"lstm-adding-final-seed{seed}" for seed in range(3)]
+
+
+def test_a_dead_workers_final_run_is_marked_killed_and_redone(tmp_path, cli):
+    results = tmp_path / "results"
+    config = tmp_path / "sweep.yaml"
+    config.write_text(CONFIG.format(epochs=1, size=64))
+    args = ("sweep", "--config", str(config), "--n-trials", "1", "--results-dir", str(results))
+    assert cli(*args)[0] == 0
+    client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("rnnbench").experiment_id
+    orphan = client.create_run(experiment, run_name="left by a dead worker").info.run_id
+    study = optuna.load_study(study_name="shared:adding:lstm",
+                              storage=f"sqlite:///{results / 'optuna.db'}")
+    study.set_user_attr("final:0:1:run", orphan)  # seed 1 started, never recorded
+    assert cli(*args, "--seeds", "2")[0] == 0
+    assert client.get_run(orphan).info.status == "KILLED"
+    assert "final:0:1" in study.user_attrs
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
+def test_storage_lock_can_be_tried_without_waiting(tmp_path, backend):
+    from rnnbench.locking import StorageLock
+
+    url = {"sqlite": f"sqlite:///{tmp_path / 'optuna.db'}", "postgresql": f"{PG}/postgres",
+           "mysql": "mysql+pymysql://root@127.0.0.1:3306/test"}[backend]
+    name = f"try-{uuid.uuid4().hex}"
+    holder, other = StorageLock(url, name), StorageLock(url, name)
+    assert holder.acquire(blocking=False)
+    try:
+        assert not other.acquire(blocking=False)  # held by another session: no wait
+        unrelated = StorageLock(url, name + "-other")
+        assert unrelated.acquire(blocking=False)  # names are apart
+        unrelated.release()
+    finally:
+        holder.release()
+    assert other.acquire(blocking=False)
+    other.release()
+
+
+def test_a_worker_moves_on_while_others_finish_a_pairs_last_trials(tmp_path, cli):
+    """Pair 1's last trial runs elsewhere: this worker searches and finalises pair 2
+    meanwhile, then comes back for pair 1's finals."""
+    results = tmp_path / "results"
+    results.mkdir()
+    storage = f"sqlite:///{results / 'optuna.db'}"
+    first = optuna.create_study(study_name="shared:adding:lstm", storage=storage)
+    elsewhere = first.ask()  # another worker's running trial (no heartbeat: never stale)
+    config = tmp_path / "sweep.yaml"
+    config.write_text(CONFIG.format(epochs=1, size=64).replace(
+        "models: [lstm]", "models: [lstm, gru]").replace(
+        "variant: vanilla}", "variant: vanilla}\n  gru: {hidden_size: 8, num_layers: 1}"))
+    codes = []
+    sweep = threading.Thread(target=lambda: codes.append(cli(
+        "sweep", "--config", str(config), "--n-trials", "2", "--results-dir", str(results))))
+    sweep.start()
+    def finals(name: str) -> list:
+        try:
+            attrs = optuna.load_study(study_name=name, storage=storage).user_attrs
+        except KeyError:  # not created yet
+            return []
+        return [key for key in attrs if key.startswith("final:")]
+
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and not finals("shared:adding:gru"):
+            assert sweep.is_alive()
+            time.sleep(0.5)
+        assert finals("shared:adding:gru") and not finals("shared:adding:lstm")
+    finally:
+        first.tell(elsewhere, 1e9)  # finishes worse than this worker's trial
+        sweep.join(timeout=300)
+    assert codes and codes[0][0] == 0, codes
+    best = first.best_trial.number
+    assert best != elsewhere.number and f"final:{best}:0" in first.user_attrs

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from mlflow.tracking import MlflowClient
 
 RUN = ["run", "--model", "lstm", "--task", "adding", "--set", "task.seq_len=10",
@@ -68,8 +69,11 @@ def test_unreachable_tracking_server_is_one_line(cli, tmp_path):
     assert time.time() - start < 60
 
 
-def test_unreachable_storage_is_one_line(cli, tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_unreachable_storage_is_one_line(cli, tmp_path, workers):
+    """With --workers 2 the helper meets the same error: it is still printed once."""
     code, _, err = cli("sweep", "--models", "lstm", "--tasks", "adding", "--results-dir",
-                       str(tmp_path / "r"), "--storage", "postgresql://root@127.0.0.1:1/none")
+                       str(tmp_path / "r"), "--storage", "postgresql://root@127.0.0.1:1/none",
+                       "--workers", workers)
     assert code == 2 and "--storage postgresql://root@127.0.0.1:1/none: cannot connect" in err
     assert len(err.strip().splitlines()) == 1

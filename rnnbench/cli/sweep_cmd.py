@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from rnnbench.cli.common import add_device_options, ensure_results_dir, print_json, quiet_libraries
+from rnnbench.locking import StorageLock
 
 
 def add_parser(subparsers) -> None:
@@ -39,11 +40,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnbench.config import resolve_tracking_uri
     from rnnbench.registry import get_registry
     from rnnbench.sweep_config import build_sweep_config
 
-    quiet_libraries()
     registry = get_registry()
     flags = {"models": args.models, "tasks": args.tasks, "n_trials": args.n_trials,
              "timeout": args.timeout, "seeds": args.seeds, "storage": args.storage,
@@ -59,39 +58,27 @@ def run(args: argparse.Namespace) -> int:
             from rnnbench.config import TRAIN_PARAMS
 
             config.train[key] = TRAIN_PARAMS.get(key).convert(value, f"--{flag}")
-
-    from rnnbench.locking import StorageLock
-    from rnnbench.sweep import Sweep, open_storage
-    from rnnbench.tracking import Tracker
-
-    results_dir = ensure_results_dir(config.results_dir)
-    config.results_dir = results_dir
-    if not config.train["num_threads"]:
-        config.train["num_threads"] = max(1, (os.cpu_count() or 1) // config.workers)
-    storage_url = config.storage or f"sqlite:///{(results_dir / 'optuna.db').as_posix()}"
-    # Workers starting together: one creates the schemas and the parent run, the rest join.
-    with StorageLock(storage_url, f"{config.name}:init"):
-        storage = open_storage(storage_url, config.heartbeat)
-        tracker = Tracker(resolve_tracking_uri(config.tracking_uri, results_dir),
-                          config.experiment, artifact_root=results_dir / "mlartifacts")
-        parent = parent_run(tracker, config, storage_url)
-    sweep = Sweep(config, registry, tracker, storage, storage_url)
-    sweep.parent_run_id = parent
-    if os.environ.get(WORKER_ENV):  # a helper started by --workers: search, then leave
+    if os.environ.get(WORKER_ENV):  # a helper started by --workers: trials and final seeds
+        sweep, _ = open_sweep(config, registry)
         sweep.report = lambda line: None
         sweep.run()
         return 0
-    helpers = start_helpers(args.argv, config.workers - 1)
+    # Helpers start as soon as the configuration is known to be valid, so that their
+    # start-up (imports, storage) overlaps this process's instead of delaying their
+    # first trials; they stop with this process if anything below fails.
+    helpers = Helpers(args.argv, config.workers - 1)
     try:
-        outcomes = sweep.run()
-    except BaseException:
-        for helper in helpers:
-            helper.terminate()
-        tracker.end_run(parent, "KILLED")
-        raise
-    for helper in helpers:
-        if helper.wait() != 0:
-            sweep.report(f"a worker process exited with code {helper.returncode}")
+        sweep, parent = open_sweep(config, registry)
+        try:
+            outcomes = sweep.run()
+        except BaseException:
+            sweep.tracker.end_run(parent, "KILLED")
+            raise
+        for problem in helpers.wait():
+            sweep.report(problem)
+    finally:
+        helpers.stop()
+    results_dir, tracker, storage_url = config.results_dir, sweep.tracker, sweep.storage_url
     with StorageLock(storage_url, f"{config.name}:publish"):
         rows, files = publish(tracker, parent, config, results_dir)
         tracker.end_run(parent, "FINISHED")
@@ -112,17 +99,74 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def open_sweep(config, registry):
+    """(Sweep, parent MLflow run id) after checking the results folder and opening the
+    storage and tracking store. Workers starting together: one creates the schemas and
+    the parent run, the rest join."""
+    from rnnbench.config import resolve_tracking_uri
+    from rnnbench.sweep import Sweep, open_storage
+    from rnnbench.tracking import Tracker
+
+    quiet_libraries()
+    results_dir = ensure_results_dir(config.results_dir)
+    config.results_dir = results_dir
+    if not config.train["num_threads"]:
+        config.train["num_threads"] = max(1, (os.cpu_count() or 1) // config.workers)
+    storage_url = config.storage or f"sqlite:///{(results_dir / 'optuna.db').as_posix()}"
+    with StorageLock(storage_url, f"{config.name}:init"):
+        storage = open_storage(storage_url, config.heartbeat)
+        tracker = Tracker(resolve_tracking_uri(config.tracking_uri, results_dir),
+                          config.experiment, artifact_root=results_dir / "mlartifacts")
+        parent = parent_run(tracker, config, storage_url)
+    sweep = Sweep(config, registry, tracker, storage, storage_url)
+    sweep.parent_run_id = parent
+    return sweep, parent
+
+
 WORKER_ENV = "RNNBENCH_SWEEP_WORKER"
 
 
-def start_helpers(argv: list[str], count: int) -> list:
-    """`count` more processes running the same sweep command on the same storage."""
-    import subprocess
-    import sys
+class Helpers:
+    """`count` more processes running the same sweep command on the same storage.
 
-    env = {**os.environ, WORKER_ENV: "1"}
-    return [subprocess.Popen([sys.executable, "-m", "rnnbench", *argv], env=env,
-                             stdout=subprocess.DEVNULL) for _ in range(count)]
+    Their stdout is discarded and their stderr kept in a temporary file, so that a
+    problem this process also meets (an unreachable storage, say) is printed once; a
+    helper that fails is reported with the last line it wrote.
+    """
+
+    def __init__(self, argv: list[str], count: int) -> None:
+        import subprocess
+        import sys
+        import tempfile
+
+        env = {**os.environ, WORKER_ENV: "1"}
+        self.logs = [tempfile.TemporaryFile("w+") for _ in range(count)]
+        self.procs = [subprocess.Popen([sys.executable, "-m", "rnnbench", *argv], env=env,
+                                       stdout=subprocess.DEVNULL, stderr=log)
+                      for log in self.logs]
+
+    def wait(self) -> list[str]:
+        """Wait for every helper; one line per helper that failed."""
+        problems = []
+        for index, (proc, log) in enumerate(zip(self.procs, self.logs, strict=True), start=1):
+            if proc.wait() != 0:
+                log.seek(0)
+                lines = [line.strip() for line in log if line.strip()]
+                problems.append(f"worker {index} exited with code {proc.returncode}"
+                                f"{': ' + lines[-1] if lines else ''}")
+        return problems
+
+    def stop(self) -> None:
+        """Terminate the helpers still running and drop their logs."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc, log in zip(self.procs, self.logs, strict=True):
+            try:
+                proc.wait(timeout=30)
+            except Exception:
+                proc.kill()
+            log.close()
 
 
 def parent_run(tracker, config, storage_url: str) -> str:
