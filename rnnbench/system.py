@@ -103,6 +103,11 @@ class BenchmarkSystem(pl.LightningModule):
         return loss
 
     # ----------------------------------------------------------------- training
+    def on_fit_start(self) -> None:
+        # the trainable parameters, listed once: walking the module tree (metrics
+        # included) twice per step cost 0.1 ms, a tenth of a small model's overhead
+        self._trainable = [p for p in self.parameters() if p.requires_grad]
+
     def on_train_epoch_start(self) -> None:
         self._state.pop("train", None)
 
@@ -137,7 +142,7 @@ class BenchmarkSystem(pl.LightningModule):
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Total gradient norm (L2 over all parameters) before clipping, every step;
         a step counts as clipped when the threshold changes its gradient."""
-        grads = [p.grad for p in self.parameters() if p.grad is not None]
+        grads = [p.grad for p in self._trainable if p.grad is not None]
         if not grads:
             return
         norm = torch.nn.utils.get_total_norm(grads)
@@ -160,7 +165,7 @@ class BenchmarkSystem(pl.LightningModule):
         if gradient_clip_val is None:
             return
         if gradient_clip_algorithm == "norm" and getattr(self, "_grad_norm", None) is not None:
-            params = [p for p in self.parameters() if p.grad is not None]
+            params = [p for p in self._trainable if p.grad is not None]
             torch.nn.utils.clip_grads_with_norm_(params, gradient_clip_val, self._grad_norm)
             return
         self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)

@@ -183,13 +183,15 @@ class TextClassificationTask(ObjectiveTask, Task):
         options = {k: v for k, v in self.o.items() if k != "cache"}
         self.files = self._local_files() or {}
         data = None if self.files else self._load()
-        cache = PreparedCache("text-classification") if self.o["cache"] else None
-        if cache is not None:
+        sources = None
+        if self.o["cache"]:  # file contents, or the hub splits' datasets fingerprints
+            sources = (file_digests(self.files) if self.files else
+                       {split: getattr(ds, "_fingerprint", None) for split, ds in data.items()})
+        if sources is not None and None not in sources.values():
             import rnnbench.datafiles
             import rnnbench.text
 
-            sources = (file_digests(self.files) if self.files else
-                       {split: getattr(ds, "_fingerprint", None) for split, ds in data.items()})
+            cache = PreparedCache("text-classification")
             key = cache.key({"splits": sources, "datasets": datasets_version()}, options,
                             [__file__, rnnbench.text.__file__, rnnbench.datafiles.__file__])
             payload = cache.load(key)

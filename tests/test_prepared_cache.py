@@ -148,3 +148,20 @@ def test_cache_folder_follows_the_datasets_rules(monkeypatch, tmp_path):
     assert datasets_cache_dir() == tmp_path / "hf" / "datasets"
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "d"))
     assert datasets_cache_dir() == tmp_path / "d"
+
+
+def test_hub_datasets_are_keyed_by_their_fingerprints(cache_dir, csv_folder, monkeypatch):
+    from rnnbench_tasks.text_classification import TextClassificationTask
+
+    files = {"train": csv_folder / "train.csv", "test": csv_folder / "test.csv"}
+    monkeypatch.setattr(rnnbench.datafiles, "load_hub",  # as if downloaded from the hub
+                        lambda name, config, option: rnnbench.datafiles.load_local(files))
+    cold = make("text-classification", dataset="someone/reviews")
+    assert len(entries(cache_dir, "text-classification")) == 1
+
+    def refuse(self, data):
+        raise AssertionError("prepared again instead of read from the cache")
+
+    monkeypatch.setattr(TextClassificationTask, "_build", refuse)
+    warm = make("text-classification", dataset="someone/reviews")
+    assert_same_splits(warm.splits, cold.splits)
