@@ -364,6 +364,8 @@ class Sweep:
             if settled:
                 outcomes[index] = self.conclude(study, task, model, index, len(pairs))
             else:
+                self.report(f"[{index}/{len(pairs)}] {model} on {task}: its last trials run in "
+                            "other workers; its finals come after the other pairs' searches")
                 deferred.append(index)
         for index in deferred:
             task, model = pairs[index - 1]
