@@ -8,10 +8,7 @@ its finished data by what it was made from skips all of that:
 
     cache = PreparedCache("text-classification")
     key = cache.key(sources=file_digests(files), options=options, code=[__file__])
-    payload = cache.load(key)            # None on a miss (or an unreadable entry)
-    if payload is None:
-        payload = build()                # tensors, lists, dicts, strings, numbers
-        cache.save(key, payload)
+    payload = cache.fetch(key, build)    # build() runs on a miss (or an unreadable entry)
 
 Contract: the key must cover everything the payload depends on (source contents,
 every option that changes the result, and the source files of the code that builds
@@ -28,7 +25,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +106,14 @@ class PreparedCache:
             _warn(f"ignoring unreadable prepared-data cache entry {path} "
                   f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})")
             return None
+
+    def fetch(self, key: str, build: Callable[[], Mapping[str, Any]]) -> Mapping[str, Any]:
+        """The entry for `key`; on a miss, `build()`'s result, saved for next time."""
+        payload = self.load(key)
+        if payload is None:
+            payload = build()
+            self.save(key, payload)
+        return payload
 
     def save(self, key: str, payload: Mapping[str, Any]) -> Path | None:
         """Write atomically (temporary file, then rename); None when the folder is not

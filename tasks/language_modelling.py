@@ -150,10 +150,7 @@ class LanguageModellingTask(Task):
             shaping = {k: v for k, v in self.o.items() if k not in CACHE_INDEPENDENT}
             key = cache.key({"files": file_digests(files), "datasets": datasets_version()},
                             shaping, [__file__, rnnbench.text.__file__])
-            payload = cache.load(key)
-            if payload is None:
-                payload = self._build(files)
-                cache.save(key, payload)
+            payload = cache.fetch(key, lambda: self._build(files))
         else:
             payload = self._build(files)
         self.vocab = Vocabulary(list(payload["itos"]))

@@ -194,10 +194,7 @@ class TextClassificationTask(ObjectiveTask, Task):
             cache = PreparedCache("text-classification")
             key = cache.key({"splits": sources, "datasets": datasets_version()}, options,
                             [__file__, rnnbench.text.__file__, rnnbench.datafiles.__file__])
-            payload = cache.load(key)
-            if payload is None:
-                payload = self._build(data)
-                cache.save(key, payload)
+            payload = cache.fetch(key, lambda: self._build(data))
         else:
             payload = self._build(data)
         self._restore(payload)

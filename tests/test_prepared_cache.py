@@ -2,11 +2,11 @@
 
 import pytest
 import torch
+from test_text_tasks import make
 
 import rnnbench.datafiles
 from rnnbench.errors import DataError
 from rnnbench.prepared_cache import PreparedCache, datasets_cache_dir
-from rnnbench.registry import get_registry
 
 
 @pytest.fixture
@@ -14,14 +14,6 @@ def cache_dir(tmp_path, monkeypatch):
     folder = tmp_path / "hf-datasets"
     monkeypatch.setenv("HF_DATASETS_CACHE", str(folder))
     return folder
-
-
-def make(task, batch_size=4, **options):
-    spec = get_registry().task(task)
-    t = spec.factory(spec.options.resolve({k: str(v) for k, v in options.items()}, "task"),
-                     batch_size=batch_size, seed=0)
-    t.prepare()
-    return t
 
 
 def entries(cache_dir, namespace):
