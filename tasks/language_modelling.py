@@ -42,7 +42,6 @@ OPTIONS = ParamSet((
 CACHE_INDEPENDENT = ("cache", "bptt")
 
 
-
 def tokens_of(text: str, level: str) -> list[str]:
     if level == "char":
         return list(text)
@@ -144,12 +143,14 @@ class LanguageModellingTask(Task):
         local = resolve_local(self.o["dataset"])
         files = None if local is None else local_files(local)
         if files is not None and self.o["cache"]:
+            import rnnbench.datafiles
             import rnnbench.text
 
             cache = PreparedCache("language-modelling")
             shaping = {k: v for k, v in self.o.items() if k not in CACHE_INDEPENDENT}
             key = cache.key({"files": file_digests(files), "datasets": datasets_version()},
-                            shaping, [__file__, rnnbench.text.__file__])
+                            shaping,
+                            [__file__, rnnbench.text.__file__, rnnbench.datafiles.__file__])
             payload = cache.fetch(key, lambda: self._build(files))
         else:
             payload = self._build(files)
