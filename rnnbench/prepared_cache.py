@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,6 @@ FORMAT_VERSION = 1
 
 def _warn(message: str) -> None:
     print(f"rnnbench: warning: {message}", file=sys.stderr)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def datasets_cache_dir() -> Path:
@@ -122,14 +116,15 @@ class PreparedCache:
 
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".pt")
+            # a unique name, created with the user's umask (mkstemp would make it 0600)
+            tmp = self.folder / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex}.pt"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except OSError as exc:
             _warn(f"not caching prepared data in {self.folder} ({exc})")
             return None
         try:
             with os.fdopen(fd, "wb") as fh:
                 torch.save(dict(payload), fh)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; others may share the cache
             os.replace(tmp, self.path(key))
         except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)

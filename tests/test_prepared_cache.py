@@ -1,5 +1,8 @@
 """The prepared-data cache: a warm start skips loading and gives the same tensors."""
 
+import os
+import stat
+
 import pytest
 import torch
 from test_text_tasks import make
@@ -129,8 +132,13 @@ def test_save_is_atomic_and_keys_cover_every_input(tmp_path):
     assert cache.key({"train": "abc"}, {"n": 2}, [code]) != key
     code.write_text("A = 2\n")
     assert cache.key({"train": "abc"}, {"n": 1}, [code]) != key
-    cache.save(key, {"ids": torch.arange(5), "itos": ["<pad>", "a"]})
+    umask = os.umask(0o022)
+    try:
+        cache.save(key, {"ids": torch.arange(5), "itos": ["<pad>", "a"]})
+    finally:
+        os.umask(umask)
     assert [p.name for p in cache.folder.iterdir()] == [f"{key}.pt"]  # no temporary left
+    assert stat.S_IMODE(cache.path(key).stat().st_mode) == 0o644  # the umask, as for any file
     assert torch.equal(cache.load(key)["ids"], torch.arange(5))
 
 
