@@ -203,11 +203,9 @@ class Sweep:
 
         return run_trial
 
-    def search(self, task: str, model: str, index: int, total: int, deadline: float | None,
-               wait: bool = True) -> tuple[Any, bool]:
-        """Run trials until the study holds n_trials finished ones. Returns (study,
-        settled); settled is False only when `wait` is off and the trials left are other
-        workers' running ones (the best trial is not known yet)."""
+    def search(self, task: str, model: str, index: int, total: int, deadline: float | None):
+        """Run trials until the study holds n_trials finished ones (waiting for other
+        workers' running trials, so that the best trial is final)."""
         import optuna
         from optuna.trial import TrialState
 
@@ -218,7 +216,7 @@ class Sweep:
         pair = f"[{index}/{total}] {model} on {task}"
         if done >= n and not any(t.state.name in ("RUNNING", "WAITING")
                                  for t in study.get_trials(deepcopy=False)):
-            return study, True
+            return study
         self.report(f"{pair}: searching, {done}/{n} trials done")
 
         def progress(study, trial) -> None:
@@ -241,8 +239,6 @@ class Sweep:
                 if self.claimed(study) >= n and TrialState.WAITING not in states:
                     if TrialState.RUNNING not in states:
                         break  # every slot finished: the best trial is final
-                    if not wait:
-                        return study, False
                     claim.release()  # another worker is still running a trial
                     time.sleep(POLL_SECONDS)
                     continue
@@ -256,7 +252,7 @@ class Sweep:
                                catch=(Exception,), callbacks=[progress], gc_after_trial=False)
             finally:
                 claim.release()
-        return study, True
+        return study
 
     def mark_killed_runs(self, study) -> None:
         """A trial failed by a stale heartbeat belonged to a killed worker: its MLflow run,
@@ -352,26 +348,14 @@ class Sweep:
                 "rnnbench.mode": spec.mode, **extra}
 
     def run(self) -> list[PairOutcome]:
-        """Search and finalise every pair. A pair whose last trials other workers are
-        still running is finalised after the remaining pairs' searches, so no worker
-        idles while there is work."""
+        """Search and finalise every pair, in order."""
         pairs = self.config.pairs(self.registry)
         deadline = None if self.config.timeout is None else self.started + self.config.timeout
-        outcomes: dict[int, PairOutcome] = {}
-        deferred = []
+        outcomes = []
         for index, (task, model) in enumerate(pairs, start=1):
-            study, settled = self.search(task, model, index, len(pairs), deadline, wait=False)
-            if settled:
-                outcomes[index] = self.conclude(study, task, model, index, len(pairs))
-            else:
-                self.report(f"[{index}/{len(pairs)}] {model} on {task}: its last trials run in "
-                            "other workers; its finals come after the other pairs' searches")
-                deferred.append(index)
-        for index in deferred:
-            task, model = pairs[index - 1]
-            study, _ = self.search(task, model, index, len(pairs), deadline)
-            outcomes[index] = self.conclude(study, task, model, index, len(pairs))
-        return [outcomes[index] for index in sorted(outcomes)]
+            study = self.search(task, model, index, len(pairs), deadline)
+            outcomes.append(self.conclude(study, task, model, index, len(pairs)))
+        return outcomes
 
     def conclude(self, study, task: str, model: str, index: int, total: int) -> PairOutcome:
         """The pair's outcome, after its final seeds (none without a complete trial)."""
