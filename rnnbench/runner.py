@@ -122,9 +122,11 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
 
     train = prepared.config.train
     spec = prepared.task_spec
+    from rnnbench.resume_checkpoint import ResumeCheckpoint
+
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints", monitor=spec.monitor, mode=spec.mode,
-        save_top_k=1, save_last=True, filename="best",
+        save_top_k=1, save_last=False, filename="best",
     )
     # strict=False: a run may stop (max_steps) before its first validation; a monitor
     # that validation never logs is caught by monitor_check instead.
@@ -148,7 +150,8 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
         enable_model_summary=False,
         num_sanity_val_steps=0,
         logger=logger,
-        callbacks=[monitor_check(spec.monitor), checkpoint, stopper, *callbacks],
+        callbacks=[monitor_check(spec.monitor), checkpoint, stopper, *callbacks,
+                   ResumeCheckpoint(run_dir / "checkpoints")],
         default_root_dir=run_dir,
         log_every_n_steps=10,
         use_distributed_sampler=False,  # data modules shard training themselves
@@ -286,13 +289,15 @@ def config_hash(config: RunConfig) -> str:
 
 def find_resumable(tracker: Any, config: RunConfig) -> tuple[str, Path]:
     """The newest unfinished run of exactly this configuration that left a checkpoint."""
+    from rnnbench.resume_checkpoint import LAST_NAME
+
     runs = tracker.client.search_runs(
         [tracker.experiment_id],
         filter_string=f"tags.`rnnbench.config_hash` = '{config_hash(config)}' "
                       "and attributes.status != 'FINISHED'",
         order_by=["attributes.start_time DESC"], max_results=20)
     for run in runs:
-        last = Path(config.results_dir) / "runs" / run.info.run_id / "checkpoints" / "last.ckpt"
+        last = Path(config.results_dir) / "runs" / run.info.run_id / "checkpoints" / LAST_NAME
         if last.exists():
             return run.info.run_id, last
     raise RnnbenchError("--resume: no unfinished run of this exact configuration left a "
@@ -302,7 +307,7 @@ def find_resumable(tracker: Any, config: RunConfig) -> tuple[str, Path]:
 def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_dir: Path,
                         callbacks: Iterable[Any], resume_from: Path | None = None) -> RunResult:
     config, system, task, spec = prepared.config, prepared.system, prepared.task, prepared.task_spec
-    logger = tracker.lightning_logger(run_id)
+    logger = tracker.lightning_logger(run_id, resumed=resume_from is not None)
     monitor = None
     if config.train["diagnostics"] == "gradient-flow":
         from rnnbench.diagnostics import GradientFlowMonitor

@@ -232,8 +232,14 @@ class BenchmarkSystem(pl.LightningModule):
         if stage == "train" and self.grad_norm_mean is not None:
             values["grad_norm_mean"] = self.grad_norm_mean
             values["clip_fraction"] = self.clip_fraction
+        # Training-epoch values go to the logger here, and are written (save) before
+        # ResumeCheckpoint saves the epoch; Lightning would log them only after it.
+        direct = stage == "train" and self.logger is not None
         for name, value in values.items():
-            self.log(name, value, prog_bar=name.startswith("val_"), logger=True)
+            self.log(name, value, prog_bar=name.startswith("val_"), logger=not direct)
+        if direct:
+            self.logger.log_metrics(values, step=max(self.global_step - 1, 0))
+            self.logger.save()
 
     # --------------------------------------------------------------- optimisers
     def configure_optimizers(self) -> torch.optim.Optimizer:

@@ -2,8 +2,8 @@
 
 The default backend is SQLite in the results folder (the file store is deprecated).
 Runs are created through `MlflowClient`, so that a sweep can nest trial runs under its
-parent run with the `mlflow.parentRunId` tag; Lightning's MLFlowLogger then logs
-epoch metrics into the existing run by id.
+parent run with the `mlflow.parentRunId` tag; rnnbench's own Lightning logger
+(run_logger.RunLogger) then writes training metrics into the existing run by id.
 """
 
 from __future__ import annotations
@@ -99,16 +99,26 @@ class Tracker:
             self.client.log_batch(run_id, params=items[start : start + 100])
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
+        self.write_metrics(run_id, self.metric_records(metrics, step))
+
+    @staticmethod
+    def metric_records(metrics: Mapping[str, float], step: int = 0) -> list[Any]:
+        """MLflow Metric entities stamped now (milliseconds since the epoch); None and
+        NaN values are left out."""
         import math
         import time
 
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, step) for k, v in metrics.items()
-                 if v is not None and not (isinstance(v, float) and math.isnan(v))]
-        if items:
-            self.client.log_batch(run_id, metrics=items)
+        return [Metric(k, float(v), now, step) for k, v in metrics.items()
+                if v is not None and not (isinstance(v, float) and math.isnan(v))]
+
+    def write_metrics(self, run_id: str, records: list[Any]) -> None:
+        """Metric records from metric_records, in one log_batch call (MLflow splits it
+        into requests of at most 1000)."""
+        if records:
+            self.client.log_batch(run_id, metrics=records)
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         for key, value in tags.items():
@@ -126,8 +136,16 @@ class Tracker:
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status)
 
-    def lightning_logger(self, run_id: str):
-        """A Lightning logger that writes epoch metrics into this run (rank 0 only)."""
+    def lightning_logger(self, run_id: str, resumed: bool = False):
+        """A Lightning logger that writes training metrics into this run in batches
+        (rank 0 only); see RunLogger for when they reach the database. A resumed run's
+        logger skips the (key, step) pairs the run already holds."""
         from rnnbench.run_logger import RunLogger
 
-        return RunLogger(self, run_id)
+        return RunLogger(self, run_id, logged=self.logged_steps(run_id) if resumed else frozenset())
+
+    def logged_steps(self, run_id: str) -> frozenset[tuple[str, int]]:
+        """(key, step) of every metric value that the run holds."""
+        keys = self.client.get_run(run_id).data.metrics
+        return frozenset((key, m.step) for key in keys
+                         for m in self.client.get_metric_history(run_id, key))
