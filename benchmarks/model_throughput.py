@@ -2,7 +2,7 @@
 to fused nn.LSTM of the same size, in the same process.
 
     python benchmarks/model_throughput.py [--batch 64] [--length 128] [--hidden 256]
-        [--repeats 5] [--device cpu|cuda] [--bf16]
+        [--repeats 5] [--device cpu|cuda] [--bf16] [--keep-denormals]
 
 Ratio = model throughput / fused LSTM throughput (1.0 = as fast; 0.33 = 3x the time).
 """
@@ -61,7 +61,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast")
+    parser.add_argument("--keep-denormals", action="store_true",
+                        help="do not flush denormals to zero (the harness flushes them: "
+                             "train.flush_denormal)")
     args = parser.parse_args()
+    torch.set_flush_denormal(not args.keep_denormals)
     device = torch.device(args.device)
     torch.manual_seed(0)
     inputs = torch.randint(1, VOCAB, (args.batch, args.length), device=device)
@@ -79,7 +83,8 @@ def main() -> None:
         rows.append([label, f"{seconds * 1000:.1f}", f"{tokens_per_s:,.0f}",
                      f"{tokens_per_s / reference:.2f}", f"{reference / tokens_per_s:.2f}x"])
     print(f"# model throughput: batch {args.batch}, length {args.length}, hidden {args.hidden}, "
-          f"{device.type}{' bf16' if args.bf16 else ''}; {machine()}")
+          f"{device.type}{' bf16' if args.bf16 else ''}"
+          f"{', denormals kept' if args.keep_denormals else ''}; {machine()}")
     print(markdown(["model", "step ms", "tokens/s", "throughput ratio", "time vs fused LSTM"], rows))
 
 

@@ -3,14 +3,14 @@
 Unlike MLFlowLogger it never creates or terminates runs and sets no global MLflow
 state; the run's lifecycle belongs to the runner.
 
-Values logged outside Lightning's own metric collection (the per-step loss and gradient
-norm, gradient-flow records) are buffered, because every write is a database
-transaction (about 8 ms on SQLite, more when sweep workers share the file). The buffer
-is written, in one batch, whenever Lightning saves the logger (right after it logs the
-epoch-level metrics: train at the end of each epoch, val/test at the end of each
-evaluation), when it finalises the logger (the end of fit, validate or test, and any
-interrupted or failed run), and once `flush_seconds` have passed since the last write.
-Each value keeps the timestamp of the moment it was logged.
+Values are buffered, because every write is a database transaction (about 8 ms on
+SQLite, more when sweep workers share the file), and the per-step loss and gradient
+norm arrive every few steps. The buffer is written, in one batch, whenever the logger is
+saved (by Lightning right after it logs the val/test metrics of an evaluation, by
+BenchmarkSystem right after the training-epoch values), when Lightning finalises it
+(the end of fit, validate or test, and any interrupted or failed run), and once
+`flush_seconds` have passed since the last write. Each value keeps the timestamp of the
+moment it was logged.
 
 A resumed run passes `logged`, the (key, step) pairs its MLflow run already holds:
 values at those pairs are not logged again, so an epoch that a killed process logged

@@ -71,3 +71,20 @@ def test_loss_goes_down(cli, data, model, task):
     assert len(history) == 4
     assert history[-1] < history[0], f"{model} on {task}: train loss {history}"
     assert not result["diverged"]
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_flush_denormal_sets_how_the_cpu_treats_denormal_floats(flush):
+    import torch
+
+    from rnnbench.config import build_run_config
+    from rnnbench.runner import prepare
+
+    sets = {"task": {"seq_len": 5, "train_size": 8, "val_size": 8, "test_size": 8},
+            "model": {"hidden_size": 4}, "train": {"flush_denormal": flush}}
+    try:
+        prepare(build_run_config(get_registry(), "rnn", "adding", sets), get_registry())
+        denormal = torch.tensor([1e-39]) * torch.tensor([1.0])
+        assert (denormal.item() == 0.0) is flush
+    finally:
+        torch.set_flush_denormal(False)  # torch's default, for the tests that follow
