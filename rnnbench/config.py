@@ -44,8 +44,8 @@ TRAIN_PARAMS = ParamSet(
         Param("strategy", str, "auto", "Lightning strategy (auto, ddp, ...)"),
         Param("num_threads", int, 0, "torch intra-op threads (0: torch's default)", minimum=0),
         Param("flush_denormal", bool, True,
-              "flush denormal floats (below 1.2e-38) to zero on the CPU; vanishing "
-              "gradients otherwise make steps up to 8x slower"),
+              "flush denormal floats (below 1.2e-38) to zero on the CPU; on some CPUs "
+              "vanishing gradients full of them made steps up to 20x slower"),
         Param("progress", bool, True, "show Lightning's progress bar"),
         Param("diagnostics", str, "none", "gradient-flow: record dL/dh_t during training",
               choices=("none", "gradient-flow")),

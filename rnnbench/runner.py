@@ -93,8 +93,9 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     parse_devices(train["devices"])
     if train["num_threads"]:
         torch.set_num_threads(train["num_threads"])
-    # Denormal arithmetic is microcoded on x86 (about 100x slower per operation); a
-    # recurrent network's vanishing gradients are full of them. False where unsupported.
+    # Denormal arithmetic is microcoded on x86 (tens to hundreds of times slower per
+    # operation, depending on the CPU); a recurrent network's vanishing gradients are
+    # full of them. set_flush_denormal returns False where the CPU cannot flush.
     torch.set_flush_denormal(train["flush_denormal"])
     model_spec = registry.model(config.model)
     task_spec = registry.task(config.task)
