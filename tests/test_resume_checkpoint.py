@@ -8,7 +8,6 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from rnnbench.resume_checkpoint import LAST_NAME, ResumeCheckpoint
-from rnnbench.run_logger import RunLogger
 from rnnbench.tracking import Tracker
 
 
@@ -70,4 +69,3 @@ def test_a_resumed_run_keeps_the_first_value_logged_at_each_step(tmp_path):
 
     assert history("train_loss") == [(46, 0.5), (93, 0.4), (140, 0.3)]
     assert history("val_loss") == [(46, 0.6), (140, 0.35)]
-    assert isinstance(resumed, RunLogger)
