@@ -158,14 +158,17 @@ class Helpers:
 
     def stop(self) -> None:
         """Terminate the helpers still running and drop their logs."""
+        import subprocess
+
         for proc in self.procs:
             if proc.poll() is None:
                 proc.terminate()
         for proc, log in zip(self.procs, self.logs, strict=True):
             try:
                 proc.wait(timeout=30)
-            except Exception:
+            except subprocess.TimeoutExpired:  # ignored SIGTERM: stop it for good
                 proc.kill()
+                proc.wait()
             log.close()
 
 
