@@ -41,6 +41,7 @@ class RunResult:
     diverged: bool = False
     solved: bool | None = None
     epochs: int = 0
+    steps: int = 0  # optimiser steps taken
     seed: int = 0
     grad_norm_mean: float | None = None
     clip_fraction: float | None = None
@@ -221,12 +222,14 @@ def execute(
         result.wall_seconds = time.perf_counter() - started
         tracker.log_metrics(run_id, {
             "wall_seconds": result.wall_seconds, "throughput": result.throughput,
-            "params": result.params, **({"baseline": result.baseline}
+            "params": result.params, "steps": result.steps, **({"baseline": result.baseline}
                                         if result.baseline is not None else {}),
         })
         tracker.set_tags(run_id, {"rnnbench.diverged": result.diverged,
                                   "rnnbench.solved": result.solved,
-                                  "rnnbench.throughput_unit": result.throughput_unit})
+                                  "rnnbench.throughput_unit": result.throughput_unit,
+                                  "rnnbench.unit": prepared.task.metric_unit,
+                                  "rnnbench.baseline_name": prepared.task.baseline_name})
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "result.json").write_text(json.dumps(result.to_json(), indent=2))
         tracker.log_artifact(run_id, run_dir / "result.json")
@@ -351,7 +354,7 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
         params=n_params, wall_seconds=0.0, throughput=system.throughput * world,
         throughput_unit=task.throughput_unit, mlflow_run_id=run_id, monitor=spec.monitor,
         monitor_value=monitor_value, diverged=system.diverged, solved=solved,
-        epochs=trainer.current_epoch, seed=config.train["seed"],
+        epochs=trainer.current_epoch, steps=trainer.global_step, seed=config.train["seed"],
         grad_norm_mean=system.grad_norm_mean, clip_fraction=system.clip_fraction,
         hparams=config.flat(),
     )

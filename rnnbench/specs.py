@@ -156,6 +156,10 @@ class Task(abc.ABC):
 
     #: unit of `count(batch)`: "samples" or "tokens", used for throughput.
     throughput_unit: str = "samples"
+    #: unit of the main metric as a reader needs it ("MSE", "nats/char", "accuracy").
+    metric_unit: str = ""
+    #: what the trivial baseline predicts ("predict 1", "training majority class").
+    baseline_name: str = ""
 
     @property
     @abc.abstractmethod

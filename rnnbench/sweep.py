@@ -132,9 +132,18 @@ class Sweep:
             pruner = optuna.pruners.NopPruner()
         name = study_name(self.config.name, task, model)
         with StorageLock(self.storage_url, f"{name}:create"):  # one creator, others load
-            return optuna.create_study(
+            study = optuna.create_study(
                 study_name=name, storage=self.storage, sampler=self.sampler(0), pruner=pruner,
                 load_if_exists=True, direction="minimize" if spec.mode == "min" else "maximize")
+            if study.metric_names != [spec.monitor]:
+                # read by optuna-dashboard and trials_dataframe() instead of "Objective 0"
+                study.set_metric_names([spec.monitor])
+            labels = {"task": task, "model": model, "sweep": self.config.name,
+                      "mlflow_parent_run_id": self.parent_run_id}
+            for key, value in labels.items():
+                if study.user_attrs.get(key) != value:
+                    study.set_user_attr(key, value)
+            return study
 
     def sampler(self, seed: int):
         import optuna
@@ -180,7 +189,7 @@ class Sweep:
                 prepared = prepare(config, self.registry)
                 result = execute(
                     prepared, self.registry, self.tracker,
-                    run_name=f"{model}-{task}-trial{trial.number}",
+                    run_name=f"{task}/{model} trial {trial.number}",
                     parent_run_id=self.parent_run_id,
                     extra_tags=self._tags(task, model, study_label, "search",
                                           {"rnnbench.trial": str(trial.number)}),
@@ -315,7 +324,7 @@ class Sweep:
             try:
                 result = execute(
                     prepare(config, self.registry), self.registry, self.tracker,
-                    run_name=f"{model}-{task}-final-seed{seed}", parent_run_id=self.parent_run_id,
+                    run_name=f"{task}/{model} seed {seed}", parent_run_id=self.parent_run_id,
                     extra_tags=self._tags(task, model, study.study_name, "final",
                                           {"rnnbench.best_trial": str(best.number)}),
                     keep_checkpoints=False,

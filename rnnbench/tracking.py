@@ -14,6 +14,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +44,32 @@ def param_value(value: Any) -> str:
     return text if len(text) <= MAX_PARAM_LENGTH else text[: MAX_PARAM_LENGTH - 3] + "..."
 
 
+@dataclass(frozen=True)
+class RunRecord:
+    """One tracked run as the leaderboard and the sweep read it (no MLflow types)."""
+
+    run_id: str
+    name: str
+    status: str  # RUNNING | FINISHED | FAILED | KILLED
+    start_time: int  # milliseconds since the epoch
+    tags: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)  # latest value per key
+
+
+# MLflow 3 opens an experiment in the GenAI view unless its kind says otherwise.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+DESCRIPTION_TAG = "mlflow.note.content"  # a run's Markdown description (Overview page)
+
+
 class Tracker:
     """A thin, explicit wrapper over MlflowClient for one experiment."""
 
     def __init__(self, tracking_uri: str, experiment: str = "rnnbench",
-                 artifact_root: Path | None = None) -> None:
-        """artifact_root: where a new experiment stores artifacts (default: MLflow's)."""
+                 artifact_root: Path | None = None, create: bool = True) -> None:
+        """artifact_root: where a new experiment stores artifacts (default: MLflow's);
+        create=False: a missing experiment is a ConfigError (readers never write)."""
         os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
         # An unreachable server should fail in seconds, not after minutes of retries.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
@@ -63,14 +84,28 @@ class Tracker:
             found = self.client.get_experiment_by_name(experiment)
             if found is not None:
                 self.experiment_id = found.experiment_id
+            elif not create:
+                raise LookupError(experiment)
             else:
                 location = Path(artifact_root).resolve().as_uri() if artifact_root else None
                 self.experiment_id = self.client.create_experiment(
-                    experiment, artifact_location=location)
+                    experiment, artifact_location=location,
+                    tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+            if found is not None and create and EXPERIMENT_KIND_TAG not in found.tags:
+                self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND_TAG,
+                                               EXPERIMENT_KIND)
+        except LookupError:
+            raise ConfigError(f"--experiment {experiment!r}: no such MLflow experiment "
+                              f"in {tracking_uri}") from None
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise ConfigError(f"--tracking-uri {tracking_uri}: not usable "
                               f"({type(exc).__name__}: {first[:300]})") from None
+
+    @classmethod
+    def open_existing(cls, tracking_uri: str, experiment: str) -> Tracker:
+        """A reader's tracker: the experiment must exist; nothing is created."""
+        return cls(tracking_uri, experiment, create=False)
 
     def start_run(
         self,
@@ -149,3 +184,40 @@ class Tracker:
         keys = self.client.get_run(run_id).data.metrics
         return frozenset((key, m.step) for key in keys
                          for m in self.client.get_metric_history(run_id, key))
+
+    def search_runs(self, filter_string: str = "", order_by: list[str] | None = None,
+                    max_results: int | None = None) -> list[RunRecord]:
+        """Runs of this experiment matching an MLflow filter, every page of them."""
+        records, token = [], None
+        while True:
+            page = self.client.search_runs(
+                [self.experiment_id], filter_string=filter_string, order_by=order_by,
+                max_results=min(max_results or 1000, 1000), page_token=token)
+            records.extend(_record(run) for run in page)
+            token = page.token
+            if not token or (max_results is not None and len(records) >= max_results):
+                return records[:max_results] if max_results else records
+
+    def run_status(self, run_id: str) -> str:
+        return self.client.get_run(run_id).info.status
+
+    def reopen_run(self, run_id: str) -> None:
+        """Mark a finished or killed run RUNNING again (resume, re-run of a sweep)."""
+        self.client.update_run(run_id, status="RUNNING")
+
+    def log_table(self, run_id: str, columns: Mapping[str, list], name: str) -> None:
+        self.client.log_table(run_id, dict(columns), artifact_file=name)
+
+    def set_description(self, run_id: str, markdown: str) -> None:
+        """The run's Overview text in the MLflow UI (rendered as Markdown)."""
+        self.client.set_tag(run_id, DESCRIPTION_TAG, markdown[:MAX_TAG_LENGTH])
+
+
+MAX_TAG_LENGTH = 8000  # MLflow's limit on a tag value
+
+
+def _record(run: Any) -> RunRecord:
+    return RunRecord(run_id=run.info.run_id, name=run.info.run_name or "",
+                     status=run.info.status, start_time=run.info.start_time or 0,
+                     tags=dict(run.data.tags), params=dict(run.data.params),
+                     metrics=dict(run.data.metrics))

@@ -137,7 +137,7 @@ def test_workers_flag_runs_helpers_on_one_machine(tmp_path):
     proc = worker(tmp_path, "--n-trials", "4", "--workers", "2", "--results-dir", str(results))
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
-    assert out.startswith("task")  # the leaderboard, printed once by the parent
+    assert out.startswith("sweep ") and out.count("sweep ") == 1  # printed once, by the parent
     check_shared_sweep(f"sqlite:///{results / 'optuna.db'}",
                        f"sqlite:///{results / 'mlflow.db'}", 4)
 

@@ -92,7 +92,7 @@ def test_tiny_sweep_tracks_trials_writes_leaderboard_and_resumes(cli, tmp_path):
         assert float(row["mean"]) > 0 and int(row["params"]) > 0 and float(row["throughput"]) > 0
         assert json.loads(row["hparams"])["model.hidden_size"] == "8"
     assert (results / "sweeps" / "tiny" / "leaderboard-adding.png").stat().st_size > 1000
-    assert (results / "sweeps" / "tiny" / "leaderboard.md").read_text().startswith("| task")
+    assert (results / "sweeps" / "tiny" / "leaderboard.md").read_text().startswith("# Leaderboard of sweep 'tiny'")
     from mlflow.tracking import MlflowClient
 
     artifacts = {a.path for a in MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
@@ -120,7 +120,7 @@ def test_tiny_sweep_tracks_trials_writes_leaderboard_and_resumes(cli, tmp_path):
     assert {r["model"] for r in board} == {"lstm", "gru"}
     code, out, _ = cli("leaderboard", "--results-dir", str(results), "--task", "adding",
                        "--format", "csv")
-    assert out.startswith("task,model,metric,mean,std")
+    assert out.startswith("task,rank,model,metric,direction,unit,mean,std")
 
 
 def test_a_diverging_or_crashing_model_does_not_stop_the_sweep(cli, tmp_path, fake_plugin):
@@ -187,3 +187,65 @@ def test_default_sweep_covers_every_model_on_synthetic_tasks():
 def test_leaderboard_without_database_is_a_clear_error(cli, tmp_path):
     code, _, err = cli("leaderboard", "--results-dir", str(tmp_path))
     assert code == 2 and "no mlflow.db" in err
+
+
+def test_the_mlflow_ui_and_optuna_dashboard_read_the_sweep(cli, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    results = tmp_path / "results"
+    args = ("sweep", "--config", str(sweep_file(tmp_path)), "--models", "lstm",
+            "--results-dir", str(results), "--seeds", "2")
+    code, out, err = cli(*args)
+    assert code == 0, err
+    client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("rnnbench")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    runs = mlflow_runs(results)
+    parent = next(r for r in runs if r.data.tags.get("rnnbench.role") == "sweep")
+    note = parent.data.tags["mlflow.note.content"]
+    assert note.startswith("# Sweep 'tiny'") and "| 1 ★ | lstm |" in note and "█" in note
+    assert set(parent.data.metrics) >= {"adding.lstm.test_mse", "adding.lstm.test_mse.std",
+                                        "adding.lstm.rank"}
+    assert parent.data.tags["rnnbench.setting.seeds"] == "2"
+    names = sorted(r.info.run_name for r in runs if r is not parent and
+                   r.data.tags.get("mlflow.parentRunId") == parent.info.run_id)
+    assert names == ["adding/lstm seed 0", "adding/lstm seed 1", "adding/lstm trial 0",
+                     "adding/lstm trial 1"]
+
+    import optuna
+
+    study = optuna.load_study(study_name="tiny:adding:lstm",
+                              storage=f"sqlite:///{results / 'optuna.db'}")
+    assert study.metric_names == ["val_loss"]
+    assert study.user_attrs["task"] == "adding" and study.user_attrs["model"] == "lstm"
+    assert study.user_attrs["mlflow_parent_run_id"] == parent.info.run_id
+
+    # A re-run with more seeds resumes the sweep and its settings tags follow.
+    code, _, err = cli(*args[:-1], "3")
+    assert code == 0, err
+    assert "resuming sweep 'tiny': finished trials and seeds are kept" in err
+    parent = client.get_run(parent.info.run_id)
+    assert parent.data.tags["rnnbench.setting.seeds"] == "3"
+
+
+def test_another_set_of_pairs_under_the_same_name_is_refused(cli, tmp_path):
+    results = tmp_path / "results"
+    config = str(sweep_file(tmp_path))
+    code, _, err = cli("sweep", "--config", config, "--models", "lstm", "--results-dir",
+                       str(results))
+    assert code == 0, err
+    board = results / "sweeps" / "tiny" / "leaderboard.md"
+    before = board.read_text()
+    runs_before = len(mlflow_runs(results))
+    code, out, err = cli("sweep", "--config", config, "--models", "gru", "--results-dir",
+                         str(results))
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "rnnbench: error: sweep 'tiny' already exists with other pairs (its pairs are "
+        "adding/lstm; these are adding/gru); pass --study-name NEW for a new sweep, or the "
+        "same models and tasks to resume it"]
+    assert board.read_text() == before and len(mlflow_runs(results)) == runs_before
+    code, out, _ = cli("leaderboard", "--results-dir", str(results), "--list")
+    assert code == 0 and out.splitlines()[1].startswith("tiny ")
+    code, _, err = cli("leaderboard", "--results-dir", str(results), "--sweep", "tinny")
+    assert code == 2 and "did you mean 'tiny'" in err

@@ -1,20 +1,22 @@
-"""`rnnbench leaderboard`: rebuild the leaderboard from MLflow alone."""
+"""`rnnbench leaderboard`: rebuild a sweep's leaderboard from MLflow alone, or list sweeps."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from rnnbench.errors import ConfigError
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("leaderboard", help="print the leaderboard from MLflow")
+    parser = subparsers.add_parser("leaderboard", help="print a sweep's leaderboard from MLflow")
     parser.add_argument("--results-dir", type=Path, default=Path("results"),
                         help="results folder whose mlflow.db to read (default ./results)")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (overrides --results-dir)")
     parser.add_argument("--experiment", default="rnnbench", help="MLflow experiment name")
     parser.add_argument("--sweep", help="sweep name (default: the most recent sweep)")
+    parser.add_argument("--list", action="store_true", help="list the sweeps instead")
     parser.add_argument("--task", help="only this task")
     parser.add_argument("--format", choices=("table", "csv", "markdown", "json"), default="table")
     parser.set_defaults(handler=run)
@@ -26,20 +28,48 @@ def run(args: argparse.Namespace) -> int:
     if not args.tracking_uri and not (args.results_dir / "mlflow.db").exists():
         raise ConfigError(f"--results-dir {args.results_dir}: no mlflow.db there "
                           "(run `rnnbench sweep` first, or pass --tracking-uri)")
-    from mlflow.tracking import MlflowClient
+    from rnnbench.leaderboard import build_rows, final_runs, sweep_runs
+    from rnnbench.leaderboard_format import render
+    from rnnbench.tracking import Tracker
 
-    from rnnbench.leaderboard import build_rows, final_runs, latest_sweep, render
+    tracker = Tracker.open_existing(resolve_tracking_uri(args.tracking_uri, args.results_dir),
+                                    args.experiment)
+    sweeps = sweep_runs(tracker)
+    if args.list:
+        print(list_sweeps(sweeps), end="")
+        return 0
+    names = [s.tags.get("rnnbench.sweep") for s in sweeps]
+    sweep = args.sweep or (names[0] if names else None)
+    if sweep is None:
+        raise ConfigError("no sweep in this tracking store (run `rnnbench sweep` first)")
+    if sweep not in names:
+        from rnnbench.params import suggest
 
-    client = MlflowClient(resolve_tracking_uri(args.tracking_uri, args.results_dir))
-    experiment = client.get_experiment_by_name(args.experiment)
-    if experiment is None:
-        raise ConfigError(f"--experiment {args.experiment!r}: no such MLflow experiment")
-    sweep = args.sweep or latest_sweep(client, experiment.experiment_id)
-    rows = build_rows(final_runs(client, experiment.experiment_id, sweep))
+        raise ConfigError(f"--sweep {sweep!r}: no such sweep{suggest(sweep, names)} "
+                          "(`rnnbench leaderboard --list` lists them)")
+    rows = build_rows(final_runs(tracker, sweep))
     if args.task:
         rows = [r for r in rows if r["task"] == args.task]
     if not rows:
         raise ConfigError(f"no finished final runs for sweep {sweep!r}"
                           + (f" and task {args.task!r}" if args.task else ""))
-    print(render(rows, args.format), end="" if args.format != "json" else "\n")
+    if args.format == "table" and not args.sweep:
+        print(f"(the most recent of {len(names)} sweeps; --list shows them all)", file=sys.stderr)
+    print(render(rows, args.format, sweep), end="" if args.format != "json" else "\n")
     return 0
+
+
+def list_sweeps(sweeps: list) -> str:
+    """name, started, status, pairs: one line per sweep, newest first."""
+    import datetime
+
+    from rnnbench.tables import text_table
+
+    body = []
+    for run in sweeps:
+        started = datetime.datetime.fromtimestamp(run.start_time / 1000).strftime("%Y-%m-%d %H:%M")
+        pairs = run.tags.get("rnnbench.sweep_pairs", "")
+        count = len(pairs.split(",")) if pairs else ""
+        body.append([run.tags.get("rnnbench.sweep", "?"), started, run.status.lower(), str(count),
+                     pairs if len(pairs) <= 60 else pairs[:57] + "..."])
+    return text_table(["sweep", "started", "status", "pairs", ""], body, right=(3,))

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     # first trials; they stop with this process if anything below fails.
     helpers = Helpers(args.argv, config.workers - 1)
     try:
-        sweep, parent = open_sweep(config, registry)
+        sweep, parent = open_sweep(config, registry, report=stderr_line)
         try:
             outcomes = sweep.run()
         except BaseException:
@@ -78,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
             sweep.report(problem)
     finally:
         helpers.stop()
+    from rnnbench.sweep_parent import publish
+
     results_dir, tracker, storage_url = config.results_dir, sweep.tracker, sweep.storage_url
     with StorageLock(storage_url, f"{config.name}:publish"):
         rows, files = publish(tracker, parent, config, results_dir)
@@ -89,9 +91,9 @@ def run(args: argparse.Namespace) -> int:
                     "pairs": [asdict(o) for o in outcomes], "leaderboard": rows,
                     "files": [str(f) for f in files]})
         return 0
-    from rnnbench.leaderboard import render
+    from rnnbench.leaderboard_format import render
 
-    print(render(rows, "table"), end="")
+    print(render(rows, "table", config.name), end="")
     for outcome in outcomes:
         if outcome.note:
             print(f"{outcome.model} on {outcome.task}: {outcome.note}")
@@ -99,12 +101,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def open_sweep(config, registry):
+def open_sweep(config, registry, report=lambda line: None):
     """(Sweep, parent MLflow run id) after checking the results folder and opening the
     storage and tracking store. Workers starting together: one creates the schemas and
     the parent run, the rest join."""
     from rnnbench.config import resolve_tracking_uri
     from rnnbench.sweep import Sweep, open_storage
+    from rnnbench.sweep_parent import open_parent
     from rnnbench.tracking import Tracker
 
     quiet_libraries()
@@ -117,13 +120,19 @@ def open_sweep(config, registry):
         storage = open_storage(storage_url, config.heartbeat)
         tracker = Tracker(resolve_tracking_uri(config.tracking_uri, results_dir),
                           config.experiment, artifact_root=results_dir / "mlartifacts")
-        parent = parent_run(tracker, config, storage_url)
+        parent = open_parent(tracker, config, config.pairs(registry), storage_url, report)
     sweep = Sweep(config, registry, tracker, storage, storage_url)
     sweep.parent_run_id = parent
     return sweep, parent
 
 
 WORKER_ENV = "RNNBENCH_SWEEP_WORKER"
+
+
+def stderr_line(line: str) -> None:
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
 
 
 class Helpers:
@@ -170,41 +179,3 @@ class Helpers:
                 proc.kill()
                 proc.wait()
             log.close()
-
-
-def parent_run(tracker, config, storage_url: str) -> str:
-    """The sweep's parent MLflow run, reused when the same sweep name is run again."""
-    found = tracker.client.search_runs(
-        [tracker.experiment_id],
-        filter_string=f"tags.`rnnbench.role` = 'sweep' and tags.`rnnbench.sweep` = '{config.name}'",
-        max_results=1)
-    if found:
-        run_id = found[0].info.run_id
-        tracker.client.update_run(run_id, status="RUNNING")
-        return run_id
-    params = {"sweep.models": ",".join(config.models), "sweep.tasks": ",".join(config.tasks),
-              "sweep.n_trials": config.n_trials, "sweep.seeds": config.seeds,
-              "sweep.sampler": config.sampler, "sweep.pruner": config.pruner,
-              "sweep.search_train": ",".join(config.search_train),
-              **{f"train.{k}": v for k, v in config.train.items()}}
-    return tracker.start_run(f"sweep-{config.name}",
-                             {"rnnbench.role": "sweep", "rnnbench.sweep": config.name,
-                              "rnnbench.storage": storage_url}, params)
-
-
-def publish(tracker, parent: str, config, results_dir: Path):
-    """Leaderboard rows from MLflow, written to the results folder and the parent run."""
-    from rnnbench.leaderboard import COLUMNS, build_rows, final_runs, write_outputs
-
-    rows = build_rows(final_runs(tracker.client, tracker.experiment_id, config.name))
-    folder = results_dir / "sweeps" / config.name
-    files = write_outputs(rows, folder)
-    if rows:
-        import json
-
-        table = {k: [json.dumps(r[k]) if isinstance(r[k], dict) else r[k] for r in rows]
-                 for k in COLUMNS}
-        tracker.client.log_table(parent, table, artifact_file="leaderboard.json")
-    for path in files:
-        tracker.log_artifact(parent, path)
-    return rows, files
