@@ -1,10 +1,18 @@
 """Memory horizon: how long a dependency each model learns within a fixed budget.
 
 For every model, sequence length and seed, one run trains for `budget_steps` optimiser
-steps on a synthetic task and is scored on its test split with the task's own
-criterion (adding: MSE < 0.01; copy: recall accuracy >= 99%). A length counts as
-solved for a model when at least half of its seeds solve it; the model's horizon is
-its largest solved length.
+steps on a task whose spec declares a `length_option` and a `solved` criterion (the
+built-in adding: MSE < 0.01; copy: recall accuracy >= 99%) and is scored on its test
+split. A length counts as solved for a model when at least half of its seeds solve
+it; the model's horizon is its largest solved length.
+
+From Python (the CLI `rnnbench horizon` only parses arguments and calls this):
+
+    from rnnbench.horizon import HorizonStudy, run_horizon
+    study = HorizonStudy(models=["rnn", "lstm"], task="adding", lengths=[25, 50],
+                         budget_steps=500, seeds=2)
+    result = run_horizon(study, tracker)   # tracker: rnnbench.tracking.Tracker
+    result.largest_solved                  # {"rnn": None, "lstm": 50}
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.config import RunConfig
+from rnnbench.errors import ConfigError
+from rnnbench.tables import markdown_table
 
 
 @dataclass
@@ -41,10 +51,10 @@ class HorizonPoint:
 
 
 def horizon_config(base: RunConfig, length: int, seed: int, budget_steps: int,
-                   results_dir: Path) -> RunConfig:
+                   results_dir: Path, length_option: str = "seq_len") -> RunConfig:
     """The run for one (model, length, seed): the base config with the length, the seed
     and a step budget (no early stopping, so every model gets the same budget)."""
-    task_options = {**base.task_options, "seq_len": length}
+    task_options = {**base.task_options, length_option: length}
     train = {**base.train, "seed": seed, "max_steps": budget_steps, "max_epochs": 10_000,
              "patience": 10_000}
     return RunConfig(model=base.model, task=base.task, model_params=dict(base.model_params),
@@ -78,11 +88,9 @@ def write_outputs(points: list[HorizonPoint], models: list[str], folder: Path) -
             writer.writerow([p.model, p.length, p.metric, p.mean, p.std, sum(p.solved),
                              len(p.solved), p.baseline])
     md_path = folder / "horizon.md"
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    lines += ["", "| model | largest solved length |", "|---|---|"]
-    lines += [f"| {m} | {largest_solved(points, m) or 'none'} |" for m in models]
-    md_path.write_text("\n".join(lines) + "\n")
+    md_path.write_text(markdown_table(header, rows) + "\n" + markdown_table(
+        ["model", "largest solved length"],
+        [[m, str(largest_solved(points, m) or "none")] for m in models]))
     return [csv_path, md_path, plot(points, models, folder / "horizon.png")]
 
 
@@ -118,3 +126,97 @@ def summary(points: list[HorizonPoint], models: list[str]) -> dict[str, Any]:
                     "baseline": p.baseline, "mlflow_run_ids": p.run_ids} for p in points],
         "largest_solved": {m: largest_solved(points, m) for m in models},
     }
+
+
+@dataclass
+class HorizonStudy:
+    """What `run_horizon` measures: models x lengths x seeds runs of `budget_steps`."""
+
+    models: list[str]
+    task: str = "adding"
+    lengths: list[int] = field(default_factory=lambda: [25, 50, 100, 200])
+    budget_steps: int = 2000
+    seeds: int = 2
+    name: str = "horizon"
+    sets: dict[str, dict[str, Any]] = field(default_factory=dict)  # --set values by group
+    results_dir: Path = Path("results")
+    experiment: str = "rnnbench"
+
+    @property
+    def runs(self) -> int:
+        return len(self.models) * len(self.lengths) * self.seeds
+
+
+@dataclass
+class HorizonResult:
+    points: list[HorizonPoint]
+    largest_solved: dict[str, int | None]
+    files: list[Path]
+    parent_run_id: str
+
+
+def check_task(registry: Any, task: str) -> Any:
+    """The task spec, if `horizon` can vary its length and judge it solved."""
+    spec = registry.task(task)
+    if spec.length_option is None or spec.solved is None:
+        usable = sorted(name for name, (s, _) in registry.tasks.items()
+                        if s.length_option and s.solved)
+        raise ConfigError(f"--task {task}: horizon needs a task that declares a length option "
+                          f"and a solved criterion ({', '.join(usable)})")
+    return spec
+
+
+def run_horizon(study: HorizonStudy, tracker: Any, registry: Any = None,
+                report=lambda line: None) -> HorizonResult:
+    """Every run of `study`, tracked under one parent run; outputs written to
+    results_dir/horizon/NAME. Configurations are all checked before the first run."""
+    from rnnbench.config import build_run_config
+    from rnnbench.registry import get_registry
+    from rnnbench.runner import execute, prepare
+
+    registry = registry or get_registry()
+    spec = check_task(registry, study.task)
+    if study.budget_steps < 1 or study.seeds < 1 or not study.lengths or min(study.lengths) < 1:
+        raise ConfigError("--budget-steps, --seeds and --lengths must be >= 1")
+    bases = {m: build_run_config(registry, m, study.task, study.sets,
+                                 results_dir=study.results_dir, experiment=study.experiment)
+             for m in study.models}
+    parent = tracker.start_run(f"horizon {study.name}", {
+        "rnnbench.role": "horizon", "rnnbench.horizon": study.name, "rnnbench.task": study.task},
+        {"horizon.models": ",".join(study.models),
+         "horizon.lengths": ",".join(map(str, study.lengths)),
+         "horizon.budget_steps": study.budget_steps, "horizon.seeds": study.seeds})
+    points, done = [], 0
+    try:
+        for model in study.models:
+            for length in study.lengths:
+                point = HorizonPoint(model, length, f"test_{spec.main_metric}")
+                for seed in range(study.seeds):
+                    config = horizon_config(bases[model], length, seed, study.budget_steps,
+                                            study.results_dir, spec.length_option)
+                    result = execute(prepare(config, registry), registry, tracker,
+                                     run_name=f"{study.task}/{model} T={length} seed {seed}",
+                                     parent_run_id=parent, keep_checkpoints=False,
+                                     extra_tags={"rnnbench.phase": "horizon",
+                                                 "rnnbench.horizon": study.name,
+                                                 "rnnbench.length": str(length)})
+                    point.values.append(result.metrics.get(point.metric, float("nan")))
+                    point.solved.append(bool(result.solved))
+                    point.baseline = result.baseline
+                    point.run_ids.append(result.mlflow_run_id)
+                    done += 1
+                    report(f"[{done}/{study.runs}] {model} T={length} seed {seed}: "
+                           f"{point.metric} {point.values[-1]:.4f}"
+                           f"{' (solved)' if result.solved else ''}, "
+                           f"{result.wall_seconds:.1f} s")
+                points.append(point)
+    except BaseException:
+        tracker.end_run(parent, "KILLED")
+        raise
+    files = write_outputs(points, study.models, Path(study.results_dir) / "horizon" / study.name)
+    for path in files:
+        tracker.log_artifact(parent, path)
+    solved = {m: largest_solved(points, m) for m in study.models}
+    tracker.log_metrics(parent, {f"largest_solved.{m}": v or 0 for m, v in solved.items()})
+    tracker.end_run(parent, "FINISHED")
+    return HorizonResult(points, solved, files, parent)

@@ -130,6 +130,9 @@ class TaskSpec:
               sweeps optimise, and whether lower ("min") or higher ("max") is better.
     main_metric: the test metric the leaderboard ranks by (without the "test_" prefix).
     solved:   optional `solved(test_metrics) -> bool`, the task's own success criterion.
+    length_option: the name of the option that sets the dependency length (e.g.
+              "seq_len"), for tasks whose difficulty grows with it; with `solved`, it
+              lets `rnnbench horizon` measure the longest length a model learns.
     """
 
     name: str
@@ -145,6 +148,7 @@ class TaskSpec:
     solved: Callable[[Mapping[str, float]], bool] | None = None
     synthetic: bool = False
     description: str = ""
+    length_option: str | None = None
 
 
 class Task(abc.ABC):

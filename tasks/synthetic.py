@@ -81,6 +81,8 @@ class SyntheticTask(ObjectiveTask, Task):
 # ---------------------------------------------------------------------- adding
 class AddingTask(SyntheticTask):
     input_kind = "features"
+    metric_unit = "MSE"
+    baseline_name = "predict 1"
 
     def __init__(self, options, batch_size, seed):
         from rnnbench.objectives import Regression
@@ -126,6 +128,8 @@ COPY_CLASSES = 10  # 0 blank, 1..8 symbols, 9 delimiter
 
 class CopyTask(SyntheticTask):
     output = "sequence"
+    metric_unit = "nats/step"
+    baseline_name = "memoryless"
 
     def __init__(self, options, batch_size, seed):
         from rnnbench.objectives import StepClassification
@@ -199,6 +203,9 @@ def listops_expression(rng: random.Random, depth: int, max_args: int) -> tuple[l
 
 
 class ListOpsTask(SyntheticTask):
+    metric_unit = "accuracy"
+    baseline_name = "training majority class"
+
     def __init__(self, options, batch_size, seed):
         from rnnbench.objectives import Classification
 
@@ -240,7 +247,7 @@ ADDING = TaskSpec(
     name="adding", factory=AddingTask, input_kind="features", output="pooled",
     options=ParamSet(size_options(50, "sequence length T", 5000, 500, 1000)),
     monitor="val_loss", mode="min", main_metric="mse",
-    solved=lambda m: m.get("mse", math.inf) < 0.01, synthetic=True,
+    solved=lambda m: m.get("mse", math.inf) < 0.01, synthetic=True, length_option="seq_len",
     description="adding problem: sum of two marked values in a length-T sequence (MSE)",
 )
 COPY = TaskSpec(
@@ -248,7 +255,7 @@ COPY = TaskSpec(
     options=ParamSet(size_options(20, "blank stretch T between symbols and recall", 5000, 500,
                                   1000)),
     monitor="val_loss", mode="min", main_metric="loss",
-    solved=lambda m: m.get("recall_acc", 0.0) >= 0.99, synthetic=True,
+    solved=lambda m: m.get("recall_acc", 0.0) >= 0.99, synthetic=True, length_option="seq_len",
     description="copy memory: recall 10 symbols after T blanks (per-step cross-entropy)",
 )
 LISTOPS = TaskSpec(

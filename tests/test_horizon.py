@@ -45,3 +45,32 @@ def test_horizon_command_writes_table_curve_and_mlflow_rows(cli, tmp_path):
 def test_horizon_rejects_bad_lengths(cli, tmp_path):
     code, _, err = cli("horizon", "--lengths", "50,abc", "--results-dir", str(tmp_path / "r"))
     assert code == 2 and "--lengths: expected comma-separated integers" in err
+
+
+def test_horizon_is_usable_from_python_and_refuses_tasks_without_a_length(tmp_path):
+    import pytest
+
+    from rnnbench.errors import ConfigError
+    from rnnbench.horizon import HorizonStudy, run_horizon
+    from rnnbench.tracking import Tracker
+
+    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    sets = {"task": {"train_size": "64", "val_size": "32", "test_size": "32"},
+            "model": {"hidden_size": "8"}, "train": {"progress": "false"}}
+    study = HorizonStudy(models=["gru"], task="adding", lengths=[4], budget_steps=4, seeds=2,
+                         sets=sets, results_dir=tmp_path)
+    lines = []
+    result = run_horizon(study, tracker, report=lines.append)
+    assert [p.length for p in result.points] == [4] and len(result.points[0].values) == 2
+    assert lines[0].startswith("[1/2] gru T=4 seed 0: test_mse ")
+    with pytest.raises(ConfigError, match="horizon needs a task that declares a length option"):
+        run_horizon(HorizonStudy(models=["gru"], task="listops"), tracker)
+
+
+def test_horizon_help_shows_defaults_and_the_number_of_runs(cli, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        cli("horizon", "--help")
+    text = capsys.readouterr().out
+    assert "24 runs of 2000" in text and "(default: 2000)" in text

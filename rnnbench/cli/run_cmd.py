@@ -60,15 +60,21 @@ def run(args: argparse.Namespace) -> int:
     config = build_run_config(registry, args.model, args.task, sets,
                               results_dir=args.results_dir, experiment=args.experiment)
 
+    from rnnbench.progress import ProgressLines
     from rnnbench.runner import execute, prepare
     from rnnbench.tracking import Tracker
 
+    label = f"{args.model} on {args.task}"
+    print(f"{label}: preparing data and model", file=sys.stderr, flush=True)
     prepared = prepare(config, registry)
     results_dir = ensure_results_dir(args.results_dir)
     config.results_dir = results_dir
     tracker = Tracker(resolve_tracking_uri(args.tracking_uri, results_dir), args.experiment,
                       artifact_root=results_dir / "mlartifacts")
-    result = execute(prepared, registry, tracker, resume=args.resume)
+    spec = prepared.task_spec
+    # Without Lightning's bar (--json, train.progress=false), plain lines on stderr.
+    lines = [] if config.train["progress"] else [ProgressLines(label, spec.monitor, spec.mode)]
+    result = execute(prepared, registry, tracker, resume=args.resume, callbacks=lines)
     if args.json:
         print_json(result.to_json())
         return 0
