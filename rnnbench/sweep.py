@@ -91,6 +91,26 @@ def sample_config(trial, config: SweepConfig, registry: Registry, task: str, mod
                      results_dir=config.results_dir, experiment=config.experiment)
 
 
+def fixed_config(config: SweepConfig, registry: Registry, task: str, model: str) -> RunConfig:
+    """The pair's configuration without a search (n_trials 0): each model
+    hyperparameter's default, overridden by the sweep's model_params values."""
+    spec = registry.model(model)
+    overrides = config.model_params.get(model, {})
+    return RunConfig(model=model, task=task,
+                     model_params={p.name: overrides.get(p.name, p.default) for p in spec.params},
+                     task_options=dict(config.task_options[task]), train=dict(config.train),
+                     results_dir=config.results_dir, experiment=config.experiment)
+
+
+@dataclass(frozen=True)
+class FixedConfiguration:
+    """Stands in for a best trial when nothing is searched: `number` names it in the
+    final runs' `rnnbench.best_trial` tag, `user_attrs["config"]` is what they train."""
+
+    number: str
+    user_attrs: dict
+
+
 @dataclass
 class PairOutcome:
     task: str
@@ -278,14 +298,14 @@ class Sweep:
                 self.tracker.end_run(run_id, "KILLED")
 
     # -------------------------------------------------------------------- final
-    def final(self, study, task: str, model: str, pair: str) -> list[dict]:
+    def final(self, study, task: str, model: str, pair: str, best=None) -> list[dict]:
         """Re-train the best configuration with seeds 0..S-1 and return their records.
 
         Each seed trains under its own storage lock, so workers share the seeds: a worker
         first runs the seeds nobody holds, then waits for those other workers hold and
         runs any left undone (its holder died, or it failed before this worker started).
         """
-        best = _best_trial(study)
+        best = best or _best_trial(study)
         if best is None:
             return []
         held_elsewhere = [seed for seed in range(self.config.seeds)
@@ -362,9 +382,24 @@ class Sweep:
         deadline = None if self.config.timeout is None else self.started + self.config.timeout
         outcomes = []
         for index, (task, model) in enumerate(pairs, start=1):
+            if self.config.n_trials == 0:
+                outcomes.append(self.conclude_fixed(task, model, index, len(pairs)))
+                continue
             study = self.search(task, model, index, len(pairs), deadline)
             outcomes.append(self.conclude(study, task, model, index, len(pairs)))
         return outcomes
+
+    def conclude_fixed(self, task: str, model: str, index: int, total: int) -> PairOutcome:
+        """No search: the pair's fixed configuration trained with every seed (the study
+        holds no trial, only the finals' records, shared between workers)."""
+        study = self.study(task, model)
+        config = fixed_config(self.config, self.registry, task, model)
+        fixed = FixedConfiguration("fixed", {"config": {"model_params": config.model_params,
+                                                        "train": config.train}})
+        outcome = PairOutcome(task, model, study.study_name)
+        outcome.finals = self.final(study, task, model, f"[{index}/{total}] {model} on {task}",
+                                    best=fixed)
+        return outcome
 
     def conclude(self, study, task: str, model: str, index: int, total: int) -> PairOutcome:
         """The pair's outcome, after its final seeds (none without a complete trial)."""

@@ -1,9 +1,11 @@
 """The typed sweep configuration: a YAML file overlaid by command-line flags.
 
     name: my-sweep                # studies are named NAME:TASK:MODEL (resumable)
-    models: [lstm, gru]           # or "all"
-    tasks: [adding]               # or "synthetic" (every built-in synthetic task)
+    models: [lstm, gru]           # or "all" (the built-in models)
+    tasks: [adding]               # or "synthetic" (the built-in synthetic tasks)
+    all_installed: false          # true: "all"/"synthetic" include installed plugins
     n_trials: 8                   # finished trials per study, across all workers
+                                  # (0: no search, each pair's fixed configuration)
     timeout: 3600                 # seconds for the whole search phase
     seeds: 3                      # final re-training seeds per (task, model)
     storage: sqlite:///results/optuna.db
@@ -33,19 +35,9 @@ from rnnbench.params import Choice, FloatRange, IntRange, Param, Space, suggest
 from rnnbench.registry import Registry
 from rnnbench.specs import compatibility
 
-# The embedded default benchmark (no --config): small enough for ~15 minutes on a 2-core
-# CPU. With a config file, the specs' own defaults and search spaces apply instead.
-DEFAULT_TASK_OPTIONS = {
-    "adding": {"seq_len": 50, "train_size": 3000, "val_size": 500, "test_size": 1000},
-    "copy": {"seq_len": 20, "train_size": 3000, "val_size": 500, "test_size": 1000},
-    "listops": {"seq_len": 60, "depth": 3, "train_size": 3000, "val_size": 500,
-                "test_size": 1000},
-}
-DEFAULT_TRAIN = {"max_epochs": 6, "patience": 3, "progress": False}
-DEFAULT_MODEL_SPACE = {
-    "hidden_size": {"choices": [32, 64]}, "embedding_dim": {"choices": [16, 32]},
-    "context_size": {"choices": [16, 32]}, "num_layers": 1,
-}
+# The embedded default benchmark (no --config): a sweep file shipped with the package.
+DEFAULT_FILE = Path(__file__).resolve().parent / "defaults" / "default-sweep.yaml"
+BUILT_IN = "rnnbench"  # the distribution of the built-in plugins
 
 
 @dataclass
@@ -68,6 +60,7 @@ class SweepConfig:
     experiment: str = "rnnbench"
     workers: int = 1
     heartbeat: int = 30
+    all_installed: bool = False
 
     def pairs(self, registry: Registry) -> list[tuple[str, str]]:
         """(task, model) pairs to benchmark: every compatible combination."""
@@ -89,9 +82,10 @@ KEYS = {
     "seeds": int, "storage": str, "sampler": str, "pruner": str, "search_train": list,
     "train": dict, "task_options": dict, "model_params": dict, "results_dir": str,
     "tracking_uri": str, "experiment": str, "workers": int, "heartbeat": int,
+    "all_installed": bool,
 }
 CHOICES = {"sampler": ("tpe", "random"), "pruner": ("median", "hyperband", "none")}
-MINIMUM = {"n_trials": 1, "seeds": 1, "timeout": 1, "workers": 1, "heartbeat": 1}
+MINIMUM = {"n_trials": 0, "seeds": 1, "timeout": 1, "workers": 1, "heartbeat": 1}
 
 
 def _lines(text: str) -> dict[tuple, int]:
@@ -137,9 +131,11 @@ def load_file(path: Path) -> tuple[dict[str, Any], dict[tuple, int]]:
 
 
 def build_sweep_config(registry: Registry, file: Path | None, flags: Mapping[str, Any]) -> SweepConfig:
-    """File values, then flags (not None) on top; everything validated, nothing written."""
-    data, lines = load_file(file) if file else ({}, {})
-    source = str(file) if file else "flag"
+    """File values (the embedded default benchmark without a file), then flags (not None)
+    on top; everything validated, nothing written."""
+    file = Path(file) if file else DEFAULT_FILE
+    data, lines = load_file(file)
+    source = str(file) if file != DEFAULT_FILE else "the default benchmark"
 
     def where(*path: str) -> str:
         line = lines.get(tuple(path))
@@ -155,7 +151,10 @@ def build_sweep_config(registry: Registry, file: Path | None, flags: Mapping[str
     config = SweepConfig(**{k: v for k, v in merged.items() if k != "results_dir"},
                          results_dir=Path(merged.get("results_dir", "results")))
     _resolve_names(config, registry, where)
-    _resolve_options(config, registry, where, embedded=file is None)
+    _resolve_options(config, registry, where)
+    if config.n_trials == 0:
+        _check_fixed(config, "--n-trials" if flags.get("n_trials") is not None
+                     else where("n_trials"), where)
     if not config.pairs(registry):
         raise ConfigError(f"{source}: no compatible (task, model) pair among tasks "
                           f"{', '.join(config.tasks)} and models {', '.join(config.models)}")
@@ -168,7 +167,7 @@ def _check_type(key: str, value: Any, where: str) -> Any:
         return None
     if kind is list and isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
-    ok = (isinstance(value, kind) and not isinstance(value, bool)) or (
+    ok = (isinstance(value, kind) and (kind is bool or not isinstance(value, bool))) or (
         kind is float and isinstance(value, int) and not isinstance(value, bool))
     if not ok:
         raise ConfigError(f"{where}: {key} expects {kind.__name__}, got {value!r}")
@@ -180,10 +179,14 @@ def _check_type(key: str, value: Any, where: str) -> Any:
 
 
 def _resolve_names(config: SweepConfig, registry: Registry, where) -> None:
+    def included(kind: str, name: str) -> bool:
+        return config.all_installed or registry.source_of(kind, name).distribution == BUILT_IN
+
     if not config.models or config.models == ["all"]:
-        config.models = sorted(registry.models)
+        config.models = sorted(n for n in registry.models if included("model", n))
     if not config.tasks or config.tasks == ["synthetic"]:
-        config.tasks = sorted(n for n, (s, _) in registry.tasks.items() if s.synthetic)
+        config.tasks = sorted(n for n, (s, _) in registry.tasks.items()
+                              if s.synthetic and included("task", n))
     for kind, names in (("model", config.models), ("task", config.tasks)):
         for name in names:
             try:
@@ -198,20 +201,18 @@ def _resolve_names(config: SweepConfig, registry: Registry, where) -> None:
                               f"option{suggest(name, searchable)}")
 
 
-def _resolve_options(config: SweepConfig, registry: Registry, where, embedded: bool) -> None:
+def _resolve_options(config: SweepConfig, registry: Registry, where) -> None:
     for name in config.task_options:
         if name not in registry.tasks:
             raise ConfigError(f"{where('task_options', name)}: unknown task {name!r}"
                               f"{suggest(name, registry.tasks)}")
-    defaults = {t: DEFAULT_TASK_OPTIONS.get(t, {}) if embedded else {} for t in config.tasks}
     config.task_options = {
         t: registry.task(t).options.resolve(
-            {**defaults.get(t, {}), **_mapping(config.task_options.get(t, {}), where('task_options', t))},
+            _mapping(config.task_options.get(t, {}), where('task_options', t)),
             f"task_options.{t}", where("task_options", t))
         for t in config.tasks
     }
-    train = {**(DEFAULT_TRAIN if embedded else {"progress": False}),
-             **_mapping(config.train, where("train"))}
+    train = {"progress": False, **_mapping(config.train, where("train"))}
     config.train = TRAIN_PARAMS.resolve(train, "train", where("train"))
     resolved: dict[str, dict[str, Any]] = {}
     for model in config.model_params:
@@ -221,10 +222,8 @@ def _resolve_options(config: SweepConfig, registry: Registry, where, embedded: b
     for model in config.models:
         spec = registry.model(model)
         given = _mapping(config.model_params.get(model, {}), where("model_params", model))
-        defaults = {k: v for k, v in DEFAULT_MODEL_SPACE.items()
-                    if embedded and k in spec.params}
         out: dict[str, Any] = {}
-        for name, value in {**defaults, **given}.items():
+        for name, value in given.items():
             at = where("model_params", model, name)
             param = spec.params.get(name)
             if param is None:
@@ -234,6 +233,20 @@ def _resolve_options(config: SweepConfig, registry: Registry, where, embedded: b
                 param.convert(value, f"{at}: model_params.{model}.{name}")
         resolved[model] = out
     config.model_params = resolved
+
+
+def _check_fixed(config: SweepConfig, at: str, where) -> None:
+    """n_trials 0 trains each pair's fixed configuration: nothing may be searched."""
+    if config.search_train:
+        raise ConfigError(f"{at}: n_trials 0 (no search) cannot search "
+                          f"{', '.join(config.search_train)}; set search_train: [] or "
+                          "n_trials >= 1")
+    for model, values in config.model_params.items():
+        for name, value in values.items():
+            if isinstance(value, Space):
+                raise ConfigError(f"{where('model_params', model, name)}: n_trials 0 (no "
+                                  f"search) needs a fixed value for {model}.{name}, not a "
+                                  "search space")
 
 
 def _mapping(value: Any, where: str) -> dict:

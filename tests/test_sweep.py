@@ -167,21 +167,74 @@ def test_config_errors_are_one_line_and_write_nothing(cli, tmp_path, text, messa
 
 def test_flags_override_the_file_and_are_checked(cli, tmp_path):
     config = sweep_file(tmp_path)
+    code, _, err = cli("sweep", "--config", str(config), "--n-trials", "-1",
+                       "--results-dir", str(tmp_path / "r"))
+    assert code == 2 and "--n-trials: n_trials must be >= 0, got -1" in err
     code, _, err = cli("sweep", "--config", str(config), "--n-trials", "0",
                        "--results-dir", str(tmp_path / "r"))
-    assert code == 2 and "--n-trials: n_trials must be >= 1, got 0" in err
+    assert code == 2 and err.strip() == (
+        "rnnbench: error: --n-trials: n_trials 0 (no search) cannot search lr, batch_size, "
+        "clip_value; set search_train: [] or n_trials >= 1")
+    assert not (tmp_path / "r").exists()
 
 
-def test_default_sweep_covers_every_model_on_synthetic_tasks():
+def test_default_benchmark_is_a_declared_set_with_an_equal_step_budget():
     from rnnbench.registry import get_registry
     from rnnbench.sweep_config import build_sweep_config
 
     registry = get_registry()
     config = build_sweep_config(registry, None, {})
-    pairs = config.pairs(registry)
-    assert {m for _, m in pairs} == set(registry.models)
-    assert {t for t, _ in pairs} == {"adding", "copy", "listops"}
-    assert config.seeds == 3
+    assert config.pairs(registry) == [
+        ("adding", "rnn"), ("adding", "lstm"), ("adding", "gru"),
+        ("copy", "rnn"), ("copy", "lstm"), ("copy", "gru"), ("copy", "memnet")]
+    assert config.n_trials == 0 and config.seeds == 3 and config.search_train == []
+    assert config.train["max_steps"] == 1500 and config.train["patience"] > 100
+    assert config.task_options["adding"]["seq_len"] == 100
+    flagged = build_sweep_config(registry, None, {"models": "lstm", "n_trials": 2,
+                                                  "name": "mine"})
+    assert flagged.models == ["lstm"] and flagged.n_trials == 2
+
+
+SYNTHETIC_PLUGIN = """
+import rnnbench
+from rnnbench_tasks.synthetic import ADDING
+
+@rnnbench.hookimpl
+def register_tasks(register):
+    import dataclasses
+    register(dataclasses.replace(ADDING, name="adding-again"))
+"""
+
+
+def test_installed_plugins_join_all_and_synthetic_only_when_asked(fake_plugin):
+    from rnnbench.registry import get_registry
+    from rnnbench.sweep_config import build_sweep_config
+
+    fake_plugin(SYNTHETIC_PLUGIN)
+    registry = get_registry()
+    assert "adding-again" in registry.tasks
+    config = build_sweep_config(registry, None, {"tasks": "synthetic", "models": "all"})
+    assert config.tasks == ["adding", "copy", "listops"]
+    config = build_sweep_config(registry, None, {"tasks": "synthetic", "all_installed": True})
+    assert "adding-again" in config.tasks
+
+
+def test_a_sweep_without_search_trains_each_fixed_configuration(cli, tmp_path):
+    config = tmp_path / "fixed.yaml"
+    config.write_text(TINY_SWEEP.replace("n_trials: 2", "n_trials: 0\nsearch_train: []")
+                      .replace("seeds: 1", "seeds: 2").replace("  broken: {}\n", ""))
+    results = tmp_path / "results"
+    code, out, err = cli("sweep", "--config", str(config), "--models", "gru", "--results-dir",
+                         str(results), "--json")
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["leaderboard"][0]["best_trial"] == "fixed"
+    assert summary["leaderboard"][0]["seeds"] == 2
+    runs = mlflow_runs(results)
+    assert not [r for r in runs if r.data.tags.get("rnnbench.phase") == "search"]
+    finals = [r for r in runs if r.data.tags.get("rnnbench.phase") == "final"]
+    assert sorted(r.data.params["train.seed"] for r in finals) == ["0", "1"]
+    assert {r.data.params["model.hidden_size"] for r in finals} == {"8"}
 
 
 def test_leaderboard_without_database_is_a_clear_error(cli, tmp_path):
