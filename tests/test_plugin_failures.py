@@ -122,3 +122,78 @@ def test_load_plugins_naming_no_entry_point_says_so(cli, monkeypatch, tmp_path):
                           "'nonexistent' in the 'rnnbench' group (available: ")
     assert "lstm" in err and "synthetic" in err and "unknown model" not in err
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------- preflight: one batch first
+WRONG_SHAPE = '''
+import torch
+import rnnbench
+
+class Narrow(torch.nn.Module):
+    """Declares output_size 128 but returns 64 features."""
+
+    def __init__(self, context):
+        super().__init__()
+        self.proj = torch.nn.Linear(context.feature_size, 64)
+        self.output_size = 128
+
+    def forward(self, inputs, lengths, state=None):
+        h = self.proj(inputs)  # (B, T, 64)
+        return rnnbench.ModelOutput(sequence=h, pooled=h.mean(1)){extra}
+
+@rnnbench.hookimpl
+def register_models(register):
+    register(rnnbench.ModelSpec(name="narrow", builder=Narrow,
+                                inputs=frozenset({{"features"}})))
+'''
+
+
+def _run_narrow(cli, tmp_path, *extra):
+    from conftest import TINY
+
+    tiny = [a for a in TINY if a not in ("model.hidden_size=16", "model.embedding_dim=8")]
+    tiny = [a for i, a in enumerate(tiny) if not (a == "--set" and tiny[i + 1].startswith("--"))]
+    return cli("run", "--model", "narrow", "--task", "adding", *tiny, "--set",
+               "task.seq_len=10", *extra, "--results-dir", str(tmp_path / "r"))
+
+
+def test_wrong_output_shape_is_one_line_before_training(fake_plugin, cli, tmp_path):
+    fake_plugin(WRONG_SHAPE.format(extra=""), dist="narrow-plugin", version="0.7",
+                entry_point="narrow")
+    status, out, err = _run_narrow(cli, tmp_path)
+    assert status == 2 and out == ""
+    assert err.splitlines() == [
+        "rnnbench: error: model 'narrow' (plugin narrow-plugin 0.7) on task 'adding': pooled "
+        "output has shape (64, 64), expected (B, D) = (64, 128) with D = the model's "
+        "output_size 128"]
+    assert not (tmp_path / "r").exists()  # no results folder, no MLflow database or run
+
+
+def test_model_that_crashes_on_the_first_batch_is_one_line(fake_plugin, cli, tmp_path):
+    code = WRONG_SHAPE.format(extra="").replace("self.proj(inputs)", "self.proj(inputs[..., :1])")
+    fake_plugin(code, dist="narrow-plugin", version="0.7", entry_point="narrow")
+    status, _, err = _run_narrow(cli, tmp_path)
+    assert status == 2 and len(err.splitlines()) == 1
+    assert err.startswith("rnnbench: error: model 'narrow' (plugin narrow-plugin 0.7) on task "
+                          "'adding': the model fails on the first batch (inputs (64, 10, 2)): "
+                          "RuntimeError: ")
+    assert not (tmp_path / "r").exists()
+
+
+def test_first_batch_check_leaves_rng_and_mode_untouched():
+    import torch
+
+    from rnnbench.config import build_run_config
+    from rnnbench.preflight import check_first_batch
+    from rnnbench.registry import get_registry
+    from rnnbench.runner import prepare
+
+    registry = get_registry()
+    config = build_run_config(registry, "lstm", "adding", {
+        "task": {"seq_len": "6", "train_size": "32", "val_size": "16", "test_size": "16"},
+        "model": {"hidden_size": "8", "dropout": "0.5"}})
+    system = prepare(config, registry).system
+    system.train()
+    before = torch.get_rng_state()
+    check_first_batch(system, config, registry)
+    assert torch.equal(torch.get_rng_state(), before) and system.training
