@@ -74,5 +74,31 @@ def check_first_batch(system: Any, config: Any, registry: Any) -> None:
             if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
                 raise IncompatibleError(f"{who}: the task's loss must be a scalar tensor, got "
                                         f"{_shape(loss)}")
+            if config.train["diagnostics"] == "gradient-flow":
+                _check_unrolled(model, inputs, lengths, who)
     finally:
         system.train(was_training)
+
+
+def _check_unrolled(model: Any, inputs: Any, lengths: Any, who: str) -> None:
+    """--diagnostics gradient-flow reads forward_unrolled's step states at the first
+    training step: check the method and its states now (see rnnbench.testing)."""
+    import torch
+
+    from rnnbench.testing import ContractError, check_step_states
+
+    method = getattr(model, "forward_unrolled", None)
+    if not callable(method):
+        raise IncompatibleError(f"{who}: --diagnostics gradient-flow calls forward_unrolled("
+                                "inputs, lengths), which the model lacks although its spec "
+                                "declares hidden_states")
+    with torch.enable_grad():
+        try:
+            _, hidden = method(inputs, lengths)
+        except Exception as exc:
+            raise IncompatibleError(f"{who}: forward_unrolled fails on the first batch (inputs "
+                                    f"{_shape(inputs)}): {_one_line(exc)}") from None
+        try:
+            check_step_states(hidden, inputs.shape[0], inputs.shape[1], "forward_unrolled")
+        except ContractError as exc:
+            raise IncompatibleError(f"{who}: {exc}") from None

@@ -203,11 +203,7 @@ def _check_unrolled(model, context, where, atol) -> None:
     if not (isinstance(result, tuple) and len(result) == 2):
         raise ContractError(f"{where}: forward_unrolled must return (ModelOutput, [h_1, ..., h_T])")
     out, hidden = result
-    if not isinstance(hidden, (list, tuple)) or len(hidden) != T:
-        count = len(hidden) if isinstance(hidden, (list, tuple)) else type(hidden).__name__
-        raise ContractError(f"{where}: forward_unrolled returned {count} step states, "
-                            f"expected a list of one per time step ({T})")
-    _check_step_states(hidden, B, where)
+    check_step_states(hidden, B, T, where)
     got = _pick(out, context)
     if not torch.allclose(got, want, atol=atol):
         raise ContractError(f"{where}: forward_unrolled and forward disagree")
@@ -216,11 +212,16 @@ def _check_unrolled(model, context, where, atol) -> None:
         raise ContractError(f"{where}: the output does not depend on the first step state")
 
 
-def _check_step_states(hidden, batch: int, where: str) -> None:
-    """Each h_t: (B, H), or (L, B, H) with the top layer last; one shape for all t; on
-    the computation path (requires grad), so that dL/dh_t exists."""
+def check_step_states(hidden: Any, batch: int, steps: int, where: str) -> None:
+    """The step states of `forward_unrolled` on a (batch, steps) input: a list of
+    `steps` tensors h_t, each (B, H) or (L, B, H) with the top layer last, one shape
+    for all t, on the computation path (requiring grad), so that dL/dh_t exists."""
     import torch
 
+    if not isinstance(hidden, (list, tuple)) or len(hidden) != steps:
+        count = len(hidden) if isinstance(hidden, (list, tuple)) else type(hidden).__name__
+        raise ContractError(f"{where}: forward_unrolled returned {count} step states, "
+                            f"expected a list of one per time step ({steps})")
     for t, h in enumerate(hidden, start=1):
         if not isinstance(h, torch.Tensor):
             raise ContractError(f"{where}: step state h_{t} is a {type(h).__name__}, "

@@ -197,3 +197,18 @@ def test_first_batch_check_leaves_rng_and_mode_untouched():
     before = torch.get_rng_state()
     check_first_batch(system, config, registry)
     assert torch.equal(torch.get_rng_state(), before) and system.training
+
+
+def test_declared_step_states_without_the_method_fail_before_training(fake_plugin, cli,
+                                                                       tmp_path):
+    code = WRONG_SHAPE.format(extra="").replace("self.output_size = 128", "self.output_size = 64")
+    code = code.replace('inputs=frozenset({"features"})',
+                        'inputs=frozenset({"features"}), hidden_states=True')
+    fake_plugin(code, dist="narrow-plugin", version="0.7", entry_point="narrow")
+    status, _, err = _run_narrow(cli, tmp_path, "--diagnostics", "gradient-flow")
+    assert status == 2
+    assert err.splitlines() == [
+        "rnnbench: error: model 'narrow' (plugin narrow-plugin 0.7) on task 'adding': "
+        "--diagnostics gradient-flow calls forward_unrolled(inputs, lengths), which the model "
+        "lacks although its spec declares hidden_states"]
+    assert not (tmp_path / "r").exists()
