@@ -94,15 +94,17 @@ class Registry:
 
 
 def _related(name: str, source: Source) -> bool:
-    """Whether a spec name and an entry point / distribution name look alike
-    ('indrnn' and 'rnnbench-indrnn')."""
+    """Whether a spec name and an entry point or distribution name look alike
+    ('indrnn' and 'rnnbench-indrnn', 'tiny-gru' and 'rnnbench-tiny'): one contains
+    the other, once lower-cased, stripped of punctuation and of 'rnnbench'."""
     def norm(text: str) -> str:
-        return "".join(c for c in text.lower() if c.isalnum())
+        return "".join(c for c in text.lower() if c.isalnum()).replace("rnnbench", "")
 
     key = norm(name)
-    return bool(key) and any(key in norm(n) or norm(n) in key
-                             for n in (source.entry_point, source.distribution)
-                             if norm(n) not in ("", "rnnbench"))
+    for other in (norm(source.entry_point), norm(source.distribution)):
+        if key == other or (min(len(key), len(other)) >= 3 and (key in other or other in key)):
+            return bool(key)
+    return False
 
 
 def strict() -> bool:
