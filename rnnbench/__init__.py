@@ -1,6 +1,9 @@
 """rnnbench: a plugin-based benchmark harness for recurrent neural networks.
 
-The public plugin API lives here; importing it does not import torch.
+The public plugin API lives here; importing it does not import torch. Plugin authors
+also use `rnnbench.nn` (model building blocks), `rnnbench.taskkit` (task building
+blocks: data modules, seeded splits, objectives, file loading, caching) and
+`rnnbench.testing` (`check_model_spec`, `check_task_spec`).
 """
 
 from importlib.metadata import PackageNotFoundError, version

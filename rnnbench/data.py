@@ -1,8 +1,9 @@
-"""Data helpers for task plugins: in-memory tensor datasets served a batch at a time.
+"""Data helpers for task plugins (public through `rnnbench.taskkit`): in-memory
+tensor datasets served a batch at a time, and streams of consecutive windows.
 
 `TensorBatches[indices]` returns a whole batch by fancy indexing (one gather per
-tensor instead of one collate per sample). DataLoaders use `batch_size`/`shuffle`
-normally, so Lightning can swap in a DistributedSampler under DDP.
+tensor instead of one collate per sample). `StreamWindows[k]` is already a whole
+batch (serve it with `InMemoryDataModule(build, batch_size=None)`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,41 @@ class TensorBatches(Dataset):
             for key in self.trim:
                 batch[key] = batch[key][:, :longest]
         return batch
+
+
+class StreamWindows:
+    """Consecutive windows over B contiguous streams of one token sequence; item k is
+    one batch (B = `streams`), and window k+1 continues window k in every stream, so a
+    stateful model carries its state across items.
+
+    ids: (N,) token ids -> streams (B, N // B); window k covers steps
+    [k*bptt, k*bptt + L), L <= bptt, with targets shifted by one step.
+    Items: {"inputs": (B, L) long, "lengths": (B,) all L, "target": (B, L) long}.
+    """
+
+    def __init__(self, ids: torch.Tensor, streams: int, bptt: int) -> None:
+        per_stream = ids.numel() // streams
+        self.data = ids[: per_stream * streams].view(streams, per_stream)  # (B, N/B)
+        self.bptt = bptt
+        self.starts = list(range(0, per_stream - 1, bptt))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def shard(self, world: int, rank: int) -> StreamWindows:
+        """Rank `rank`'s share of the streams (as many per rank), same windows."""
+        view = object.__new__(StreamWindows)
+        per_rank = self.data.shape[0] // world
+        view.data = self.data[rank::world][:per_rank]
+        view.bptt, view.starts = self.bptt, self.starts
+        return view
+
+    def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
+        i = self.starts[k]
+        L = min(self.bptt, self.data.shape[1] - 1 - i)
+        return {"inputs": self.data[:, i : i + L],  # (B, L)
+                "lengths": torch.full((self.data.shape[0],), L, dtype=torch.long),
+                "target": self.data[:, i + 1 : i + 1 + L]}  # (B, L)
 
 
 def batched_collate(batch: Any) -> Any:

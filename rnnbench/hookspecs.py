@@ -1,7 +1,11 @@
 """The hooks a plugin may implement. Hooks are called with keyword arguments.
 
 A spec may gain arguments in later versions but never rename or drop one; an
-implementation may accept fewer arguments than its spec.
+implementation may accept fewer arguments than its spec, but rnnbench's registry
+reports (and, with RNNBENCH_STRICT_PLUGINS=1, refuses) an implementation that would
+silently do nothing: one not decorated with `@rnnbench.hookimpl`, one under a name
+that is no hook below, one whose signature cannot receive `register` (the parameter
+must be named so, without a default), and a plugin whose hooks register no spec.
 """
 
 import pluggy

@@ -1,7 +1,10 @@
-"""Reusable heads, losses and metrics for task plugins.
+"""Reusable heads, losses, metrics and baselines for task plugins (public through
+`rnnbench.taskkit`).
 
 Each objective maps model features to predictions (`head`), scores them (`loss`),
-and names its torchmetrics (averaging always explicit).
+names its torchmetrics (averaging always explicit), feeds them (`update_metrics`)
+and defines its trivial baseline from the training and test targets (`baseline`),
+in the unit of the task's main metric.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ IGNORE_INDEX = -100  # target value of padded steps in per-step objectives
 
 
 class ObjectiveTask:
-    """Mixin for `rnnbench.Task`: head, loss and metrics delegated to `self.objective`
-    (one of the objectives below), scoring predictions against batch["target"].
+    """Mixin for `rnnbench.Task`: head, loss, metrics and their updates delegated to
+    `self.objective` (one of the objectives below, or any object with the same five
+    methods), scoring predictions against batch["target"].
 
         class MyTask(ObjectiveTask, rnnbench.Task): ...
     """
@@ -36,6 +40,10 @@ class ObjectiveTask:
 
     def metrics(self) -> dict[str, Metric]:
         return self.objective.metrics()
+
+    def update_metrics(self, metrics: Mapping[str, Metric], prediction: torch.Tensor,
+                       batch: Mapping[str, Any]) -> None:
+        self.objective.update_metrics(metrics, prediction, batch["target"])
 
 
 class Classification:
@@ -61,11 +69,21 @@ class Classification:
             "f1": MulticlassF1Score(self.num_classes, average="macro"),
         }
 
+    def update_metrics(self, metrics: Mapping[str, Metric], logits: torch.Tensor,
+                       target: torch.Tensor) -> None:
+        for metric in metrics.values():
+            metric.update(logits, target)
+
     @staticmethod
     def majority_accuracy(train_labels: torch.Tensor, test_labels: torch.Tensor) -> float:
-        """Test accuracy of always predicting the training split's most frequent label."""
+        """Test accuracy of always predicting the training split's most frequent label
+        (the training majority scored on test: 0.5 only if both agree on balance)."""
         majority = torch.bincount(train_labels).argmax()
         return float((test_labels == majority).float().mean())
+
+    def baseline(self, train_target: torch.Tensor, test_target: torch.Tensor) -> float:
+        """Main metric `acc` of the majority predictor: see `majority_accuracy`."""
+        return self.majority_accuracy(train_target, test_target)
 
 
 class Regression:
@@ -82,10 +100,27 @@ class Regression:
 
         return {"mse": MeanSquaredError()}
 
+    def update_metrics(self, metrics: Mapping[str, Metric], prediction: torch.Tensor,
+                       target: torch.Tensor) -> None:
+        for metric in metrics.values():
+            metric.update(prediction, target)
+
+    @staticmethod
+    def constant_mse(value: float, test_target: torch.Tensor) -> float:
+        """Test MSE of always predicting `value`."""
+        return float(((test_target.float() - value) ** 2).mean())
+
+    def baseline(self, train_target: torch.Tensor, test_target: torch.Tensor) -> float:
+        """Main metric `mse` of always predicting the training split's mean target."""
+        return self.constant_mse(float(train_target.float().mean()), test_target)
+
 
 class StepClassification:
-    """A label per time step: features (B, T, D) -> logits (B, T, C); cross-entropy
-    averaged over the steps whose target is not IGNORE_INDEX."""
+    """A label per time step: features (B, T, D) -> logits (B, T, C); targets (B, T)
+    with IGNORE_INDEX at padded steps; cross-entropy averaged over the other steps.
+
+    Metrics: `acc` (micro accuracy over the steps that are not IGNORE_INDEX).
+    """
 
     def __init__(self, num_classes: int) -> None:
         self.num_classes = num_classes
@@ -96,3 +131,24 @@ class StepClassification:
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits.reshape(-1, self.num_classes), target.reshape(-1),
                                ignore_index=IGNORE_INDEX)
+
+    def metrics(self) -> dict[str, Metric]:
+        from torchmetrics.classification import MulticlassAccuracy
+
+        return {"acc": MulticlassAccuracy(self.num_classes, average="micro",
+                                          ignore_index=IGNORE_INDEX)}
+
+    def update_metrics(self, metrics: Mapping[str, Metric], logits: torch.Tensor,
+                       target: torch.Tensor) -> None:
+        flat_logits = logits.reshape(-1, self.num_classes)  # (B*T, C)
+        for metric in metrics.values():
+            metric.update(flat_logits, target.reshape(-1))
+
+    def baseline(self, train_target: torch.Tensor, test_target: torch.Tensor) -> float:
+        """Main metric `loss` (nats per step) of a memoryless predictor: the training
+        steps' label frequencies (add-one smoothed) scored on the test steps."""
+        train = train_target[train_target != IGNORE_INDEX]
+        test = test_target[test_target != IGNORE_INDEX]
+        counts = torch.bincount(train, minlength=self.num_classes).double() + 1.0  # (C,)
+        log_p = (counts / counts.sum()).log()
+        return float(-log_p[test].mean())

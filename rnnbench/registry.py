@@ -1,16 +1,25 @@
 """Plugin discovery: built-ins and third-party plugins alike come from the `rnnbench`
 entry-point group, are loaded one by one, and register specs through the hooks.
 
+No plugin fails silently. Each of these is reported in one line naming the entry
+point, its distribution and version (and skipped), or is fatal in strict mode:
+an entry point that fails to import; a hook implementation under an unknown name
+(with the closest real hook); one whose signature cannot receive `register`; a
+module whose hook-named functions lack `@rnnbench.hookimpl`; a plugin whose hooks
+raise, or run without registering anything; a duplicate model or task name.
+
 Environment switches:
-  RNNBENCH_STRICT_PLUGINS=1   a plugin that fails to load or registers a duplicate
-                              name is fatal instead of reported and skipped.
-  RNNBENCH_LOAD_PLUGINS=a,b   load only these entry points (by name); an empty value
-                              loads none (tests register their own plugins).
+  RNNBENCH_STRICT_PLUGINS=1   any problem above is fatal instead of reported and skipped.
+  RNNBENCH_LOAD_PLUGINS=a,b   load only these entry points (by name); a name that matches
+                              no entry point is a ConfigError listing the available ones;
+                              an empty value loads none (tests register their own plugins).
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata as metadata
+import inspect
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -24,6 +33,11 @@ from rnnbench.params import suggest
 from rnnbench.specs import ModelSpec, TaskSpec
 
 ENTRY_POINT_GROUP = "rnnbench"
+#: hook name -> (spec type it registers, registry kind)
+HOOKS: dict[str, tuple[type, str]] = {
+    "register_models": (ModelSpec, "model"),
+    "register_tasks": (TaskSpec, "task"),
+}
 
 
 @dataclass(frozen=True)
@@ -40,24 +54,57 @@ class Source:
 
 @dataclass
 class Registry:
-    """Models and tasks by name, with their sources, and the problems met loading them."""
+    """Models and tasks by name, with their sources, and the problems met loading them.
+
+    failed: the plugins skipped because of a problem, with that problem (one line), so
+    that an unknown name can point at the plugin that would have provided it.
+    """
 
     models: dict[str, tuple[ModelSpec, Source]] = field(default_factory=dict)
     tasks: dict[str, tuple[TaskSpec, Source]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    failed: list[tuple[Source, str]] = field(default_factory=list)
 
     def model(self, name: str) -> ModelSpec:
         if name not in self.models:
-            raise ConfigError(f"unknown model {name!r}{suggest(name, self.models)}")
+            raise ConfigError(self._unknown("model", name, self.models))
         return self.models[name][0]
 
     def task(self, name: str) -> TaskSpec:
         if name not in self.tasks:
-            raise ConfigError(f"unknown task {name!r}{suggest(name, self.tasks)}")
+            raise ConfigError(self._unknown("task", name, self.tasks))
         return self.tasks[name][0]
 
     def source_of(self, kind: str, name: str) -> Source:
         return (self.models if kind == "model" else self.tasks)[name][1]
+
+    def _unknown(self, kind: str, name: str, table: Iterable[str]) -> str:
+        """'unknown model X' plus the failed plugin that probably provides it, else a
+        spelling suggestion and the plugins that failed to load."""
+        likely = [(s, why) for s, why in self.failed if _related(name, s)]
+        if likely:
+            source, why = likely[0]
+            return (f"unknown {kind} {name!r}: its plugin {source} failed to load and was "
+                    f"skipped ({why})")
+        message = f"unknown {kind} {name!r}{suggest(name, table)}"
+        if self.failed:
+            listed = "; ".join(f"{s}: {why}" for s, why in self.failed)
+            message += f"; plugins that failed to load: {listed}"
+        return message
+
+
+def _related(name: str, source: Source) -> bool:
+    """Whether a spec name and an entry point or distribution name look alike
+    ('indrnn' and 'rnnbench-indrnn', 'tiny-gru' and 'rnnbench-tiny'): one contains
+    the other, once lower-cased, stripped of punctuation and of 'rnnbench'."""
+    def norm(text: str) -> str:
+        return "".join(c for c in text.lower() if c.isalnum()).replace("rnnbench", "")
+
+    key = norm(name)
+    for other in (norm(source.entry_point), norm(source.distribution)):
+        if key == other or (min(len(key), len(other)) >= 3 and (key in other or other in key)):
+            return bool(key)
+    return False
 
 
 def strict() -> bool:
@@ -76,7 +123,13 @@ def _entry_points() -> list[metadata.EntryPoint]:
     selected = os.environ.get("RNNBENCH_LOAD_PLUGINS")
     eps = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
     if selected is not None:
-        wanted = {n.strip() for n in selected.split(",") if n.strip()}
+        wanted = [n.strip() for n in selected.split(",") if n.strip()]
+        available = sorted({ep.name for ep in eps})
+        unmatched = [n for n in wanted if n not in available]
+        if unmatched:
+            raise ConfigError(
+                f"RNNBENCH_LOAD_PLUGINS: no entry point named {unmatched[0]!r} in the "
+                f"{ENTRY_POINT_GROUP!r} group (available: {', '.join(available) or 'none'})")
         eps = [ep for ep in eps if ep.name in wanted]
 
     def order(ep: metadata.EntryPoint) -> tuple:
@@ -93,35 +146,106 @@ def _source(ep: metadata.EntryPoint) -> Source:
     return Source(ep.name, dist.metadata["Name"], dist.version)
 
 
+def one_line(text: object) -> str:
+    """pluggy's (and exceptions') multi-line texts, as one line."""
+    return " ".join(str(text).split())
+
+
 def _report(problem: str, problems: list[str]) -> None:
+    problem = one_line(problem)
     if strict():
         raise PluginError(problem)
     problems.append(problem)
     print(f"rnnbench: warning: {problem}", file=sys.stderr)
 
 
+def _skip(source: Source, problem: str, why: str, registry: Registry) -> None:
+    """Report a plugin's problem and remember it as failed (unknown names point here)."""
+    registry.failed.append((source, one_line(why)))
+    _report(f"plugin {source} {problem}", registry.problems)
+
+
+def plugin_problems(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    """What would make a plugin register nothing without a word, in one line each:
+    hook implementations under unknown names, signatures that cannot receive
+    `register`, and hook-named functions without `@rnnbench.hookimpl`."""
+    problems, marked, unmarked = [], [], []
+    for attr in dir(plugin):
+        try:
+            value = getattr(plugin, attr)
+        except Exception:  # a property that raises is no hook
+            continue
+        if not callable(value):
+            continue
+        if pm.parse_hookimpl_opts(plugin, attr) is not None:
+            marked.append(attr)
+        elif inspect.isroutine(value) and difflib.get_close_matches(attr, HOOKS, n=1, cutoff=0.85):
+            unmarked.append(attr)
+    for name in marked:
+        impl = getattr(plugin, name)
+        if name not in HOOKS:
+            problems.append(f"implements an unknown hook {name!r}{suggest(name, HOOKS)}")
+            continue
+        problem = _signature_problem(name, impl)
+        if problem:
+            problems.append(problem)
+    for name in unmarked:
+        problems.append(f"defines {name}() without @rnnbench.hookimpl, so rnnbench never "
+                        "calls it (decorate it with @rnnbench.hookimpl)")
+    if not marked and not unmarked:
+        problems.append(f"implements no rnnbench hook (expected {' or '.join(HOOKS)} "
+                        "decorated with @rnnbench.hookimpl)")
+    return problems
+
+
+def _signature_problem(name: str, impl: Callable) -> str | None:
+    """pluggy passes `register` only to a parameter of that name without a default;
+    a required parameter of any other name makes the hook uncallable."""
+    try:
+        params = inspect.signature(impl).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    receives = any(p.name == "register" and p.kind in positional and p.default is p.empty
+                   for p in params)
+    extra = [p.name for p in params if p.name != "register" and p.kind in positional
+             and p.default is p.empty]
+    if receives and not extra:
+        return None
+    shown = f"{name}({', '.join(p.name for p in params)})"
+    if extra:
+        return (f"hook {shown} declares argument(s) {', '.join(map(repr, extra))} that "
+                f"rnnbench does not pass; it passes only 'register': def {name}(register)")
+    return (f"hook {shown} cannot receive the argument 'register', so it registers "
+            f"nothing: def {name}(register)")
+
+
 def collect(
     pm: pluggy.PluginManager,
     plugins: Iterable[tuple[object, Source]],
     problems: list[str] | None = None,
+    failed: list[tuple[Source, str]] | None = None,
 ) -> Registry:
     """Register each plugin object with `pm`, call its hooks, and build the registry.
 
     Each plugin's hooks are called on their own, so a failing or duplicating plugin
     is attributed to its own entry point and skipped without touching the others.
     """
-    registry = Registry(problems=problems if problems is not None else [])
+    registry = Registry(problems=problems if problems is not None else [],
+                        failed=failed if failed is not None else [])
     for plugin, source in plugins:
-        try:
-            pm.register(plugin, name=source.entry_point)
-        except (ValueError, pluggy.PluginValidationError) as exc:  # bad hook signature, or twice
-            _report(f"plugin {source} could not be registered: {exc}", registry.problems)
+        found = plugin_problems(pm, plugin)
+        if found:
+            for problem in found:
+                _skip(source, problem, problem, registry)
             continue
         try:
+            pm.register(plugin, name=source.entry_point)
             pm.check_pending()
-        except pluggy.PluginValidationError as exc:
-            pm.unregister(plugin)
-            _report(f"plugin {source} is invalid: {exc}", registry.problems)
+        except (ValueError, pluggy.PluginValidationError) as exc:  # registered twice, or else
+            if pm.is_registered(plugin):
+                pm.unregister(plugin)
+            _skip(source, f"could not be registered: {exc}", str(exc), registry)
             continue
         _call_hooks(pm, plugin, source, registry)
     return registry
@@ -139,17 +263,20 @@ def _call_hooks(pm: pluggy.PluginManager, plugin: object, source: Source, regist
         return register
 
     try:
-        for hook_name, kind, spec_type in (
-            ("register_models", "model", ModelSpec),
-            ("register_tasks", "task", TaskSpec),
-        ):
+        for hook_name, (spec_type, kind) in HOOKS.items():
             caller = pm.subset_hook_caller(
                 hook_name, remove_plugins=[p for p in pm.get_plugins() if p is not plugin]
             )
             caller(register=registrar(kind, spec_type))
     except Exception as exc:  # a plugin's hook raised: report, keep the rest working
         pm.unregister(plugin)
-        _report(f"plugin {source} failed in its hooks: {type(exc).__name__}: {exc}", registry.problems)
+        why = f"{type(exc).__name__}: {exc}"
+        _skip(source, f"failed in its hooks: {why}", why, registry)
+        return
+    if not found["model"] and not found["task"]:
+        pm.unregister(plugin)
+        _skip(source, "registered no model or task: its hooks ran but never called "
+              "register(spec)", "it registered nothing", registry)
         return
     for kind, table in (("model", registry.models), ("task", registry.tasks)):
         for spec in found[kind]:
@@ -164,7 +291,9 @@ def _call_hooks(pm: pluggy.PluginManager, plugin: object, source: Source, regist
             table[spec.name] = (spec, source)
 
 
-def load_entry_point_plugins(problems: list[str]) -> list[tuple[object, Source]]:
+def load_entry_point_plugins(problems: list[str],
+                             failed: list[tuple[Source, str]] | None = None
+                             ) -> list[tuple[object, Source]]:
     """Import each entry point on its own; report (or, strict, raise) the ones that fail."""
     loaded = []
     for ep in _entry_points():
@@ -172,7 +301,10 @@ def load_entry_point_plugins(problems: list[str]) -> list[tuple[object, Source]]
         try:
             loaded.append((ep.load(), source))
         except Exception as exc:
-            _report(f"plugin {source} failed to load: {type(exc).__name__}: {exc}", problems)
+            why = f"{type(exc).__name__}: {exc}"
+            if failed is not None:
+                failed.append((source, one_line(why)))
+            _report(f"plugin {source} failed to load: {why}", problems)
     return loaded
 
 
@@ -184,8 +316,9 @@ def get_registry(refresh: bool = False) -> Registry:
     global _cached
     if _cached is None or refresh:
         problems: list[str] = []
-        plugins = load_entry_point_plugins(problems)
-        _cached = collect(make_manager(), plugins, problems)
+        failed: list[tuple[Source, str]] = []
+        plugins = load_entry_point_plugins(problems, failed)
+        _cached = collect(make_manager(), plugins, problems, failed)
     return _cached
 
 

@@ -88,6 +88,7 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     import lightning.pytorch as pl
     import torch
 
+    from rnnbench.preflight import check_first_batch
     from rnnbench.system import BenchmarkSystem
 
     train = config.train
@@ -118,6 +119,7 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
         stateful=task_spec.stateful and model_spec.stateful,
         clip_value=train["clip_value"] if clip != "none" else None, clip_algorithm=clip,
     )
+    check_first_batch(system, config, registry)
     return PreparedRun(config, model_spec, task_spec, task, system)
 
 

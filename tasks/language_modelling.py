@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench import ConfigError, DataError, ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
-from rnnbench.text import Vocabulary
+from rnnbench.taskkit import Vocabulary
 
 OPTIONS = ParamSet((
     Param("dataset", str, "", "hub id (wikitext) or a local text file or folder "
@@ -45,7 +45,7 @@ CACHE_INDEPENDENT = ("cache", "bptt")
 def tokens_of(text: str, level: str) -> list[str]:
     if level == "char":
         return list(text)
-    from rnnbench.text import EOS
+    from rnnbench.taskkit import EOS
 
     out: list[str] = []
     for line in text.splitlines():
@@ -94,7 +94,7 @@ class LanguageModellingTask(Task):
     throughput_unit = "tokens"
 
     def __init__(self, options: Mapping[str, Any], batch_size: int, seed: int) -> None:
-        from rnnbench.data import InMemoryDataModule
+        from rnnbench.taskkit import InMemoryDataModule
 
         self.o = dict(options)
         if not self.o["dataset"]:
@@ -106,7 +106,7 @@ class LanguageModellingTask(Task):
 
     def _texts(self, files: dict[str, Path] | None) -> dict[str, str]:
         """Split name -> text, from the checked local files, else from the hub."""
-        from rnnbench.datafiles import load_hub, load_local
+        from rnnbench.taskkit import load_hub, load_local
 
         o = self.o
         if files is None:
@@ -137,20 +137,24 @@ class LanguageModellingTask(Task):
         code; hub datasets are not cached)."""
         if self.ids is not None:
             return
-        from rnnbench.datafiles import local_files, resolve_local
-        from rnnbench.prepared_cache import PreparedCache, datasets_version, file_digests
+        from rnnbench.taskkit import (
+            PreparedCache,
+            datasets_version,
+            file_digests,
+            local_files,
+            resolve_local,
+        )
 
         local = resolve_local(self.o["dataset"])
         files = None if local is None else local_files(local)
         if files is not None and self.o["cache"]:
-            import rnnbench.datafiles
-            import rnnbench.text
+            from rnnbench.taskkit import loading_code
 
             cache = PreparedCache("language-modelling")
             shaping = {k: v for k, v in self.o.items() if k not in CACHE_INDEPENDENT}
             key = cache.key({"files": file_digests(files), "datasets": datasets_version()},
                             shaping,
-                            [__file__, rnnbench.text.__file__, rnnbench.datafiles.__file__])
+                            [__file__, *loading_code()])
             payload = cache.fetch(key, lambda: self._build(files))
         else:
             payload = self._build(files)

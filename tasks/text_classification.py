@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench import ConfigError, DataError, ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
-from rnnbench.objectives import ObjectiveTask
+from rnnbench.taskkit import ObjectiveTask
 
 TEXT_COLUMNS = ("sentence", "text", "review", "content", "document")
 UNKNOWN_LABEL = "<unknown>"
@@ -55,7 +55,7 @@ OPTIONS = ParamSet((
 
 class TextClassificationTask(ObjectiveTask, Task):
     def __init__(self, options: Mapping[str, Any], batch_size: int, seed: int) -> None:
-        from rnnbench.data import InMemoryDataModule
+        from rnnbench.taskkit import InMemoryDataModule
 
         self.o = dict(options)
         if not self.o["dataset"] and not self.o["train_file"]:
@@ -72,7 +72,7 @@ class TextClassificationTask(ObjectiveTask, Task):
     def _local_files(self) -> dict[str, Path] | None:
         """Checked split files of local data (explicit files or a file or folder in
         task.dataset); None when task.dataset is a hub id."""
-        from rnnbench.datafiles import check_file, local_files, resolve_local
+        from rnnbench.taskkit import check_file, local_files, resolve_local
 
         o = self.o
         explicit = {s: o[f"{s}_file"] for s in ("train", "validation", "test") if o[f"{s}_file"]}
@@ -88,7 +88,7 @@ class TextClassificationTask(ObjectiveTask, Task):
 
     def _load(self):
         """The raw splits: self.files when set, else the hub dataset task.dataset."""
-        from rnnbench.datafiles import load_hub, load_local
+        from rnnbench.taskkit import load_hub, load_local
 
         o = self.o
         if self.files:
@@ -129,7 +129,7 @@ class TextClassificationTask(ObjectiveTask, Task):
                                     f"columns: {', '.join(columns)}")
 
     def _label_map(self, data) -> list:
-        from rnnbench.datafiles import column
+        from rnnbench.taskkit import column
 
         labels_of = {split: column(ds, self.o["label_column"]) for split, ds in data.items()}
         for split in data:
@@ -178,7 +178,7 @@ class TextClassificationTask(ObjectiveTask, Task):
         fingerprints, every option but task.cache, and this code)."""
         if self.splits is not None:
             return
-        from rnnbench.prepared_cache import PreparedCache, datasets_version, file_digests
+        from rnnbench.taskkit import PreparedCache, datasets_version, file_digests
 
         options = {k: v for k, v in self.o.items() if k != "cache"}
         self.files = self._local_files() or {}
@@ -188,12 +188,11 @@ class TextClassificationTask(ObjectiveTask, Task):
             sources = (file_digests(self.files) if self.files else
                        {split: getattr(ds, "_fingerprint", None) for split, ds in data.items()})
         if sources is not None and None not in sources.values():
-            import rnnbench.datafiles
-            import rnnbench.text
+            from rnnbench.taskkit import loading_code
 
             cache = PreparedCache("text-classification")
             key = cache.key({"splits": sources, "datasets": datasets_version()}, options,
-                            [__file__, rnnbench.text.__file__, rnnbench.datafiles.__file__])
+                            [__file__, *loading_code()])
             payload = cache.fetch(key, lambda: self._build(data))
         else:
             payload = self._build(data)
@@ -202,8 +201,7 @@ class TextClassificationTask(ObjectiveTask, Task):
 
     def _build(self, data) -> dict[str, Any]:
         """The prepared payload (see _restore) from the raw splits (None: load them)."""
-        from rnnbench.datafiles import column
-        from rnnbench.text import Vocabulary, detect_level, encode_batch, tokenize_batch
+        from rnnbench.taskkit import Vocabulary, column, detect_level, encode_batch, tokenize_batch
 
         data = dict(data if data is not None else self._load())
         for split, ds in data.items():
@@ -229,7 +227,7 @@ class TextClassificationTask(ObjectiveTask, Task):
                            for split in ("train", "validation", "test")}}
 
     def _restore(self, payload: Mapping[str, Any]) -> None:
-        from rnnbench.text import Vocabulary
+        from rnnbench.taskkit import Vocabulary
 
         self.o["text_column"] = payload["text_column"]
         self.level = payload["level"]
@@ -242,7 +240,7 @@ class TextClassificationTask(ObjectiveTask, Task):
         is task.max_length without bucketing, else the split's longest sequence."""
         import torch
 
-        from rnnbench.datafiles import column
+        from rnnbench.taskkit import column
 
         index = {label: i for i, label in enumerate(self.labels)}
         unknown = index.get(UNKNOWN_LABEL)
@@ -258,7 +256,7 @@ class TextClassificationTask(ObjectiveTask, Task):
                 "target": torch.tensor(labels, dtype=torch.long)}
 
     def _tensors(self):
-        from rnnbench.data import TensorBatches
+        from rnnbench.taskkit import TensorBatches
 
         self.prepare()
         trim = ("inputs",) if self.o["bucket"] else ()
@@ -270,7 +268,7 @@ class TextClassificationTask(ObjectiveTask, Task):
             return None
 
         def make(dataset):
-            from rnnbench.data import BucketBatchSampler
+            from rnnbench.taskkit import BucketBatchSampler
 
             size = self.batch_size if train else max(self.batch_size, 256)
             return BucketBatchSampler(dataset.tensors["lengths"], size, shuffle=train)
@@ -284,7 +282,7 @@ class TextClassificationTask(ObjectiveTask, Task):
 
     @property
     def objective(self):
-        from rnnbench.objectives import Classification
+        from rnnbench.taskkit import Classification
 
         return Classification(len(self.labels))
 
@@ -293,7 +291,7 @@ class TextClassificationTask(ObjectiveTask, Task):
                             padding_idx=0)
 
     def baseline(self) -> float:
-        from rnnbench.objectives import Classification
+        from rnnbench.taskkit import Classification
 
         return Classification.majority_accuracy(self.splits["train"]["target"],
                                                 self.splits["test"]["target"])

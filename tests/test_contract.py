@@ -1,5 +1,7 @@
 """The contract check catches broken models, and passes for correct ones."""
 
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -58,3 +60,69 @@ def test_false_causality_claim_is_caught():
         check_model_spec(spec(PeekingAhead, outputs=frozenset({"sequence"}), length_aware=False))
 
 
+
+
+class Recurrent(nn.Module):
+    """A correct tanh recurrence over features, with forward_unrolled; subclasses
+    break one promise of the step-state contract each."""
+
+    def __init__(self, context):
+        super().__init__()
+        self.cell = nn.RNNCell(context.feature_size, 4)
+        self.output_size = 4
+
+    def steps(self, inputs, lengths):
+        mask = torch.arange(inputs.shape[1])[None] < lengths[:, None]  # (B, T)
+        h, states = inputs.new_zeros(inputs.shape[0], 4), []
+        for x_t, m in zip(inputs.unbind(1), mask.unbind(1), strict=True):
+            h = torch.where(m[:, None], self.cell(x_t, h), h)  # (B, H)
+            states.append(h)
+        sequence = torch.stack(states, 1) * mask.unsqueeze(-1)  # (B, T, H)
+        return ModelOutput(sequence=sequence, pooled=h), states
+
+    def forward(self, inputs, lengths, state=None):
+        return self.steps(inputs, lengths)[0]
+
+    def forward_unrolled(self, inputs, lengths):
+        return self.steps(inputs, lengths)
+
+
+class NoUnrolled(Recurrent):
+    forward_unrolled = None
+
+
+class Transposed(Recurrent):
+    def forward_unrolled(self, inputs, lengths):
+        out, states = self.steps(inputs, lengths)
+        return out, [h.T for h in states]  # (H, B)
+
+
+class Detached(Recurrent):
+    def forward_unrolled(self, inputs, lengths):
+        out, states = self.steps(inputs, lengths)
+        return out, [h.detach() for h in states]
+
+
+class Stacked(Recurrent):
+    def forward_unrolled(self, inputs, lengths):
+        out, states = self.steps(inputs, lengths)
+        return out, torch.stack(states)  # one tensor, not a list per step
+
+
+def hidden_spec(builder):
+    return spec(builder, hidden_states=True)
+
+
+def test_correct_step_states_pass():
+    check_model_spec(hidden_spec(Recurrent))
+
+
+@pytest.mark.parametrize(("builder", "message"), [
+    (NoUnrolled, "declares hidden_states, but the model has no method forward_unrolled"),
+    (Transposed, "step state h_1 has shape (4, 3), expected (B, H) or (layers, B, H) with B = 3"),
+    (Detached, "step state h_1 is not on the computation path"),
+    (Stacked, "forward_unrolled returned Tensor step states, expected a list"),
+], ids=["missing", "shape", "detached", "not-a-list"])
+def test_broken_step_states_are_contract_errors(builder, message):
+    with pytest.raises(ContractError, match=re.escape(message)):
+        check_model_spec(hidden_spec(builder))
