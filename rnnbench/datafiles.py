@@ -80,6 +80,7 @@ def load_local(files: dict[str, Path], fmt: str = "auto", header: str = "auto"):
     """
     import datasets
 
+    datasets.disable_progress_bars()
     tables = read_tables(files, fmt, header)
     splits = _local_splits_class()({split: datasets.Dataset.from_dict(table.data)
                           for split, table in tables.items()})

@@ -202,8 +202,10 @@ def test_language_model_windows_are_contiguous_streams(tmp_path):
         assert torch.equal(a["target"][:, -1], b["inputs"][:, 0] * 0 + a["target"][:, -1])
         assert torch.equal(b["inputs"][:, 0], a["target"][:, -1])  # the stream continues
         assert torch.equal(a["inputs"][:, 1:], a["target"][:, :-1])  # targets shift by one
-    n_train = 900  # first 90%
-    assert t.ids["train"].numel() == n_train and t.ids["validation"].numel() == 100
+    # contiguous 90/5/5: train, then test, then validation
+    assert [t.ids[s].numel() for s in ("train", "test", "validation")] == [900, 50, 50]
+    assert torch.equal(torch.cat([t.ids[s] for s in ("train", "test", "validation")]),
+                       torch.tensor([t.vocab.stoi[c] for c in text]))
 
 
 def test_language_model_baseline_is_the_unigram_cross_entropy(tmp_path):
