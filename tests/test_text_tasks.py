@@ -231,3 +231,13 @@ def test_language_model_too_short_text_is_an_error(tmp_path):
     path = write(tmp_path / "s.txt", "abcdefghij")
     with pytest.raises(DataError, match="too few for 64 streams"):
         make("language-modelling", dataset=path, batch_size=64)
+
+
+def test_max_length_has_a_stated_limit_and_writes_nothing(cli, tmp_path):
+    results = tmp_path / "r"
+    code, _, err = cli("run", "--model", "textrnn", "--task", "text-classification",
+                       "--set", "task.dataset=x.tsv", "--set", "task.max_length=1000000000000",
+                       "--results-dir", str(results))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "task.max_length: must be <= 100000, got 1000000000000" in err
+    assert not results.exists()
