@@ -105,7 +105,7 @@ def read_table(path: Path, fmt: str, header: str = "auto",
     fallback_header: the decision to take when `auto` cannot decide (None: error)."""
     if fmt in ("csv", "tsv"):
         rows, lines = _records(path, fmt)
-        decided = detect_header(rows)
+        decided = detect_header(rows) if header == "auto" else None
         return _delimited(path, fmt, rows, lines, header,
                           fallback_header if decided is None else decided)
     if fmt == "jsonl":
@@ -123,12 +123,13 @@ def read_tables(files: Mapping[str, Path], fmt: str = "auto",
     formats = {split: file_format(path, fmt) for split, path in files.items()}
     records = {split: _records(path, formats[split]) for split, path in files.items()
                if formats[split] in ("csv", "tsv")}
-    decided = {split: detect_header(rows) for split, (rows, _) in records.items()}
+    decided = {split: detect_header(rows) for split, (rows, _) in records.items()
+               if header == "auto"}
     fallback = next((d for d in decided.values() if d is not None), None)
     tables = {}
     for split, path in files.items():
         if split in records:
-            own = decided[split]
+            own = decided.get(split)
             tables[split] = _delimited(path, formats[split], *records[split], header,
                                        fallback if own is None else own)
         else:

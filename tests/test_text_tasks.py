@@ -204,6 +204,7 @@ def test_language_model_windows_are_contiguous_streams(tmp_path):
         assert torch.equal(a["inputs"][:, 1:], a["target"][:, :-1])  # targets shift by one
     # contiguous 90/5/5: train, then test, then validation
     assert [t.ids[s].numel() for s in ("train", "test", "validation")] == [900, 50, 50]
+    assert t.ids["test"].tolist() != t.ids["validation"].tolist()  # a held-out test part
     assert torch.equal(torch.cat([t.ids[s] for s in ("train", "test", "validation")]),
                        torch.tensor([t.vocab.stoi[c] for c in text]))
 
