@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -348,6 +349,17 @@ def pick_columns(columns: Sequence[str], header: bool | None, values: Callable[[
 def _all_int(values: list) -> bool:
     filled = [v for v in values if v is not None]
     return bool(filled) and all(isinstance(v, int) and not isinstance(v, bool) for v in filled)
+
+
+_SAID: set[str] = set()
+
+
+def say_once(note: str) -> None:
+    """One 'rnnbench: note: ...' line on stderr per process (a sweep's trials reuse
+    the same prepared data and would repeat it)."""
+    if note not in _SAID:
+        _SAID.add(note)
+        print(f"rnnbench: note: {note}", file=sys.stderr)
 
 
 # ------------------------------------------------------------------- class names

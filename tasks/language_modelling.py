@@ -19,7 +19,6 @@ on the test split.
 from __future__ import annotations
 
 import math
-import sys
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -203,8 +202,10 @@ class LanguageModellingTask(Task):
         self.vocab = Vocabulary(list(payload["itos"]))
         self.ids = dict(payload["ids"])
         self.o["text_column"] = payload["text_column"]
+        from rnnbench.tabular import say_once
+
         for note in payload["notes"]:
-            print(f"rnnbench: note: {note}", file=sys.stderr)
+            say_once(note)
         for split, ids in self.ids.items():
             if ids.numel() // self.batch_size < 2:
                 raise DataError(f"task.dataset: the {split} text has {ids.numel()} tokens, too "

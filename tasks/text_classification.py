@@ -15,7 +15,6 @@ warm start skips everything from loading to tensors.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Mapping
 from itertools import chain
 from pathlib import Path
@@ -60,7 +59,6 @@ OPTIONS = ParamSet((
     Param("cache", bool, True, "reuse the prepared tensors from the datasets cache folder "
           "(keyed by the data's contents, the options and the code)"),
 ))
-
 
 
 class TextClassificationTask(ObjectiveTask, Task):
@@ -301,8 +299,10 @@ class TextClassificationTask(ObjectiveTask, Task):
 
         self.o["text_column"] = payload["text_column"]
         self.o["label_column"] = payload["label_column"]
+        from rnnbench.tabular import say_once
+
         for note in payload["notes"]:
-            print(f"rnnbench: note: {note}", file=sys.stderr)
+            say_once(note)
         self.level = payload["level"]
         self.labels = list(payload["labels"])
         self.vocab = Vocabulary(list(payload["itos"]))

@@ -382,3 +382,10 @@ def test_explicit_header_and_columns_override_detection(tmp_path, cache_dir):
                             "label_column=0"))
     assert len(t.splits["train"]["target"]) + len(t.splits["validation"]["target"]) + \
         len(t.splits["test"]["target"]) == 39  # the first row became the header
+
+
+def test_the_header_less_note_is_said_once_per_process(tmp_path, cache_dir, capsys):
+    path = headerless_csv(tmp_path / "d")
+    prepared(TC, path)
+    prepared(TC, path)  # from the prepared-data cache, as every later trial of a sweep
+    assert capsys.readouterr().err.count(HEADERLESS) == 1
