@@ -34,7 +34,8 @@ from pathlib import Path
 
 from rnnbench.errors import DataError
 
-FORMATS = ("auto", "csv", "tsv", "jsonl", "parquet", "text")
+#: Values of task.format.
+FORMAT_CHOICES = ("auto", "csv", "tsv", "jsonl", "parquet", "text")
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".json": "jsonl", ".jsonl": "jsonl",
               ".parquet": "parquet", ".txt": "text"}
 TEXT_COLUMNS = ("sentence", "text", "review", "content", "document", "comment", "tweet",

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench import ConfigError, DataError, ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
+from rnnbench.tabular import FORMAT_CHOICES
 from rnnbench.text import Vocabulary
 
 OPTIONS = ParamSet((
@@ -32,7 +33,7 @@ OPTIONS = ParamSet((
           "(train.txt, valid.txt, test.txt)"),
     Param("config", str, None, "hub config name (e.g. wikitext-2-raw-v1)", nullable=True),
     Param("format", str, "auto", "file format (auto: by extension; a .txt of lines with "
-          "tabs is TSV)", choices=("auto", "csv", "tsv", "jsonl", "parquet", "text")),
+          "tabs is TSV)", choices=FORMAT_CHOICES),
     Param("header", str, "auto", "CSV/TSV files start with a header line (auto: detected)",
           choices=("auto", "true", "false")),
     Param("text_column", str, "auto", "text column of a table or hub dataset (auto: "

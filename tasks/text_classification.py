@@ -22,6 +22,7 @@ from typing import Any
 
 from rnnbench import ConfigError, DataError, ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
 from rnnbench.objectives import ObjectiveTask
+from rnnbench.tabular import FORMAT_CHOICES
 
 UNKNOWN_LABEL = "<unknown>"
 #: Longest text kept, in tokens: an unbucketed split is a (rows, max_length) tensor.
@@ -37,7 +38,7 @@ OPTIONS = ParamSet((
     Param("validation_split", str, "validation", "hub split for validation"),
     Param("test_split", str, "test", "hub split for testing"),
     Param("format", str, "auto", "file format (auto: by extension; a .txt of text<TAB>label "
-          "lines is TSV)", choices=("auto", "csv", "tsv", "jsonl", "parquet", "text")),
+          "lines is TSV)", choices=FORMAT_CHOICES),
     Param("text_column", str, "auto", "text column (auto: sentence, text, review, ...)"),
     Param("label_column", str, "auto", "label column (auto: label, sentiment, class, ...)"),
     Param("header", str, "auto", "CSV/TSV files start with a header line (auto: detected; "
