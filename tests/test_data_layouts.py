@@ -89,6 +89,11 @@ def jsonl(folder: Path) -> Path:
     return folder / "train.jsonl"
 
 
+def json_array(folder: Path) -> Path:
+    records = [{"text": english(i), "labels": i % 2} for i in range(40)]
+    return write(folder / "train.json", json.dumps(records, indent=1))
+
+
 def parquet(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"document": [english(i) for i in range(40)],
@@ -239,6 +244,7 @@ ROWS = {
         TC, csv_other_names,
         labels_are(["neg", "pos"], note="taking column 'Review_Text' as the text")),
     "json lines": Row(TC, jsonl, labels_are(sorted(NEWS))),
+    "json array": Row(TC, json_array, labels_are([0, 1])),
     "parquet": Row(TC, parquet, labels_are([0, 1])),
     "crlf and bom": Row(TC, crlf_bom, labels_are([0, 1])),
     "blank lines": Row(TC, blank_lines, labels_are([0, 1])),

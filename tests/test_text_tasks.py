@@ -242,3 +242,21 @@ def test_max_length_has_a_stated_limit_and_writes_nothing(cli, tmp_path):
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "task.max_length: must be <= 100000, got 1000000000000" in err
     assert not results.exists()
+
+
+def test_hub_class_label_names_become_the_label_map(monkeypatch):
+    import datasets
+
+    import rnnbench.datafiles
+
+    features = datasets.Features({"sentence": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=["negative", "positive"])})
+    rows = {"sentence": [f"{'good' if i % 2 else 'bad'} film {i}" for i in range(20)],
+            "label": [i % 2 for i in range(20)]}
+    hub = datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows, features=features),
+                                "test": datasets.Dataset.from_dict(rows, features=features)})
+    monkeypatch.setattr(rnnbench.datafiles, "load_hub", lambda name, config, option: hub)
+    t = make("text-classification", dataset="someone/films", cache="false")
+    assert t.labels == ["negative", "positive"]
+    assert t.artifacts()["label_map.json"] == {"negative": 0, "positive": 1}
+    assert t.splits["test"]["target"].tolist() == rows["label"]
