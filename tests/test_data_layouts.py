@@ -277,6 +277,11 @@ ROWS = {
     "class id without a name": Row(TC, class_id_out_of_range,
                                    error="FILE/test.txt line 2: label 9 is not a class id 0-3 "
                                          "or a name in FILE/class.txt (4 names)"),
+    "header of unknown names": Row(  # a header by the numeric column's vote
+        TC, lambda p: write(p / "t.tsv", "Phrase\tScore\n" + lines(20, lambda i: f"{english(i)}\t{i % 2}")),
+        error="FILE: no text column found (looked for sentence, text, review, content, "
+              "document, comment, tweet, body, utterance, sentence1, question, description; "
+              "columns: Phrase, Score); set task.text_column"),
     "missing file": Row(TC, lambda p: p / "nope.tsv", error="task.dataset: FILE does not exist"),
     "folder without a train file": Row(TC, no_train_file,
                                        error="task.dataset FILE: no train file"),
