@@ -361,11 +361,6 @@ def test_ctcp_folder_trains_and_reports_class_names(cli, tmp_path, cache_dir):
     assert json.loads(Path(local).read_text(encoding="utf-8")) == {n: i for i, n in enumerate(ZH)}
 
 
-def test_headerless_string_labels_train_without_options(cli, tmp_path, cache_dir):
-    result, err, _ = run_json(cli, tmp_path, TC, headerless_tsv_strings(tmp_path / "news"))
-    assert result["metrics"]["test_acc"] >= 0
-
-
 def test_word_language_model_on_a_classification_tsv_trains(cli, tmp_path, cache_dir):
     result, _, _ = run_json(cli, tmp_path, LM, lm_tsv(tmp_path / "sst"), "--set",
                             "task.level=word", "--set", "task.bptt=4")
