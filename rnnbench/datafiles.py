@@ -1,17 +1,19 @@
-"""Locating and checking local data files, and loading them (or hub ids) with `datasets`.
+"""Locating and checking local data files, and loading them (or hub ids) as
+`datasets.DatasetDict`s; rnnbench.tabular reads the files (format, header, columns).
 
 Every problem becomes a one-line DataError that names the option, file, line or byte.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 from rnnbench.errors import DataError
+from rnnbench.tabular import EXTENSIONS as FORMATS
+from rnnbench.tabular import Table, read_tables
 
-FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json",
-           ".parquet": "parquet", ".txt": "text"}
 SPLIT_NAMES = {
     "train": ("train",),
     "validation": ("validation", "valid", "dev", "val"),
@@ -69,42 +71,35 @@ def local_files(path: Path, option: str = "task.dataset") -> dict[str, Path]:
     return files
 
 
-def file_format(path: Path) -> str:
-    try:
-        return FORMATS[path.suffix.lower()]
-    except KeyError:
-        known = ", ".join(sorted(FORMATS))
-        raise DataError(f"{path}: unknown file type {path.suffix!r} (known: {known})") from None
+def load_local(files: dict[str, Path], fmt: str = "auto", header: str = "auto"):
+    """A datasets.DatasetDict from local files (split -> path), with the files' Tables
+    (line numbers, header decisions; rows dropped) in its `tables` attribute.
 
-
-def load_local(files: dict[str, Path], header: bool = True):
-    """A datasets.DatasetDict from local files of one format (split -> path)."""
+    fmt: task.format (auto | csv | tsv | jsonl | parquet | text); header: task.header
+    (auto | true | false), see rnnbench.tabular.
+    """
     import datasets
 
-    formats = {file_format(p) for p in files.values()}
-    if len(formats) != 1:
-        raise DataError(f"mixed file types in {', '.join(map(str, files.values()))}")
-    fmt = formats.pop()
-    kwargs: dict = {}
-    if fmt == "csv":
-        first = next(iter(files.values()))
-        sep = "\t" if first.suffix.lower() == ".tsv" else ","
-        kwargs["sep"] = sep
-        kwargs["quoting"] = 3 if sep == "\t" else 0  # TSV: quotes are text
-        if not header:
-            with first.open(encoding="utf-8") as fh:
-                width = len(fh.readline().rstrip("\n").split(sep))
-            kwargs["column_names"] = [str(i) for i in range(width)]
-    if fmt == "text":
-        kwargs["sample_by"] = "document"
     datasets.disable_progress_bars()
-    try:
-        return datasets.load_dataset(fmt, data_files={k: str(v) for k, v in files.items()},
-                                     **kwargs)
-    except Exception as exc:  # pyarrow / pandas parse errors
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise DataError(f"{', '.join(map(str, files.values()))}: cannot parse "
-                        f"({type(exc).__name__}: {first_line})") from None
+    tables = read_tables(files, fmt, header)
+    splits = _local_splits_class()({split: datasets.Dataset.from_dict(table.data)
+                          for split, table in tables.items()})
+    for table in tables.values():
+        table.data = {}  # the rows live in the datasets now
+    splits.tables = tables
+    return splits
+
+
+@functools.cache
+def _local_splits_class():
+    import datasets  # defined on first use: importing datasets takes a second
+
+    class LocalSplits(datasets.DatasetDict):
+        """A DatasetDict that also carries each split's Table (see load_local)."""
+
+        tables: dict[str, Table]
+
+    return LocalSplits
 
 
 def load_hub(name: str, config: str | None, option: str):

@@ -59,6 +59,14 @@ if TYPE_CHECKING:
         resolve_local,
     )
     from rnnbench.prepared_cache import PreparedCache, datasets_version, file_digests
+    from rnnbench.tabular import (
+        FORMAT_CHOICES,
+        class_names_file,
+        pick_columns,
+        read_class_names,
+        read_tables,
+        say_once,
+    )
     from rnnbench.text import EOS, Vocabulary, detect_level, encode_batch, tokenize_batch
 
 _LAZY = {
@@ -68,6 +76,8 @@ _LAZY = {
                            "resolve_local"),
     "rnnbench.prepared_cache": ("PreparedCache", "datasets_version", "file_digests"),
     "rnnbench.text": ("EOS", "Vocabulary", "detect_level", "encode_batch", "tokenize_batch"),
+    "rnnbench.tabular": ("FORMAT_CHOICES", "class_names_file", "pick_columns",
+                         "read_class_names", "read_tables", "say_once"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -94,7 +104,8 @@ def __dir__() -> list[str]:
 def loading_code() -> list[str]:
     """Source files of the kit's file-loading and tokenising code, for cache keys
     (`PreparedCache.key(..., code=[__file__, *loading_code()])`)."""
-    return [importlib.import_module(m).__file__ for m in ("rnnbench.text", "rnnbench.datafiles")]
+    return [importlib.import_module(m).__file__
+            for m in ("rnnbench.text", "rnnbench.datafiles", "rnnbench.tabular")]
 
 
 def size_options(seq_len: int, seq_help: str, train: int, val: int, test: int) -> tuple:
@@ -167,6 +178,7 @@ class SyntheticTask(ObjectiveTask, Task):
 
 __all__ = [
     "EOS",
+    "FORMAT_CHOICES",
     "IGNORE_INDEX",
     "TEST_SEED",
     "VAL_SEED",
@@ -182,6 +194,7 @@ __all__ = [
     "TensorBatches",
     "Vocabulary",
     "check_file",
+    "class_names_file",
     "column",
     "datasets_version",
     "detect_level",
@@ -191,7 +204,11 @@ __all__ = [
     "load_local",
     "loading_code",
     "local_files",
+    "pick_columns",
+    "read_class_names",
+    "read_tables",
     "resolve_local",
+    "say_once",
     "seeded_splits",
     "size_options",
     "tokenize_batch",

@@ -5,6 +5,12 @@ cut into windows of task.bptt steps; window k+1 continues window k, so the model
 recurrent state is carried across windows (detached) and reset at the start of each
 epoch and each evaluation. Word level appends <eos> to every line, as in Zaremba.
 
+Input: plain text files, or the text column of CSV/TSV/JSON lines/Parquet tables
+(detected as for text classification, or task.text_column); a table's rows are
+documents joined by one newline each ("row 1\nrow 2\n..."), so at word level every
+row ends with <eos>. A single file is split into contiguous parts: train, then test
+(task.test_fraction), then validation (task.valid_fraction), 90/5/5 by default.
+
 Metrics: cross-entropy (nats per token) as the loss, perplexity, and bits per
 character at character level. Baseline: the add-one unigram model's cross-entropy
 on the test split.
@@ -19,18 +25,23 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench import ConfigError, DataError, ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
-from rnnbench.taskkit import Vocabulary
+from rnnbench.taskkit import FORMAT_CHOICES, Vocabulary
 
 OPTIONS = ParamSet((
     Param("dataset", str, "", "hub id (wikitext) or a local text file or folder "
           "(train.txt, valid.txt, test.txt)"),
     Param("config", str, None, "hub config name (e.g. wikitext-2-raw-v1)", nullable=True),
-    Param("text_column", str, "text", "text column of a hub dataset"),
+    Param("format", str, "auto", "file format (auto: by extension; a .txt of lines with "
+          "tabs is TSV)", choices=FORMAT_CHOICES),
+    Param("header", str, "auto", "CSV/TSV files start with a header line (auto: detected)",
+          choices=("auto", "true", "false")),
+    Param("text_column", str, "auto", "text column of a table or hub dataset (auto: "
+          "sentence, text, review, ...)"),
     Param("level", str, "char", "char or word", choices=("char", "word")),
     Param("bptt", int, 64, "window length in steps (truncated BPTT)", minimum=1),
-    Param("valid_fraction", float, 0.1, "last fraction of a single file used for validation",
+    Param("valid_fraction", float, 0.05, "last fraction of a single file used for validation",
           minimum=0.0, maximum=0.5),
-    Param("test_fraction", float, 0.0, "fraction before validation used for test "
+    Param("test_fraction", float, 0.05, "fraction before validation used for test "
           "(0: test on the validation text)", minimum=0.0, maximum=0.5),
     Param("vocab_size", int, 50000, "maximum vocabulary size, specials included", minimum=1),
     Param("min_freq", int, 1, "minimum training frequency of a vocabulary token", minimum=1),
@@ -56,40 +67,6 @@ def tokens_of(text: str, level: str) -> list[str]:
     return out
 
 
-class StreamWindows:
-    """Consecutive BPTT windows over B contiguous streams; item k is one batch.
-
-    ids: (N,) token ids -> streams (B, N // B); window k covers steps
-    [k*bptt, k*bptt + L) with targets shifted by one.
-    """
-
-    def __init__(self, ids, streams: int, bptt: int) -> None:
-        per_stream = ids.numel() // streams
-        self.data = ids[: per_stream * streams].view(streams, per_stream)  # (B, N/B)
-        self.bptt = bptt
-        self.starts = list(range(0, per_stream - 1, bptt))
-
-    def __len__(self) -> int:
-        return len(self.starts)
-
-    def shard(self, world: int, rank: int) -> StreamWindows:
-        """Rank `rank`'s share of the streams (as many per rank), same windows."""
-        view = object.__new__(StreamWindows)
-        per_rank = self.data.shape[0] // world
-        view.data = self.data[rank::world][:per_rank]
-        view.bptt, view.starts = self.bptt, self.starts
-        return view
-
-    def __getitem__(self, k: int) -> dict:
-        import torch
-
-        i = self.starts[k]
-        L = min(self.bptt, self.data.shape[1] - 1 - i)
-        return {"inputs": self.data[:, i : i + L],  # (B, L)
-                "lengths": torch.full((self.data.shape[0],), L, dtype=torch.long),
-                "target": self.data[:, i + 1 : i + 1 + L]}  # (B, L)
-
-
 class LanguageModellingTask(Task):
     throughput_unit = "tokens"
 
@@ -102,31 +79,61 @@ class LanguageModellingTask(Task):
                               "e.g. --set task.dataset=../shared/data/tinyshakespeare/input.txt")
         self.batch_size = batch_size
         self.ids: dict | None = None
+        self.notes: list[str] = []  # what detection chose, printed once on stderr
         self._datamodule = InMemoryDataModule(self._windows, batch_size=None)
 
     def _texts(self, files: dict[str, Path] | None) -> dict[str, str]:
         """Split name -> text, from the checked local files, else from the hub."""
-        from rnnbench.taskkit import load_hub, load_local
+        from rnnbench.taskkit import column, load_hub, load_local
 
         o = self.o
         if files is None:
             hub = load_hub(o["dataset"], o["config"], "task.dataset")
             rename = {"validation": "validation", "valid": "validation", "train": "train",
                       "test": "test"}
-            return {rename[s]: "".join(hub[s][o["text_column"]]) for s in hub if s in rename}
-        data = load_local(files)
-        texts = {split: "".join(ds["text"]) for split, ds in data.items()}
+            name = self._text_column(hub["train"], None, f"split 'train' of {o['dataset']!r}")
+            return {rename[s]: "".join(column(hub[s], name)) for s in hub if s in rename}
+        data = load_local(files, fmt=o["format"], header=o["header"])
+        tables = getattr(data, "tables", {})
+        texts = {}
+        for split, ds in data.items():
+            table = tables.get(split)
+            if table is not None and table.fmt == "text":
+                texts[split] = column(ds, "text")[0]
+                continue
+            name = self._text_column(ds, table, str(files[split]))
+            texts[split] = "".join(f"{value}\n" for value in column(ds, name)
+                                   if value is not None)
         if set(texts) == {"train"}:
             texts = self._split_one(texts["train"], files["train"])
         return texts
 
+    def _text_column(self, ds, table, where: str) -> str:
+        """task.text_column, or the detected text column of a table (the first table's
+        choice holds for all)."""
+        from rnnbench.taskkit import column, pick_columns
+
+        if self.o["text_column"] == "auto" or self.o["text_column"] not in ds.column_names:
+            sample = ds.select(range(min(200, len(ds))))
+            name, _, note = pick_columns(ds.column_names,
+                                         table.header if table is not None else None,
+                                         lambda c: column(sample, c), self.o["text_column"],
+                                         None, where=where)
+            self.o["text_column"] = name
+            if note:
+                self.notes.append(note)
+        return self.o["text_column"]
+
     def _split_one(self, text: str, path: Path) -> dict[str, str]:
+        """Contiguous parts of one text (characters): train, test, validation; the last
+        int(n * task.valid_fraction) characters validate, the int(n * task.test_fraction)
+        before them test (none: test on the validation text)."""
         o = self.o
         if not o["valid_fraction"]:
             raise DataError(f"{path}: a single file needs task.valid_fraction > 0")
         n = len(text)
-        valid_start = int(n * (1 - o["valid_fraction"]))
-        test_start = int(n * (1 - o["valid_fraction"] - o["test_fraction"]))
+        valid_start = n - int(n * o["valid_fraction"])
+        test_start = valid_start - int(n * o["test_fraction"])
         texts = {"train": text[:test_start], "validation": text[valid_start:]}
         texts["test"] = text[test_start:valid_start] if o["test_fraction"] else texts["validation"]
         return texts
@@ -160,6 +167,11 @@ class LanguageModellingTask(Task):
             payload = self._build(files)
         self.vocab = Vocabulary(list(payload["itos"]))
         self.ids = dict(payload["ids"])
+        self.o["text_column"] = payload["text_column"]
+        from rnnbench.taskkit import say_once
+
+        for note in payload["notes"]:
+            say_once(note)
         for split, ids in self.ids.items():
             if ids.numel() // self.batch_size < 2:
                 raise DataError(f"task.dataset: the {split} text has {ids.numel()} tokens, too "
@@ -177,12 +189,14 @@ class LanguageModellingTask(Task):
         level = self.o["level"]
         tokens = {split: tokens_of(text, level) for split, text in texts.items()}
         vocab = Vocabulary.build([tokens["train"]], self.o["vocab_size"], self.o["min_freq"])
-        return {"itos": vocab.itos,
+        return {"itos": vocab.itos, "text_column": self.o["text_column"], "notes": self.notes,
                 "ids": {split: torch.tensor(vocab.encode(toks), dtype=torch.long)
                         for split, toks in tokens.items()}}
 
     def _windows(self):
         self.prepare()
+        from rnnbench.taskkit import StreamWindows
+
         return tuple(StreamWindows(self.ids[s], self.batch_size, self.o["bptt"])
                      for s in ("train", "validation", "test"))
 

@@ -1,6 +1,9 @@
 """Text classification from local files (CSV, TSV, JSON lines, Parquet) or hub ids.
 
-Data flow: files -> datasets.DatasetDict -> checks (columns, empty and unseen labels)
+Data flow: files -> tables (format, header and columns detected unless task.format,
+task.header, task.text_column, task.label_column say; rnnbench.tabular) ->
+datasets.DatasetDict -> checks (columns, empty and unseen labels; integer labels named
+by a class.txt, classes.txt or labels.txt beside the files)
 -> validation/test carved from train when missing (seeded by task.split_seed) ->
 tokens (word or char level; cached by datasets) -> vocabulary on train only -> ids
 (truncated to task.max_length; cached) -> padded tensors with lengths -> batches of
@@ -11,16 +14,18 @@ warm start skips everything from loading to tensors.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from rnnbench import ConfigError, DataError, ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
-from rnnbench.taskkit import ObjectiveTask
+from rnnbench.taskkit import FORMAT_CHOICES, ObjectiveTask
 
-TEXT_COLUMNS = ("sentence", "text", "review", "content", "document")
 UNKNOWN_LABEL = "<unknown>"
+#: Longest text kept, in tokens: an unbucketed split is a (rows, max_length) tensor.
+MAX_LENGTH_LIMIT = 100_000
 
 OPTIONS = ParamSet((
     Param("dataset", str, "", "hub id (glue, ag_news, imdb) or a local file or folder"),
@@ -31,12 +36,16 @@ OPTIONS = ParamSet((
     Param("train_split", str, "train", "hub split for training"),
     Param("validation_split", str, "validation", "hub split for validation"),
     Param("test_split", str, "test", "hub split for testing"),
+    Param("format", str, "auto", "file format (auto: by extension; a .txt of text<TAB>label "
+          "lines is TSV)", choices=FORMAT_CHOICES),
     Param("text_column", str, "auto", "text column (auto: sentence, text, review, ...)"),
-    Param("label_column", str, "label", "label column"),
-    Param("header", bool, True, "CSV/TSV files have a header line (else columns are 0, 1, ...)"),
+    Param("label_column", str, "auto", "label column (auto: label, sentiment, class, ...)"),
+    Param("header", str, "auto", "CSV/TSV files start with a header line (auto: detected; "
+          "false: columns are 0, 1, ...)", choices=("auto", "true", "false")),
     Param("tokenizer", str, "auto", "auto, word (whitespace) or char",
           choices=("auto", "word", "char")),
-    Param("max_length", int, 256, "tokens kept per text (longer texts are truncated)", minimum=1),
+    Param("max_length", int, 256, "tokens kept per text (longer texts are truncated)",
+          minimum=1, maximum=MAX_LENGTH_LIMIT),
     Param("vocab_size", int, 30000, "maximum vocabulary size, specials included", minimum=1),
     Param("min_freq", int, 1, "minimum training-set frequency of a vocabulary token", minimum=1),
     Param("max_train_samples", int, 0, "cap on training examples (0: all)", minimum=0),
@@ -52,7 +61,6 @@ OPTIONS = ParamSet((
 ))
 
 
-
 class TextClassificationTask(ObjectiveTask, Task):
     def __init__(self, options: Mapping[str, Any], batch_size: int, seed: int) -> None:
         from rnnbench.taskkit import InMemoryDataModule
@@ -64,6 +72,9 @@ class TextClassificationTask(ObjectiveTask, Task):
         self.batch_size = batch_size
         self.splits: dict | None = None
         self.files: dict[str, Path] = {}
+        self.class_file: Path | None = None
+        self.tables: dict = {}  # split -> rnnbench.tabular.Table of local files
+        self.notes: list[str] = []  # what detection chose, printed once on stderr
         self._datamodule = InMemoryDataModule(
             self._tensors, batch_size=batch_size, eval_batch_size=max(batch_size, 256),
             train_batch_sampler=self._sampler(True), eval_batch_sampler=self._sampler(False))
@@ -92,7 +103,9 @@ class TextClassificationTask(ObjectiveTask, Task):
 
         o = self.o
         if self.files:
-            return load_local(self.files, header=o["header"])
+            data = load_local(self.files, fmt=o["format"], header=o["header"])
+            self.tables = dict(getattr(data, "tables", {}))
+            return data
         hub = load_hub(o["dataset"], o["config"], "task.dataset")
         names = {"train": o["train_split"], "validation": o["validation_split"],
                  "test": o["test_split"]}
@@ -105,30 +118,36 @@ class TextClassificationTask(ObjectiveTask, Task):
 
     def _where(self, split: str, row: int) -> str:
         """'FILE line N' for a row of a local split, else 'split S row N'."""
-        path = self.files.get(split)
-        if path is None:
-            return f"split {split!r} row {row + 1}"
-        text_header = self.o["header"] and path.suffix.lower() in (".csv", ".tsv")
-        return f"{path} line {row + 1 + int(text_header)}"
+        table = self.tables.get(split)
+        return table.where(row) if table is not None else f"split {split!r} row {row + 1}"
 
     def _check_columns(self, data) -> None:
-        o = self.o
-        for split, ds in data.items():
-            columns = ds.column_names
-            where = self.files.get(split, f"split {split!r}")
-            if o["text_column"] == "auto":
-                found = next((c for c in TEXT_COLUMNS if c in columns), None)
-                if found is None:
-                    raise DataError(f"{where}: no text column found (looked for "
-                                    f"{', '.join(TEXT_COLUMNS)}; columns: {', '.join(columns)}); "
-                                    "set task.text_column")
-                o["text_column"] = found
-            for option in ("text_column", "label_column"):
-                if o[option] not in columns:
-                    raise DataError(f"{where}: no column {o[option]!r} (task.{option}); "
-                                    f"columns: {', '.join(columns)}")
+        """Fix task.text_column and task.label_column on the training split (detected
+        when `auto`); every split must have both."""
+        from rnnbench.taskkit import column, pick_columns
 
-    def _label_map(self, data) -> list:
+        o = self.o
+        train = data["train"]
+        table = self.tables.get("train")
+        sample = train.select(range(min(200, len(train))))
+        text, label, note = pick_columns(
+            train.column_names, table.header if table is not None else None,
+            lambda name: column(sample, name), o["text_column"], o["label_column"],
+            where=str(self.files.get("train", "split 'train'")))
+        o["text_column"], o["label_column"] = text, label
+        if note:
+            self.notes.append(note)
+        for split, ds in data.items():
+            for option in ("text_column", "label_column"):
+                if o[option] not in ds.column_names:
+                    where = self.files.get(split, f"split {split!r}")
+                    raise DataError(f"{where}: no column {o[option]!r} (task.{option}, as in the "
+                                    f"training data); columns: {', '.join(ds.column_names)}")
+
+    def _label_map(self, data) -> None:
+        """Set self.labels (class names in id order) and self.label_ids (raw label ->
+        id). Names come from the class-name file, or a hub ClassLabel feature; without
+        them the labels themselves are the names, in sorted order."""
         from rnnbench.taskkit import column
 
         labels_of = {split: column(ds, self.o["label_column"]) for split, ds in data.items()}
@@ -136,6 +155,15 @@ class TextClassificationTask(ObjectiveTask, Task):
             for row, label in enumerate(labels_of[split]):
                 if label is None or label != label or (isinstance(label, str) and not label.strip()):
                     raise DataError(f"{self._where(split, row)}: empty label")
+        names = self._class_names(data)
+        if names is not None:
+            self.labels = names
+            self.label_ids = {}
+            for split in data:
+                for row, label in enumerate(labels_of[split]):
+                    if label not in self.label_ids:
+                        self.label_ids[label] = self._named_id(label, names, split, row)
+            return
         labels = set(labels_of["train"])
         try:
             ordered = sorted(labels)  # stable across runs: numeric or lexicographic order
@@ -153,7 +181,32 @@ class TextClassificationTask(ObjectiveTask, Task):
                             "unknown class)")
                     if UNKNOWN_LABEL not in ordered:
                         ordered.append(UNKNOWN_LABEL)
-        return ordered
+        self.labels = ordered
+        self.label_ids = {label: i for i, label in enumerate(ordered) if label != UNKNOWN_LABEL}
+
+    def _class_names(self, data) -> list[str] | None:
+        """The class-name file's names, a hub ClassLabel's names, or None."""
+        from rnnbench.taskkit import read_class_names
+
+        if self.class_file is not None:
+            return read_class_names(self.class_file)
+        feature = data["train"].features.get(self.o["label_column"])
+        names = getattr(feature, "names", None) if not self.files else None
+        return list(names) if names else None
+
+    def _named_id(self, label, names: list[str], split: str, row: int) -> int:
+        """The class id of a raw label: an integer id (or its digits), or a name."""
+        source = self.class_file or "the label feature's names"
+        if isinstance(label, str) and label.strip() in names:
+            return names.index(label.strip())
+        try:
+            i = int(label.strip() if isinstance(label, str) else label)
+        except (TypeError, ValueError):
+            i = -1
+        if isinstance(label, bool) or not 0 <= i < len(names):
+            raise DataError(f"{self._where(split, row)}: label {label!r} is not a class id "
+                            f"0-{len(names) - 1} or a name in {source} ({len(names)} names)")
+        return i
 
     def _carve(self, data):
         """Fill missing validation/test splits from train; cap train."""
@@ -165,6 +218,10 @@ class TextClassificationTask(ObjectiveTask, Task):
             if split not in data:
                 if not o["valid_fraction"]:
                     raise DataError(f"no {split} split, and task.valid_fraction is 0")
+                if len(train) - math.ceil(len(train) * o["valid_fraction"]) < 1:
+                    where = self.files.get("train", "split 'train'")
+                    raise DataError(f"{where}: {len(train)} row(s), too few to carve a {split} "
+                                    f"split (task.valid_fraction={o['valid_fraction']:g})")
                 parts = train.train_test_split(test_size=o["valid_fraction"], seed=o["split_seed"])
                 train, data[split] = parts["train"], parts["test"]
         if o["max_train_samples"] and len(train) > o["max_train_samples"]:
@@ -182,10 +239,15 @@ class TextClassificationTask(ObjectiveTask, Task):
 
         options = {k: v for k, v in self.o.items() if k != "cache"}
         self.files = self._local_files() or {}
+        if self.files:
+            from rnnbench.taskkit import class_names_file
+
+            self.class_file = class_names_file(self.files["train"].parent)
         data = None if self.files else self._load()
         sources = None
         if self.o["cache"]:  # file contents, or the hub splits' datasets fingerprints
-            sources = (file_digests(self.files) if self.files else
+            named = {"class_names": self.class_file} if self.class_file else {}
+            sources = (file_digests({**self.files, **named}) if self.files else
                        {split: getattr(ds, "_fingerprint", None) for split, ds in data.items()})
         if sources is not None and None not in sources.values():
             from rnnbench.taskkit import loading_code
@@ -206,9 +268,9 @@ class TextClassificationTask(ObjectiveTask, Task):
         data = dict(data if data is not None else self._load())
         for split, ds in data.items():
             if len(ds) == 0:
-                raise DataError(f"{self.files.get(split, split)}: no rows")
+                raise DataError(f"{self.files.get(split, split)}: no data rows")
         self._check_columns(data)
-        self.labels = self._label_map(data)
+        self._label_map(data)
         data = self._carve(data)
         o = self.o
         level = o["tokenizer"]
@@ -221,8 +283,8 @@ class TextClassificationTask(ObjectiveTask, Task):
         data = data.map(encode_batch, batched=True,
                         fn_kwargs={"stoi": vocab.stoi, "unk": vocab.unk_id,
                                    "max_length": o["max_length"]})
-        return {"text_column": o["text_column"], "level": level, "labels": self.labels,
-                "itos": vocab.itos,
+        return {"text_column": o["text_column"], "label_column": o["label_column"],
+                "level": level, "labels": self.labels, "notes": self.notes, "itos": vocab.itos,
                 "splits": {split: self._to_tensors(data[split])
                            for split in ("train", "validation", "test")}}
 
@@ -230,6 +292,11 @@ class TextClassificationTask(ObjectiveTask, Task):
         from rnnbench.taskkit import Vocabulary
 
         self.o["text_column"] = payload["text_column"]
+        self.o["label_column"] = payload["label_column"]
+        from rnnbench.taskkit import say_once
+
+        for note in payload["notes"]:
+            say_once(note)
         self.level = payload["level"]
         self.labels = list(payload["labels"])
         self.vocab = Vocabulary(list(payload["itos"]))
@@ -242,8 +309,8 @@ class TextClassificationTask(ObjectiveTask, Task):
 
         from rnnbench.taskkit import column
 
-        index = {label: i for i, label in enumerate(self.labels)}
-        unknown = index.get(UNKNOWN_LABEL)
+        index = self.label_ids
+        unknown = self.labels.index(UNKNOWN_LABEL) if UNKNOWN_LABEL in self.labels else None
         ids = column(ds, "ids")
         lengths = torch.tensor([len(seq) for seq in ids], dtype=torch.long)
         width = self.o["max_length"] if not self.o["bucket"] else int(lengths.max())
@@ -297,8 +364,13 @@ class TextClassificationTask(ObjectiveTask, Task):
                                                 self.splits["test"]["target"])
 
     def describe(self) -> dict[str, Any]:
+        """MLflow params (data.*): bounded strings only."""
+        classes = ", ".join(map(str, self.labels))
+        if len(classes) > 200:
+            classes = classes[:200].rsplit(", ", 1)[0] + f", ... ({len(self.labels)} in all)"
         return {"tokenizer": self.level, "vocab_size": len(self.vocab),
-                "num_classes": len(self.labels),
+                "num_classes": len(self.labels), "classes": classes,
+                "text_column": self.o["text_column"], "label_column": self.o["label_column"],
                 **{f"{s}_size": len(t["target"]) for s, t in self.splits.items()}}
 
     def artifacts(self) -> dict[str, Any]:

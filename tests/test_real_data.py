@@ -25,10 +25,10 @@ def test_sst2_splits_vocabulary_and_baseline():
     assert 0.5 < t.baseline() < 0.52
 
 
-def test_tiny_shakespeare_is_split_90_10_at_character_level():
+def test_tiny_shakespeare_is_split_90_5_5_at_character_level():
     t = make("language-modelling", dataset=shared_data("tinyshakespeare/input.txt"))
     n = 1_115_394
-    assert t.ids["train"].numel() == int(n * 0.9)
-    assert t.ids["train"].numel() + t.ids["validation"].numel() == n
+    assert t.ids["validation"].numel() == t.ids["test"].numel() == int(n * 0.05)
+    assert sum(t.ids[s].numel() for s in ("train", "validation", "test")) == n
     assert len(t.vocab) == 65 + 2  # 65 characters, padding and unknown
     assert 3.0 < t.baseline() < 3.6  # unigram character entropy in nats

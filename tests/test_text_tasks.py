@@ -117,10 +117,19 @@ def test_unseen_label_can_map_to_unknown(tmp_path):
 BAD = {
     "missing folder": (lambda p: p / "nope", "does not exist"),
     "empty file": (lambda p: write(p / "e.csv", ""), "file is empty"),
-    "missing text column": (lambda p: write(p / "t.csv", "words,label\na,1\n"),
+    "missing text column": (lambda p: write(p / "t.csv", "words,notes,label\na,b,1\n"),
                             "no text column found"),
-    "missing label column": (lambda p: write(p / "t.csv", "text,target\na,1\n"),
-                             "no column 'label' (task.label_column)"),
+    "missing label column": (lambda p: write(p / "t.csv", "text,notes,score\na,b,1\n"),
+                             "no label column found (looked for label, labels, sentiment"),
+    "ragged csv": (lambda p: write(p / "train.csv", "text,label\na,1\nb,c,d,0\n"),
+                   "train.csv line 3: expected 2 fields, saw 4"),
+    "header only": (lambda p: write(p / "h.csv", "text,label\n"),
+                    "h.csv: no data rows (only a header line"),
+    "too few rows to carve": (lambda p: write(p / "one.tsv", "text\tlabel\ngood\t1\n"),
+                              "one.tsv: 1 row(s), too few to carve a test split"),
+    "undecidable header": (lambda p: write(p / "u.tsv", "good film\tyes\nbad film\tno\n"),
+                           "u.tsv line 1: cannot tell whether the first row ('good film', "
+                           "'yes') is a header or data: set task.header=false"),
     "empty label": (lambda p: write(p / "t.csv", "text,label\na,1\nb,\nc,0\n"),
                     "t.csv line 3: empty label"),
     "bad utf-8": (lambda p: write(p / "t.csv", b"text,label\na,1\n\xff\xfe,0\n"),
@@ -193,8 +202,11 @@ def test_language_model_windows_are_contiguous_streams(tmp_path):
         assert torch.equal(a["target"][:, -1], b["inputs"][:, 0] * 0 + a["target"][:, -1])
         assert torch.equal(b["inputs"][:, 0], a["target"][:, -1])  # the stream continues
         assert torch.equal(a["inputs"][:, 1:], a["target"][:, :-1])  # targets shift by one
-    n_train = 900  # first 90%
-    assert t.ids["train"].numel() == n_train and t.ids["validation"].numel() == 100
+    # contiguous 90/5/5: train, then test, then validation
+    assert [t.ids[s].numel() for s in ("train", "test", "validation")] == [900, 50, 50]
+    assert t.ids["test"].tolist() != t.ids["validation"].tolist()  # a held-out test part
+    assert torch.equal(torch.cat([t.ids[s] for s in ("train", "test", "validation")]),
+                       torch.tensor([t.vocab.stoi[c] for c in text]))
 
 
 def test_language_model_baseline_is_the_unigram_cross_entropy(tmp_path):
@@ -220,3 +232,31 @@ def test_language_model_too_short_text_is_an_error(tmp_path):
     path = write(tmp_path / "s.txt", "abcdefghij")
     with pytest.raises(DataError, match="too few for 64 streams"):
         make("language-modelling", dataset=path, batch_size=64)
+
+
+def test_max_length_has_a_stated_limit_and_writes_nothing(cli, tmp_path):
+    results = tmp_path / "r"
+    code, _, err = cli("run", "--model", "textrnn", "--task", "text-classification",
+                       "--set", "task.dataset=x.tsv", "--set", "task.max_length=1000000000000",
+                       "--results-dir", str(results))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "task.max_length: must be <= 100000, got 1000000000000" in err
+    assert not results.exists()
+
+
+def test_hub_class_label_names_become_the_label_map(monkeypatch):
+    import datasets
+
+    import rnnbench.datafiles
+
+    features = datasets.Features({"sentence": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=["negative", "positive"])})
+    rows = {"sentence": [f"{'good' if i % 2 else 'bad'} film {i}" for i in range(20)],
+            "label": [i % 2 for i in range(20)]}
+    hub = datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows, features=features),
+                                "test": datasets.Dataset.from_dict(rows, features=features)})
+    monkeypatch.setattr(rnnbench.datafiles, "load_hub", lambda name, config, option: hub)
+    t = make("text-classification", dataset="someone/films", cache="false")
+    assert t.labels == ["negative", "positive"]
+    assert t.artifacts()["label_map.json"] == {"negative": 0, "positive": 1}
+    assert t.splits["test"]["target"].tolist() == rows["label"]

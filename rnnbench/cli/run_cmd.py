@@ -65,7 +65,6 @@ def run(args: argparse.Namespace) -> int:
     from rnnbench.tracking import Tracker
 
     label = f"{args.model} on {args.task}"
-    print(f"{label}: preparing data and model", file=sys.stderr, flush=True)
     prepared = prepare(config, registry)
     results_dir = ensure_results_dir(args.results_dir)
     config.results_dir = results_dir
