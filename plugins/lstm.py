@@ -149,7 +149,7 @@ class VariantLSTM(nn.Module):
                 x = forward_out  # (B, T, H)
                 pooled = final[0]
         sequence, pooled = drop_read_output(self.dropout, self.reads, x, pooled)
-        return ModelOutput(sequence=sequence, pooled=pooled, state=finals, hidden=x)
+        return ModelOutput(sequence=sequence, pooled=pooled, state=finals)
 
 
 def build_lstm(

@@ -32,7 +32,7 @@ class TextRNN(nn.Module):
         x = self.dropout(self.encoder(inputs))  # (B, T, E)
         out, (h_n, _) = run_rnn(self.lstm, x, lengths)  # out (B, T, 2H); h_n (layers*2, B, H)
         pooled = final_hidden(h_n, bidirectional=True)  # (B, 2H)
-        return ModelOutput(pooled=self.dropout(pooled), hidden=out)
+        return ModelOutput(pooled=self.dropout(pooled))
 
 
 def build_textrnn(context: ModelContext, embedding_dim: int = 128, hidden_size: int = 128,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +64,7 @@ class RunConfig:
     task_options: dict[str, Any]
     train: dict[str, Any]
     results_dir: Path = Path("results")
-    tracking_uri: str | None = None
     experiment: str = "rnnbench"
-    tags: dict[str, str] = field(default_factory=dict)
 
     def flat(self) -> dict[str, Any]:
         """Dotted name -> value, as logged to MLflow."""

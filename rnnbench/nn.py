@@ -119,7 +119,7 @@ class FusedRecurrent(nn.Module):
         h_n = final[0] if isinstance(final, tuple) else final  # (layers*dirs, B, H)
         sequence, pooled = drop_read_output(self.dropout, self.reads, out,
                                             final_hidden(h_n, self.bidirectional))
-        return ModelOutput(sequence=sequence, pooled=pooled, state=final, hidden=out)
+        return ModelOutput(sequence=sequence, pooled=pooled, state=final)
 
 
     def forward_unrolled(self, inputs: torch.Tensor, lengths: torch.Tensor):

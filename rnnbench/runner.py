@@ -197,7 +197,6 @@ def execute(
         "rnnbench.version": __version__,
         "rnnbench.model_plugin": f"{model_source.distribution} {model_source.version}",
         "rnnbench.task_plugin": f"{task_source.distribution} {task_source.version}",
-        **config.tags,
         **(extra_tags or {}),
     }
     tags["rnnbench.config_hash"] = config_hash(config)

@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
+
+# The suite's own caches, for the whole session (subprocesses inherit them): `datasets`
+# (which reads these variables once, at import, hence before anything imports it), the
+# prepared-data cache beside it (rnnbench.prepared_cache), the Hugging Face hub and
+# matplotlib's font cache. Nothing lands in the user's ~/.cache or ~/.config.
+if "datasets" in sys.modules:
+    raise RuntimeError("tests/conftest.py: `datasets` was imported before the suite could "
+                       "point HF_DATASETS_CACHE at its temporary folder")
+CACHE_ROOT = Path(tempfile.mkdtemp(prefix="rnnbench-test-caches-"))
+os.environ["HF_HOME"] = str(CACHE_ROOT / "huggingface")
+os.environ["HF_DATASETS_CACHE"] = str(CACHE_ROOT / "huggingface" / "datasets")
+os.environ["XDG_CACHE_HOME"] = str(CACHE_ROOT / "xdg")
+os.environ["MPLCONFIGDIR"] = str(CACHE_ROOT / "matplotlib")
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
@@ -24,6 +39,10 @@ TINY = [
     "--set", "model.hidden_size=16", "--set", "model.embedding_dim=8",
     "--set", "train.progress=false", "--max-epochs", "2",
 ]
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(CACHE_ROOT, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -54,11 +54,19 @@ def test_copy_memory_layout_and_baseline():
 def test_copy_recall_accuracy_reads_only_the_last_ten_steps():
     t = make("copy", seq_len=5, train_size=4, val_size=4, test_size=4)
     batch = t.splits[0][list(range(4))]
+    target = batch["target"]  # (4, 25): blanks (0), then the 10 symbols to recall
+    wrong = (target + 1) % 10  # a different class at every step
+    prediction = torch.nn.functional.one_hot(wrong, 10).float()  # (4, 25, 10) logits
+    prediction[:, -10:] = torch.nn.functional.one_hot(target[:, -10:], 10).float()
+    assert not torch.equal(prediction.argmax(-1)[:, :-10], target[:, :-10])
     metrics = t.metrics()
-    perfect = torch.nn.functional.one_hot(batch["target"], 10).float()
-    perfect[:, :-10] = 0  # wrong everywhere before the recall window
-    t.update_metrics(metrics, perfect, batch)
+    t.update_metrics(metrics, prediction, batch)  # wrong everywhere before the recall window
     assert float(metrics["recall_acc"].compute()) == 1.0
+
+    prediction[0, -10:-7] = torch.nn.functional.one_hot(wrong[0, -10:-7], 10).float()
+    metrics = t.metrics()
+    t.update_metrics(metrics, prediction, batch)  # 3 of the 4 x 10 recalled symbols wrong
+    assert float(metrics["recall_acc"].compute()) == pytest.approx(37 / 40)
 
 
 def evaluate_listops(tokens):
