@@ -28,6 +28,7 @@ from rnnbench.locking import StorageLock
 from rnnbench.params import Choice, FloatRange, IntRange, Param, Space
 from rnnbench.registry import Registry
 from rnnbench.sweep_config import SweepConfig
+from rnnbench.trial_slots import Claim, TrialSlots, snapshot
 
 POLL_SECONDS = 1.0  # how often a worker looks whether other workers' trials finished
 
@@ -143,27 +144,8 @@ class Sweep:
             return optuna.samplers.TPESampler(seed=seed, n_startup_trials=2)
         return optuna.samplers.RandomSampler(seed=seed)
 
-    @staticmethod
-    def claimed(study) -> int:
-        """Trial slots taken: finished ones plus those running or waiting to run."""
-        from optuna.trial import TrialState
-
-        return Sweep.finished(study) + sum(
-            1 for t in study.get_trials(deepcopy=False)
-            if t.state in (TrialState.RUNNING, TrialState.WAITING))
-
-    @staticmethod
-    def finished(study) -> int:
-        """Trials that count toward n_trials: complete, pruned, or failed by the objective
-        (a trial failed by a stale heartbeat is retried, so it does not count)."""
-        from optuna.trial import TrialState
-
-        return sum(1 for t in study.get_trials(deepcopy=False)
-                   if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
-                   or (t.state == TrialState.FAIL and "error" in t.user_attrs))
-
     # ------------------------------------------------------------------- search
-    def objective(self, task: str, model: str, study_label: str, claim):
+    def objective(self, task: str, model: str, study_label: str):
         import optuna
         from optuna_integration import PyTorchLightningPruningCallback
 
@@ -172,7 +154,6 @@ class Sweep:
         spec = self.registry.task(task)
 
         def run_trial(trial) -> float:
-            claim.release()  # Optuna has created this trial: the slot is taken
             try:
                 config = sample_config(trial, self.config, self.registry, task, model)
                 trial.set_user_attr("config", {"model_params": config.model_params,
@@ -207,17 +188,15 @@ class Sweep:
         """Run trials until the study holds n_trials finished ones (waiting for other
         workers' running trials, so that the best trial is final)."""
         import optuna
-        from optuna.trial import TrialState
 
         label = study_name(self.config.name, task, model)
         study = self.study(task, model)
         n = self.config.n_trials
-        done = self.finished(study)
+        count = snapshot(study)
         pair = f"[{index}/{total}] {model} on {task}"
-        if done >= n and not any(t.state.name in ("RUNNING", "WAITING")
-                                 for t in study.get_trials(deepcopy=False)):
+        if count.finished >= n and count.running + count.waiting == 0:
             return study
-        self.report(f"{pair}: searching, {done}/{n} trials done")
+        self.report(f"{pair}: searching, {count.finished}/{n} trials done")
 
         def progress(study, trial) -> None:
             best = _best(study)
@@ -225,33 +204,29 @@ class Sweep:
                 if best is not None else "no complete trial yet"
             state = trial.state.name.lower()
             reason = trial.user_attrs.get("reason") or trial.user_attrs.get("error", "")
-            self.report(f"{pair}: trial {self.finished(study)}/{n} {state}"
+            self.report(f"{pair}: trial {snapshot(study).finished}/{n} {state}"
                         f"{' (' + reason + ')' if reason and state != 'complete' else ''}"
                         f", {best_text}, elapsed {_clock(time.monotonic() - self.started)}")
 
-        claim = StorageLock(self.storage_url, f"{label}:claim")
+        def tidy(study) -> None:
+            optuna.storages.fail_stale_trials(study)  # a dead worker's trial is retried
+            self.mark_killed_runs(study)
+
+        def reseed(study, position: int) -> None:
+            # Seeded by the trial's position (trials are created one at a time under the
+            # claim lock): one worker's sweep is reproducible, and workers never share a
+            # random stream (with one sampler seed each would draw the same trials).
+            study.sampler = self.sampler(position)
+
+        slots = TrialSlots(StorageLock(self.storage_url, f"{label}:claim"), n,
+                           before_claim=tidy, before_trial=reseed)
+        objective = self.objective(task, model, label)
         while deadline is None or time.monotonic() < deadline:
-            claim.acquire()
-            try:
-                optuna.storages.fail_stale_trials(study)  # a dead worker's trial is retried
-                self.mark_killed_runs(study)
-                states = [t.state for t in study.get_trials(deepcopy=False)]
-                if self.claimed(study) >= n and TrialState.WAITING not in states:
-                    if TrialState.RUNNING not in states:
-                        break  # every slot finished: the best trial is final
-                    claim.release()  # another worker is still running a trial
-                    time.sleep(POLL_SECONDS)
-                    continue
-                # Seeded by the trial's position (trials are created one at a time under
-                # this lock): one worker's sweep is reproducible, and workers never share a
-                # random stream (with one sampler seed each would draw the same trials).
-                study.sampler = self.sampler(len(states))
-                # Optuna asks for (or pops a waiting) trial under the lock; the objective
-                # releases it once the trial exists.
-                study.optimize(self.objective(task, model, label, claim), n_trials=1,
-                               catch=(Exception,), callbacks=[progress], gc_after_trial=False)
-            finally:
-                claim.release()
+            claim = slots.run_one(study, objective, callbacks=[progress])
+            if claim is Claim.FULL:
+                break  # every slot finished: the best trial is final
+            if claim is Claim.BUSY:
+                time.sleep(POLL_SECONDS)  # another worker is still running a trial
         return study
 
     def mark_killed_runs(self, study) -> None:
