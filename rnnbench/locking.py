@@ -45,8 +45,7 @@ def check_storage_url(url: str, option: str = "--storage") -> None:
     kind = dialect(url)
     if kind not in SUPPORTED_SCHEMES:
         raise ConfigError(f"{option} {url}: unsupported storage scheme {kind or url!r} "
-                          f"(supported: sqlite, postgresql, mysql, mariadb, e.g. "
-                          "sqlite:///results/optuna.db or mysql+pymysql://user@host/db)")
+                          f"(supported: {', '.join(SUPPORTED_SCHEMES)})")
     if kind == "sqlite" and not _sqlite_path(url):
         raise ConfigError(f"{option} {url}: an SQLite storage needs a file, e.g. "
                           "sqlite:///results/optuna.db (an in-memory one is not shared)")

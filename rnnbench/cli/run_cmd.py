@@ -60,14 +60,18 @@ def run(args: argparse.Namespace) -> int:
     config = build_run_config(registry, args.model, args.task, sets,
                               results_dir=args.results_dir, experiment=args.experiment)
 
-    from rnnbench.runner import execute, prepare
-    from rnnbench.tracking import Tracker
+    from rnnbench.runner import check_resumable, execute, prepare
+    from rnnbench.tracking import Tracker, check_tracking_uri
 
-    prepared = prepare(config, registry)
+    # everything that can be checked is checked before any folder or store exists
+    tracking_uri = resolve_tracking_uri(args.tracking_uri, args.results_dir)
+    check_tracking_uri(tracking_uri)
+    if args.resume:
+        check_resumable(args.results_dir)
+    prepared = prepare(config, registry)  # also checks the requested devices exist
     results_dir = ensure_results_dir(args.results_dir)
     config.results_dir = results_dir
-    tracker = Tracker(resolve_tracking_uri(args.tracking_uri, results_dir), args.experiment,
-                      artifact_root=results_dir / "mlartifacts")
+    tracker = Tracker(tracking_uri, args.experiment, artifact_root=results_dir / "mlartifacts")
     result = execute(prepared, registry, tracker, resume=args.resume)
     if args.json:
         print_json(result.to_json())

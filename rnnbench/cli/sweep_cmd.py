@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
             from rnnbench.config import TRAIN_PARAMS
 
             config.train[key] = TRAIN_PARAMS.get(key).convert(value, f"--{flag}")
+    check_before_writing(config)
     if os.environ.get(WORKER_ENV):  # a helper started by --workers: trials and final seeds
         sweep, _ = open_sweep(config, registry)
         sweep.report = lambda line: None
@@ -97,6 +98,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"{outcome.model} on {outcome.task}: {outcome.note}")
     print(f"\nwritten: {', '.join(str(f) for f in files)}")
     return 0
+
+
+def check_before_writing(config) -> None:
+    """What can be refused before any folder, database or lock file exists: the devices,
+    the storage URL's scheme and driver, an unreachable tracking server."""
+    from rnnbench.config import resolve_tracking_uri
+    from rnnbench.locking import check_storage_url
+    from rnnbench.runner import check_devices
+    from rnnbench.tracking import check_tracking_uri
+
+    check_devices(config.train)
+    if config.storage:
+        check_storage_url(config.storage)
+    check_tracking_uri(resolve_tracking_uri(config.tracking_uri, Path(config.results_dir)))
 
 
 def open_sweep(config, registry):
