@@ -14,7 +14,6 @@ and the sweep goes on.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -177,9 +176,10 @@ class Sweep:
             except Exception as exc:
                 trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:1000])
                 raise
-            if result.diverged or result.monitor_value is None or not math.isfinite(result.monitor_value):
-                trial.set_user_attr("reason", "diverged: the loss became NaN or infinite")
-                raise optuna.TrialPruned("diverged: the loss became NaN or infinite")
+            trial.set_user_attr("baseline", result.baseline)  # for _best_trial's check
+            if result.diverged:  # never a best trial: recorded as pruned, with the reason
+                trial.set_user_attr("reason", f"diverged: {result.diverged_reason}")
+                raise optuna.TrialPruned(f"diverged: {result.diverged_reason}")
             return result.monitor_value
 
         return run_trial
@@ -354,13 +354,22 @@ class Sweep:
 
 
 def _best_trial(study):
+    """The best complete trial that did not diverge (a study written before diverged
+    trials were pruned may hold complete ones: non-finite, or 10x worse than the
+    baseline), or None."""
+    from optuna.study import StudyDirection
     from optuna.trial import TrialState
 
+    from rnnbench.runner import value_divergence
+
+    minimize = study.direction == StudyDirection.MINIMIZE
     complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if t.value is not None and math.isfinite(t.value)]
+                if value_divergence(t.value, t.user_attrs.get("baseline"),
+                                    "min" if minimize else "max") is None]
     if not complete:
         return None
-    return study.best_trial
+    # the first of equal values wins, as with study.best_trial
+    return (min if minimize else max)(complete, key=lambda t: t.value)
 
 
 def _best(study) -> float | None:
