@@ -79,7 +79,7 @@ def check_tracking_uri(uri: str, timeout: float = 5.0) -> None:
             message = short_reason(reason)
         else:
             message = cut_line(f"{type(exc).__name__}: {reason}")
-        raise ConfigError(f"--tracking-uri {uri}: not reachable ({message})") from None
+        raise ConfigError(f"--tracking-uri {uri}: not usable ({message})") from None
 
 
 class Tracker:

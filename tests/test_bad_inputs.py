@@ -52,10 +52,10 @@ CASES = [
       "--devices", "{gpus}"], "train.devices: {gpus} GPUs requested, {found} found", SWEEP_YAML),
     # an unreachable tracking server, found before any store is created
     (RUN + ["--tracking-uri", "http://127.0.0.1:1"],
-     "--tracking-uri http://127.0.0.1:1: not reachable (ConnectionRefusedError"),
+     "--tracking-uri http://127.0.0.1:1: not usable (ConnectionRefusedError"),
     (["sweep", "--config", "{yaml}", "--results-dir", "{results}", "--tracking-uri",
       "http://127.0.0.1:1"],
-     "--tracking-uri http://127.0.0.1:1: not reachable (ConnectionRefusedError", SWEEP_YAML),
+     "--tracking-uri http://127.0.0.1:1: not usable (ConnectionRefusedError", SWEEP_YAML),
     # nothing to resume: no mlflow.db created to find that out
     (RUN + ["--resume"], "--resume: no unfinished run of this exact configuration left a "
                          "checkpoint under"),
