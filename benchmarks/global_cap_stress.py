@@ -7,7 +7,8 @@ times; every study must end with exactly n_trials finished trials numbered 0..n-
     python benchmarks/global_cap_stress.py --storage mysql+pymysql://root@127.0.0.1:3306/test
 
 `sqlite` means a fresh SQLite file per repetition in a temporary folder; server URLs get
-fresh study names per repetition (deleted afterwards). The last stdout line is one JSON
+fresh study names per repetition (deleted afterwards). The worker processes start once and
+meet at a barrier before each repetition, so every repetition starts all of them together. The last stdout line is one JSON
 object: repetitions, overcounts (studies with more than n_trials finished), undercounts,
 finished counts seen, wall seconds.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,67 +25,75 @@ import uuid
 from pathlib import Path
 
 
-def worker(url: str, studies: list[str], n_trials: int, start_at: float, sleep_ms: tuple[int, int]) -> None:
-    """One worker: every study in turn, until its cap says FULL (as Sweep.search does)."""
+def worker(rounds: list[tuple[str, list[str]]], n_trials: int, sleep_ms: tuple[int, int],
+           barrier) -> None:
+    """One worker process: for each round (storage URL, study names), wait until every
+    worker is ready, then claim slots of each study in turn until its cap says FULL (as
+    Sweep.search does). Processes live across rounds, so a round costs no start-up."""
     import optuna
 
     from rnnbench.locking import StorageLock
     from rnnbench.sweep import open_storage
     from rnnbench.trial_slots import Claim, TrialSlots
 
-    storage = open_storage(url)
-    time.sleep(max(0.0, start_at - time.time()))  # all workers claim at the same moment
-
     def objective(trial) -> float:
         time.sleep(random.uniform(*sleep_ms) / 1000)
         return trial.suggest_float("x", 0.0, 1.0)
 
-    for name in studies:
-        study = optuna.load_study(study_name=name, storage=storage)
-        slots = TrialSlots(StorageLock(url, f"{name}:claim"), n_trials,
-                           before_claim=optuna.storages.fail_stale_trials)
-        while (claim := slots.run_one(study, objective)) is not Claim.FULL:
-            if claim is Claim.BUSY:
-                time.sleep(0.01)
+    storages: dict[str, object] = {}
+    for url, names in rounds:
+        storage = storages.get(url) or storages.setdefault(url, open_storage(url))
+        studies = [optuna.load_study(study_name=name, storage=storage) for name in names]
+        barrier.wait()  # all workers claim at the same moment
+        for study in studies:
+            slots = TrialSlots(StorageLock(url, f"{study.study_name}:claim"), n_trials,
+                               before_claim=optuna.storages.fail_stale_trials)
+            while (claim := slots.run_one(study, objective)) is not Claim.FULL:
+                if claim is Claim.BUSY:
+                    time.sleep(0.01)
 
 
-def repetition(url: str, workers: int, studies: int, n_trials: int,
-               sleep_ms: tuple[int, int]) -> list[int]:
-    """Finished trials per study after one round of `workers` processes."""
+def run_rounds(rounds: list[tuple[str, list[str]]], workers: int, n_trials: int,
+               sleep_ms: tuple[int, int]) -> list[list[int]]:
+    """Finished trials per study of every round, after `workers` processes ran them."""
+    import multiprocessing
+
     import optuna
     from optuna.trial import TrialState
 
     from rnnbench.sweep import open_storage
 
-    storage = open_storage(url)
-    names = [f"stress-{uuid.uuid4().hex[:8]}:{i}" for i in range(studies)]
-    for name in names:  # created before the workers start, as the sweep's init lock does
-        optuna.create_study(study_name=name, storage=storage)
-    start_at = time.time() + 0.5 + 0.25 * workers  # after every worker's imports
-    procs = [subprocess.Popen([sys.executable, __file__, "--worker", url, ",".join(names),
-                               str(n_trials), repr(start_at), f"{sleep_ms[0]},{sleep_ms[1]}"])
+    for url, names in rounds:  # created before the workers start, as the sweep's init lock does
+        storage = open_storage(url)
+        for name in names:
+            optuna.create_study(study_name=name, storage=storage)
+    context = multiprocessing.get_context("spawn")  # fresh processes, like real workers
+    barrier = context.Barrier(workers)
+    procs = [context.Process(target=worker, args=(rounds, n_trials, sleep_ms, barrier))
              for _ in range(workers)]
-    codes = [p.wait() for p in procs]
-    if any(codes):
-        raise SystemExit(f"a worker failed (exit codes {codes})")
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    if any(proc.exitcode for proc in procs):
+        raise SystemExit(f"a worker failed (exit codes {[p.exitcode for p in procs]})")
     counts = []
-    for name in names:
-        trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
-        finished = [t for t in trials if t.state == TrialState.COMPLETE]
-        if sorted(t.number for t in trials) != list(range(len(trials))):
-            raise SystemExit(f"{name}: trial numbers {sorted(t.number for t in trials)}")
-        counts.append(len(finished))
-        if not url.startswith("sqlite"):
-            optuna.delete_study(study_name=name, storage=storage)
+    for url, names in rounds:
+        storage = open_storage(url)
+        found = []
+        for name in names:
+            trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+            numbers = sorted(t.number for t in trials)
+            if numbers != list(range(len(trials))):
+                raise SystemExit(f"{name}: trial numbers {numbers}")
+            found.append(sum(t.state == TrialState.COMPLETE for t in trials))
+            if not url.startswith("sqlite"):
+                optuna.delete_study(study_name=name, storage=storage)
+        counts.append(found)
     return counts
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--worker"]:
-        url, names, n, start_at, sleep = sys.argv[2:7]
-        low, high = (int(x) for x in sleep.split(","))
-        worker(url, names.split(","), int(n), float(start_at), (low, high))
-        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--storage", default="sqlite", help="'sqlite' or a server storage URL")
     parser.add_argument("--repetitions", type=int, default=50)
@@ -96,22 +104,23 @@ def main() -> None:
     args = parser.parse_args()
     low, high = (int(x) for x in args.sleep_ms.split(","))
     started = time.perf_counter()
-    seen: dict[int, int] = {}
-    over = under = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for rep in range(args.repetitions):
-            url = f"sqlite:///{Path(tmp) / f'rep{rep}.db'}" if args.storage == "sqlite" \
-                else args.storage
-            counts = repetition(url, args.workers, args.studies, args.n_trials, (low, high))
-            over += sum(c > args.n_trials for c in counts)
-            under += sum(c < args.n_trials for c in counts)
-            for c in counts:
-                seen[c] = seen.get(c, 0) + 1
-            print(f"repetition {rep + 1}/{args.repetitions}: finished per study {counts}",
-                  file=sys.stderr, flush=True)
+        tag = uuid.uuid4().hex[:8]
+        rounds = [(f"sqlite:///{Path(tmp) / f'rep{rep}.db'}" if args.storage == "sqlite"
+                   else args.storage, [f"stress-{tag}-{rep}:{i}" for i in range(args.studies)])
+                  for rep in range(args.repetitions)]
+        counts = run_rounds(rounds, args.workers, args.n_trials, (low, high))
+    seen: dict[int, int] = {}
+    for rep, found in enumerate(counts, start=1):
+        print(f"repetition {rep}/{args.repetitions}: finished per study {found}", file=sys.stderr)
+        for c in found:
+            seen[c] = seen.get(c, 0) + 1
+    flat = [c for found in counts for c in found]
     print(json.dumps({"storage": args.storage.split(":")[0], "repetitions": args.repetitions,
                       "workers": args.workers, "studies": args.studies,
-                      "n_trials": args.n_trials, "overcounts": over, "undercounts": under,
+                      "n_trials": args.n_trials,
+                      "overcounts": sum(c > args.n_trials for c in flat),
+                      "undercounts": sum(c < args.n_trials for c in flat),
                       "finished_counts": {str(k): v for k, v in sorted(seen.items())},
                       "wall_seconds": round(time.perf_counter() - started, 1)}))
 
