@@ -355,8 +355,8 @@ class Sweep:
 
 def _best_trial(study):
     """The best complete trial that did not diverge (a study written before diverged
-    trials were pruned may hold complete ones: non-finite, or 10x worse than the
-    baseline), or None."""
+    trials were pruned may hold complete ones: non-finite, or 100x worse than
+    the baseline), or None."""
     from optuna.study import StudyDirection
     from optuna.trial import TrialState
 
