@@ -12,9 +12,12 @@ from rnnbench.errors import ConfigError, DataError, IncompatibleError, RnnbenchE
 from rnnbench.hookspecs import hookimpl
 from rnnbench.params import Choice, FloatRange, IntRange, Param, ParamSet
 from rnnbench.specs import (
+    DiagnosticSpec,
     ModelContext,
     ModelOutput,
     ModelSpec,
+    PrunerSpec,
+    SamplerSpec,
     Task,
     TaskSpec,
     compatibility,
@@ -29,6 +32,7 @@ __all__ = [
     "Choice",
     "ConfigError",
     "DataError",
+    "DiagnosticSpec",
     "FloatRange",
     "IncompatibleError",
     "IntRange",
@@ -37,7 +41,9 @@ __all__ = [
     "ModelSpec",
     "Param",
     "ParamSet",
+    "PrunerSpec",
     "RnnbenchError",
+    "SamplerSpec",
     "Task",
     "TaskSpec",
     "__version__",

@@ -47,8 +47,9 @@ TRAIN_PARAMS = ParamSet(
               "flush denormal floats (below 1.2e-38) to zero on the CPU; on some CPUs "
               "vanishing gradients full of them made steps up to 20x slower"),
         Param("progress", bool, True, "show Lightning's progress bar"),
-        Param("diagnostics", str, "none", "gradient-flow: record dL/dh_t during training",
-              choices=("none", "gradient-flow")),
+        Param("diagnostics", str, "none",
+              "diagnostics to record, comma-separated names from `rnnbench list` (built-in: "
+              "gradient-flow, dL/dh_t through time); none: no diagnostic"),
         Param("diagnostics_interval", int, 50, "training steps between diagnostics", minimum=1),
     )
 )
@@ -111,11 +112,27 @@ def build_run_config(
     reason = compatibility(model_spec, task_spec, model_params)
     if reason:
         raise IncompatibleError(reason)
-    if train["diagnostics"] == "gradient-flow" and not model_spec.exposes_hidden(model_params):
-        raise IncompatibleError(f"--diagnostics gradient-flow: model {model!r} does not expose "
-                                "per-step hidden states with these hyperparameters")
+    for diagnostic in selected_diagnostics(registry, train):
+        why = diagnostic.applies(model_spec, model_params) if diagnostic.applies else None
+        if why:
+            raise IncompatibleError(f"--diagnostics {diagnostic.name}: {why}")
     return RunConfig(model=model, task=task, model_params=model_params,
                      task_options=task_options, train=train, **extra)
+
+
+def selected_diagnostics(registry: Registry, train: Mapping[str, Any]) -> list:
+    """The DiagnosticSpecs that `train.diagnostics` names (comma-separated; "none": none);
+    an unknown name is a ConfigError with a suggestion."""
+    names = [n.strip() for n in str(train["diagnostics"]).split(",") if n.strip()]
+    out = []
+    for name in names:
+        if name == "none":
+            continue
+        try:
+            out.append(registry.diagnostic(name))
+        except ConfigError as exc:
+            raise ConfigError(f"train.diagnostics: {exc}") from None
+    return out
 
 
 def resolve_tracking_uri(explicit: str | None, results_dir: Path) -> str:

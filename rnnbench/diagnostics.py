@@ -9,6 +9,9 @@ distance to the loss; gated models keep them far flatter.
 Logged: the metric `grad_flow_log10_ratio` = log10(‖∂L/∂h_1‖ / ‖∂L/∂h_T‖) per recorded
 step, and artifacts `gradient_flow.json` (raw norms) and `gradient_flow.png` (heat map,
 training step × time step, log colour scale).
+
+Registered as the diagnostic `gradient-flow` by rnnbench.extensions, through the
+`rnnbench` entry-point group, exactly as a third-party diagnostic is.
 """
 
 from __future__ import annotations
@@ -29,8 +32,7 @@ def gradient_flow(system: Any, batch: Mapping[str, Any]) -> list[float]:
     """‖∂L/∂h_t‖ (Frobenius norm over the batch) for t = 1..T on one batch."""
     with torch.enable_grad():
         out, hidden = system.model.forward_unrolled(batch["inputs"], batch["lengths"])
-        features = out.sequence if system.output_kind == "sequence" else out.pooled
-        loss = system.task.loss(system.head(features), batch)
+        loss = system.loss_of(out, batch)
         grads = torch.autograd.grad(loss, hidden, allow_unused=True)
     return [0.0 if g is None else float(g.detach().norm()) for g in grads]
 
@@ -87,3 +89,4 @@ def heat_map(records: list[dict[str, Any]], path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+

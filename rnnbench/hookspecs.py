@@ -28,3 +28,27 @@ def register_tasks(register):
 
     register: callable taking one `rnnbench.TaskSpec`; call it once per task.
     """
+
+
+@hookspec
+def register_diagnostics(register):
+    """Register diagnostics (training-time measurements such as gradient flow).
+
+    register: callable taking one `rnnbench.DiagnosticSpec`; call it once per diagnostic.
+    """
+
+
+@hookspec
+def register_samplers(register):
+    """Register Optuna samplers by name for `rnnbench sweep`.
+
+    register: callable taking one `rnnbench.SamplerSpec`.
+    """
+
+
+@hookspec
+def register_pruners(register):
+    """Register Optuna pruners by name for `rnnbench sweep`.
+
+    register: callable taking one `rnnbench.PrunerSpec`.
+    """

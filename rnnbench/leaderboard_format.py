@@ -188,8 +188,11 @@ def description(rows: list[dict], sweep: str, settings: dict[str, Any]) -> str:
     """The sweep's parent-run description: settings, then per task the table, the
     verdict and a bar chart."""
     said = verdicts(rows)
-    lines = [f"# Sweep '{sweep}'\n",
-             " · ".join(f"{k} {v}" for k, v in settings.items()) + "\n"]
+    # The Overview page shows the first lines before "Show more": the verdicts first.
+    lines = ["\n".join(f"- **{mine[0]['task']}** ({mine[0]['metric']} "
+                       f"{ARROW[mine[0]['direction']]}): {said[mine[0]['task']]}"
+                       for mine in tasks(rows)) + "\n",
+             f"Sweep '{sweep}': " + " · ".join(f"{k} {v}" for k, v in settings.items()) + "\n"]
     for mine in tasks(rows):
         arrow = ARROW[mine[0]["direction"]]
         header = ["#", "model", f"{mine[0]['metric']} {arrow}", "solved", "vs baseline",

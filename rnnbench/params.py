@@ -7,6 +7,7 @@ logs it under its dotted name. Nothing here imports torch or optuna at module le
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,8 @@ class Param:
                 if isinstance(raw, bool):
                     raise ValueError
                 value = float(raw)
+                if not math.isfinite(value):  # nan/inf parse as floats, and pass bounds checks
+                    raise ConfigError(f"{where}: expected a finite number, got {raw!r}")
             elif self.type is str:
                 if not isinstance(raw, str | int | float):
                     raise ValueError

@@ -25,10 +25,11 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
-def check_first_batch(system: Any, config: Any, registry: Any) -> None:
+def check_first_batch(system: Any, config: Any, registry: Any, step_states: bool = False) -> None:
     """Raise IncompatibleError if the model's output does not have the contract's
     shape, (B, T, D) per step or (B, D) pooled with D = model.output_size, or if the
-    task's head or loss cannot take it. Runs before anything is written."""
+    task's head or loss cannot take it; with `step_states` (a diagnostic reads
+    forward_unrolled), also its step states. Runs before anything is written."""
     import torch
 
     source = registry.source_of("model", config.model)
@@ -74,14 +75,14 @@ def check_first_batch(system: Any, config: Any, registry: Any) -> None:
             if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
                 raise IncompatibleError(f"{who}: the task's loss must be a scalar tensor, got "
                                         f"{_shape(loss)}")
-            if config.train["diagnostics"] == "gradient-flow":
+            if step_states:
                 _check_unrolled(model, inputs, lengths, who)
     finally:
         system.train(was_training)
 
 
 def _check_unrolled(model: Any, inputs: Any, lengths: Any, who: str) -> None:
-    """--diagnostics gradient-flow reads forward_unrolled's step states at the first
+    """A diagnostic (gradient-flow) reads forward_unrolled's step states at the first
     training step: check the method and its states now (see rnnbench.testing)."""
     import torch
 

@@ -24,20 +24,25 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pluggy
 
 from rnnbench import hookspecs
 from rnnbench.errors import ConfigError, PluginError
 from rnnbench.params import suggest
-from rnnbench.specs import ModelSpec, TaskSpec
+from rnnbench.specs import DiagnosticSpec, ModelSpec, PrunerSpec, SamplerSpec, TaskSpec
 
 ENTRY_POINT_GROUP = "rnnbench"
 #: hook name -> (spec type it registers, registry kind)
 HOOKS: dict[str, tuple[type, str]] = {
     "register_models": (ModelSpec, "model"),
     "register_tasks": (TaskSpec, "task"),
+    "register_diagnostics": (DiagnosticSpec, "diagnostic"),
+    "register_samplers": (SamplerSpec, "sampler"),
+    "register_pruners": (PrunerSpec, "pruner"),
 }
+KINDS = tuple(kind for _, kind in HOOKS.values())
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,31 @@ class Registry:
 
     models: dict[str, tuple[ModelSpec, Source]] = field(default_factory=dict)
     tasks: dict[str, tuple[TaskSpec, Source]] = field(default_factory=dict)
+    diagnostics: dict[str, tuple[DiagnosticSpec, Source]] = field(default_factory=dict)
+    samplers: dict[str, tuple[SamplerSpec, Source]] = field(default_factory=dict)
+    pruners: dict[str, tuple[PrunerSpec, Source]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     failed: list[tuple[Source, str]] = field(default_factory=list)
+
+    def table(self, kind: str) -> dict[str, tuple[Any, Source]]:
+        """name -> (spec, source) of one kind ("model", "task", "diagnostic", ...)."""
+        return {"model": self.models, "task": self.tasks, "diagnostic": self.diagnostics,
+                "sampler": self.samplers, "pruner": self.pruners}[kind]
+
+    def get(self, kind: str, name: str) -> Any:
+        table = self.table(kind)
+        if name not in table:
+            raise ConfigError(self._unknown(kind, name, table))
+        return table[name][0]
+
+    def diagnostic(self, name: str) -> DiagnosticSpec:
+        return self.get("diagnostic", name)
+
+    def sampler(self, name: str) -> SamplerSpec:
+        return self.get("sampler", name)
+
+    def pruner(self, name: str) -> PrunerSpec:
+        return self.get("pruner", name)
 
     def model(self, name: str) -> ModelSpec:
         if name not in self.models:
@@ -76,7 +104,7 @@ class Registry:
         return self.tasks[name][0]
 
     def source_of(self, kind: str, name: str) -> Source:
-        return (self.models if kind == "model" else self.tasks)[name][1]
+        return self.table(kind)[name][1]
 
     def _unknown(self, kind: str, name: str, table: Iterable[str]) -> str:
         """'unknown model X' plus the failed plugin that probably provides it, else a
@@ -252,7 +280,7 @@ def collect(
 
 
 def _call_hooks(pm: pluggy.PluginManager, plugin: object, source: Source, registry: Registry) -> None:
-    found: dict[str, list] = {"model": [], "task": []}
+    found: dict[str, list] = {kind: [] for kind in KINDS}
 
     def registrar(kind: str, expected: type) -> Callable[[object], None]:
         def register(spec: object) -> None:
@@ -273,12 +301,13 @@ def _call_hooks(pm: pluggy.PluginManager, plugin: object, source: Source, regist
         why = f"{type(exc).__name__}: {exc}"
         _skip(source, f"failed in its hooks: {why}", why, registry)
         return
-    if not found["model"] and not found["task"]:
+    if not any(found.values()):
         pm.unregister(plugin)
         _skip(source, "registered no model or task: its hooks ran but never called "
               "register(spec)", "it registered nothing", registry)
         return
-    for kind, table in (("model", registry.models), ("task", registry.tasks)):
+    for kind in KINDS:
+        table = registry.table(kind)
         for spec in found[kind]:
             if spec.name in table:
                 other = table[spec.name][1]

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnbench.config import RunConfig
+from rnnbench.config import RunConfig, selected_diagnostics
 from rnnbench.distributed import is_distributed, launch_context
 from rnnbench.errors import ConfigError, RnnbenchError
 from rnnbench.registry import Registry
@@ -39,6 +39,7 @@ class RunResult:
     monitor: str
     monitor_value: float | None
     diverged: bool = False
+    diverged_reason: str | None = None
     solved: bool | None = None
     epochs: int = 0
     steps: int = 0  # optimiser steps taken
@@ -67,6 +68,7 @@ class PreparedRun:
     task_spec: TaskSpec
     task: Task
     system: Any
+    diagnostics: list = field(default_factory=list)  # DiagnosticSpecs to attach
 
 
 def parse_devices(text: str) -> int | str | list[int]:
@@ -83,6 +85,33 @@ def parse_devices(text: str) -> int | str | list[int]:
     raise ConfigError(f"train.devices: expected a count, 'auto' or a list like 0,1, got {text!r}")
 
 
+def check_devices(train: Mapping[str, Any]) -> None:
+    """Refuse a device request this machine cannot satisfy, before anything is written
+    (Lightning would fail later, after the MLflow run exists)."""
+    devices = parse_devices(train["devices"])
+    accelerator = train["accelerator"]
+    if accelerator not in ("gpu", "cuda", "mps"):
+        return  # cpu: any process count; auto: Lightning picks what exists
+    import torch
+
+    if accelerator == "mps":
+        kind, found = "MPS devices", int(torch.backends.mps.is_available())
+    else:
+        kind, found = "GPUs", torch.cuda.device_count()
+    if isinstance(devices, list):
+        missing = [i for i in devices if not 0 <= i < found]
+        if missing:
+            raise ConfigError(f"train.devices: {kind} {','.join(map(str, devices))} requested, "
+                              f"{found} found" + (f" (ids 0-{found - 1})" if found else ""))
+        return
+    if devices == 0 or (isinstance(devices, int) and devices < -1):
+        raise ConfigError(f"train.devices: expected a count >= 1, -1 (all) or 'auto', got {devices}")
+    wanted = 1 if devices in ("auto", -1) else devices  # all/auto still need one
+    if wanted > found:
+        raise ConfigError(f"train.devices: {devices if devices != -1 else 'all'} {kind} "
+                          f"requested, {found} found")
+
+
 def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     """Build the task's data, the model and the Lightning system from a validated config."""
     import lightning.pytorch as pl
@@ -92,7 +121,7 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     from rnnbench.system import BenchmarkSystem
 
     train = config.train
-    parse_devices(train["devices"])
+    check_devices(train)
     if train["num_threads"]:
         torch.set_num_threads(train["num_threads"])
     # Denormal arithmetic is microcoded on x86 (tens to hundreds of times slower per
@@ -119,8 +148,10 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
         stateful=task_spec.stateful and model_spec.stateful,
         clip_value=train["clip_value"] if clip != "none" else None, clip_algorithm=clip,
     )
-    check_first_batch(system, config, registry)
-    return PreparedRun(config, model_spec, task_spec, task, system)
+    diagnostics = selected_diagnostics(registry, train)
+    check_first_batch(system, config, registry,
+                      step_states=any(d.needs_step_states for d in diagnostics))
+    return PreparedRun(config, model_spec, task_spec, task, system, diagnostics)
 
 
 def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: Iterable[Any]):
@@ -226,11 +257,21 @@ def execute(
             "params": result.params, "steps": result.steps, **({"baseline": result.baseline}
                                         if result.baseline is not None else {}),
         })
-        tracker.set_tags(run_id, {"rnnbench.diverged": result.diverged,
-                                  "rnnbench.solved": result.solved,
-                                  "rnnbench.throughput_unit": result.throughput_unit,
-                                  "rnnbench.unit": prepared.task.metric_unit,
-                                  "rnnbench.baseline_name": prepared.task.baseline_name})
+        # NaN stays NaN; inf is stored as NaN too (MLflow's SQL store would write the
+        # largest float), its sign kept in the rnnbench.infinite_metrics tag
+        nonfinite = {k: v for k, v in result.metrics.items() if not math.isfinite(v)}
+        tracker.log_metrics(run_id, nonfinite)
+        tags = {"rnnbench.diverged": result.diverged, "rnnbench.solved": result.solved,
+                "rnnbench.throughput_unit": result.throughput_unit,
+                "rnnbench.unit": prepared.task.metric_unit,
+                "rnnbench.baseline_name": prepared.task.baseline_name}
+        if result.diverged:
+            tags.update({"rnnbench.status": "diverged",
+                         "rnnbench.diverged_reason": result.diverged_reason})
+        infinite = [f"{k}={v}" for k, v in sorted(nonfinite.items()) if math.isinf(v)]
+        if infinite:
+            tags["rnnbench.infinite_metrics"] = ",".join(infinite)
+        tracker.set_tags(run_id, tags)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "result.json").write_text(json.dumps(result.to_json(), indent=2))
         tracker.log_artifact(run_id, run_dir / "result.json")
@@ -260,6 +301,41 @@ def single_device_trainer(prepared: PreparedRun, logger: Any):
         limit_val_batches=train["limit_eval_batches"] or None,
         limit_test_batches=train["limit_eval_batches"] or None,
     )
+
+
+# Min-mode tasks: a validation value above 100x the trivial baseline is diverged. Not
+# 10x: on the adding task an untrained model that predicts 0 scores E[target^2] ~ 1.17,
+# already 7-10x the baseline (0.12-0.17), and tiny sweeps' trials were flagged.
+DIVERGENCE_FACTOR = 100.0
+
+
+def divergence(metrics: Mapping[str, float], baseline: float | None, spec: TaskSpec,
+               training_diverged: bool = False) -> str | None:
+    """Why a run counts as diverged, or None: its training loss became non-finite, its
+    monitored validation value is missing or non-finite, or (min-mode tasks, where lower
+    is better and the baseline is the trivial predictor's loss/error) its validation
+    main metric is above DIVERGENCE_FACTOR x the baseline. Max-mode metrics (accuracy)
+    are bounded, so only the first two apply to them."""
+    if training_diverged:
+        return "the training loss became NaN or infinite"
+    monitor = metrics.get(spec.monitor)
+    if monitor is None or not math.isfinite(monitor):
+        return f"{spec.monitor} is {monitor}"
+    value = metrics.get(f"val_{spec.main_metric}", monitor)
+    return value_divergence(value, baseline, spec.mode, f"val_{spec.main_metric}"
+                            if f"val_{spec.main_metric}" in metrics else spec.monitor)
+
+
+def value_divergence(value: float | None, baseline: float | None, mode: str,
+                     name: str = "the validation value") -> str | None:
+    """The factor-of-baseline rule of `divergence` for one value (e.g. a trial's)."""
+    if value is None or not math.isfinite(value):
+        return f"{name} is {value}"
+    if mode == "min" and baseline is not None and math.isfinite(baseline) and baseline > 0 \
+            and value > DIVERGENCE_FACTOR * baseline:
+        return (f"{name} {value:.4g} is above {DIVERGENCE_FACTOR:g}x the trivial baseline "
+                f"{baseline:.4g}")
+    return None
 
 
 def run_status(exc: BaseException) -> str:
@@ -308,26 +384,37 @@ def find_resumable(tracker: Any, config: RunConfig) -> tuple[str, Path]:
         last = Path(config.results_dir) / "runs" / run.info.run_id / "checkpoints" / LAST_NAME
         if last.exists():
             return run.info.run_id, last
-    raise RnnbenchError("--resume: no unfinished run of this exact configuration left a "
-                        f"checkpoint under {Path(config.results_dir) / 'runs'}")
+    raise _nothing_to_resume(config.results_dir)
+
+
+def check_resumable(results_dir: Path) -> None:
+    """--resume with no last checkpoint under RESULTS/runs: refused before any store (the
+    MLflow database included) is created. find_resumable then matches the config."""
+    from rnnbench.resume_checkpoint import LAST_NAME
+
+    if not any((Path(results_dir) / "runs").glob(f"*/checkpoints/{LAST_NAME}")):
+        raise _nothing_to_resume(results_dir)
+
+
+def _nothing_to_resume(results_dir: Path) -> RnnbenchError:
+    return RnnbenchError("--resume: no unfinished run of this exact configuration left a "
+                         f"checkpoint under {Path(results_dir) / 'runs'}")
 
 
 def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_dir: Path,
                         callbacks: Iterable[Any], resume_from: Path | None = None) -> RunResult:
     config, system, task, spec = prepared.config, prepared.system, prepared.task, prepared.task_spec
     logger = tracker.lightning_logger(run_id, resumed=resume_from is not None)
-    monitor = None
-    if config.train["diagnostics"] == "gradient-flow":
-        from rnnbench.diagnostics import GradientFlowMonitor
-
-        monitor = GradientFlowMonitor(config.train["diagnostics_interval"])
-        callbacks = [*callbacks, monitor]
-    trainer, checkpoint = make_trainer(prepared, run_dir, logger, callbacks)
+    monitors = [spec.factory(config.train["diagnostics_interval"])
+                for spec in prepared.diagnostics]
+    trainer, checkpoint = make_trainer(prepared, run_dir, logger, [*callbacks, *monitors])
     datamodule = task.datamodule
     trainer.fit(system, datamodule=datamodule, ckpt_path=resume_from)
-    if monitor is not None and trainer.global_rank == 0:
-        for path in monitor.write(run_dir / "diagnostics"):
-            tracker.log_artifact(run_id, path, "diagnostics")
+    if trainer.global_rank == 0:
+        for monitor in monitors:
+            write = getattr(monitor, "write", None)
+            for path in write(run_dir / "diagnostics") if callable(write) else []:
+                tracker.log_artifact(run_id, path, "diagnostics")
     world = trainer.world_size
     best = checkpoint.best_model_path or None
     if system.diverged:
@@ -346,16 +433,19 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
     metrics = {k: v for k, v in metrics.items() if k.startswith(("val_", "test_"))}
     if system.diverged:
         metrics[spec.monitor] = math.nan
+    baseline = task.baseline()
+    reason = divergence(metrics, baseline, spec, system.diverged)
     test_metrics = {k[len("test_"):]: v for k, v in metrics.items() if k.startswith("test_")}
-    solved = spec.solved(test_metrics) if spec.solved and not system.diverged else None
+    solved = spec.solved(test_metrics) if spec.solved and reason is None else None
     n_params = sum(p.numel() for p in system.parameters())
     monitor_value = metrics.get(spec.monitor)
     return RunResult(
-        model=config.model, task=config.task, metrics=metrics, baseline=task.baseline(),
+        model=config.model, task=config.task, metrics=metrics, baseline=baseline,
         params=n_params, wall_seconds=0.0, throughput=system.throughput * world,
         throughput_unit=task.throughput_unit, mlflow_run_id=run_id, monitor=spec.monitor,
-        monitor_value=monitor_value, diverged=system.diverged, solved=solved,
-        epochs=trainer.current_epoch, steps=trainer.global_step, seed=config.train["seed"],
+        monitor_value=monitor_value, diverged=reason is not None, diverged_reason=reason,
+        solved=solved, epochs=trainer.current_epoch, steps=trainer.global_step,
+        seed=config.train["seed"],
         grad_norm_mean=system.grad_norm_mean, clip_fraction=system.clip_fraction,
         hparams=config.flat(),
     )

@@ -14,7 +14,6 @@ and the sweep goes on.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from rnnbench.locking import StorageLock
 from rnnbench.params import Choice, FloatRange, IntRange, Param, Space
 from rnnbench.registry import Registry
 from rnnbench.sweep_config import SweepConfig
+from rnnbench.trial_slots import Claim, TrialSlots, snapshot
 
 POLL_SECONDS = 1.0  # how often a worker looks whether other workers' trials finished
 
@@ -143,13 +143,7 @@ class Sweep:
         import optuna
 
         spec = self.registry.task(task)
-        if self.config.pruner == "median":
-            pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
-        elif self.config.pruner == "hyperband":
-            pruner = optuna.pruners.HyperbandPruner(
-                min_resource=1, max_resource=self.config.train["max_epochs"])
-        else:
-            pruner = optuna.pruners.NopPruner()
+        pruner = self.registry.pruner(self.config.pruner).factory(self.config.train["max_epochs"])
         name = study_name(self.config.name, task, model)
         with StorageLock(self.storage_url, f"{name}:create"):  # one creator, others load
             study = optuna.create_study(
@@ -166,33 +160,10 @@ class Sweep:
             return study
 
     def sampler(self, seed: int):
-        import optuna
-
-        if self.config.sampler == "tpe":
-            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=2)
-        return optuna.samplers.RandomSampler(seed=seed)
-
-    @staticmethod
-    def claimed(study) -> int:
-        """Trial slots taken: finished ones plus those running or waiting to run."""
-        from optuna.trial import TrialState
-
-        return Sweep.finished(study) + sum(
-            1 for t in study.get_trials(deepcopy=False)
-            if t.state in (TrialState.RUNNING, TrialState.WAITING))
-
-    @staticmethod
-    def finished(study) -> int:
-        """Trials that count toward n_trials: complete, pruned, or failed by the objective
-        (a trial failed by a stale heartbeat is retried, so it does not count)."""
-        from optuna.trial import TrialState
-
-        return sum(1 for t in study.get_trials(deepcopy=False)
-                   if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
-                   or (t.state == TrialState.FAIL and "error" in t.user_attrs))
+        return self.registry.sampler(self.config.sampler).factory(seed)
 
     # ------------------------------------------------------------------- search
-    def objective(self, task: str, model: str, study_label: str, claim):
+    def objective(self, task: str, model: str, study_label: str):
         import optuna
         from optuna_integration import PyTorchLightningPruningCallback
 
@@ -201,7 +172,6 @@ class Sweep:
         spec = self.registry.task(task)
 
         def run_trial(trial) -> float:
-            claim.release()  # Optuna has created this trial: the slot is taken
             try:
                 config = sample_config(trial, self.config, self.registry, task, model)
                 trial.set_user_attr("config", {"model_params": config.model_params,
@@ -225,9 +195,10 @@ class Sweep:
             except Exception as exc:
                 trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:1000])
                 raise
-            if result.diverged or result.monitor_value is None or not math.isfinite(result.monitor_value):
-                trial.set_user_attr("reason", "diverged: the loss became NaN or infinite")
-                raise optuna.TrialPruned("diverged: the loss became NaN or infinite")
+            trial.set_user_attr("baseline", result.baseline)  # for _best_trial's check
+            if result.diverged:  # never a best trial: recorded as pruned, with the reason
+                trial.set_user_attr("reason", f"diverged: {result.diverged_reason}")
+                raise optuna.TrialPruned(f"diverged: {result.diverged_reason}")
             return result.monitor_value
 
         return run_trial
@@ -236,17 +207,15 @@ class Sweep:
         """Run trials until the study holds n_trials finished ones (waiting for other
         workers' running trials, so that the best trial is final)."""
         import optuna
-        from optuna.trial import TrialState
 
         label = study_name(self.config.name, task, model)
         study = self.study(task, model)
         n = self.config.n_trials
-        done = self.finished(study)
+        count = snapshot(study)
         pair = f"[{index}/{total}] {model} on {task}"
-        if done >= n and not any(t.state.name in ("RUNNING", "WAITING")
-                                 for t in study.get_trials(deepcopy=False)):
+        if count.finished >= n and count.running + count.waiting == 0:
             return study
-        self.report(f"{pair}: searching, {done}/{n} trials done")
+        self.report(f"{pair}: searching, {count.finished}/{n} trials done")
 
         def progress(study, trial) -> None:
             best = _best(study)
@@ -254,33 +223,29 @@ class Sweep:
                 if best is not None else "no complete trial yet"
             state = trial.state.name.lower()
             reason = trial.user_attrs.get("reason") or trial.user_attrs.get("error", "")
-            self.report(f"{pair}: trial {self.finished(study)}/{n} {state}"
+            self.report(f"{pair}: trial {snapshot(study).finished}/{n} {state}"
                         f"{' (' + reason + ')' if reason and state != 'complete' else ''}"
                         f", {best_text}, elapsed {_clock(time.monotonic() - self.started)}")
 
-        claim = StorageLock(self.storage_url, f"{label}:claim")
+        def tidy(study) -> None:
+            optuna.storages.fail_stale_trials(study)  # a dead worker's trial is retried
+            self.mark_killed_runs(study)
+
+        def reseed(study, position: int) -> None:
+            # Seeded by the trial's position (trials are created one at a time under the
+            # claim lock): one worker's sweep is reproducible, and workers never share a
+            # random stream (with one sampler seed each would draw the same trials).
+            study.sampler = self.sampler(position)
+
+        slots = TrialSlots(StorageLock(self.storage_url, f"{label}:claim"), n,
+                           before_claim=tidy, before_trial=reseed)
+        objective = self.objective(task, model, label)
         while deadline is None or time.monotonic() < deadline:
-            claim.acquire()
-            try:
-                optuna.storages.fail_stale_trials(study)  # a dead worker's trial is retried
-                self.mark_killed_runs(study)
-                states = [t.state for t in study.get_trials(deepcopy=False)]
-                if self.claimed(study) >= n and TrialState.WAITING not in states:
-                    if TrialState.RUNNING not in states:
-                        break  # every slot finished: the best trial is final
-                    claim.release()  # another worker is still running a trial
-                    time.sleep(POLL_SECONDS)
-                    continue
-                # Seeded by the trial's position (trials are created one at a time under
-                # this lock): one worker's sweep is reproducible, and workers never share a
-                # random stream (with one sampler seed each would draw the same trials).
-                study.sampler = self.sampler(len(states))
-                # Optuna asks for (or pops a waiting) trial under the lock; the objective
-                # releases it once the trial exists.
-                study.optimize(self.objective(task, model, label, claim), n_trials=1,
-                               catch=(Exception,), callbacks=[progress], gc_after_trial=False)
-            finally:
-                claim.release()
+            claim = slots.run_one(study, objective, callbacks=[progress])
+            if claim is Claim.FULL:
+                break  # every slot finished: the best trial is final
+            if claim is Claim.BUSY:
+                time.sleep(POLL_SECONDS)  # another worker is still running a trial
         return study
 
     def mark_killed_runs(self, study) -> None:
@@ -423,13 +388,22 @@ class Sweep:
 
 
 def _best_trial(study):
+    """The best complete trial that did not diverge (a study written before diverged
+    trials were pruned may hold complete ones: non-finite, or 100x worse than
+    the baseline), or None."""
+    from optuna.study import StudyDirection
     from optuna.trial import TrialState
 
+    from rnnbench.runner import value_divergence
+
+    minimize = study.direction == StudyDirection.MINIMIZE
     complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if t.value is not None and math.isfinite(t.value)]
+                if value_divergence(t.value, t.user_attrs.get("baseline"),
+                                    "min" if minimize else "max") is None]
     if not complete:
         return None
-    return study.best_trial
+    # the first of equal values wins, as with study.best_trial
+    return (min if minimize else max)(complete, key=lambda t: t.value)
 
 
 def _best(study) -> float | None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnbench.config import TRAIN_PARAMS
+from rnnbench.config import TRAIN_PARAMS, selected_diagnostics
 from rnnbench.errors import ConfigError
 from rnnbench.params import Choice, FloatRange, IntRange, Param, Space, suggest
 from rnnbench.registry import Registry
@@ -84,7 +84,6 @@ KEYS = {
     "tracking_uri": str, "experiment": str, "workers": int, "heartbeat": int,
     "all_installed": bool,
 }
-CHOICES = {"sampler": ("tpe", "random"), "pruner": ("median", "hyperband", "none")}
 MINIMUM = {"n_trials": 0, "seeds": 1, "timeout": 1, "workers": 1, "heartbeat": 1}
 
 
@@ -171,8 +170,6 @@ def _check_type(key: str, value: Any, where: str) -> Any:
         kind is float and isinstance(value, int) and not isinstance(value, bool))
     if not ok:
         raise ConfigError(f"{where}: {key} expects {kind.__name__}, got {value!r}")
-    if key in CHOICES and value not in CHOICES[key]:
-        raise ConfigError(f"{where}: {key} must be one of {', '.join(CHOICES[key])}, got {value!r}")
     if key in MINIMUM and value < MINIMUM[key]:
         raise ConfigError(f"{where}: {key} must be >= {MINIMUM[key]}, got {value!r}")
     return float(value) if kind is float else value
@@ -187,12 +184,14 @@ def _resolve_names(config: SweepConfig, registry: Registry, where) -> None:
     if not config.tasks or config.tasks == ["synthetic"]:
         config.tasks = sorted(n for n, (s, _) in registry.tasks.items()
                               if s.synthetic and included("task", n))
-    for kind, names in (("model", config.models), ("task", config.tasks)):
+    for kind, names, key in (("model", config.models, "models"), ("task", config.tasks, "tasks"),
+                             ("sampler", [config.sampler], "sampler"),
+                             ("pruner", [config.pruner], "pruner")):
         for name in names:
             try:
-                registry.model(name) if kind == "model" else registry.task(name)
+                registry.get(kind, name)
             except ConfigError as exc:
-                raise ConfigError(f"{where(kind + 's')}: {exc}") from None
+                raise ConfigError(f"{where(key)}: {exc}") from None
     for name in config.search_train:
         param = TRAIN_PARAMS.get(name)
         if param is None or param.space is None:
@@ -214,6 +213,7 @@ def _resolve_options(config: SweepConfig, registry: Registry, where) -> None:
     }
     train = {"progress": False, **_mapping(config.train, where("train"))}
     config.train = TRAIN_PARAMS.resolve(train, "train", where("train"))
+    selected_diagnostics(registry, config.train)  # unknown names refused now
     resolved: dict[str, dict[str, Any]] = {}
     for model in config.model_params:
         if model not in registry.models:

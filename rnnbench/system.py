@@ -99,6 +99,12 @@ class BenchmarkSystem(pl.LightningModule):
         else:
             super().__setattr__(name, value)
 
+    def loss_of(self, out: Any, batch: Mapping[str, Any]) -> torch.Tensor:
+        """The task's loss of a ModelOutput on `batch` (through the head): what
+        diagnostics differentiate."""
+        features = out.sequence if self.output_kind == "sequence" else out.pooled
+        return self.task.loss(self.head(features), batch)
+
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state: Any = None):
         """Returns (prediction from the task head, the model's ModelOutput)."""
         out = self.model(inputs, lengths, state=state)

@@ -44,6 +44,45 @@ def param_value(value: Any) -> str:
     return text if len(text) <= MAX_PARAM_LENGTH else text[: MAX_PARAM_LENGTH - 3] + "..."
 
 
+REASON_LENGTH = 120  # characters of an exception quoted in a one-line error
+
+
+def short_reason(exc: BaseException, limit: int = REASON_LENGTH) -> str:
+    """'Type: first line of the message', cut at a word boundary to at most `limit`
+    characters (with '...'), so that an error line stays readable."""
+    text = str(exc).strip()
+    return cut_line(f"{type(exc).__name__}: {text.splitlines()[0]}" if text
+                    else type(exc).__name__, limit)
+
+
+def cut_line(text: str, limit: int = REASON_LENGTH) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, '...' marking a cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 3].rsplit(" ", 1)[0].rstrip(" ,;:(") + "..."
+
+
+def check_tracking_uri(uri: str, timeout: float = 5.0) -> None:
+    """Fail in one line, before any store is created, when an http(s) tracking server
+    cannot be reached (one request to its /health page: any HTTP answer will do)."""
+    import urllib.error
+    import urllib.request
+
+    if not uri.lower().startswith(("http://", "https://")):
+        return  # database URIs are opened (and checked) by the Tracker itself
+    try:
+        urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return  # a server answered
+    except (OSError, ValueError) as exc:
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        if isinstance(reason, BaseException):
+            message = short_reason(reason)
+        else:
+            message = cut_line(f"{type(exc).__name__}: {reason}")
+        raise ConfigError(f"--tracking-uri {uri}: not usable ({message})") from None
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One tracked run as the leaderboard and the sweep read it (no MLflow types)."""
@@ -98,9 +137,8 @@ class Tracker:
             raise ConfigError(f"--experiment {experiment!r}: no such MLflow experiment "
                               f"in {tracking_uri}") from None
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise ConfigError(f"--tracking-uri {tracking_uri}: not usable "
-                              f"({type(exc).__name__}: {first[:300]})") from None
+                              f"({short_reason(exc)})") from None
 
     @classmethod
     def open_existing(cls, tracking_uri: str, experiment: str) -> Tracker:
@@ -134,20 +172,26 @@ class Tracker:
             self.client.log_batch(run_id, params=items[start : start + 100])
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
-        self.write_metrics(run_id, self.metric_records(metrics, step))
+        """Final values: a NaN (or inf) value is written as NaN, never left out."""
+        self.write_metrics(run_id, self.metric_records(metrics, step, keep_nan=True))
 
     @staticmethod
-    def metric_records(metrics: Mapping[str, float], step: int = 0) -> list[Any]:
-        """MLflow Metric entities stamped now (milliseconds since the epoch); None and
-        NaN values are left out."""
+    def metric_records(metrics: Mapping[str, float], step: int = 0,
+                       keep_nan: bool = False) -> list[Any]:
+        """MLflow Metric entities stamped now (milliseconds since the epoch). None values
+        are left out; so are NaN values unless `keep_nan` (per-step training values skip
+        NaN). An infinite value becomes NaN: MLflow's SQL store would otherwise write
+        +-1.797e308 (the largest float) as a finite stand-in."""
         import math
         import time
 
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        return [Metric(k, float(v), now, step) for k, v in metrics.items()
-                if v is not None and not (isinstance(v, float) and math.isnan(v))]
+        values = {k: float(v) for k, v in metrics.items() if v is not None}
+        values = {k: math.nan if math.isinf(v) else v for k, v in values.items()}
+        return [Metric(k, v, now, step) for k, v in values.items()
+                if keep_nan or not math.isnan(v)]
 
     def write_metrics(self, run_id: str, records: list[Any]) -> None:
         """Metric records from metric_records, in one log_batch call (MLflow splits it

@@ -16,6 +16,10 @@ import pytest
 # (which reads these variables once, at import, hence before anything imports it), the
 # prepared-data cache beside it (rnnbench.prepared_cache), the Hugging Face hub and
 # matplotlib's font cache. Nothing lands in the user's ~/.cache or ~/.config.
+if getattr(sys, "_rnnbench_conftest_loaded", False):  # e.g. `from tests.conftest import`
+    raise RuntimeError("tests/conftest.py imported twice (a second cache folder would leak): "
+                       "import its names with `from conftest import ...`")
+sys._rnnbench_conftest_loaded = True
 if "datasets" in sys.modules:
     raise RuntimeError("tests/conftest.py: `datasets` was imported before the suite could "
                        "point HF_DATASETS_CACHE at its temporary folder")

@@ -184,7 +184,7 @@ def test_final_seeds_are_shared_between_workers(tmp_path, cli):
     runs = client.search_runs([client.get_experiment_by_name("rnnbench").experiment_id],
                               "tags.`rnnbench.phase` = 'final'")
     assert sorted(r.info.run_name for r in runs) == [
-        f"lstm-adding-final-seed{seed}" for seed in range(3)]
+        f"adding/lstm seed {seed}" for seed in range(3)]
 
 
 def test_a_dead_workers_final_run_is_marked_killed_and_redone(tmp_path, cli):

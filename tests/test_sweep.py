@@ -149,7 +149,7 @@ def test_a_diverging_or_crashing_model_does_not_stop_the_sweep(cli, tmp_path, fa
     ("model_params:\n  lstm: {hiden_size: 3}\n",
      "sweep.yaml line 2: model 'lstm' has no hyperparameter 'hiden_size'"),
     ("task_options:\n  adding: {seq_len: 0}\n", "task_options.adding.seq_len: must be >= 1"),
-    ("pruner: sometimes\n", "pruner must be one of median, hyperband, none"),
+    ("pruner: sometimes\n", "sweep.yaml line 1: unknown pruner 'sometimes'"),
     ("model_params:\n  lstm:\n    hidden_size: {low: 64, high: 8}\n",
      "sweep.yaml line 3: search space for hidden_size: low 64 is greater than high 8"),
     ("tasks: [adding\n", "invalid YAML"),
@@ -256,7 +256,9 @@ def test_the_mlflow_ui_and_optuna_dashboard_read_the_sweep(cli, tmp_path):
     runs = mlflow_runs(results)
     parent = next(r for r in runs if r.data.tags.get("rnnbench.role") == "sweep")
     note = parent.data.tags["mlflow.note.content"]
-    assert note.startswith("# Sweep 'tiny'") and "| 1 ★ | lstm |" in note and "█" in note
+    assert note.startswith("- **adding** (test_mse ↓): lstm leads")
+    assert "Sweep 'tiny': n_trials 2 · seeds 2" in note
+    assert "| 1 ★ | lstm |" in note and "█" in note
     assert set(parent.data.metrics) >= {"adding.lstm.test_mse", "adding.lstm.test_mse.std",
                                         "adding.lstm.rank"}
     assert parent.data.tags["rnnbench.setting.seeds"] == "2"

@@ -1,4 +1,5 @@
-"""`rnnbench list`: every registered model and task, with where it came from."""
+"""`rnnbench list`: every registered model, task, diagnostic, sampler and pruner, with
+where it came from (`rnnbench describe NAME` shows one in full)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from rnnbench.cli.common import print_json
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("list", help="list models and tasks")
+    parser = subparsers.add_parser(
+        "list", help="list models, tasks, diagnostics, samplers and pruners")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
@@ -29,10 +31,16 @@ def run(args: argparse.Namespace) -> int:
          "monitor": spec.monitor, "description": spec.description}
         for name, (spec, src) in sorted(registry.tasks.items())
     ]
+    extensions = {
+        f"{kind}s": [{"name": name, "distribution": src.distribution, "version": src.version,
+                      "entry_point": src.entry_point, "description": spec.description}
+                     for name, (spec, src) in sorted(registry.table(kind).items())]
+        for kind in ("diagnostic", "sampler", "pruner")}
     if args.json:
-        print_json({"models": models, "tasks": tasks, "problems": registry.problems})
+        print_json({"models": models, "tasks": tasks, **extensions,
+                    "problems": registry.problems})
         return 0
-    for title, rows in (("models", models), ("tasks", tasks)):
+    for title, rows in (("models", models), ("tasks", tasks), *extensions.items()):
         print(f"{title}:")
         for row in rows:
             source = f"{row['distribution']} {row['version']}"

@@ -31,8 +31,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--clip-algorithm", choices=("norm", "value", "none"),
                         help="train.clip_algorithm")
     parser.add_argument("--clip-value", type=float, help="train.clip_value")
-    parser.add_argument("--diagnostics", choices=("none", "gradient-flow"),
-                        help="record gradient flow through time (train.diagnostics)")
+    parser.add_argument("--diagnostics",
+                        help="diagnostics to record, comma-separated names from `rnnbench "
+                             "list`, e.g. gradient-flow (train.diagnostics)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the newest unfinished run of this exact configuration "
                              "from its last checkpoint (same MLflow run)")
@@ -61,15 +62,19 @@ def run(args: argparse.Namespace) -> int:
                               results_dir=args.results_dir, experiment=args.experiment)
 
     from rnnbench.progress import ProgressLines
-    from rnnbench.runner import execute, prepare
-    from rnnbench.tracking import Tracker
+    from rnnbench.runner import check_resumable, execute, prepare
+    from rnnbench.tracking import Tracker, check_tracking_uri
 
+    # everything that can be checked is checked before any folder or store exists
+    tracking_uri = resolve_tracking_uri(args.tracking_uri, args.results_dir)
+    check_tracking_uri(tracking_uri)
+    if args.resume:
+        check_resumable(args.results_dir)
     label = f"{args.model} on {args.task}"
-    prepared = prepare(config, registry)
+    prepared = prepare(config, registry)  # also checks the requested devices exist
     results_dir = ensure_results_dir(args.results_dir)
     config.results_dir = results_dir
-    tracker = Tracker(resolve_tracking_uri(args.tracking_uri, results_dir), args.experiment,
-                      artifact_root=results_dir / "mlartifacts")
+    tracker = Tracker(tracking_uri, args.experiment, artifact_root=results_dir / "mlartifacts")
     spec = prepared.task_spec
     # Without Lightning's bar (--json, train.progress=false), plain lines on stderr.
     lines = [] if config.train["progress"] else [ProgressLines(label, spec.monitor, spec.mode)]

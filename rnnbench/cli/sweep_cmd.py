@@ -32,15 +32,18 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--workers", type=int,
                         help="worker processes on this machine sharing the studies "
                              "(torch threads are split between them)")
-    parser.add_argument("--sampler", choices=("tpe", "random"))
-    parser.add_argument("--pruner", choices=("median", "hyperband", "none"))
+    parser.add_argument("--sampler", help="Optuna sampler by name (tpe, random, or a "
+                                           "plugin's; see `rnnbench list`)")
+    parser.add_argument("--pruner", help="Optuna pruner by name (median, hyperband, none, or "
+                                         "a plugin's)")
     parser.add_argument("--results-dir", type=Path, default=None,
                         help="output folder (default ./results)")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite in results dir)")
     parser.add_argument("--experiment", help="MLflow experiment name (default rnnbench)")
     add_device_options(parser)
-    parser.add_argument("--diagnostics", choices=("none", "gradient-flow"),
-                        help="record gradient flow through time in every run")
+    parser.add_argument("--diagnostics",
+                        help="diagnostics recorded in every run: names from `rnnbench list`, "
+                             "comma-separated (e.g. gradient-flow)")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     parser.set_defaults(handler=run)
 
@@ -64,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
             from rnnbench.config import TRAIN_PARAMS
 
             config.train[key] = TRAIN_PARAMS.get(key).convert(value, f"--{flag}")
+    check_before_writing(config)
     if os.environ.get(WORKER_ENV):  # a helper started by --workers: trials and final seeds
         sweep, _ = open_sweep(config, registry)
         sweep.report = lambda line: None
@@ -105,6 +109,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"{outcome.model} on {outcome.task}: {outcome.note}")
     print(f"\nwritten: {', '.join(str(f) for f in files)}")
     return 0
+
+
+def check_before_writing(config) -> None:
+    """What can be refused before any folder, database or lock file exists: the devices,
+    the storage URL's scheme and driver, an unreachable tracking server."""
+    from rnnbench.config import resolve_tracking_uri
+    from rnnbench.locking import check_storage_url
+    from rnnbench.runner import check_devices
+    from rnnbench.tracking import check_tracking_uri
+
+    check_devices(config.train)
+    if config.storage:
+        check_storage_url(config.storage)
+    check_tracking_uri(resolve_tracking_uri(config.tracking_uri, Path(config.results_dir)))
 
 
 def open_sweep(config, registry, report=lambda line: None):
