@@ -19,7 +19,7 @@ from common import machine, markdown
 
 PREPARE = """
 import time
-from rnnbench.registry import get_registry
+from rnnbench.contract.registry import get_registry
 spec = get_registry().task("text-classification")
 task = spec.factory(spec.options.resolve({"dataset": %r, "cache": %r}, "task"),
                     batch_size=64, seed=0)

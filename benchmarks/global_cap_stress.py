@@ -1,5 +1,5 @@
 """Stress the global trial cap: W worker processes started together claim trial slots of
-S studies through rnnbench.trial_slots, with a trivial objective (a 10-50 ms sleep), R
+S studies through rnnbench.sweep.slots, with a trivial objective (a 10-50 ms sleep), R
 times; every study must end with exactly n_trials finished trials numbered 0..n-1.
 
     python benchmarks/global_cap_stress.py --storage sqlite --repetitions 50
@@ -32,9 +32,9 @@ def worker(rounds: list[tuple[str, list[str]]], n_trials: int, sleep_ms: tuple[i
     Sweep.search does). Processes live across rounds, so a round costs no start-up."""
     import optuna
 
-    from rnnbench.locking import StorageLock
-    from rnnbench.sweep import open_storage
-    from rnnbench.trial_slots import Claim, TrialSlots
+    from rnnbench.sweep.locking import StorageLock
+    from rnnbench.sweep.search import open_storage
+    from rnnbench.sweep.slots import Claim, TrialSlots
 
     def objective(trial) -> float:
         time.sleep(random.uniform(*sleep_ms) / 1000)
@@ -61,7 +61,7 @@ def run_rounds(rounds: list[tuple[str, list[str]]], workers: int, n_trials: int,
     import optuna
     from optuna.trial import TrialState
 
-    from rnnbench.sweep import open_storage
+    from rnnbench.sweep.search import open_storage
 
     for url, names in rounds:  # created before the workers start, as the sweep's init lock does
         storage = open_storage(url)

@@ -17,9 +17,10 @@ import time
 import torch
 from common import machine, markdown
 
-from rnnbench.config import build_run_config
-from rnnbench.registry import get_registry
-from rnnbench.runner import make_trainer, prepare
+from rnnbench.contract.registry import get_registry
+from rnnbench.training.config import build_run_config
+from rnnbench.training.runner import prepare
+from rnnbench.training.trainer import make_trainer
 
 
 def harness_config(hidden: int, batch: int, length: int, steps: int):

@@ -16,7 +16,7 @@ import torch
 from common import machine, markdown, median_seconds
 
 from rnnbench import ModelContext
-from rnnbench.registry import get_registry
+from rnnbench.contract.registry import get_registry
 
 VOCAB = 1000
 

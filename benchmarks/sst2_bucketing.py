@@ -17,10 +17,10 @@ from pathlib import Path
 
 from common import machine, markdown
 
-from rnnbench.config import build_run_config
-from rnnbench.registry import get_registry
-from rnnbench.runner import execute, prepare
-from rnnbench.tracking import Tracker
+from rnnbench.contract.registry import get_registry
+from rnnbench.tracking.mlflow_tracker import MlflowTracker
+from rnnbench.training.config import build_run_config
+from rnnbench.training.runner import execute, prepare
 
 
 def run(data: str, bucket: bool, epochs: int, tmp: Path):
@@ -29,7 +29,7 @@ def run(data: str, bucket: bool, epochs: int, tmp: Path):
             "model": {"dropout": "0.5"}}
     registry = get_registry()
     config = build_run_config(registry, "textrnn", "text-classification", sets, results_dir=tmp)
-    tracker = Tracker(f"sqlite:///{tmp / 'mlflow.db'}", artifact_root=tmp / "artifacts")
+    tracker = MlflowTracker(f"sqlite:///{tmp / 'mlflow.db'}", artifact_root=tmp / "artifacts")
     prepared = prepare(config, registry)
     result = execute(prepared, registry, tracker, keep_checkpoints=False)
     return prepared.system.train_seconds / epochs, result.metrics["test_acc"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnnbench import ModelContext, ModelOutput, ModelSpec, Param, ParamSet, hookimpl
+from rnnbench import Choice, ModelContext, ModelOutput, ModelSpec, Param, ParamSet, hookimpl
 from rnnbench.nn import (
     FusedRecurrent,
     InputEncoder,
@@ -27,7 +27,6 @@ from rnnbench.nn import (
     length_mask,
     recurrent_params,
 )
-from rnnbench.params import Choice
 
 
 class VariantLSTMLayer(nn.Module):

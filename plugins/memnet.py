@@ -31,9 +31,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnnbench import ModelContext, ModelOutput, ModelSpec, Param, ParamSet, hookimpl
+from rnnbench import Choice, ModelContext, ModelOutput, ModelSpec, Param, ParamSet, hookimpl
 from rnnbench.nn import length_mask
-from rnnbench.params import Choice
 
 LM_QUERY = 0.1  # the paper's constant query for language modelling
 

@@ -20,9 +20,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnnbench import ModelContext, ModelOutput, ModelSpec, Param, ParamSet, hookimpl
+from rnnbench import (
+    Choice,
+    FloatRange,
+    ModelContext,
+    ModelOutput,
+    ModelSpec,
+    Param,
+    ParamSet,
+    hookimpl,
+)
 from rnnbench.nn import InputEncoder, length_mask, run_rnn
-from rnnbench.params import Choice, FloatRange
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 

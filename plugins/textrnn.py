@@ -12,9 +12,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnnbench import ModelContext, ModelOutput, ModelSpec, Param, ParamSet, hookimpl
+from rnnbench import (
+    Choice,
+    FloatRange,
+    ModelContext,
+    ModelOutput,
+    ModelSpec,
+    Param,
+    ParamSet,
+    hookimpl,
+)
 from rnnbench.nn import InputEncoder, final_hidden, run_rnn
-from rnnbench.params import Choice, FloatRange
 
 
 class TextRNN(nn.Module):

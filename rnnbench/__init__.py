@@ -8,16 +8,14 @@ blocks: data modules, seeded splits, objectives, file loading, caching) and
 
 from importlib.metadata import PackageNotFoundError, version
 
-from rnnbench.errors import ConfigError, DataError, IncompatibleError, RnnbenchError
-from rnnbench.hookspecs import hookimpl
-from rnnbench.params import Choice, FloatRange, IntRange, Param, ParamSet
-from rnnbench.specs import (
-    DiagnosticSpec,
+from rnnbench.contract.errors import ConfigError, DataError, IncompatibleError, RnnbenchError
+from rnnbench.contract.extension_specs import DiagnosticSpec, PrunerSpec, SamplerSpec
+from rnnbench.contract.hookspecs import hookimpl
+from rnnbench.contract.params import Choice, FloatRange, IntRange, Param, ParamSet
+from rnnbench.contract.specs import (
     ModelContext,
     ModelOutput,
     ModelSpec,
-    PrunerSpec,
-    SamplerSpec,
     Task,
     TaskSpec,
     compatibility,

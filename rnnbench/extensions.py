@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rnnbench.hookspecs import hookimpl
-from rnnbench.specs import DiagnosticSpec, PrunerSpec, SamplerSpec
+from rnnbench.contract.extension_specs import DiagnosticSpec, PrunerSpec, SamplerSpec
+from rnnbench.contract.hookspecs import hookimpl
 
 
 def gradient_flow_monitor(interval: int) -> Any:
-    from rnnbench.diagnostics import GradientFlowMonitor
+    from rnnbench.training.diagnostics import GradientFlowMonitor
 
     return GradientFlowMonitor(interval)
 

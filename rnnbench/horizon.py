@@ -11,7 +11,7 @@ From Python (the CLI `rnnbench horizon` only parses arguments and calls this):
     from rnnbench.horizon import HorizonStudy, run_horizon
     study = HorizonStudy(models=["rnn", "lstm"], task="adding", lengths=[25, 50],
                          budget_steps=500, seeds=2)
-    result = run_horizon(study, tracker)   # tracker: rnnbench.tracking.Tracker
+    result = run_horizon(study, tracker)   # tracker: rnnbench.tracking.MlflowTracker
     result.largest_solved                  # {"rnn": None, "lstm": 50}
 """
 
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnbench.config import RunConfig
-from rnnbench.errors import ConfigError
-from rnnbench.tables import markdown_table
+from rnnbench.contract.errors import ConfigError
+from rnnbench.tracking.tables import markdown_table
+from rnnbench.training.config import RunConfig
 
 
 @dataclass
@@ -170,9 +170,9 @@ def run_horizon(study: HorizonStudy, tracker: Any, registry: Any = None,
                 report=lambda line: None) -> HorizonResult:
     """Every run of `study`, tracked under one parent run; outputs written to
     results_dir/horizon/NAME. Configurations are all checked before the first run."""
-    from rnnbench.config import build_run_config
-    from rnnbench.registry import get_registry
-    from rnnbench.runner import execute, prepare
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.training.config import build_run_config
+    from rnnbench.training.runner import execute, prepare
 
     registry = registry or get_registry()
     spec = check_task(registry, study.task)

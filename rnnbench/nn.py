@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnbench.specs import ModelContext
+from rnnbench.contract.specs import ModelContext
 
 
 class InputEncoder(nn.Module):
@@ -112,7 +112,7 @@ class FusedRecurrent(nn.Module):
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state=None):
-        from rnnbench.specs import ModelOutput
+        from rnnbench.contract.specs import ModelOutput
 
         x = self.dropout(self.encoder(inputs))  # (B, T, E)
         out, final = run_rnn(self.rnn, x, lengths, state)  # (B, T, H*dirs)
@@ -129,7 +129,7 @@ class FusedRecurrent(nn.Module):
         dL/dh_t is the total derivative through time. Unidirectional models only;
         padded steps keep the state (as packing would).
         """
-        from rnnbench.specs import ModelOutput
+        from rnnbench.contract.specs import ModelOutput
 
         if self.bidirectional:
             raise ValueError("forward_unrolled needs a unidirectional recurrence")
@@ -153,7 +153,7 @@ class FusedRecurrent(nn.Module):
 
 def recurrent_params(hidden_default: int = 128):
     """The hyperparameters every fused recurrent model shares (with search spaces)."""
-    from rnnbench.params import Choice, FloatRange, Param
+    from rnnbench.contract.params import Choice, FloatRange, Param
 
     return (
         Param("embedding_dim", int, 64, "token embedding size (token inputs only)", minimum=1,

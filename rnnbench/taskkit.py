@@ -31,6 +31,8 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from rnnbench.contract.params import Param
+from rnnbench.contract.specs import Task
 from rnnbench.objectives import (
     IGNORE_INDEX,
     Classification,
@@ -38,19 +40,13 @@ from rnnbench.objectives import (
     Regression,
     StepClassification,
 )
-from rnnbench.params import Param
-from rnnbench.specs import Task
 
 if TYPE_CHECKING:
     import torch
 
-    from rnnbench.data import (
-        BucketBatchSampler,
-        InMemoryDataModule,
-        StreamWindows,
-        TensorBatches,
-    )
-    from rnnbench.datafiles import (
+    from rnnbench.data.cache import PreparedCache, datasets_version, file_digests
+    from rnnbench.data.columns import class_names_file, pick_columns, read_class_names, say_once
+    from rnnbench.data.files import (
         check_file,
         column,
         load_hub,
@@ -58,26 +54,25 @@ if TYPE_CHECKING:
         local_files,
         resolve_local,
     )
-    from rnnbench.prepared_cache import PreparedCache, datasets_version, file_digests
-    from rnnbench.tabular import (
-        FORMAT_CHOICES,
-        class_names_file,
-        pick_columns,
-        read_class_names,
-        read_tables,
-        say_once,
+    from rnnbench.data.modules import (
+        BucketBatchSampler,
+        InMemoryDataModule,
+        StreamWindows,
+        TensorBatches,
     )
-    from rnnbench.text import EOS, Vocabulary, detect_level, encode_batch, tokenize_batch
+    from rnnbench.data.tabular import FORMAT_CHOICES, read_tables
+    from rnnbench.data.text import EOS, Vocabulary, detect_level, encode_batch, tokenize_batch
 
 _LAZY = {
-    "rnnbench.data": ("BucketBatchSampler", "InMemoryDataModule", "StreamWindows",
+    "rnnbench.data.modules": ("BucketBatchSampler", "InMemoryDataModule", "StreamWindows",
                       "TensorBatches"),
-    "rnnbench.datafiles": ("check_file", "column", "load_hub", "load_local", "local_files",
+    "rnnbench.data.files": ("check_file", "column", "load_hub", "load_local", "local_files",
                            "resolve_local"),
-    "rnnbench.prepared_cache": ("PreparedCache", "datasets_version", "file_digests"),
-    "rnnbench.text": ("EOS", "Vocabulary", "detect_level", "encode_batch", "tokenize_batch"),
-    "rnnbench.tabular": ("FORMAT_CHOICES", "class_names_file", "pick_columns",
-                         "read_class_names", "read_tables", "say_once"),
+    "rnnbench.data.cache": ("PreparedCache", "datasets_version", "file_digests"),
+    "rnnbench.data.text": ("EOS", "Vocabulary", "detect_level", "encode_batch", "tokenize_batch"),
+    "rnnbench.data.tabular": ("FORMAT_CHOICES", "read_tables"),
+    "rnnbench.data.columns": ("class_names_file", "pick_columns", "read_class_names",
+                              "say_once"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -105,7 +100,8 @@ def loading_code() -> list[str]:
     """Source files of the kit's file-loading and tokenising code, for cache keys
     (`PreparedCache.key(..., code=[__file__, *loading_code()])`)."""
     return [importlib.import_module(m).__file__
-            for m in ("rnnbench.text", "rnnbench.datafiles", "rnnbench.tabular")]
+            for m in ("rnnbench.data.text", "rnnbench.data.files", "rnnbench.data.tabular",
+                      "rnnbench.data.columns")]
 
 
 def size_options(seq_len: int, seq_help: str, train: int, val: int, test: int) -> tuple:
@@ -122,7 +118,7 @@ def seeded_splits(generate: Generator, sizes: tuple[int, int, int], seed: int) -
     """(train, validation, test) TensorBatches of `sizes` examples: training data from
     the run's seed (seed + 1), validation and test from VAL_SEED and TEST_SEED, so that
     every run of a task is scored on the same examples."""
-    from rnnbench.data import TensorBatches
+    from rnnbench.data.modules import TensorBatches
 
     seeds = (seed + 1, VAL_SEED, TEST_SEED)
     return tuple(TensorBatches(**generate(n, s)) for n, s in zip(sizes, seeds, strict=True))
@@ -142,7 +138,7 @@ class SyntheticTask(ObjectiveTask, Task):
     output = "pooled"
 
     def __init__(self, options: Mapping[str, Any], batch_size: int, seed: int) -> None:
-        from rnnbench.data import InMemoryDataModule
+        from rnnbench.data.modules import InMemoryDataModule
 
         self.options = dict(options)
         self.seed = seed

@@ -1,14 +1,14 @@
 """Text classification from local files (CSV, TSV, JSON lines, Parquet) or hub ids.
 
 Data flow: files -> tables (format, header and columns detected unless task.format,
-task.header, task.text_column, task.label_column say; rnnbench.tabular) ->
+task.header, task.text_column, task.label_column say; rnnbench.data.tabular) ->
 datasets.DatasetDict -> checks (columns, empty and unseen labels; integer labels named
 by a class.txt, classes.txt or labels.txt beside the files)
 -> validation/test carved from train when missing (seeded by task.split_seed) ->
 tokens (word or char level; cached by datasets) -> vocabulary on train only -> ids
 (truncated to task.max_length; cached) -> padded tensors with lengths -> batches of
 similar lengths (task.bucket) trimmed to their longest sequence. The finished tensors,
-vocabulary and label map are cached too (task.cache; rnnbench.prepared_cache), so a
+vocabulary and label map are cached too (task.cache; rnnbench.data.cache), so a
 warm start skips everything from loading to tensors.
 """
 
@@ -73,7 +73,7 @@ class TextClassificationTask(ObjectiveTask, Task):
         self.splits: dict | None = None
         self.files: dict[str, Path] = {}
         self.class_file: Path | None = None
-        self.tables: dict = {}  # split -> rnnbench.tabular.Table of local files
+        self.tables: dict = {}  # split -> rnnbench.data.tabular.Table of local files
         self.notes: list[str] = []  # what detection chose, printed once on stderr
         self._datamodule = InMemoryDataModule(
             self._tensors, batch_size=batch_size, eval_batch_size=max(batch_size, 256),

@@ -14,7 +14,7 @@ import pytest
 
 # The suite's own caches, for the whole session (subprocesses inherit them): `datasets`
 # (which reads these variables once, at import, hence before anything imports it), the
-# prepared-data cache beside it (rnnbench.prepared_cache), the Hugging Face hub and
+# prepared-data cache beside it (rnnbench.data.cache), the Hugging Face hub and
 # matplotlib's font cache. Nothing lands in the user's ~/.cache or ~/.config.
 if getattr(sys, "_rnnbench_conftest_loaded", False):  # e.g. `from tests.conftest import`
     raise RuntimeError("tests/conftest.py imported twice (a second cache folder would leak): "
@@ -51,7 +51,7 @@ def pytest_unconfigure(config):
 
 @pytest.fixture(autouse=True)
 def _fresh_registry():
-    from rnnbench.registry import reset_registry
+    from rnnbench.contract.registry import reset_registry
 
     reset_registry()
     yield

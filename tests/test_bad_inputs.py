@@ -98,7 +98,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path, monkeypa
 
 
 def test_a_long_reason_is_cut_at_a_word_boundary():
-    from rnnbench.tracking import short_reason
+    from rnnbench.tracking.mlflow_tracker import short_reason
 
     exc = ConnectionError("HTTPConnectionPool(host='127.0.0.1', port=1): Max retries exceeded "
                           "with url: /api/2.0/mlflow/experiments/get-by-name (Caused by "

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rnnbench.registry import get_registry
+from rnnbench.contract.registry import get_registry
 
 TC, LM = "text-classification", "language-modelling"
 NEWS = ["World", "Sports", "Business", "Sci/Tech"]

@@ -39,9 +39,9 @@ def test_ddp_run_is_tracked_once_and_tested_on_exactly_the_test_set(tmp_path):
     assert all_runs[0].info.status == "FINISHED"
 
     # Score the best checkpoint by hand on all 63 test examples, on one process.
-    from rnnbench.config import build_run_config, parse_sets
-    from rnnbench.registry import get_registry
-    from rnnbench.runner import prepare
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.training.config import build_run_config, parse_sets
+    from rnnbench.training.runner import prepare
 
     sets = parse_sets([s for s in TINY if s != "--set"])
     config = build_run_config(get_registry(), "lstm", "adding", sets)

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from rnnbench.cli.describe_cmd import value_text
-from rnnbench.config import TRAIN_PARAMS
-from rnnbench.registry import get_registry
+from rnnbench.contract.registry import get_registry
+from rnnbench.training.config import TRAIN_PARAMS
 
 COLUMNS = 120  # the promised maximum width of the text output
 

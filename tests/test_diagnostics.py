@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from rnnbench import ModelOutput
-from rnnbench.diagnostics import gradient_flow, log10_ratio
-from rnnbench.registry import get_registry
-from rnnbench.system import BenchmarkSystem
+from rnnbench.contract.registry import get_registry
+from rnnbench.training.diagnostics import gradient_flow, log10_ratio
+from rnnbench.training.system import BenchmarkSystem
 
 
 class LinearRecurrence(nn.Module):

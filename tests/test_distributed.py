@@ -144,7 +144,7 @@ def test_workers_flag_runs_helpers_on_one_machine(tmp_path):
 
 def test_final_seeds_are_shared_between_workers(tmp_path, cli):
     """A seed held by another worker is skipped, then waited for, never run twice."""
-    from rnnbench.locking import StorageLock
+    from rnnbench.sweep.locking import StorageLock
 
     results = tmp_path / "results"
     storage = f"sqlite:///{results / 'optuna.db'}"
@@ -206,7 +206,7 @@ def test_a_dead_workers_final_run_is_marked_killed_and_redone(tmp_path, cli):
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
 def test_storage_lock_can_be_tried_without_waiting(tmp_path, backend):
-    from rnnbench.locking import StorageLock
+    from rnnbench.sweep.locking import StorageLock
 
     url = {"sqlite": f"sqlite:///{tmp_path / 'optuna.db'}", "postgresql": f"{PG}/postgres",
            "mysql": "mysql+pymysql://root@127.0.0.1:3306/test"}[backend]

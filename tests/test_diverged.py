@@ -12,8 +12,8 @@ from mlflow.tracking import MlflowClient
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from rnnbench.runner import DIVERGENCE_FACTOR, divergence
-from rnnbench.specs import TaskSpec
+from rnnbench.contract.specs import TaskSpec
+from rnnbench.training.divergence import DIVERGENCE_FACTOR, divergence
 
 LARGEST_FLOAT = 1.7976931348623157e308
 SMALL = [a for i, a in enumerate(TINY) if "embedding_dim" not in a
@@ -114,9 +114,9 @@ def test_a_nan_run_keeps_nan_in_mlflow_never_the_largest_float(cli, tmp_path, fa
 
 
 def test_tracker_writes_nan_and_inf_as_nan(tmp_path):
-    from rnnbench.tracking import Tracker
+    from rnnbench.tracking.mlflow_tracker import MlflowTracker
 
-    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", "e")
+    tracker = MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}", "e")
     run_id = tracker.start_run("r", {})
     tracker.log_metrics(run_id, {"val_loss": math.nan, "test_mse": math.inf,
                                  "test_mae": -math.inf, "ok": 0.5})
@@ -124,14 +124,14 @@ def test_tracker_writes_nan_and_inf_as_nan(tmp_path):
     assert math.isnan(metrics["val_loss"]) and math.isnan(metrics["test_mse"])
     assert math.isnan(metrics["test_mae"]) and metrics["ok"] == 0.5
     # per-step records (the Lightning logger's) skip NaN, and inf with it (as NaN)
-    records = Tracker.metric_records({"loss": math.inf, "skipped": math.nan, "x": 1.0}, step=3)
+    records = MlflowTracker.metric_records({"loss": math.inf, "skipped": math.nan, "x": 1.0}, step=3)
     assert [(r.key, r.value) for r in records] == [("x", 1.0)]
-    kept = Tracker.metric_records({"loss": math.inf}, step=3, keep_nan=True)
+    kept = MlflowTracker.metric_records({"loss": math.inf}, step=3, keep_nan=True)
     assert [r.key for r in kept] == ["loss"] and math.isnan(kept[0].value)
 
 
 def test_a_diverged_complete_trial_from_an_older_study_is_never_the_best():
-    from rnnbench.sweep import _best_trial
+    from rnnbench.sweep.search import _best_trial
 
     study = optuna.create_study(direction="minimize")
     dist = {"x": FloatDistribution(0, 1)}

@@ -1,4 +1,4 @@
-"""The global trial cap (rnnbench.trial_slots): counting, claiming, and a bounded stress
+"""The global trial cap (rnnbench.sweep.slots): counting, claiming, and a bounded stress
 run of 4 workers x 2 studies started together on each storage the sweep supports."""
 
 import json
@@ -12,8 +12,8 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from rnnbench.locking import StorageLock
-from rnnbench.trial_slots import Claim, SlotCount, TrialSlots
+from rnnbench.sweep.locking import StorageLock
+from rnnbench.sweep.slots import Claim, SlotCount, TrialSlots
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("RNNBENCH_PG_URL", "postgresql://root@127.0.0.1:5432")

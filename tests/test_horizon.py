@@ -50,11 +50,11 @@ def test_horizon_rejects_bad_lengths(cli, tmp_path):
 def test_horizon_is_usable_from_python_and_refuses_tasks_without_a_length(tmp_path):
     import pytest
 
-    from rnnbench.errors import ConfigError
+    from rnnbench.contract.errors import ConfigError
     from rnnbench.horizon import HorizonStudy, run_horizon
-    from rnnbench.tracking import Tracker
+    from rnnbench.tracking.mlflow_tracker import MlflowTracker
 
-    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    tracker = MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
     sets = {"task": {"train_size": "64", "val_size": "32", "test_size": "32"},
             "model": {"hidden_size": "8"}, "train": {"progress": "false"}}
     study = HorizonStudy(models=["gru"], task="adding", lengths=[4], budget_steps=4, seeds=2,

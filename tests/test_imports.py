@@ -25,7 +25,7 @@ def modules() -> list[str]:
 
 def test_the_walk_finds_every_layer():
     found = set(modules())
-    assert {"rnnbench.specs", "rnnbench.runner", "rnnbench.cli", "rnnbench.cli.run_cmd",
+    assert {"rnnbench.contract.specs", "rnnbench.training.runner", "rnnbench.cli", "rnnbench.cli.run_cmd",
             "rnnbench_models.lstm", "rnnbench_tasks.synthetic"} <= found
     assert len(found) > 30
 

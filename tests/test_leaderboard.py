@@ -7,10 +7,10 @@ import math
 
 import pytest
 
-from rnnbench import stats
-from rnnbench.leaderboard import build_rows, verdicts
-from rnnbench.leaderboard_format import render
-from rnnbench.tracking import RunRecord
+from rnnbench.tracking import stats
+from rnnbench.tracking.leaderboard import build_rows, verdicts
+from rnnbench.tracking.leaderboard_format import render
+from rnnbench.tracking.mlflow_tracker import RunRecord
 
 
 def record(model, value, seed, task="adding", metric="mse", mode="min", baseline=0.1694,
@@ -132,7 +132,7 @@ def test_markdown_csv_and_json_carry_every_column():
 def test_chart_uses_a_log_axis_when_the_winner_is_near_zero(tmp_path):
     import matplotlib.image
 
-    from rnnbench.leaderboard_plot import log_axis, write_outputs
+    from rnnbench.tracking.leaderboard_plot import log_axis, write_outputs
 
     assert log_axis([0.0011, 0.003, 0.169, 0.1694]) and not log_axis([0.35, 0.2, 0.127])
     assert not log_axis([0.0, 0.2])  # a zero cannot go on a log axis

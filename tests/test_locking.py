@@ -10,8 +10,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from rnnbench.errors import ConfigError
-from rnnbench.locking import LockError, StorageLock, check_storage_url
+from rnnbench.contract.errors import ConfigError
+from rnnbench.sweep.locking import LockError, StorageLock, check_storage_url
 
 PG = os.environ.get("RNNBENCH_PG_URL", "postgresql://root@127.0.0.1:5432") + "/postgres"
 MYSQL = os.environ.get("RNNBENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rnnbench import ModelContext, ModelOutput
-from rnnbench.registry import get_registry
+from rnnbench.contract.registry import get_registry
 
 
 def test_fields_are_sequence_pooled_state():

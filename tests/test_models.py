@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rnnbench import ModelContext
-from rnnbench.registry import get_registry
+from rnnbench.contract.registry import get_registry
 from rnnbench.testing import check_model_spec
 
 SMALL = {"hidden_size": 8, "embedding_dim": 6, "context_size": 5}

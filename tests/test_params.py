@@ -1,7 +1,7 @@
 import pytest
 
-from rnnbench.errors import ConfigError
-from rnnbench.params import Choice, Param, ParamSet, suggest
+from rnnbench.contract.errors import ConfigError
+from rnnbench.contract.params import Choice, Param, ParamSet, suggest
 
 
 def make():

@@ -183,10 +183,10 @@ def test_model_that_crashes_on_the_first_batch_is_one_line(fake_plugin, cli, tmp
 def test_first_batch_check_leaves_rng_and_mode_untouched():
     import torch
 
-    from rnnbench.config import build_run_config
-    from rnnbench.preflight import check_first_batch
-    from rnnbench.registry import get_registry
-    from rnnbench.runner import prepare
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.training.config import build_run_config
+    from rnnbench.training.preflight import check_first_batch
+    from rnnbench.training.runner import prepare
 
     registry = get_registry()
     config = build_run_config(registry, "lstm", "adding", {

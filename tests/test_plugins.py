@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from rnnbench import hookspecs
-from rnnbench.errors import PluginError
-from rnnbench.registry import get_registry
+from rnnbench.contract import hookspecs
+from rnnbench.contract.errors import PluginError
+from rnnbench.contract.registry import get_registry
 
 THIRD_PARTY = '''
 import rnnbench

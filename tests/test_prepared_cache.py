@@ -7,9 +7,9 @@ import pytest
 import torch
 from test_text_tasks import make
 
-import rnnbench.datafiles
-from rnnbench.errors import DataError
-from rnnbench.prepared_cache import PreparedCache, datasets_cache_dir
+import rnnbench.data.files
+from rnnbench.contract.errors import DataError
+from rnnbench.data.cache import PreparedCache, datasets_cache_dir
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def forbid_loading(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the data was loaded again instead of read from the cache")
 
-    monkeypatch.setattr(rnnbench.datafiles, "load_local", refuse)
+    monkeypatch.setattr(rnnbench.data.files, "load_local", refuse)
 
 
 def assert_same_splits(a, b):
@@ -154,8 +154,8 @@ def test_hub_datasets_are_keyed_by_their_fingerprints(cache_dir, csv_folder, mon
     from rnnbench_tasks.text_classification import TextClassificationTask
 
     files = {"train": csv_folder / "train.csv", "test": csv_folder / "test.csv"}
-    monkeypatch.setattr(rnnbench.datafiles, "load_hub",  # as if downloaded from the hub
-                        lambda name, config, option: rnnbench.datafiles.load_local(files))
+    monkeypatch.setattr(rnnbench.data.files, "load_hub",  # as if downloaded from the hub
+                        lambda name, config, option: rnnbench.data.files.load_local(files))
     cold = make("text-classification", dataset="someone/reviews")
     assert len(entries(cache_dir, "text-classification")) == 1
 

@@ -4,7 +4,7 @@ import json
 
 from conftest import TINY
 
-from rnnbench.progress import clock
+from rnnbench.training.progress import clock
 
 
 def test_run_json_reports_progress_on_stderr_and_the_result_last_on_stdout(cli, tmp_path):

@@ -3,7 +3,7 @@
 import pytest
 from conftest import shared_data
 
-from rnnbench.registry import get_registry
+from rnnbench.contract.registry import get_registry
 
 
 def make(task, **options):

@@ -7,8 +7,8 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from rnnbench.resume_checkpoint import LAST_NAME, ResumeCheckpoint
-from rnnbench.tracking import Tracker
+from rnnbench.tracking.mlflow_tracker import MlflowTracker
+from rnnbench.training.checkpoints import LAST_NAME, ResumeCheckpoint
 
 
 class WorseningModel(pl.LightningModule):
@@ -52,7 +52,7 @@ def test_last_checkpoint_follows_every_epoch_and_comes_after_the_epoch_hook(tmp_
 
 
 def test_a_resumed_run_keeps_the_first_value_logged_at_each_step(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    tracker = MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
     run_id = tracker.start_run("resumed", {})
     killed = tracker.lightning_logger(run_id)
     killed.log_metrics({"train_loss": 0.5, "val_loss": 0.6}, step=46)

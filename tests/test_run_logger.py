@@ -6,14 +6,14 @@ from __future__ import annotations
 import math
 import time
 
-from rnnbench.run_logger import RunLogger
-from rnnbench.tracking import Tracker
+from rnnbench.tracking.mlflow_tracker import MlflowTracker
+from rnnbench.tracking.run_logger import RunLogger
 
 
 class RecordingTracker:
     """Tracker's metric interface; records each write (one database round trip)."""
 
-    metric_records = staticmethod(Tracker.metric_records)
+    metric_records = staticmethod(MlflowTracker.metric_records)
 
     def __init__(self) -> None:
         self.writes: list[tuple[str, list]] = []
@@ -61,7 +61,7 @@ def test_a_long_epoch_still_writes_every_flush_seconds():
 
 
 def test_a_buffer_larger_than_one_mlflow_batch_is_written_whole(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    tracker = MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
     run_id = tracker.start_run("batches", {})
     logger = tracker.lightning_logger(run_id)
     logger.flush_seconds = 3600

@@ -13,7 +13,7 @@ from conftest import CACHE_ROOT
 PREPARE = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from rnnbench.registry import get_registry
+    from rnnbench.contract.registry import get_registry
 
     data = Path(sys.argv[1])
     for task, options in (("text-classification", {"dataset": str(data / "tc.tsv")}),
@@ -29,7 +29,7 @@ PREPARE = textwrap.dedent("""
 
 
 def test_cache_variables_point_into_the_suite_folder():
-    from rnnbench.prepared_cache import PreparedCache
+    from rnnbench.data.cache import PreparedCache
 
     assert not CACHE_ROOT.is_relative_to(Path.home())
     for name in ("HF_HOME", "HF_DATASETS_CACHE", "XDG_CACHE_HOME", "MPLCONFIGDIR"):

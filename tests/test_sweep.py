@@ -179,8 +179,8 @@ def test_flags_override_the_file_and_are_checked(cli, tmp_path):
 
 
 def test_default_benchmark_is_a_declared_set_with_an_equal_step_budget():
-    from rnnbench.registry import get_registry
-    from rnnbench.sweep_config import build_sweep_config
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.sweep.config import build_sweep_config
 
     registry = get_registry()
     config = build_sweep_config(registry, None, {})
@@ -207,8 +207,8 @@ def register_tasks(register):
 
 
 def test_installed_plugins_join_all_and_synthetic_only_when_asked(fake_plugin):
-    from rnnbench.registry import get_registry
-    from rnnbench.sweep_config import build_sweep_config
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.sweep.config import build_sweep_config
 
     fake_plugin(SYNTHETIC_PLUGIN)
     registry = get_registry()

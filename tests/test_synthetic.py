@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from rnnbench.registry import get_registry
+from rnnbench.contract.registry import get_registry
 
 
 def make(task, batch_size=32, seed=0, **options):

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import rnnbench
-from rnnbench.registry import get_registry
+from rnnbench.contract.registry import get_registry
 from rnnbench.taskkit import (
     IGNORE_INDEX,
     VAL_SEED,
@@ -88,7 +88,7 @@ def test_importing_the_kit_loads_neither_lightning_nor_datasets():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
-    assert rnnbench.taskkit.TensorBatches.__module__ == "rnnbench.data"
+    assert rnnbench.taskkit.TensorBatches.__module__ == "rnnbench.data.modules"
 
 
 # ----------------------------------------------------------------- kit pieces

@@ -6,8 +6,8 @@ import math
 import pytest
 import torch
 
-from rnnbench.errors import ConfigError, DataError
-from rnnbench.registry import get_registry
+from rnnbench.contract.errors import ConfigError, DataError
+from rnnbench.contract.registry import get_registry
 
 
 def make(task, batch_size=4, **options):
@@ -249,7 +249,7 @@ def test_max_length_has_a_stated_limit_and_writes_nothing(cli, tmp_path):
 def test_hub_class_label_names_become_the_label_map(monkeypatch):
     import datasets
 
-    import rnnbench.datafiles
+    import rnnbench.data.files
 
     features = datasets.Features({"sentence": datasets.Value("string"),
                                   "label": datasets.ClassLabel(names=["negative", "positive"])})
@@ -257,7 +257,7 @@ def test_hub_class_label_names_become_the_label_map(monkeypatch):
             "label": [i % 2 for i in range(20)]}
     hub = datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows, features=features),
                                 "test": datasets.Dataset.from_dict(rows, features=features)})
-    monkeypatch.setattr(rnnbench.datafiles, "load_hub", lambda name, config, option: hub)
+    monkeypatch.setattr(rnnbench.data.files, "load_hub", lambda name, config, option: hub)
     t = make("text-classification", dataset="someone/films", cache="false")
     assert t.labels == ["negative", "positive"]
     assert t.artifacts()["label_map.json"] == {"negative": 0, "positive": 1}

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from rnnbench import compatibility
-from rnnbench.registry import get_registry
+from rnnbench.contract.registry import get_registry
 
 # Tiny configurations of the built-in tasks ({tc} and {lm} are small files the test writes).
 # A synthetic task missing here gets SYNTHETIC_TINY; a data task missing here fails the test.
@@ -104,8 +104,8 @@ def test_a_task_without_a_tiny_configuration_fails_or_gets_the_synthetic_one(mon
 def test_flush_denormal_sets_how_the_cpu_treats_denormal_floats(flush):
     import torch
 
-    from rnnbench.config import build_run_config
-    from rnnbench.runner import prepare
+    from rnnbench.training.config import build_run_config
+    from rnnbench.training.runner import prepare
 
     sets = {"task": {"seq_len": 5, "train_size": 8, "val_size": 8, "test_size": 8},
             "model": {"hidden_size": 4}, "train": {"flush_denormal": flush}}

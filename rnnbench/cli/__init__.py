@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from rnnbench.errors import RnnbenchError
+from rnnbench.contract.errors import RnnbenchError
 
 COMMANDS = ("list_cmd", "describe_cmd", "run_cmd", "sweep_cmd", "leaderboard_cmd", "horizon_cmd")
 
@@ -29,10 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from rnnbench.distributed import is_worker
+    from rnnbench.training.distributed import is_worker
 
     if is_worker():  # a rank re-launched by Lightning's DDP: train, track nothing
-        from rnnbench.distributed import run_worker
+        from rnnbench.training.worker import run_worker
 
         return run_worker()
     parser = build_parser()

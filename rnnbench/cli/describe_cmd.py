@@ -13,8 +13,8 @@ import textwrap
 from typing import Any
 
 from rnnbench.cli.common import print_json
-from rnnbench.errors import ConfigError
-from rnnbench.params import Choice, FloatRange, IntRange, ParamSet, Space, suggest
+from rnnbench.contract.errors import ConfigError
+from rnnbench.contract.params import Choice, FloatRange, IntRange, ParamSet, Space, suggest
 
 WIDTH = 120  # columns of the text output
 TRAIN = "train"  # the name that describes the shared train.* keys
@@ -31,7 +31,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnbench.registry import get_registry
+    from rnnbench.contract.registry import get_registry
 
     entries = describe(get_registry(), args.name)
     if args.json:
@@ -93,7 +93,7 @@ def task_entry(registry, name: str) -> dict[str, Any]:
 
 def train_entry() -> dict[str, Any]:
     from rnnbench import __version__
-    from rnnbench.config import TRAIN_PARAMS
+    from rnnbench.training.config import TRAIN_PARAMS
 
     return {
         "kind": "train", "name": TRAIN,

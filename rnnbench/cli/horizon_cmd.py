@@ -12,7 +12,7 @@ from rnnbench.cli.common import (
     print_json,
     quiet_libraries,
 )
-from rnnbench.errors import ConfigError
+from rnnbench.contract.errors import ConfigError
 
 DESCRIPTION = """\
 Trains every model at every length with every seed for the same number of optimiser
@@ -53,10 +53,10 @@ def parse_ints(text: str, option: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnbench.config import parse_sets, resolve_tracking_uri
+    from rnnbench.contract.registry import get_registry
     from rnnbench.horizon import HorizonStudy, check_task, run_horizon, summary
-    from rnnbench.registry import get_registry
-    from rnnbench.tracking import Tracker
+    from rnnbench.tracking.mlflow_tracker import MlflowTracker
+    from rnnbench.training.config import parse_sets, resolve_tracking_uri
 
     quiet_libraries()
     registry = get_registry()
@@ -71,12 +71,12 @@ def run(args: argparse.Namespace) -> int:
                          budget_steps=args.budget_steps, seeds=args.seeds, name=args.name,
                          sets=sets, results_dir=args.results_dir, experiment=args.experiment)
     # every configuration is checked before anything is written
-    from rnnbench.config import build_run_config
+    from rnnbench.training.config import build_run_config
 
     for model in study.models:
         build_run_config(registry, model, study.task, sets)
     study.results_dir = ensure_results_dir(args.results_dir)
-    tracker = Tracker(resolve_tracking_uri(args.tracking_uri, study.results_dir), args.experiment,
+    tracker = MlflowTracker(resolve_tracking_uri(args.tracking_uri, study.results_dir), args.experiment,
                       artifact_root=study.results_dir / "mlartifacts")
     print(f"horizon {study.name!r}: {study.runs} runs of {study.budget_steps} steps",
           file=sys.stderr, flush=True)

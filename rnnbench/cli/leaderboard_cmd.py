@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnbench.errors import ConfigError
+from rnnbench.contract.errors import ConfigError
 
 
 def add_parser(subparsers) -> None:
@@ -23,16 +23,16 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnbench.config import resolve_tracking_uri
+    from rnnbench.training.config import resolve_tracking_uri
 
     if not args.tracking_uri and not (args.results_dir / "mlflow.db").exists():
         raise ConfigError(f"--results-dir {args.results_dir}: no mlflow.db there "
                           "(run `rnnbench sweep` first, or pass --tracking-uri)")
-    from rnnbench.leaderboard import build_rows, final_runs, sweep_runs
-    from rnnbench.leaderboard_format import render
-    from rnnbench.tracking import Tracker
+    from rnnbench.tracking.leaderboard import build_rows, final_runs, sweep_runs
+    from rnnbench.tracking.leaderboard_format import render
+    from rnnbench.tracking.mlflow_tracker import MlflowTracker
 
-    tracker = Tracker.open_existing(resolve_tracking_uri(args.tracking_uri, args.results_dir),
+    tracker = MlflowTracker.open_existing(resolve_tracking_uri(args.tracking_uri, args.results_dir),
                                     args.experiment)
     sweeps = sweep_runs(tracker)
     if args.list:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if sweep is None:
         raise ConfigError("no sweep in this tracking store (run `rnnbench sweep` first)")
     if sweep not in names:
-        from rnnbench.params import suggest
+        from rnnbench.contract.params import suggest
 
         raise ConfigError(f"--sweep {sweep!r}: no such sweep{suggest(sweep, names)} "
                           "(`rnnbench leaderboard --list` lists them)")
@@ -63,7 +63,7 @@ def list_sweeps(sweeps: list) -> str:
     """name, started, status, pairs: one line per sweep, newest first."""
     import datetime
 
-    from rnnbench.tables import text_table
+    from rnnbench.tracking.tables import text_table
 
     body = []
     for run in sweeps:

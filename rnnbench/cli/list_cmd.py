@@ -16,7 +16,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnbench.registry import get_registry
+    from rnnbench.contract.registry import get_registry
 
     registry = get_registry()
     models = [

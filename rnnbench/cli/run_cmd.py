@@ -49,8 +49,8 @@ def train_overrides(args: argparse.Namespace) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnbench.config import build_run_config, parse_sets, resolve_tracking_uri
-    from rnnbench.registry import get_registry
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.training.config import build_run_config, parse_sets, resolve_tracking_uri
 
     quiet_libraries()
     registry = get_registry()
@@ -61,9 +61,10 @@ def run(args: argparse.Namespace) -> int:
     config = build_run_config(registry, args.model, args.task, sets,
                               results_dir=args.results_dir, experiment=args.experiment)
 
-    from rnnbench.progress import ProgressLines
-    from rnnbench.runner import check_resumable, execute, prepare
-    from rnnbench.tracking import Tracker, check_tracking_uri
+    from rnnbench.tracking.mlflow_tracker import MlflowTracker, check_tracking_uri
+    from rnnbench.training.progress import ProgressLines
+    from rnnbench.training.resume import check_resumable
+    from rnnbench.training.runner import execute, prepare
 
     # everything that can be checked is checked before any folder or store exists
     tracking_uri = resolve_tracking_uri(args.tracking_uri, args.results_dir)
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare(config, registry)  # also checks the requested devices exist
     results_dir = ensure_results_dir(args.results_dir)
     config.results_dir = results_dir
-    tracker = Tracker(tracking_uri, args.experiment, artifact_root=results_dir / "mlartifacts")
+    tracker = MlflowTracker(tracking_uri, args.experiment, artifact_root=results_dir / "mlartifacts")
     spec = prepared.task_spec
     # Without Lightning's bar (--json, train.progress=false), plain lines on stderr.
     lines = [] if config.train["progress"] else [ProgressLines(label, spec.monitor, spec.mode)]

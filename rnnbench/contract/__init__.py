@@ -1,0 +1,1 @@
+"""What plugins see: errors, typed parameters, specs, hook specs, the registry."""

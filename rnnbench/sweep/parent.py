@@ -1,0 +1,145 @@
+"""The sweep's parent run: its identity, its settings, and the leaderboard published on it.
+
+A sweep is identified by its name and its (task, model) pairs. Running the same name
+again with the same pairs resumes it (more trials, more seeds, a longer timeout);
+running it with other pairs is refused, so that one sweep's leaderboard is never
+silently rewritten by another's runs. When what the studies search has changed (task
+options, model parameters or spaces, fixed train values, searched train knobs, sampler,
+pruner), the sweep resumes and says so in one line: earlier trials keep their settings.
+
+On the parent run: the first run's settings as parameters (immutable, like MLflow
+params), the settings a re-run may change as tags (`rnnbench.setting.*`, rewritten every
+run), each pair's result as metrics (`TASK.MODEL.test_METRIC`, `.std`, `.solved`,
+`.rank`) so the runs table can sort and compare sweeps, and the leaderboard as the run's
+description (Markdown on its Overview page), as a table, and as files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from rnnbench.contract.errors import ConfigError
+
+IDENTITY_TAG = "rnnbench.sweep_identity"  # fingerprint of the pairs
+SEARCH_TAG = "rnnbench.sweep_search"  # fingerprint of everything else the studies search
+MUTABLE = ("n_trials", "seeds", "timeout", "workers", "heartbeat")
+
+
+def identity(config: Any, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """The pairs (which must match to resume) and what the studies search."""
+    train = {k: v for k, v in config.train.items()
+             if k not in ("num_threads", "progress", "accelerator", "devices", "strategy")}
+    return {
+        "pairs": sorted(f"{task}/{model}" for task, model in pairs),
+        "task_options": config.task_options,
+        "model_params": {m: {k: str(v) for k, v in p.items()}
+                         for m, p in config.model_params.items()},
+        "train": train, "search_train": sorted(config.search_train),
+        "sampler": config.sampler, "pruner": config.pruner,
+    }
+
+
+def fingerprint(values: dict[str, Any]) -> str:
+    text = json.dumps(values, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def settings(config: Any) -> dict[str, Any]:
+    return {k: getattr(config, k) for k in MUTABLE}
+
+
+def open_parent(tracker: Any, config: Any, pairs: list[tuple[str, str]],
+                storage_url: str, report=lambda line: None) -> str:
+    """The parent run of sweep `config.name`: created, or reopened after checking that
+    the existing one has the same pairs (a one-line ConfigError otherwise)."""
+    wanted = identity(config, pairs)
+    search = {k: v for k, v in wanted.items() if k != "pairs"}
+    found = tracker.find_runs({"rnnbench.role": "sweep", "rnnbench.sweep": config.name},
+                              newest_first=False, limit=1)
+    if found:
+        parent = found[0]
+        if parent.tags.get(IDENTITY_TAG) != fingerprint({"pairs": wanted["pairs"]}):
+            raise ConfigError(identity_conflict(config.name, parent, wanted))
+        if parent.tags.get(SEARCH_TAG) != fingerprint(search):
+            changed = changed_keys(parent, search)
+            report(f"resuming sweep {config.name!r} with changed "
+                   f"{', '.join(changed) or 'settings'}: its earlier trials keep theirs")
+        else:
+            report(f"resuming sweep {config.name!r}: finished trials and seeds are kept")
+        tracker.reopen_run(parent.run_id)
+        run_id = parent.run_id
+    else:
+        params = {f"sweep.{k}": _text(v) for k, v in wanted.items()}
+        run_id = tracker.start_run(f"sweep {config.name}", {
+            "rnnbench.role": "sweep", "rnnbench.sweep": config.name,
+            "rnnbench.storage": storage_url,
+            IDENTITY_TAG: fingerprint({"pairs": wanted["pairs"]}),
+            "rnnbench.sweep_pairs": ",".join(wanted["pairs"])[:5000]}, params)
+    tracker.set_tags(run_id, {SEARCH_TAG: fingerprint(search),
+                              **{f"rnnbench.setting.{k}": v for k, v in settings(config).items()}})
+    return run_id
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def changed_keys(parent: Any, search: dict[str, Any]) -> list[str]:
+    """Keys of `search` whose value differs from the parent's first-run parameters
+    (values cut to MLflow's parameter length cannot be compared and are skipped)."""
+    out = []
+    for key, value in search.items():
+        recorded = parent.params.get(f"sweep.{key}")
+        if recorded is None or (recorded.endswith("...") and len(recorded) >= 500):
+            continue
+        if recorded != _text(value):
+            out.append(key.replace("_", " "))
+    return out
+
+
+def identity_conflict(name: str, parent: Any, wanted: dict[str, Any]) -> str:
+    """One line: how the pairs differ from the existing sweep's, and what to do."""
+    if IDENTITY_TAG not in parent.tags:
+        return (f"sweep {name!r} exists in this tracking store from an older rnnbench; "
+                "pass --study-name NEW to start a new sweep")
+    old = parent.tags.get("rnnbench.sweep_pairs", "").split(",")
+    return (f"sweep {name!r} already exists with other pairs (its pairs are "
+            f"{', '.join(old)}; these are {', '.join(wanted['pairs'])}); pass --study-name "
+            "NEW for a new sweep, or the same models and tasks to resume it")
+
+
+def publish(tracker: Any, parent: str, config: Any, results_dir: Path) -> tuple[list, list]:
+    """Leaderboard rows rebuilt from the tracked final runs, written to
+    results_dir/sweeps/NAME and put on the parent run."""
+    from rnnbench.tracking.leaderboard import COLUMNS, build_rows, final_runs
+    from rnnbench.tracking.leaderboard_format import description
+    from rnnbench.tracking.leaderboard_plot import write_outputs
+
+    rows = build_rows(final_runs(tracker, config.name))
+    files = write_outputs(rows, results_dir / "sweeps" / config.name, config.name)
+    if rows:
+        table = {k: [json.dumps(r[k]) if isinstance(r[k], (dict, list)) else r[k] for r in rows]
+                 for k in COLUMNS}
+        tracker.log_table(parent, table, "leaderboard.json")
+        tracker.log_metrics(parent, pair_metrics(rows))
+        tracker.set_description(parent, description(rows, config.name, settings(config)))
+    for path in files:
+        tracker.log_artifact(parent, path)
+    return rows, files
+
+
+def pair_metrics(rows: list[dict]) -> dict[str, float]:
+    """adding.lstm.test_mse (mean over seeds), .std, .solved (solved seeds), .rank."""
+    out: dict[str, float] = {}
+    for row in rows:
+        key = f"{row['task']}.{row['model']}.{row['metric']}"
+        out[key] = row["mean"]
+        if row["std"] is not None:
+            out[f"{key}.std"] = row["std"]
+        if row["solved"]:
+            out[f"{row['task']}.{row['model']}.solved"] = float(row["solved"].split("/")[0])
+        out[f"{row['task']}.{row['model']}.rank"] = float(row["rank"])
+    return out

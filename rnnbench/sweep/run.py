@@ -1,0 +1,180 @@
+"""A whole sweep: check, open the stores, run every pair's search and finals, publish the
+leaderboard. `run_sweep` is the library entry point; `rnnbench sweep` parses its
+arguments into a SweepConfig and calls it.
+
+    from rnnbench.sweep import build_sweep_config, run_sweep
+    from rnnbench.contract.registry import get_registry
+    config = build_sweep_config(get_registry(), "my-sweep.yaml", {"n_trials": 4})
+    result = run_sweep(config)           # SQLite in config.results_dir by default
+    result.rows[0]["model"], result.files
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnnbench.contract.errors import ConfigError
+from rnnbench.contract.registry import Registry, get_registry
+from rnnbench.sweep.config import SweepConfig
+from rnnbench.sweep.context import Pair, SweepContext
+from rnnbench.sweep.finals import run_finals
+from rnnbench.sweep.locking import StorageLock, check_storage_url
+from rnnbench.sweep.progress import SweepProgress
+from rnnbench.sweep.search import search
+from rnnbench.sweep.space import FixedConfiguration, fixed_config
+from rnnbench.sweep.studies import best_trial, open_storage, open_study
+from rnnbench.sweep.workers import Helpers, is_helper
+
+
+@dataclass
+class PairOutcome:
+    task: str
+    model: str
+    study: str
+    trials: dict[str, int] = field(default_factory=dict)
+    best_value: float | None = None
+    best_trial: int | str | None = None
+    finals: list[dict] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class SweepResult:
+    name: str
+    parent_run_id: str
+    storage_url: str
+    outcomes: list[PairOutcome]
+    rows: list[dict]  # the leaderboard (rnnbench.tracking.leaderboard.build_rows)
+    files: list[Path]
+
+
+def stderr_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def check_before_writing(config: SweepConfig) -> None:
+    """What can be refused before any folder, database or lock file exists: the devices,
+    the storage URL's scheme and driver, an unreachable tracking server."""
+    from rnnbench.tracking.mlflow_tracker import check_tracking_uri
+    from rnnbench.training.config import resolve_tracking_uri
+    from rnnbench.training.devices import check_devices
+
+    check_devices(config.train)
+    if config.storage:
+        check_storage_url(config.storage)
+    check_tracking_uri(resolve_tracking_uri(config.tracking_uri, Path(config.results_dir)))
+
+
+def open_sweep(config: SweepConfig, registry: Registry, report=stderr_line) -> SweepContext:
+    """The results folder, the storage, the tracker and the parent run, ready to run.
+    Workers starting together: one creates the schemas and the parent run, the rest join."""
+    from rnnbench.sweep.parent import open_parent
+    from rnnbench.tracking.mlflow_tracker import MlflowTracker
+    from rnnbench.training.config import resolve_tracking_uri
+    from rnnbench.training.setup import ensure_results_dir, quiet_libraries
+
+    quiet_libraries()
+    results_dir = ensure_results_dir(config.results_dir)
+    config.results_dir = results_dir
+    if not config.train["num_threads"]:
+        config.train["num_threads"] = max(1, (os.cpu_count() or 1) // config.workers)
+    storage_url = config.storage or f"sqlite:///{(results_dir / 'optuna.db').as_posix()}"
+    pairs = config.pairs(registry)
+    with StorageLock(storage_url, f"{config.name}:init"):
+        storage = open_storage(storage_url, config.heartbeat)
+        tracker = MlflowTracker(resolve_tracking_uri(config.tracking_uri, results_dir),
+                                config.experiment, artifact_root=results_dir / "mlartifacts")
+        parent = open_parent(tracker, config, pairs, storage_url, report)
+    progress = SweepProgress(len(pairs), config.n_trials + config.seeds, report)
+    return SweepContext(config, registry, tracker, storage, storage_url, progress, parent)
+
+
+def run_pairs(ctx: SweepContext) -> list[PairOutcome]:
+    """Search and finalise every pair, in order (the search phase within the timeout)."""
+    pairs = ctx.config.pairs(ctx.registry)
+    started = time.monotonic()
+    deadline = None if ctx.config.timeout is None else started + ctx.config.timeout
+    outcomes = []
+    for index, (task, model) in enumerate(pairs, start=1):
+        pair = Pair(task, model, index, len(pairs))
+        if ctx.config.n_trials == 0:
+            outcomes.append(conclude_fixed(ctx, pair))
+        else:
+            outcomes.append(conclude(ctx, search(ctx, pair, deadline), pair))
+    return outcomes
+
+
+def conclude_fixed(ctx: SweepContext, pair: Pair) -> PairOutcome:
+    """No search: the pair's fixed configuration trained with every seed (the study holds
+    no trial, only the finals' records, shared between workers)."""
+    study = open_study(ctx, pair.task, pair.model)
+    config = fixed_config(ctx.config, ctx.registry, pair.task, pair.model)
+    fixed = FixedConfiguration("fixed", {"config": {"model_params": config.model_params,
+                                                    "train": config.train}})
+    outcome = PairOutcome(pair.task, pair.model, study.study_name, best_trial="fixed")
+    outcome.finals = run_finals(ctx, study, pair, fixed)
+    return outcome
+
+
+def conclude(ctx: SweepContext, study: Any, pair: Pair) -> PairOutcome:
+    """The pair's outcome, after its final seeds (none without a complete trial)."""
+    from optuna.trial import TrialState
+
+    outcome = PairOutcome(pair.task, pair.model, study.study_name)
+    trials = study.get_trials(deepcopy=False)
+    outcome.trials = {s.name.lower(): sum(t.state == s for t in trials)
+                      for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+    best = best_trial(study)
+    if best is None:
+        outcome.note = "no complete trial: " + "; ".join(sorted({
+            t.user_attrs.get("error") or t.user_attrs.get("reason", t.state.name.lower())
+            for t in trials}))[:300]
+        ctx.progress.report(f"{pair.label}: {outcome.note}")
+    else:
+        outcome.best_value, outcome.best_trial = best.value, best.number
+        outcome.finals = run_finals(ctx, study, pair, best)
+    return outcome
+
+
+def run_sweep(config: SweepConfig, registry: Registry | None = None,
+              argv: list[str] | None = None, report=stderr_line) -> SweepResult | None:
+    """Run the sweep described by `config` and publish its leaderboard.
+
+    With `workers` > 1, helper processes re-run `python -m rnnbench ARGV` (the command
+    line that built `config`), so `argv` is needed. In a helper (started that way) this
+    runs trials and seeds silently and returns None; the lead publishes.
+    """
+    from rnnbench.sweep.parent import publish
+
+    registry = registry or get_registry()
+    check_before_writing(config)
+    if is_helper():
+        run_pairs(open_sweep(config, registry, report=lambda line: None))
+        return None
+    if config.workers > 1 and argv is None:
+        raise ConfigError("workers > 1: the helper processes re-run the command line; pass "
+                          "argv (e.g. ['sweep', '--config', 'my-sweep.yaml']) or workers=1")
+    # Helpers start as soon as the configuration is known to be valid, so that their
+    # start-up (imports, storage) overlaps this process's; they stop with it on failure.
+    helpers = Helpers(argv or [], config.workers - 1)
+    try:
+        ctx = open_sweep(config, registry, report)
+        try:
+            outcomes = run_pairs(ctx)
+        except BaseException:
+            ctx.tracker.end_run(ctx.parent_run_id, "KILLED")
+            raise
+        for problem in helpers.wait():
+            report(problem)
+    finally:
+        helpers.stop()
+    with StorageLock(ctx.storage_url, f"{config.name}:publish"):
+        rows, files = publish(ctx.tracker, ctx.parent_run_id, config, config.results_dir)
+        ctx.tracker.end_run(ctx.parent_run_id, "FINISHED")
+    report(f"sweep {config.name!r} done in {ctx.progress.elapsed()}")
+    return SweepResult(config.name, ctx.parent_run_id, ctx.storage_url, outcomes, rows, files)

@@ -1,0 +1,137 @@
+"""The search phase of one pair: trials sample the model's search space and the shared
+training knobs, run through the same runner as `rnnbench run`, are pruned on the task's
+monitored metric, and are tracked as child runs (phase=search).
+
+Trials are created one at a time under the pair's claim lock (rnnbench.sweep.slots), so
+that `n_trials` is an exact cap across re-runs and workers; the loop ends when every
+slot is finished, waiting for other workers' running trials, so that the best trial is
+final. A trial that raises is FAILED, one that diverges is PRUNED, each with its reason,
+and the sweep goes on. Trials are numbered from 0 everywhere (Optuna's trial.number).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rnnbench.sweep.context import Pair, SweepContext
+from rnnbench.sweep.locking import StorageLock
+from rnnbench.sweep.slots import Claim, TrialSlots, snapshot
+from rnnbench.sweep.space import sample_config
+from rnnbench.sweep.studies import best_trial, open_study, sampler, study_name
+from rnnbench.training.devices import is_distributed
+
+POLL_SECONDS = 1.0  # how often a worker looks whether other workers' trials finished
+
+
+def objective(ctx: SweepContext, pair: Pair, study_label: str):
+    """The function Optuna calls for each trial: one tracked run, its monitored value."""
+    import optuna
+    from optuna_integration import PyTorchLightningPruningCallback
+
+    from rnnbench.training.runner import execute, prepare
+
+    spec = ctx.registry.task(pair.task)
+
+    def run_trial(trial) -> float:
+        try:
+            config = sample_config(trial, ctx.config, ctx.registry, pair.task, pair.model)
+            trial.set_user_attr("config", {"model_params": config.model_params,
+                                           "train": config.train})
+            result = execute(
+                prepare(config, ctx.registry), ctx.registry, ctx.tracker,
+                run_name=f"{pair.task}/{pair.model} trial {trial.number}",
+                parent_run_id=ctx.parent_run_id,
+                extra_tags=ctx.tags(pair.task, pair.model, study_label, "search",
+                                    {"rnnbench.trial": str(trial.number)}),
+                # the ranks that DDP re-launches have no trial: prune single-device only
+                callbacks=[] if is_distributed(config.train) else
+                [PyTorchLightningPruningCallback(trial, monitor=spec.monitor)],
+                keep_checkpoints=False,
+                on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
+            )
+        except optuna.TrialPruned:
+            trial.set_user_attr("reason", f"pruned on {spec.monitor}")
+            raise
+        except Exception as exc:
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:1000])
+            raise
+        trial.set_user_attr("baseline", result.baseline)  # for best_trial's check
+        if result.diverged:  # never a best trial: recorded as pruned, with the reason
+            trial.set_user_attr("reason", f"diverged: {result.diverged_reason}")
+            raise optuna.TrialPruned(f"diverged: {result.diverged_reason}")
+        return result.monitor_value
+
+    return run_trial
+
+
+def trial_line(ctx: SweepContext, pair: Pair, study: Any, trial: Any) -> str:
+    """'[1/7] lstm on adding: trial 2 complete in 21.3 s, val_loss 0.0123; best val_loss
+    0.0101 (trial 1); 3/4 trials; sweep 35% done, about 04:10 left'."""
+    monitor = ctx.registry.task(pair.task).monitor
+    state = trial.state.name.lower()
+    reason = trial.user_attrs.get("reason") or trial.user_attrs.get("error", "")
+    took = ""
+    if trial.datetime_start and trial.datetime_complete:
+        took = f" in {(trial.datetime_complete - trial.datetime_start).total_seconds():.1f} s"
+    value = f", {monitor} {trial.value:.4f}" if state == "complete" else f" ({reason})" if \
+        reason else ""
+    best = best_trial(study)
+    best_text = (f"best {monitor} {best.value:.4f} (trial {best.number})" if best is not None
+                 else "no complete trial yet")
+    finished = snapshot(study).finished
+    return (f"{pair.label}: trial {trial.number} {state}{took}{value}; {best_text}; "
+            f"{finished}/{ctx.config.n_trials} trials; {ctx.progress.eta(pair.index, finished)}")
+
+
+def search(ctx: SweepContext, pair: Pair, deadline: float | None):
+    """Run trials until the study holds n_trials finished ones; returns the study."""
+    import optuna
+
+    label = study_name(ctx.config.name, pair.task, pair.model)
+    study = open_study(ctx, pair.task, pair.model)
+    n = ctx.config.n_trials
+    count = snapshot(study)
+    if count.finished >= n and count.running + count.waiting == 0:
+        return study
+    ctx.progress.report(f"{pair.label}: searching, {count.finished}/{n} trials done")
+
+    def tidy(study) -> None:
+        optuna.storages.fail_stale_trials(study)  # a dead worker's trial is retried
+        mark_killed_runs(ctx, study)
+
+    def reseed(study, position: int) -> None:
+        # Seeded by the trial's position (trials are created one at a time under the
+        # claim lock): one worker's sweep is reproducible, and workers never share a
+        # random stream (with one sampler seed each would draw the same trials). Optuna
+        # has no per-trial sampler argument; Study.sampler is its public attribute.
+        study.sampler = sampler(ctx, position)
+
+    def progress(study, trial) -> None:
+        ctx.progress.report(trial_line(ctx, pair, study, trial))
+
+    slots = TrialSlots(StorageLock(ctx.storage_url, f"{label}:claim"), n,
+                       before_claim=tidy, before_trial=reseed)
+    run_trial = objective(ctx, pair, label)
+    while deadline is None or time.monotonic() < deadline:
+        claim = slots.run_one(study, run_trial, callbacks=[progress])
+        if claim is Claim.FULL:
+            break  # every slot finished: the best trial is final
+        if claim is Claim.BUSY:
+            time.sleep(POLL_SECONDS)  # another worker is still running a trial
+    return study
+
+
+def mark_killed_runs(ctx: SweepContext, study: Any) -> None:
+    """A trial failed by a stale heartbeat belonged to a killed worker: its tracked run,
+    left RUNNING, is marked KILLED."""
+    from optuna.trial import TrialState
+
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+        run_id = trial.user_attrs.get("mlflow_run_id")
+        if not run_id or "error" in trial.user_attrs:
+            continue
+        if ctx.tracker.run_status(run_id) == "RUNNING":
+            ctx.tracker.set_tags(run_id, {"rnnbench.status": "killed",
+                                          "rnnbench.error": "worker died (stale heartbeat)"})
+            ctx.tracker.end_run(run_id, "KILLED")

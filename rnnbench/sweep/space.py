@@ -1,0 +1,62 @@
+"""From a sweep configuration to one run's configuration: sampled by an Optuna trial
+from the model's search space and the searched train knobs, or fixed (no search)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rnnbench.contract.params import Choice, FloatRange, IntRange, Param, Space
+from rnnbench.contract.registry import Registry
+from rnnbench.sweep.config import SweepConfig
+from rnnbench.training.config import TRAIN_PARAMS, RunConfig
+
+
+def suggest(trial, name: str, param: Param, space: Space) -> Any:
+    if isinstance(space, Choice):
+        return trial.suggest_categorical(name, list(space.values))
+    if isinstance(space, IntRange):
+        return trial.suggest_int(name, space.low, space.high, log=space.log, step=space.step)
+    if isinstance(space, FloatRange):
+        return trial.suggest_float(name, space.low, space.high, log=space.log)
+    raise TypeError(f"unknown search space {space!r} for {param.name}")
+
+
+def sample_config(trial, config: SweepConfig, registry: Registry, task: str, model: str) -> RunConfig:
+    """Model hyperparameters and searched train knobs from the trial; the rest fixed."""
+    spec = registry.model(model)
+    overrides = config.model_params.get(model, {})
+    model_params = {}
+    for param in spec.params:
+        value = overrides.get(param.name, param.default)
+        space = value if isinstance(value, Space) else (
+            param.space if param.name not in overrides else None)
+        model_params[param.name] = suggest(trial, f"model.{param.name}", param, space) \
+            if space is not None else value
+    train = dict(config.train)
+    for name in config.search_train:
+        param = TRAIN_PARAMS.get(name)
+        train[name] = suggest(trial, f"train.{name}", param, param.space)
+    return RunConfig(model=model, task=task, model_params=model_params,
+                     task_options=dict(config.task_options[task]), train=train,
+                     results_dir=config.results_dir, experiment=config.experiment)
+
+
+def fixed_config(config: SweepConfig, registry: Registry, task: str, model: str) -> RunConfig:
+    """The pair's configuration without a search (n_trials 0): each model
+    hyperparameter's default, overridden by the sweep's model_params values."""
+    spec = registry.model(model)
+    overrides = config.model_params.get(model, {})
+    return RunConfig(model=model, task=task,
+                     model_params={p.name: overrides.get(p.name, p.default) for p in spec.params},
+                     task_options=dict(config.task_options[task]), train=dict(config.train),
+                     results_dir=config.results_dir, experiment=config.experiment)
+
+
+@dataclass(frozen=True)
+class FixedConfiguration:
+    """Stands in for a best trial when nothing is searched: `number` names it in the
+    final runs' `rnnbench.best_trial` tag, `user_attrs["config"]` is what they train."""
+
+    number: str
+    user_attrs: dict

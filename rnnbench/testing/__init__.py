@@ -1,0 +1,16 @@
+"""Contract checks for plugin authors to call from their own test suites.
+
+    from rnnbench.testing import check_model_spec, check_task_spec
+    def test_my_model_contract():
+        check_model_spec(MY_SPEC, hparams={"hidden_size": 16})
+    def test_my_task_contract():
+        check_task_spec(MY_TASK, {"train_size": 64}, bad_options=[{"seq_len": 0}])
+
+Each check raises `ContractError` (an AssertionError) naming the spec, the input
+kind and the broken promise.
+"""
+
+from rnnbench.testing.models import ContractError, check_model_spec, check_step_states
+from rnnbench.testing.tasks import check_task_spec
+
+__all__ = ["ContractError", "check_model_spec", "check_step_states", "check_task_spec"]

@@ -1,0 +1,11 @@
+"""Where results go: the Tracker interface (base), MLflow behind it (mlflow_tracker), the
+Lightning logger that writes into a tracked run (run_logger), and the leaderboard built
+from tracked runs alone (leaderboard, leaderboard_format, leaderboard_plot, stats, tables).
+
+Uses only rnnbench.contract. Importing this package does not import MLflow.
+"""
+
+from rnnbench.tracking.base import MemoryTracker, RunRecord, Tracker
+from rnnbench.tracking.mlflow_tracker import MlflowTracker
+
+__all__ = ["MemoryTracker", "MlflowTracker", "RunRecord", "Tracker"]

@@ -1,0 +1,175 @@
+"""The leaderboard, rebuilt from tracked runs alone: final-phase runs grouped by (task, model).
+
+For each pair the newest group of final runs (the latest best trial's seeds) is
+summarised: mean and standard deviation over seeds of the task's main test metric,
+the trivial baseline, `solved` seeds, diverged seeds, parameter count, optimiser steps,
+training time and throughput, and the winning hyperparameters. Within a task, rows are
+ranked by mean (direction from the task's mode); the leader is marked; every row is
+compared with the baseline, and the leader with the runner-up (see rnnbench.tracking.stats).
+
+A row is "at baseline" when its mean is not better than the baseline, or when the
+one-sample test over its seeds cannot tell it from the baseline at ALPHA.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from typing import Any
+
+from rnnbench.tracking import stats
+
+ALPHA = 0.05  # significance level of every "beats" statement
+
+# The flat columns of leaderboard.csv / --format json, in order.
+COLUMNS = ("task", "rank", "model", "metric", "direction", "unit", "mean", "std", "seeds",
+           "values", "baseline", "baseline_name", "vs_baseline", "p_vs_baseline", "solved",
+           "diverged", "p_vs_runner_up", "params", "steps", "train_seconds", "throughput",
+           "throughput_unit", "best_trial", "hparams")
+
+SEARCHED_TRAIN = ("train.lr", "train.batch_size", "train.clip_value")
+
+
+def final_runs(tracker: Any, sweep: str | None = None) -> list:
+    """FINISHED final-phase RunRecords of one sweep (all sweeps when None)."""
+    tags = {"rnnbench.phase": "final", **({"rnnbench.sweep": sweep} if sweep else {})}
+    return tracker.find_runs(tags, status="FINISHED")
+
+
+def sweep_runs(tracker: Any) -> list:
+    """The sweeps' parent RunRecords, newest first."""
+    return tracker.find_runs({"rnnbench.role": "sweep"}, newest_first=True)
+
+
+def latest_sweep(tracker: Any) -> str | None:
+    runs = sweep_runs(tracker)
+    return runs[0].tags.get("rnnbench.sweep") if runs else None
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def summarise(task: str, model: str, members: list) -> dict[str, Any] | None:
+    """One row from the final runs of one best configuration (one run per seed)."""
+    tags = members[0].tags
+    metric = f"test_{tags.get('rnnbench.main_metric', 'loss')}"
+    diverged = sum(r.tags.get("rnnbench.diverged") == "True" for r in members)
+    values = [r.metrics[metric] for r in members
+              if _finite(r.metrics.get(metric)) and r.tags.get("rnnbench.diverged") != "True"]
+    if not values and not diverged:
+        return None
+    solved = [r.tags.get("rnnbench.solved") for r in members]
+
+    def mean_of(key: str) -> float | None:
+        found = [r.metrics[key] for r in members if _finite(r.metrics.get(key))]
+        return statistics.fmean(found) if found else None
+
+    params = members[0].params
+    return {
+        "task": task, "model": model, "metric": metric,
+        "mode": tags.get("rnnbench.mode", "min"),
+        "direction": "lower" if tags.get("rnnbench.mode", "min") == "min" else "higher",
+        "unit": tags.get("rnnbench.unit", ""),
+        "mean": statistics.fmean(values) if values else math.nan,
+        "std": statistics.stdev(values) if len(values) > 1 else None,
+        "seeds": len(members), "values": values,
+        "baseline": members[0].metrics.get("baseline"),
+        "baseline_name": tags.get("rnnbench.baseline_name", ""),
+        "solved": (f"{solved.count('True')}/{len(solved)}"
+                   if any(s in ("True", "False") for s in solved) else ""),
+        "diverged": diverged,
+        "params": int(members[0].metrics.get("params", 0)),
+        "steps": mean_of("steps"),
+        "train_seconds": mean_of("wall_seconds"),
+        "throughput": mean_of("throughput") or 0.0,
+        "throughput_unit": tags.get("rnnbench.throughput_unit", "samples"),
+        "best_trial": tags.get("rnnbench.best_trial"),
+        "hparams": {k: v for k, v in sorted(params.items())
+                    if k.startswith("model.") or k in SEARCHED_TRAIN},
+    }
+
+
+def build_rows(runs: list) -> list[dict[str, Any]]:
+    """Ranked, annotated rows, grouped by task (tasks in name order)."""
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for run in runs:
+        groups[(run.tags["rnnbench.task"], run.tags["rnnbench.model"])].append(run)
+    by_task: dict[str, list[dict]] = defaultdict(list)
+    for (task, model), members in groups.items():
+        newest = max(members, key=lambda r: r.start_time).tags.get("rnnbench.best_trial")
+        row = summarise(task, model,
+                        [r for r in members if r.tags.get("rnnbench.best_trial") == newest])
+        if row is not None:
+            by_task[task].append(row)
+    rows: list[dict[str, Any]] = []
+    for task in sorted(by_task):
+        rows.extend(rank(by_task[task]))
+    return rows
+
+
+def better(a: float, b: float, mode: str) -> bool:
+    return a < b if mode == "min" else a > b
+
+
+def rank(rows: list[dict]) -> list[dict]:
+    """Sort one task's rows best first (diverged-only rows last) and annotate them."""
+    mode = rows[0]["mode"]
+    sign = 1.0 if mode == "min" else -1.0
+    rows = sorted(rows, key=lambda r: (math.isnan(r["mean"]), sign * r["mean"]
+                                       if not math.isnan(r["mean"]) else 0.0, r["model"]))
+    for position, row in enumerate(rows, start=1):
+        row["rank"] = position
+        row["winner"] = position == 1 and not math.isnan(row["mean"])
+        row["vs_baseline"], row["p_vs_baseline"] = compare_with_baseline(row)
+        row["p_vs_runner_up"] = None
+    if len(rows) > 1 and rows[0]["winner"] and not math.isnan(rows[1]["mean"]):
+        test = stats.welch(rows[0]["values"], rows[1]["values"])
+        rows[0]["p_vs_runner_up"] = None if test is None else test.p_value
+    return rows
+
+
+def compare_with_baseline(row: dict) -> tuple[str, float | None]:
+    """("better" | "at" | "worse" | "", p-value of the one-sample test or None)."""
+    baseline, mean = row["baseline"], row["mean"]
+    if baseline is None or math.isnan(mean):
+        return "", None
+    test = stats.one_sample(row["values"], baseline)
+    p = None if test is None else test.p_value
+    if not better(mean, baseline, row["mode"]):
+        return ("at" if mean == baseline else "worse"), p
+    if p is not None and p >= ALPHA:
+        return "at", p
+    return "better", p
+
+
+def margin_in_stds(row: dict) -> float | None:
+    """|mean - baseline| / std over seeds: how many seed spreads the lead is worth."""
+    if row["baseline"] is None or not row["std"] or math.isnan(row["mean"]):
+        return None
+    return abs(row["mean"] - row["baseline"]) / row["std"]
+
+
+def verdicts(rows: list[dict]) -> dict[str, str]:
+    """Per task, one sentence: who leads, whether it beats the runner-up and the baseline."""
+    out = {}
+    for task in dict.fromkeys(r["task"] for r in rows):
+        mine = [r for r in rows if r["task"] == task]
+        leader = mine[0]
+        if not leader["winner"]:
+            out[task] = "no model finished without diverging"
+            continue
+        parts = [f"{leader['model']} leads"]
+        if len(mine) > 1:
+            p = leader["p_vs_runner_up"]
+            word = "beats" if p is not None and p < ALPHA else "does not clearly beat"
+            parts.append(f"{word} {mine[1]['model']} ({stats.format_p(p)}, Welch)")
+        if leader["vs_baseline"]:
+            word = {"better": "beats", "at": "is not distinguishable from",
+                    "worse": "is worse than"}[leader["vs_baseline"]]
+            margin = margin_in_stds(leader)
+            parts.append(f"{word} the baseline ({stats.format_p(leader['p_vs_baseline'])}"
+                         + (f", margin {margin:,.0f} std" if margin is not None else "") + ")")
+        out[task] = "; ".join(parts)
+    return out

@@ -1,0 +1,270 @@
+"""Run one (model, task) configuration: build, train, evaluate, track.
+
+Order matters for the "nothing half-written" promise: the task's data and the model
+are built and checked first (any error leaves no trace); only then are the results
+folder and the MLflow run created.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnnbench.contract.errors import RnnbenchError
+from rnnbench.contract.registry import Registry
+from rnnbench.contract.specs import ModelSpec, Task, TaskSpec
+from rnnbench.training.config import RunConfig, selected_diagnostics
+from rnnbench.training.devices import check_devices, is_distributed
+from rnnbench.training.distributed import launch_context
+from rnnbench.training.divergence import divergence
+from rnnbench.training.resume import config_hash, find_resumable
+from rnnbench.training.trainer import make_trainer, single_device_trainer
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run; `metrics` holds the final flat val_*/test_* values."""
+
+    model: str
+    task: str
+    metrics: dict[str, float]
+    baseline: float | None
+    params: int
+    wall_seconds: float
+    throughput: float
+    throughput_unit: str
+    mlflow_run_id: str | None
+    monitor: str
+    monitor_value: float | None
+    diverged: bool = False
+    diverged_reason: str | None = None
+    solved: bool | None = None
+    epochs: int = 0
+    steps: int = 0  # optimiser steps taken
+    seed: int = 0
+    grad_norm_mean: float | None = None
+    clip_fraction: float | None = None
+    hparams: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        def clean(v: Any) -> Any:
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            return v
+
+        return clean(asdict(self))
+
+
+@dataclass
+class PreparedRun:
+    """Everything built and validated, nothing written yet."""
+
+    config: RunConfig
+    model_spec: ModelSpec
+    task_spec: TaskSpec
+    task: Task
+    system: Any
+    diagnostics: list = field(default_factory=list)  # DiagnosticSpecs to attach
+
+
+def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
+    """Build the task's data, the model and the Lightning system from a validated config."""
+    import lightning.pytorch as pl
+    import torch
+
+    from rnnbench.training.preflight import check_first_batch
+    from rnnbench.training.system import BenchmarkSystem
+
+    train = config.train
+    check_devices(train)
+    if train["num_threads"]:
+        torch.set_num_threads(train["num_threads"])
+    # Denormal arithmetic is microcoded on x86 (tens to hundreds of times slower per
+    # operation, depending on the CPU); a recurrent network's vanishing gradients are
+    # full of them. set_flush_denormal returns False where the CPU cannot flush.
+    torch.set_flush_denormal(train["flush_denormal"])
+    model_spec = registry.model(config.model)
+    task_spec = registry.task(config.task)
+    pl.seed_everything(train["seed"], workers=True, verbose=False)
+    task = task_spec.factory(dict(config.task_options), batch_size=train["batch_size"],
+                             seed=train["seed"])
+    task.prepare()
+    context = task.context()
+    model = model_spec.builder(context, **config.model_params)
+    if not isinstance(model, torch.nn.Module) or not isinstance(getattr(model, "output_size", None), int):
+        raise RnnbenchError(
+            f"model {config.model!r}: its builder must return an nn.Module with an int "
+            "attribute output_size"
+        )
+    clip = train["clip_algorithm"]
+    system = BenchmarkSystem(
+        model, task, lr=train["lr"], optimizer=train["optimizer"],
+        weight_decay=train["weight_decay"], momentum=train["momentum"],
+        stateful=task_spec.stateful and model_spec.stateful,
+        clip_value=train["clip_value"] if clip != "none" else None, clip_algorithm=clip,
+    )
+    diagnostics = selected_diagnostics(registry, train)
+    check_first_batch(system, config, registry,
+                      step_states=any(d.needs_step_states for d in diagnostics))
+    return PreparedRun(config, model_spec, task_spec, task, system, diagnostics)
+
+
+def execute(
+    prepared: PreparedRun,
+    registry: Registry,
+    tracker: Any,
+    *,
+    run_name: str | None = None,
+    parent_run_id: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+    callbacks: Iterable[Any] = (),
+    keep_checkpoints: bool = True,
+    on_start: Callable[[str], None] | None = None,
+    resume: bool = False,
+) -> RunResult:
+    """Train and evaluate a prepared run, tracked as one MLflow run; returns its result.
+
+    On an exception the MLflow run is marked FAILED (KILLED on Ctrl-C) and the
+    exception propagates.
+    """
+    from rnnbench import __version__
+
+    config = prepared.config
+    train = config.train
+    model_source = registry.source_of("model", config.model)
+    task_source = registry.source_of("task", config.task)
+    tags = {
+        "rnnbench.model": config.model,
+        "rnnbench.task": config.task,
+        "rnnbench.seed": str(train["seed"]),
+        "rnnbench.version": __version__,
+        "rnnbench.model_plugin": f"{model_source.distribution} {model_source.version}",
+        "rnnbench.task_plugin": f"{task_source.distribution} {task_source.version}",
+        **(extra_tags or {}),
+    }
+    tags["rnnbench.config_hash"] = config_hash(config)
+    params = {**config.flat(), **{f"data.{k}": v for k, v in prepared.task.describe().items()}}
+    resume_from = None
+    if resume:
+        run_id, resume_from = find_resumable(tracker, config)
+        tracker.reopen_run(run_id)
+        tracker.set_tags(run_id, {"rnnbench.resumed_from": resume_from.name})
+    else:
+        run_id = tracker.start_run(run_name or f"{config.model}-{config.task}", tags, params,
+                                   parent_run_id=parent_run_id)
+    run_dir = Path(config.results_dir) / "runs" / run_id
+    started = time.perf_counter()
+    try:
+        if on_start is not None:
+            on_start(run_id)
+        if is_distributed(train):
+            with launch_context(config, run_dir, resume_from):
+                result = _train_and_evaluate(prepared, tracker, run_id, run_dir, callbacks,
+                                             resume_from)
+        else:
+            result = _train_and_evaluate(prepared, tracker, run_id, run_dir, callbacks, resume_from)
+        result.wall_seconds = time.perf_counter() - started
+        tracker.log_metrics(run_id, {
+            "wall_seconds": result.wall_seconds, "throughput": result.throughput,
+            "params": result.params, "steps": result.steps, **({"baseline": result.baseline}
+                                        if result.baseline is not None else {}),
+        })
+        # NaN stays NaN; inf is stored as NaN too (MLflow's SQL store would write the
+        # largest float), its sign kept in the rnnbench.infinite_metrics tag
+        nonfinite = {k: v for k, v in result.metrics.items() if not math.isfinite(v)}
+        tracker.log_metrics(run_id, nonfinite)
+        tags = {"rnnbench.diverged": result.diverged, "rnnbench.solved": result.solved,
+                "rnnbench.throughput_unit": result.throughput_unit,
+                "rnnbench.unit": prepared.task.metric_unit,
+                "rnnbench.baseline_name": prepared.task.baseline_name}
+        if result.diverged:
+            tags.update({"rnnbench.status": "diverged",
+                         "rnnbench.diverged_reason": result.diverged_reason})
+        infinite = [f"{k}={v}" for k, v in sorted(nonfinite.items()) if math.isinf(v)]
+        if infinite:
+            tags["rnnbench.infinite_metrics"] = ",".join(infinite)
+        tracker.set_tags(run_id, tags)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "result.json").write_text(json.dumps(result.to_json(), indent=2))
+        tracker.log_artifact(run_id, run_dir / "result.json")
+        for name, obj in prepared.task.artifacts().items():
+            tracker.log_json(run_id, obj, name)
+    except BaseException as exc:
+        status = run_status(exc)
+        tracker.set_tags(run_id, {"rnnbench.status": status.lower(),
+                                  "rnnbench.error": f"{type(exc).__name__}: {exc}"[:4000]})
+        tracker.end_run(run_id, "KILLED" if status != "FAILED" else "FAILED")
+        raise
+    finally:
+        if not keep_checkpoints:
+            shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    tracker.end_run(run_id, "FINISHED")
+    return result
+
+
+def run_status(exc: BaseException) -> str:
+    """FAILED for errors; KILLED for Ctrl-C; PRUNED for a search pruner's stop (Optuna's
+    TrialPruned, recognised by name so that the runner does not import Optuna)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "KILLED"
+    if type(exc).__name__ == "TrialPruned":
+        return "PRUNED"
+    return "FAILED"
+
+
+def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_dir: Path,
+                        callbacks: Iterable[Any], resume_from: Path | None = None) -> RunResult:
+    config, system, task, spec = prepared.config, prepared.system, prepared.task, prepared.task_spec
+    logger = tracker.lightning_logger(run_id, resumed=resume_from is not None)
+    monitors = [spec.factory(config.train["diagnostics_interval"])
+                for spec in prepared.diagnostics]
+    trainer, checkpoint = make_trainer(prepared, run_dir, logger, [*callbacks, *monitors])
+    datamodule = task.datamodule
+    trainer.fit(system, datamodule=datamodule, ckpt_path=resume_from)
+    if trainer.global_rank == 0:
+        for monitor in monitors:
+            write = getattr(monitor, "write", None)
+            for path in write(run_dir / "diagnostics") if callable(write) else []:
+                tracker.log_artifact(run_id, path, "diagnostics")
+    world = trainer.world_size
+    best = checkpoint.best_model_path or None
+    if system.diverged:
+        best = None  # no trustworthy checkpoint: evaluate the current weights
+    evaluator = trainer
+    if world > 1:  # rank 0 alone scores every validation/test example exactly once
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()
+        evaluator = single_device_trainer(prepared, logger)
+    metrics: dict[str, float] = {}
+    for stage_run in (evaluator.validate, evaluator.test):
+        out = stage_run(system, datamodule=datamodule, ckpt_path=best, verbose=False)
+        metrics.update({k: float(v) for k, v in (out[0] if out else {}).items()})
+    metrics = {k: v for k, v in metrics.items() if k.startswith(("val_", "test_"))}
+    if system.diverged:
+        metrics[spec.monitor] = math.nan
+    baseline = task.baseline()
+    reason = divergence(metrics, baseline, spec, system.diverged)
+    test_metrics = {k[len("test_"):]: v for k, v in metrics.items() if k.startswith("test_")}
+    solved = spec.solved(test_metrics) if spec.solved and reason is None else None
+    n_params = sum(p.numel() for p in system.parameters())
+    monitor_value = metrics.get(spec.monitor)
+    return RunResult(
+        model=config.model, task=config.task, metrics=metrics, baseline=baseline,
+        params=n_params, wall_seconds=0.0, throughput=system.throughput * world,
+        throughput_unit=task.throughput_unit, mlflow_run_id=run_id, monitor=spec.monitor,
+        monitor_value=monitor_value, diverged=reason is not None, diverged_reason=reason,
+        solved=solved, epochs=trainer.current_epoch, steps=trainer.global_step,
+        seed=config.train["seed"],
+        grad_norm_mean=system.grad_norm_mean, clip_fraction=system.clip_fraction,
+        hparams=config.flat(),
+    )

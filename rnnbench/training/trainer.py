@@ -1,0 +1,85 @@
+"""The Lightning Trainer of a run: early stopping, checkpoints, clipping, devices, and a
+check that the task's monitored metric is logged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rnnbench.contract.errors import RnnbenchError
+from rnnbench.training.devices import parse_devices
+
+if TYPE_CHECKING:
+    from rnnbench.training.runner import PreparedRun
+
+
+def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: Iterable[Any]):
+    import lightning.pytorch as pl
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    from rnnbench.training.checkpoints import ResumeCheckpoint
+
+    train = prepared.config.train
+    spec = prepared.task_spec
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints", monitor=spec.monitor, mode=spec.mode,
+        save_top_k=1, save_last=False, filename="best",
+    )
+    # strict=False: a run may stop (max_steps) before its first validation; a monitor
+    # that validation never logs is caught by monitor_check instead.
+    stopper = EarlyStopping(monitor=spec.monitor, mode=spec.mode, patience=train["patience"],
+                            check_finite=True, strict=False)
+    clip = train["clip_algorithm"]
+    trainer = pl.Trainer(
+        max_epochs=train["max_epochs"],
+        max_steps=train["max_steps"],
+        limit_train_batches=train["limit_train_batches"] or None,
+        limit_val_batches=train["limit_eval_batches"] or None,
+        limit_test_batches=train["limit_eval_batches"] or None,
+        gradient_clip_val=train["clip_value"] if clip != "none" else None,
+        gradient_clip_algorithm=clip if clip != "none" else None,
+        deterministic=train["deterministic"],
+        precision=train["precision"],
+        accelerator=train["accelerator"],
+        devices=parse_devices(train["devices"]),
+        strategy=train["strategy"],
+        enable_progress_bar=train["progress"],
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        logger=logger,
+        callbacks=[monitor_check(spec.monitor), checkpoint, stopper, *callbacks,
+                   ResumeCheckpoint(run_dir / "checkpoints")],
+        default_root_dir=run_dir,
+        log_every_n_steps=10,
+        use_distributed_sampler=False,  # data modules shard training themselves
+    )
+    return trainer, checkpoint
+
+
+def single_device_trainer(prepared: PreparedRun, logger: Any):
+    import lightning.pytorch as pl
+
+    train = prepared.config.train
+    return pl.Trainer(
+        accelerator=train["accelerator"], devices=1, strategy="auto", logger=logger,
+        precision=train["precision"], enable_progress_bar=train["progress"],
+        enable_model_summary=False,
+        limit_val_batches=train["limit_eval_batches"] or None,
+        limit_test_batches=train["limit_eval_batches"] or None,
+    )
+
+
+def monitor_check(monitor: str):
+    """A callback that fails the run at the first validation that lacks the monitored
+    metric: early stopping, checkpoints and pruning would otherwise silently do nothing."""
+    from lightning.pytorch.callbacks import Callback
+
+    class MonitorCheck(Callback):
+        def on_validation_end(self, trainer, pl_module) -> None:
+            if not trainer.sanity_checking and monitor not in trainer.callback_metrics:
+                logged = ", ".join(sorted(trainer.callback_metrics)) or "nothing"
+                raise RnnbenchError(f"the task's monitored metric {monitor!r} was not logged "
+                                    f"(logged: {logged})")
+
+    return MonitorCheck()

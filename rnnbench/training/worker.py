@@ -1,0 +1,26 @@
+"""A rank that Lightning's DDP strategy re-launched: rebuild the published run, train its
+shard, exit (see rnnbench.training.distributed)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from rnnbench.training.distributed import ENV
+
+
+def run_worker() -> int:
+    """Entry point of a re-launched rank: train the published run's shard, then exit."""
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.training.config import RunConfig
+    from rnnbench.training.runner import prepare
+    from rnnbench.training.trainer import make_trainer
+
+    payload = json.loads(os.environ[ENV])
+    config = RunConfig(**{**payload["config"], "results_dir": Path(payload["config"]["results_dir"])})
+    prepared = prepare(config, get_registry())
+    trainer, _ = make_trainer(prepared, Path(payload["run_dir"]), logger=False, callbacks=[])
+    trainer.fit(prepared.system, datamodule=prepared.task.datamodule,
+                ckpt_path=payload["resume_from"])
+    return 0
