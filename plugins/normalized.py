@@ -138,40 +138,59 @@ class StepBatchNorm(nn.Module):
                 setattr(self, name, torch.empty_like(saved, device=self.weight.device))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None, start: int) -> torch.Tensor:
-        T = x.shape[1]
+        B, T, F = x.shape
         if self.training:
-            if mask is None:
-                mean, var = x.mean(0), x.var(0, unbiased=False)  # (T, F)
-                count = x.new_full((T, 1), x.shape[0])
-            else:
-                w = mask.unsqueeze(-1).to(x.dtype)  # (B, T, 1)
-                count = w.sum(0)  # (T, 1) sequences running at each step
-                mean = (x * w).sum(0) / count.clamp(min=1)
-                var = ((x - mean) ** 2 * w).sum(0) / count.clamp(min=1)
-            self._update(start, mean.detach(), var.detach(), count)
-        else:
-            mean, var = self._running(start, T, x)
+            self._reserve(start + T)
+            if mask is None and B > 1:  # torch's fused kernel, steps as T*F channels
+                return self._fused(x, self.running_mean[start : start + T],
+                                   self.running_var[start : start + T], True)
+            return self._masked(x, mask, start)
+        L = self.running_mean.shape[0]
+        if L == 0:
+            mean, var = x.new_zeros(T, F), x.new_ones(T, F)
+        elif start + T <= L:
+            mean, var = self.running_mean[start : start + T], self.running_var[start : start + T]
+        else:  # steps beyond the longest training length reuse the last one's
+            slots = torch.arange(start, start + T, device=x.device).clamp(max=L - 1)
+            mean, var = self.running_mean[slots], self.running_var[slots]
+        return self._fused(x, mean, var, False)
+
+    def _fused(self, x, mean, var, training: bool) -> torch.Tensor:
+        """F.batch_norm on x (B, T, F) viewed as (B, T*F); in training it updates the
+        running rows `mean`, `var` (views (T, F) of the buffers) in place."""
+        B, T, F = x.shape
+        weight = self.weight.repeat(T)
+        bias = self.bias.repeat(T) if self.bias is not None else None
+        out = torch.nn.functional.batch_norm(
+            x.reshape(B, T * F), mean.reshape(-1), var.reshape(-1), weight, bias,
+            training, self.momentum, self.eps)
+        return out.view(B, T, F)
+
+    def _masked(self, x, mask, start: int) -> torch.Tensor:
+        """Training statistics over the sequences running at each step (mask (B, T))."""
+        w = (mask.unsqueeze(-1) if mask is not None else x.new_ones(*x.shape[:2], 1)).to(x.dtype)
+        count = w.sum(0)  # (T, 1)
+        mean = (x * w).sum(0) / count.clamp(min=1)  # (T, F)
+        var = ((x - mean) ** 2 * w).sum(0) / count.clamp(min=1)
+        self._update(start, mean.detach(), var.detach(), count)
         out = (x - mean) * torch.rsqrt(var + self.eps) * self.weight
         return out + self.bias if self.bias is not None else out
 
-    def _running(self, start: int, T: int, x: torch.Tensor):
-        L = self.running_mean.shape[0]
-        if L == 0:
-            return x.new_zeros(T, x.shape[-1]), x.new_ones(T, x.shape[-1])
-        if start + T <= L:
-            return self.running_mean[start : start + T], self.running_var[start : start + T]
-        slots = torch.arange(start, start + T, device=x.device).clamp(max=L - 1)
-        return self.running_mean[slots], self.running_var[slots]
+    @torch.no_grad()
+    def _reserve(self, steps: int) -> None:
+        """Grow the running rows to `steps`; new steps start at mean 0, variance 1."""
+        L, F = self.running_mean.shape
+        if steps > L:
+            self.running_mean = torch.cat([self.running_mean,
+                                           self.running_mean.new_zeros(steps - L, F)])
+            self.running_var = torch.cat([self.running_var,
+                                          self.running_var.new_ones(steps - L, F)])
 
     @torch.no_grad()
     def _update(self, start: int, mean, var, count) -> None:
+        """Running averages of steps start.. from masked statistics (T, F), count (T, 1):
+        a step's mean moves when a sequence ran there, its variance when two did."""
         end = start + mean.shape[0]
-        L = self.running_mean.shape[0]
-        if end > L:  # first time this far: new steps start at mean 0, variance 1
-            F = mean.shape[1]
-            self.running_mean = torch.cat([self.running_mean, mean.new_zeros(end - L, F)])
-            self.running_var = torch.cat([self.running_var, var.new_ones(end - L, F)])
-        # a step's mean moves when a sequence ran there, its variance when two did
         unbiased = var * count / (count - 1).clamp(min=1)
         for buffer, value, enough in ((self.running_mean, mean, count > 0),
                                       (self.running_var, unbiased, count > 1)):

@@ -281,6 +281,22 @@ def test_bn_lstm_statistics_ignore_padding_and_eval_reuses_the_last_step():
     assert torch.allclose(late[0, 0], want) and torch.allclose(late[0, 1], want)
 
 
+def test_step_batch_norm_fused_and_masked_paths_agree():
+    from rnnbench_models.normalized import StepBatchNorm
+
+    x = torch.randn(5, 4, 3, generator=torch.Generator().manual_seed(1))
+    fused, masked = StepBatchNorm(3).train(), StepBatchNorm(3).train()
+    a = fused(x, None, 0)
+    b = masked(x, torch.ones(5, 4, dtype=torch.bool), 0)  # the masked path, nothing masked
+    assert torch.allclose(a, b, atol=1e-5)
+    assert torch.allclose(fused.running_mean, masked.running_mean, atol=1e-6)
+    assert torch.allclose(fused.running_var, masked.running_var, atol=1e-5)
+    step = StepBatchNorm(3).train()
+    for t in range(4):  # one step at a time, as the recurrence calls it
+        step(x[:, t:t + 1], None, t)
+    assert torch.allclose(step.running_var, fused.running_var, atol=1e-6)
+
+
 def test_bn_lstm_state_dict_round_trips_through_a_fresh_model():
     trained = build("bn-lstm", hidden_size=2).train()
     trained(X2, torch.tensor([2, 1, 2]))
