@@ -1,6 +1,8 @@
 """The remedies for vanishing and exploding gradients: initialisation options, Greff et
 al.'s LSTM variants, layer- and batch-normalised recurrences, and their bad inputs."""
 
+import json
+import math
 import textwrap
 
 import pytest
@@ -326,3 +328,42 @@ def test_normalised_models_learn_in_training_mode(name):
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+# --- end to end -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sets", [
+    ("model.nonlinearity=relu", "model.init=identity"),
+    ("model.init=orthogonal", "model.init_scale=0.9"),
+])
+def test_irnn_and_orthogonal_rnn_run_end_to_end(cli, tmp_path, sets):
+    from conftest import TINY
+
+    args = [a for s in sets for a in ("--set", s)]
+    code, out, err = cli("run", "--model", "rnn", "--task", "adding", *TINY, *args,
+                         "--set", "task.seq_len=10", "--results-dir", str(tmp_path / "r"),
+                         "--json")
+    assert code == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["hparams"]["model.init"] == sets[1 if "init=" in sets[1] else 0].split("=")[1]
+
+
+def test_bn_lstm_trains_and_tests_from_its_checkpoint(cli, tmp_path):
+    """The best checkpoint is reloaded for testing: the running statistics, whose length
+    is the longest training length, load into the model."""
+    from conftest import TINY
+
+    code, out, err = cli("run", "--model", "bn-lstm", "--task", "adding", *TINY,
+                         "--set", "task.seq_len=12", "--results-dir", str(tmp_path / "r"),
+                         "--json")
+    assert code == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert math.isfinite(result["metrics"]["test_mse"]) and not result["diverged"]
+
+
+def test_list_shows_the_normalised_models(cli):
+    code, out, _ = cli("list")
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert "Layer-normalised".lower() in lines["ln-lstm"].lower()
+    assert "batch-normalised" in lines["bn-lstm"] and "ln-gru" in lines
