@@ -157,7 +157,8 @@ def markdown(summary: list[dict], baseline: float | None) -> str:
     def flow(v):
         return "" if v is None else f"{v:+.2f}"
 
-    lines = ["| configuration | model | T | solved | diverged | of which NaN/inf | "
+    lines = ["| configuration | model | T | solved | diverged (NaN/inf or above baseline) | "
+             "of which NaN/inf | "
              "test MSE mean ± std | max grad norm | spikes | log10 flow start → end | wall s/run |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in summary:
