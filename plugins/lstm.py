@@ -44,7 +44,6 @@ from rnnbench.nn import (
     init_recurrent_,
     keep_state,
     recurrent_params,
-    reverse_padded,  # noqa: F401  (re-exported: importable from here as before)
 )
 from rnnbench.params import Choice
 

@@ -4,8 +4,8 @@ custom-cell fast path: the input term of all steps is projected (and normalised)
 then the recurrence iterates over `unbind(1)`. LN(z; α, β) normalises z over its last
 dimension: α ⊙ (z - mean(z)) / std(z) + β.
 
-ln-lstm (Ba et al. 2016, section 3.1's LSTM; gate blocks i, f, g, o of 4H, normalised
-jointly; b is β of the input term):
+ln-lstm (Ba et al. 2016's layer-normalised LSTM; the 4H summed inputs of the blocks
+i, f, g, o are normalised jointly; b is β of the input term):
     [i~; f~; g~; o~] = LN(W x_t; α_x, b) + LN(U h_{t-1}; α_h)
     c_t = σ(f~) ⊙ c_{t-1} + σ(i~) ⊙ tanh(g~)
     h_t = σ(o~) ⊙ tanh(LN(c_t; α_c, β_c))
