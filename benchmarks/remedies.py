@@ -1,6 +1,6 @@
-"""Fixed-budget experiments on a synthetic task: named configurations x lengths x seeds,
-each trained for the same number of optimiser steps through the public runner (as
-`rnnbench horizon` does), with every step's loss and gradient norm before clipping.
+"""Fixed-budget experiments: named configurations x lengths x seeds, each trained for the
+same number of optimiser steps through the public runner (as `rnnbench horizon` does),
+with every step's loss and gradient norm before clipping.
 
     python benchmarks/remedies.py results/reference/remedies.yaml [--out FOLDER]
         [--results-dir results] [--only LABEL ...]
@@ -8,7 +8,7 @@ each trained for the same number of optimiser steps through the public runner (a
 The YAML file (all keys but `runs` optional):
     name: remedies                 # MLflow parent run "remedies-NAME"
     task: adding
-    lengths: [100]                 # task.seq_len values
+    lengths: [100]                 # task.seq_len values (leave out: the task's own)
     seeds: 3                       # seeds 0..S-1 per (configuration, length)
     budget_steps: 600              # optimiser steps per run (no early stopping)
     task_options: {train_size: 4000}
@@ -16,12 +16,14 @@ The YAML file (all keys but `runs` optional):
     runs:                          # label -> model, its params, train overrides
       irnn: {model: rnn, params: {nonlinearity: relu, init: identity}}
       irnn-noclip: {model: rnn, params: {...}, train: {clip_algorithm: none}}
+    compare_to: irnn               # optional: each label's difference from this one
 
 Every value is checked (as `--set` would be) before anything is written. Outputs in
 --out (default results/NAME): runs.csv (one row per run), summary.md (one row per
-configuration and length), curves.json (per-step loss and gradient norm), curves.png
-and mse.png. A run counts as diverged when its loss turned NaN/inf or its test MSE
-ends above the task's baseline; a gradient-norm spike is a step whose norm exceeds
+configuration and length; with compare_to, Welch's t-test of each label against it),
+curves.json (per-step loss and gradient norm), curves.png and mse.png. The metric is
+the task's main test metric (adding: test_mse). A run counts as diverged when its loss
+turned NaN/inf or its test metric ends above the task's baseline; a gradient-norm spike is a step whose norm exceeds
 10x the run's median.
 """
 
@@ -43,10 +45,10 @@ from lightning.pytorch.callbacks import Callback
 from rnnbench.cli.common import ensure_results_dir, quiet_libraries
 from rnnbench.config import build_run_config, resolve_tracking_uri
 from rnnbench.errors import ConfigError, RnnbenchError
-from rnnbench.horizon import horizon_config
 from rnnbench.registry import get_registry
 
-KEYS = {"name", "task", "lengths", "seeds", "budget_steps", "task_options", "train", "runs"}
+KEYS = {"name", "task", "lengths", "seeds", "budget_steps", "task_options", "train", "runs",
+        "compare_to"}
 RUN_KEYS = {"model", "params", "train"}
 SPIKE = 10.0  # a spike: gradient norm above SPIKE x the run's median
 
@@ -90,7 +92,7 @@ def load(path: Path) -> dict:
 def plan(path: Path, data: dict, registry, results_dir: Path, only: list[str] | None):
     """[(label, length, seed, RunConfig)], all validated; nothing written."""
     task = data.get("task", "adding")
-    lengths, seeds = data.get("lengths", [100]), int(data.get("seeds", 3))
+    lengths, seeds = data.get("lengths", [None]), int(data.get("seeds", 3))
     budget = int(data.get("budget_steps", 500))
     if budget < 1 or seeds < 1 or not lengths:
         raise ConfigError(f"{path}: budget_steps and seeds must be >= 1, lengths non-empty")
@@ -107,9 +109,45 @@ def plan(path: Path, data: dict, registry, results_dir: Path, only: list[str] | 
                                 results_dir=results_dir, experiment="rnnbench-remedies")
         for length in lengths:
             for seed in range(seeds):
-                runs.append((label, int(length), seed,
-                             horizon_config(base, int(length), seed, budget, results_dir)))
+                runs.append((label, length, seed,
+                             budget_config(base, length, seed, budget, results_dir)))
     return runs
+
+
+def budget_config(base, length: int | None, seed: int, budget: int, results_dir: Path):
+    """The run for one (configuration, length, seed): exactly `budget` optimiser steps
+    (no early stopping), task.seq_len = length unless None."""
+    from rnnbench.config import RunConfig
+
+    task_options = {**base.task_options, **({"seq_len": length} if length else {})}
+    train = {**base.train, "seed": seed, "max_steps": budget, "max_epochs": 10_000,
+             "patience": 10_000}
+    return RunConfig(model=base.model, task=base.task, model_params=dict(base.model_params),
+                     task_options=task_options, train=train, results_dir=results_dir,
+                     experiment=base.experiment)
+
+
+def compare(rows: list[dict], reference: str) -> str:
+    """Each label's mean difference from `reference` with Welch's t-test (two-sided)."""
+    from scipy import stats
+
+    def values(label):
+        return [r["test_metric"] for r in rows
+                if r["label"] == label and math.isfinite(r["test_metric"])]
+
+    ref = values(reference)
+    lines = [f"| configuration | {rows[0]['metric']} mean ± std | difference from {reference} "
+             "| Welch t | p |", "|---|---|---|---|---|"]
+    for label in dict.fromkeys(r["label"] for r in rows):
+        mine = values(label)
+        if len(mine) < 2 or len(ref) < 2:
+            continue
+        diff = statistics.fmean(mine) - statistics.fmean(ref)
+        test = stats.ttest_ind(mine, ref, equal_var=False) if label != reference else None
+        lines.append(f"| {label} | {statistics.fmean(mine):.4f} ± {statistics.stdev(mine):.4f} | "
+                     f"{diff:+.4f} | {'' if test is None else f'{test.statistic:.2f}'} | "
+                     f"{'' if test is None else f'{test.pvalue:.3f}'} |")
+    return "\n".join(lines) + "\n"
 
 
 def flow_ratios(tracking_uri: str, run_id: str) -> tuple[float | None, float | None]:
@@ -134,7 +172,7 @@ def summarise(rows: list[dict]) -> list[dict]:
     out = []
     for key in dict.fromkeys((r["label"], r["length"]) for r in rows):
         mine = [r for r in rows if (r["label"], r["length"]) == key]
-        mse = [r["test_mse"] for r in mine if math.isfinite(r["test_mse"])]  # finite runs
+        mse = [r["test_metric"] for r in mine if math.isfinite(r["test_metric"])]  # finite
         starts = [r["flow_start"] for r in mine if r["flow_start"] is not None]
         ends = [r["flow_end"] for r in mine if r["flow_end"] is not None]
         out.append({
@@ -153,23 +191,24 @@ def summarise(rows: list[dict]) -> list[dict]:
     return out
 
 
-def markdown(summary: list[dict], baseline: float | None) -> str:
+def markdown(summary: list[dict], baseline: float | None, metric: str) -> str:
     def flow(v):
         return "" if v is None else f"{v:+.2f}"
 
     lines = ["| configuration | model | T | solved | diverged (NaN/inf or above baseline) | "
              "of which NaN/inf | "
-             "test MSE mean ± std | max grad norm | spikes | log10 flow start → end | wall s/run |",
+             f"{metric} mean ± std | max grad norm | spikes | log10 flow start → end | "
+             "wall s/run |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in summary:
         lines.append(
-            f"| {s['label']} | {s['model']} | {s['length']} | {s['solved']}/{s['runs']} | "
+            f"| {s['label']} | {s['model']} | {s['length'] or '-'} | {s['solved']}/{s['runs']} | "
             f"{s['diverged']}/{s['runs']} | {s['nonfinite']} | "
             f"{s['mse_mean']:.4f} ± {s['mse_std']:.4f} | "
             f"{s['grad_max']:.3g} | {s['spikes']} | {flow(s['flow_start'])} → "
             f"{flow(s['flow_end'])} | {s['wall_mean']:.1f} |")
     if baseline is not None:
-        lines += ["", f"Baseline (predict the mean): test MSE {baseline:.4f}."]
+        lines += ["", f"Baseline (the task's trivial predictor): {metric} {baseline:.4f}."]
     return "\n".join(lines) + "\n"
 
 
@@ -186,11 +225,11 @@ def plot(rows: list[dict], curves: dict, baseline: float | None, out: Path) -> l
         curve = curves[r["key"]]
         first = r["seed"] == 0
         loss_ax.plot(curve["loss"], color=colours[r["label"]], lw=0.8, alpha=0.8,
-                     label=f"{r['label']} T={r['length']}" if first else None)
+                     label=f"{r['label']} T={r['length'] or '-'}" if first else None)
         grad_ax.plot(curve["grad_norm"], color=colours[r["label"]], lw=0.6, alpha=0.8)
     if baseline is not None:
         loss_ax.axhline(baseline, color="k", ls="--", lw=0.8, label="baseline")
-    for ax, title in ((loss_ax, "training loss (MSE)"), (grad_ax, "gradient norm before clipping")):
+    for ax, title in ((loss_ax, "training loss"), (grad_ax, "gradient norm before clipping")):
         ax.set_yscale("log")
         ax.set_xlabel("optimiser step")
         ax.set_title(title)
@@ -202,15 +241,16 @@ def plot(rows: list[dict], curves: dict, baseline: float | None, out: Path) -> l
 
     fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(labels) + 2), 3.8))
     for k, label in enumerate(labels):
-        values = [r["test_mse"] for r in rows if r["label"] == label]
+        values = [r["test_metric"] for r in rows if r["label"] == label]
         shown = [v if math.isfinite(v) else 10.0 for v in values]  # NaN drawn at the top
         ax.scatter([k] * len(shown), shown, color=colours[label], zorder=3)
     if baseline is not None:
         ax.axhline(baseline, color="k", ls="--", lw=0.8, label="baseline")
-    ax.axhline(0.01, color="g", ls=":", lw=0.8, label="solved (0.01)")
+    if rows[0]["metric"] == "test_mse":  # the adding problem's criterion
+        ax.axhline(0.01, color="g", ls=":", lw=0.8, label="solved (0.01)")
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_yscale("log")
-    ax.set_ylabel("test MSE (each seed)")
+    ax.set_ylabel(f"{rows[0]['metric']} (each seed)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     mse_png = out / "mse.png"
@@ -234,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.replot is not None:
             out = args.out or args.results_dir / args.config.stem
             rows, curves = read_runs(out)
-            report(out, rows, curves, args.replot, "Rebuilt from runs.csv (--replot).")
+            report(out, rows, curves, args.replot, "Rebuilt from runs.csv (--replot).",
+                   load(args.config).get("compare_to"))
             return 0
         return run(args)
     except RnnbenchError as exc:
@@ -251,6 +292,10 @@ def run(args: argparse.Namespace) -> int:
     data = load(args.config)
     name = str(data.get("name", args.config.stem))
     runs = plan(args.config, data, registry, args.results_dir, args.only)
+    metric = f"test_{registry.task(data.get('task', 'adding')).main_metric}"
+    compare_to = data.get("compare_to")
+    if compare_to is not None and compare_to not in data["runs"]:
+        raise ConfigError(f"{args.config}: compare_to: no run labelled {compare_to!r}")
     out = args.out or args.results_dir / name
     results_dir = ensure_results_dir(args.results_dir)
     tracking_uri = resolve_tracking_uri(None, results_dir)
@@ -270,7 +315,7 @@ def run(args: argparse.Namespace) -> int:
                              extra_tags={"rnnbench.phase": "remedies", "rnnbench.label": label})
             wall = time.perf_counter() - clock
             baseline = result.baseline
-            mse = result.metrics.get("test_mse", math.nan)
+            mse = result.metrics.get(metric, math.nan)
             diverged = bool(result.diverged) or not math.isfinite(mse) or \
                 (baseline is not None and mse > baseline)
             start, end = flow_ratios(tracking_uri, result.mlflow_run_id)
@@ -278,7 +323,8 @@ def run(args: argparse.Namespace) -> int:
             curves[key] = {"loss": recorder.loss, "grad_norm": recorder.grad_norm}
             finite = [g for g in recorder.grad_norm if math.isfinite(g)]
             rows.append({"key": key, "label": label, "model": config.model, "length": length,
-                         "seed": seed, "test_mse": mse, "solved": bool(result.solved),
+                         "seed": seed, "metric": metric, "test_metric": mse,
+                         "solved": bool(result.solved),
                          "diverged": diverged,
                          "nonfinite": bool(result.diverged) or not math.isfinite(mse),
                          "grad_max": max(finite) if finite else math.nan,
@@ -290,7 +336,8 @@ def run(args: argparse.Namespace) -> int:
         tracker.end_run(parent, "KILLED")
         raise
     total = time.perf_counter() - started
-    files = report(out, rows, curves, baseline, f"Total wall time {total:.0f} s for {len(rows)} runs.")
+    files = report(out, rows, curves, baseline,
+                   f"Total wall time {total:.0f} s for {len(rows)} runs.", compare_to)
     for path in files:
         tracker.log_artifact(parent, path)
     tracker.end_run(parent, "FINISHED")
@@ -314,26 +361,31 @@ def read_runs(out: Path) -> tuple[list[dict], dict]:
     def value(key: str, text: str):
         if key in ("solved", "diverged", "nonfinite"):
             return text == "True"
-        if key in ("length", "seed", "spikes", "steps"):
+        if key in ("seed", "spikes", "steps") or (key == "length" and text):
             return int(text)
-        if key in ("test_mse", "grad_max", "wall_seconds", "flow_start", "flow_end"):
+        if key in ("test_metric", "grad_max", "wall_seconds", "flow_start", "flow_end"):
             return float(text) if text else None
         return text
 
-    with (out / "runs.csv").open() as fh:
-        rows = [{k: value(k, v) for k, v in row.items()} for row in csv.DictReader(fh)]
+    with (out / "runs.csv").open() as fh:  # files before `metric` hold test_mse
+        rows = [{("test_metric" if k == "test_mse" else k): value(
+            "test_metric" if k == "test_mse" else k, v) for k, v in row.items()}
+            for row in csv.DictReader(fh)]
     curves = json.loads((out / "curves.json").read_text())
     for r in rows:
         r.setdefault("key", f"{r['label']}/T{r['length']}/seed{r['seed']}")
+        r.setdefault("metric", "test_mse")
         if "nonfinite" not in r:  # files written before the column existed
-            r["nonfinite"] = not math.isfinite(r["test_mse"]) or \
+            r["nonfinite"] = not math.isfinite(r["test_metric"]) or \
                 not all(math.isfinite(v) for v in curves[r["key"]]["loss"])
     return rows, curves
 
 
 def report(out: Path, rows: list[dict], curves: dict, baseline: float | None,
-           note: str) -> list[Path]:
-    text = markdown(summarise(rows), baseline) + f"\n{note}\n"
+           note: str, compare_to: str | None = None) -> list[Path]:
+    text = markdown(summarise(rows), baseline, rows[0]["metric"]) + f"\n{note}\n"
+    if compare_to:
+        text += "\n" + compare(rows, compare_to)
     (out / "summary.md").write_text(text)
     print(text, end="")
     return [out / "runs.csv", out / "summary.md", *plot(rows, curves, baseline, out)]

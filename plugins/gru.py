@@ -6,7 +6,7 @@
 
 `init` sets U_r, U_z, U_n (fused kernel kept): default (torch's draw, times
 `init_scale` = s) or orthogonal (each (H, H) block s·Q, Saxe et al. 2014). identity is
-refused: s·I is the IRNN's recurrence, and on a gate block it has no published meaning.
+refused: the IRNN recipe is for the Elman recurrence, and no per-gate-block s·I is offered.
 """
 
 from __future__ import annotations

@@ -207,7 +207,8 @@ IDENTITY_IS_FOR_ELMAN = ("the identity initialisation (IRNN, Le et al. 2015) is 
 
 def init_params(refuse_identity: bool = False) -> tuple[Param, Param]:
     """`init` and `init_scale` Params. With `refuse_identity`, init=identity is a
-    one-line error (gated families: s·I on a gate block has no published meaning).
+    one-line error (gated families: the IRNN recipe is for the Elman recurrence, and no
+    per-gate-block meaning of s·I is offered).
 
     No default search space: a sweep searches them when its config gives one, e.g.
     `init: {choices: [default, orthogonal]}` or `init_scale: {low: 0.5, high: 2.0}`.
