@@ -33,8 +33,8 @@ def worker(rounds: list[tuple[str, list[str]]], n_trials: int, sleep_ms: tuple[i
     import optuna
 
     from rnnbench.sweep.locking import StorageLock
-    from rnnbench.sweep.search import open_storage
     from rnnbench.sweep.slots import Claim, TrialSlots
+    from rnnbench.sweep.studies import open_storage
 
     def objective(trial) -> float:
         time.sleep(random.uniform(*sleep_ms) / 1000)
@@ -61,7 +61,7 @@ def run_rounds(rounds: list[tuple[str, list[str]]], workers: int, n_trials: int,
     import optuna
     from optuna.trial import TrialState
 
-    from rnnbench.sweep.search import open_storage
+    from rnnbench.sweep.studies import open_storage
 
     for url, names in rounds:  # created before the workers start, as the sweep's init lock does
         storage = open_storage(url)

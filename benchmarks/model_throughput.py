@@ -2,7 +2,7 @@
 to fused nn.LSTM of the same size, in the same process.
 
     python benchmarks/model_throughput.py [--batch 64] [--length 128] [--hidden 256]
-        [--repeats 5] [--device cpu|cuda] [--bf16] [--keep-denormals]
+        [--repeats 5] [--device cpu|cuda] [--bf16] [--keep-denormals] [--only NAME ...]
 
 Ratio = model throughput / fused LSTM throughput (1.0 = as fast; 0.33 = 3x the time).
 """
@@ -19,12 +19,16 @@ from rnnbench import ModelContext
 from rnnbench.contract.registry import get_registry
 
 VOCAB = 1000
+SEQUENCE_MODELS = ("rnn", "lstm", "gru", "memnet", "ln-lstm", "ln-gru", "bn-lstm")
 
 CASES = [
     ("lstm (fused reference)", "lstm", {}),
     ("rnn", "rnn", {}), ("birnn", "birnn", {}), ("gru", "gru", {}),
     ("lstm peephole", "lstm", {"variant": "peephole"}),
     ("lstm coupled", "lstm", {"variant": "coupled"}),
+    *((f"lstm {v}", "lstm", {"variant": v})
+      for v in ("nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr")),
+    ("ln-lstm", "ln-lstm", {}), ("ln-gru", "ln-gru", {}), ("bn-lstm", "bn-lstm", {}),
     ("textrnn", "textrnn", {}), ("rcnn", "rcnn", {"context_size": None}),
     ("memnet", "memnet", {}),
 ]
@@ -64,6 +68,9 @@ def main() -> None:
     parser.add_argument("--keep-denormals", action="store_true",
                         help="do not flush denormals to zero (the harness flushes them: "
                              "train.flush_denormal)")
+    parser.add_argument("--only", nargs="+", metavar="LABEL",
+                        help="measure only the rows whose label starts with one of these "
+                             "(the fused LSTM reference always runs first)")
     args = parser.parse_args()
     torch.set_flush_denormal(not args.keep_denormals)
     device = torch.device(args.device)
@@ -73,8 +80,10 @@ def main() -> None:
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if args.bf16 \
         else contextlib.nullcontext
     rows, reference = [], None
-    for label, name, extra in CASES:
-        output = "sequence" if name in ("rnn", "lstm", "gru", "memnet") else "pooled"
+    cases = CASES if not args.only else [CASES[0], *(c for c in CASES[1:]
+                                                     if c[0].startswith(tuple(args.only)))]
+    for label, name, extra in cases:
+        output = "sequence" if name in SEQUENCE_MODELS else "pooled"
         model = build(name, extra, args.hidden, output).to(device).train()
         seconds = median_seconds(step_fn(model, inputs, lengths, output, autocast),
                                  repeats=args.repeats)

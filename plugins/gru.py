@@ -3,29 +3,37 @@
     r_t = σ(W_r x_t + U_r h_{t-1} + b_r)        z_t = σ(W_z x_t + U_z h_{t-1} + b_z)
     n_t = tanh(W_n x_t + r_t ⊙ (U_n h_{t-1} + b_hn) + b_in)
     h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+
+`init` sets U_r, U_z, U_n (fused kernel kept): default (torch's draw, times
+`init_scale` = s) or orthogonal (each (H, H) block s·Q, Saxe et al. 2014). identity is
+refused: the IRNN recipe is for the Elman recurrence, and no per-gate-block s·I is offered.
 """
 
 from __future__ import annotations
 
 from rnnbench import ModelContext, ModelSpec, Param, ParamSet, hookimpl
-from rnnbench.nn import FusedRecurrent, recurrent_params
+from rnnbench.nn import FusedRecurrent, init_fused_, init_params, recurrent_params
 
 
 def build_gru(context: ModelContext, embedding_dim: int = 64, hidden_size: int = 128,
-              num_layers: int = 1, dropout: float = 0.0, bidirectional: bool = False):
+              num_layers: int = 1, dropout: float = 0.0, bidirectional: bool = False,
+              init: str = "default", init_scale: float = 1.0):
     from torch import nn
 
-    return FusedRecurrent(nn.GRU, context, embedding_dim, hidden_size, num_layers, dropout,
-                          bidirectional)
+    model = FusedRecurrent(nn.GRU, context, embedding_dim, hidden_size, num_layers, dropout,
+                           bidirectional)
+    init_fused_(model.rnn, init, init_scale)
+    return model
 
 
 GRU = ModelSpec(
     name="gru", builder=build_gru,
     params=ParamSet((*recurrent_params(),
-                     Param("bidirectional", bool, False, "read both ways (not causal)"))),
+                     Param("bidirectional", bool, False, "read both ways (not causal)"),
+                     *init_params(refuse_identity=True))),
     causal=lambda hp: not hp.get("bidirectional", False), stateful=True,
     hidden_states=lambda hp: not hp.get("bidirectional", False),
-    description="GRU on fused nn.GRU", reference="Cho et al. 2014",
+    description="GRU on fused nn.GRU", reference="Cho et al. 2014; Saxe et al. 2014 (orthogonal)",
 )
 
 

@@ -1,15 +1,31 @@
-"""LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000) and
-two classic variants compared by Greff et al. 2017 ("LSTM: A Search Space Odyssey").
+"""LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000) and the
+variants compared by Greff et al. 2017 ("LSTM: A Search Space Odyssey").
 
-vanilla (torch's fused `nn.LSTM`):
-    i_t = σ(W_i x_t + U_i h_{t-1} + b_i)      f_t = σ(W_f x_t + U_f h_{t-1} + b_f)
-    g_t = tanh(W_g x_t + U_g h_{t-1} + b_g)   o_t = σ(W_o x_t + U_o h_{t-1} + b_o)
-    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t           h_t = o_t ⊙ tanh(c_t)
-peephole (Gers & Schmidhuber 2000): the gates also see the cell,
-    i_t, f_t += p_i ⊙ c_{t-1}, p_f ⊙ c_{t-1} (inside σ);  o_t += p_o ⊙ c_t
-coupled input-forget gate (CIFG): i_t = 1 - f_t, so c_t = f_t ⊙ c_{t-1} + (1 - f_t) ⊙ g_t
+Greff's vanilla LSTM, our `peephole` (z is their block input, our g):
+    i_t = σ(W_i x_t + U_i h_{t-1} + p_i ⊙ c_{t-1} + b_i)
+    f_t = σ(W_f x_t + U_f h_{t-1} + p_f ⊙ c_{t-1} + b_f)
+    g_t = tanh(W_g x_t + U_g h_{t-1} + b_g)
+    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+    o_t = σ(W_o x_t + U_o h_{t-1} + p_o ⊙ c_t + b_o)
+    h_t = o_t ⊙ tanh(c_t)
+Each other variant changes one thing in it:
+    vanilla / np  no peepholes (p = 0): torch's fused `nn.LSTM`, Greff's NP
+    nig   no input gate:        i_t = 1
+    nfg   no forget gate:       f_t = 1
+    nog   no output gate:       o_t = 1
+    niaf  no input activation:  g_t = W_g x_t + U_g h_{t-1} + b_g
+    noaf  no output activation: h_t = o_t ⊙ c_t
+    cifg  coupled input and forget gate: i_t = 1 - f_t (Greff writes f_t = 1 - i_t;
+          the same family with the gate's sign flipped), peepholes p_f and p_o kept
+    fgr   full gate recurrence: the gates also read all gates of the previous step,
+          i_t, f_t, o_t += R_•i i_{t-1} + R_•f f_{t-1} + R_•o o_{t-1} (inside σ), with
+          i_0 = f_0 = o_0 = 0; the state carries (h, c, [i; f; o])
+    coupled  i_t = 1 - f_t without peepholes (this harness's CIFG before Greff's full
+          set; kept for existing configs): CIFG on the NP base
 
 The forget-gate bias starts at `forget_bias` (1.0, Jozefowicz et al. 2015).
+`init` sets every U block: default (torch's draw, times `init_scale` = s) or
+orthogonal (s·Q per (H, H) gate block, Saxe et al. 2014); identity is refused.
 The variants run a custom cell: the input projections W x_t + b of all steps are
 computed in one matmul, then the recurrence iterates over `unbind(1)`.
 """
@@ -19,136 +35,123 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnnbench import Choice, ModelContext, ModelOutput, ModelSpec, Param, ParamSet, hookimpl
+from rnnbench import Choice, ModelContext, ModelSpec, Param, ParamSet, hookimpl
 from rnnbench.nn import (
+    CellStack,
     FusedRecurrent,
-    InputEncoder,
-    drop_read_output,
-    length_mask,
+    init_fused_,
+    init_params,
+    init_recurrent_,
+    keep_state,
     recurrent_params,
 )
 
+#: variant -> (gate blocks in the projections, peephole gates, input act, output act,
+#:            full gate recurrence). Blocks: i input, f forget, g block input, o output;
+#:            "cifg"/"coupled" compute f and set i = 1 - f.
+CELLS: dict[str, tuple[str, str, bool, bool, bool]] = {
+    "peephole": ("ifgo", "ifo", True, True, False),
+    "nig": ("fgo", "fo", True, True, False),
+    "nfg": ("igo", "io", True, True, False),
+    "nog": ("ifg", "if", True, True, False),
+    "niaf": ("ifgo", "ifo", False, True, False),
+    "noaf": ("ifgo", "ifo", True, False, False),
+    "cifg": ("fgo", "fo", True, True, False),
+    "fgr": ("ifgo", "ifo", True, True, True),
+    "coupled": ("fgo", "", True, True, False),
+}
+COUPLED = ("cifg", "coupled")
+FUSED = ("vanilla", "np")
+VARIANTS = (*FUSED, *CELLS)
+
 
 class VariantLSTMLayer(nn.Module):
-    """One direction of a peephole or coupled-gate LSTM layer.
+    """One direction of one layer of a Greff variant (any key of CELLS).
 
-    forward(x (B, T, E), mask (B, T) bool or None, state (h, c) each (B, H) or None)
-      -> outputs (B, T, H) (zero where mask is False), final (h, c) at the true lengths.
+    forward(x (B, T, E), mask (B, T) bool or None, state or None, steps list or None)
+      -> outputs (B, T, H) (zero where mask is False), final state at the true lengths:
+         (h, c) each (B, H), or (h, c, gates (B, 3H)) for fgr.
+    Parameters: input_proj (W; b) (G*H, E), recurrent (U) (G*H, H) in the order of
+    `blocks`; peep (len(peep_gates), H); gate_recurrent (R) (3H, 3H) for fgr.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, variant: str, forget_bias: float):
+    def __init__(self, input_size: int, hidden_size: int, variant: str, forget_bias: float,
+                 init: str = "default", init_scale: float = 1.0):
         super().__init__()
         self.variant = variant
-        self.hidden_size = hidden_size
-        # gate blocks: peephole (i, f, g, o); coupled (f, g, o)
-        self.n_gates = 4 if variant == "peephole" else 3
-        self.input_proj = nn.Linear(input_size, self.n_gates * hidden_size)  # W, b
-        self.recurrent = nn.Linear(hidden_size, self.n_gates * hidden_size, bias=False)  # U
-        forget = 1 if variant == "peephole" else 0
-        with torch.no_grad():
-            self.input_proj.bias[forget * hidden_size : (forget + 1) * hidden_size] = forget_bias
-        if variant == "peephole":
-            self.peep = nn.Parameter(torch.empty(3, hidden_size).uniform_(-0.1, 0.1))  # p_i, p_f, p_o
+        self.hidden_size = H = hidden_size
+        self.blocks, self.peep_gates, self.input_act, self.output_act, self.fgr = CELLS[variant]
+        self.coupled = variant in COUPLED
+        self.n_gates = len(self.blocks)
+        self.input_proj = nn.Linear(input_size, self.n_gates * H)  # W, b
+        self.recurrent = nn.Linear(H, self.n_gates * H, bias=False)  # U
+        init_recurrent_(self.recurrent.weight, init, init_scale)
+        if "f" in self.blocks:
+            forget = self.blocks.index("f")
+            with torch.no_grad():
+                self.input_proj.bias[forget * H : (forget + 1) * H] = forget_bias
+        if self.peep_gates:  # p_i, p_f, p_o (those of the variant's gates)
+            self.peep = nn.Parameter(torch.empty(len(self.peep_gates), H).uniform_(-0.1, 0.1))
+        if self.fgr:  # R: [i; f; o]_{t-1} (3H) -> gate inputs [i; f; o] (3H)
+            self.gate_recurrent = nn.Linear(3 * H, 3 * H, bias=False)  # torch's draw
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None, state=None, steps=None):
-        """`steps`, if a list, receives every step's h_t (B, H) as used downstream."""
         B, T, _ = x.shape
         H = self.hidden_size
         if state is None:
-            h = x.new_zeros(B, H)
-            c = x.new_zeros(B, H)
-        else:
-            h, c = state
+            state = (x.new_zeros(B, H), x.new_zeros(B, H)) + \
+                ((x.new_zeros(B, 3 * H),) if self.fgr else ())
         projected = self.input_proj(x)  # (B, T, G*H), all steps at once
         masks = mask.unbind(1) if mask is not None else [None] * T
+        peep = dict(zip(self.peep_gates, self.peep.unbind(0), strict=True)) \
+            if self.peep_gates else {}
         outputs = []
         for gx, m in zip(projected.unbind(1), masks, strict=True):
-            gates = gx + self.recurrent(h)  # (B, G*H)
-            if self.variant == "peephole":
-                i_x, f_x, g_x, o_x = gates.chunk(4, dim=1)
-                i = torch.sigmoid(i_x + self.peep[0] * c)
-                f = torch.sigmoid(f_x + self.peep[1] * c)
-                c_new = f * c + i * torch.tanh(g_x)
-                o = torch.sigmoid(o_x + self.peep[2] * c_new)
-            else:  # coupled
-                f_x, g_x, o_x = gates.chunk(3, dim=1)
-                f = torch.sigmoid(f_x)
-                c_new = f * c + (1 - f) * torch.tanh(g_x)
-                o = torch.sigmoid(o_x)
-            h_new = o * torch.tanh(c_new)
-            if m is not None:  # padded steps keep the state and output zeros
-                keep = m.unsqueeze(1)
-                h_new = torch.where(keep, h_new, h)
-                c_new = torch.where(keep, c_new, c)
-                outputs.append(h_new * keep)
-            else:
-                outputs.append(h_new)
-            h, c = h_new, c_new
+            new = self.step(gx, state, peep)
+            state = keep_state(m, new, state)
+            h = state[0]
+            outputs.append(h if m is None else h * m.unsqueeze(1))
             if steps is not None:
                 steps.append(h)
-        return torch.stack(outputs, dim=1), (h, c)
+        return torch.stack(outputs, dim=1), state
+
+    def step(self, gx: torch.Tensor, state: tuple, peep: dict) -> tuple:
+        """One step from gx = W x_t + b (B, G*H) and the previous state."""
+        h, c = state[0], state[1]
+        pre = dict(zip(self.blocks, (gx + self.recurrent(h)).split(self.hidden_size, 1),
+                       strict=True))  # block -> (B, H)
+        if self.fgr:
+            r_i, r_f, r_o = self.gate_recurrent(state[2]).chunk(3, dim=1)
+            pre["i"], pre["f"], pre["o"] = pre["i"] + r_i, pre["f"] + r_f, pre["o"] + r_o
+        if "f" in pre:
+            f = torch.sigmoid(pre["f"] + peep["f"] * c if "f" in peep else pre["f"])
+        if self.coupled:
+            i = 1 - f
+        elif "i" in pre:
+            i = torch.sigmoid(pre["i"] + peep["i"] * c if "i" in peep else pre["i"])
+        g = torch.tanh(pre["g"]) if self.input_act else pre["g"]
+        written = i * g if ("i" in pre or self.coupled) else g
+        c_new = f * c + written if "f" in pre else c + written
+        out = torch.tanh(c_new) if self.output_act else c_new
+        if "o" in pre:
+            o = torch.sigmoid(pre["o"] + peep["o"] * c_new if "o" in peep else pre["o"])
+            out = o * out
+        if self.fgr:
+            return out, c_new, torch.cat([i, f, o], dim=1)
+        return out, c_new
 
 
-def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Reverse each sequence within its true length; padded positions stay in place.
-
-    x: (B, T, ...) ; lengths: (B,)."""
-    T = x.shape[1]
-    t = torch.arange(T, device=x.device).unsqueeze(0)  # (1, T)
-    lengths = lengths.to(x.device).unsqueeze(1)  # (B, 1)
-    index = torch.where(t < lengths, lengths - 1 - t, t)  # (B, T)
-    index = index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x)
-    return x.gather(1, index)
-
-
-class VariantLSTM(nn.Module):
-    """Stacked (optionally bidirectional) peephole / coupled LSTM with the same
-    ModelOutput contract as `rnnbench.nn.FusedRecurrent`."""
+class VariantLSTM(CellStack):
+    """Stacked (optionally bidirectional) Greff-variant LSTM with the same ModelOutput
+    contract as `rnnbench.nn.FusedRecurrent`."""
 
     def __init__(self, context: ModelContext, embedding_dim: int, hidden_size: int,
                  num_layers: int, dropout: float, bidirectional: bool, variant: str,
-                 forget_bias: float):
-        super().__init__()
-        self.encoder = InputEncoder(context, embedding_dim)
-        self.dropout = nn.Dropout(dropout)
-        self.reads = context.output
-        self.bidirectional = bidirectional
-        dirs = 2 if bidirectional else 1
-        self.layers = nn.ModuleList()
-        for layer in range(num_layers):
-            size = self.encoder.output_size if layer == 0 else hidden_size * dirs
-            self.layers.append(nn.ModuleList(
-                VariantLSTMLayer(size, hidden_size, variant, forget_bias) for _ in range(dirs)))
-        self.output_size = hidden_size * dirs
-
-    def forward_unrolled(self, inputs: torch.Tensor, lengths: torch.Tensor):
-        """(ModelOutput, [h_1..h_T]) with h_t (B, H) the top layer's step states."""
-        if self.bidirectional:
-            raise ValueError("forward_unrolled needs a unidirectional recurrence")
-        hidden: list[torch.Tensor] = []
-        return self.forward(inputs, lengths, steps=hidden), hidden
-
-    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state=None,
-                steps: list | None = None) -> ModelOutput:
-        x = self.dropout(self.encoder(inputs))  # (B, T, E)
-        T = x.shape[1]
-        mask = None if bool((lengths == T).all()) else length_mask(lengths, T)  # (B, T)
-        finals = []
-        for index, directions in enumerate(self.layers):
-            if index:
-                x = self.dropout(x)
-            top = steps if index == len(self.layers) - 1 else None
-            forward_out, final = directions[0](x, mask, state[index] if state else None, top)
-            finals.append(final)
-            if self.bidirectional:
-                reversed_out, back_final = directions[1](reverse_padded(x, lengths), mask)
-                x = torch.cat([forward_out, reverse_padded(reversed_out, lengths)], dim=-1)
-                pooled = torch.cat([final[0], back_final[0]], dim=-1)  # (B, 2H)
-            else:
-                x = forward_out  # (B, T, H)
-                pooled = final[0]
-        sequence, pooled = drop_read_output(self.dropout, self.reads, x, pooled)
-        return ModelOutput(sequence=sequence, pooled=pooled, state=finals)
+                 forget_bias: float, init: str = "default", init_scale: float = 1.0):
+        super().__init__(context, embedding_dim, hidden_size, num_layers, dropout,
+                         bidirectional,
+                         lambda size: VariantLSTMLayer(size, hidden_size, variant, forget_bias,
+                                                       init, init_scale))
 
 
 def build_lstm(
@@ -160,12 +163,15 @@ def build_lstm(
     bidirectional: bool = False,
     forget_bias: float = 1.0,
     variant: str = "vanilla",
+    init: str = "default",
+    init_scale: float = 1.0,
 ) -> nn.Module:
-    if variant != "vanilla":
+    if variant not in FUSED:
         return VariantLSTM(context, embedding_dim, hidden_size, num_layers, dropout,
-                           bidirectional, variant, forget_bias)
+                           bidirectional, variant, forget_bias, init, init_scale)
     model = FusedRecurrent(nn.LSTM, context, embedding_dim, hidden_size, num_layers, dropout,
                            bidirectional)
+    init_fused_(model.rnn, init, init_scale)
     # torch orders the gate blocks (i, f, g, o); b_f = b_ih[f] + b_hh[f] = forget_bias.
     for name, bias in model.rnn.named_parameters():
         if name.startswith("bias_"):
@@ -180,16 +186,19 @@ LSTM = ModelSpec(
         *recurrent_params(),
         Param("bidirectional", bool, False, "read the sequence both ways (not causal)"),
         Param("forget_bias", float, 1.0, "initial forget-gate bias", space=Choice((0.0, 1.0))),
-        Param("variant", str, "vanilla", "vanilla (fused), peephole, or coupled input-forget gate",
-              choices=("vanilla", "peephole", "coupled"),
-              space=Choice(("vanilla", "peephole", "coupled"))),
+        Param("variant", str, "vanilla",
+              "vanilla (fused, = Greff's NP; alias np), peephole (Greff's vanilla), nig, nfg, "
+              "nog, niaf, noaf, cifg, fgr (Greff et al. 2017), coupled (CIFG without "
+              "peepholes); searched by default: vanilla, peephole, coupled",
+              choices=VARIANTS, space=Choice(("vanilla", "peephole", "coupled"))),
+        *init_params(refuse_identity=True),
     )),
     causal=lambda hp: not hp.get("bidirectional", False),
     stateful=True,
     hidden_states=lambda hp: not hp.get("bidirectional", False),
-    description="LSTM: fused nn.LSTM, or peephole / coupled-gate variants (custom cell)",
+    description="LSTM: fused nn.LSTM, or one of Greff et al.'s variants (custom cell)",
     reference="Hochreiter & Schmidhuber 1997; Gers et al. 2000; Jozefowicz et al. 2015; "
-              "Greff et al. 2017",
+              "Greff et al. 2017; Saxe et al. 2014 (orthogonal)",
 )
 
 

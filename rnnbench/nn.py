@@ -4,10 +4,15 @@ masks and pooling. Shapes: B batch, T time, E embedding, H hidden.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from rnnbench.contract.errors import ConfigError
+from rnnbench.contract.params import Param
 from rnnbench.contract.specs import ModelContext
 
 
@@ -165,3 +170,174 @@ def recurrent_params(hidden_default: int = 128):
               "dropout on inputs, between layers and on the output the task reads",
               minimum=0.0, maximum=0.95, space=FloatRange(0.0, 0.5)),
     )
+
+
+# --- Recurrent-weight initialisation shared by the recurrent families -----------------
+
+INITS = ("default", "identity", "orthogonal")
+
+
+@dataclass(frozen=True)
+class RefusingParam(Param):
+    """A Param that refuses some of its values with a reason: `refused` holds
+    (value, reason) pairs; the error reads "WHERE: 'value' is refused: REASON"."""
+
+    refused: tuple = ()
+
+    def check(self, value: Any, where: str) -> None:
+        for bad, reason in self.refused:
+            if value == bad:
+                raise ConfigError(f"{where}: {value!r} is refused: {reason}")
+        super().check(value, where)
+
+
+@dataclass(frozen=True)
+class PositiveParam(Param):
+    """A numeric Param that must be strictly greater than zero."""
+
+    def check(self, value: Any, where: str) -> None:
+        super().check(value, where)
+        if value is not None and not value > 0:
+            raise ConfigError(f"{where}: must be > 0, got {value!r}")
+
+
+IDENTITY_IS_FOR_ELMAN = ("the identity initialisation (IRNN, Le et al. 2015) is defined for "
+                         "the Elman RNN (rnn, birnn); gated cells take default or orthogonal")
+
+
+def init_params(refuse_identity: bool = False) -> tuple[Param, Param]:
+    """`init` and `init_scale` Params. With `refuse_identity`, init=identity is a
+    one-line error (gated families: the IRNN recipe is for the Elman recurrence, and no
+    per-gate-block meaning of s·I is offered).
+
+    No default search space: a sweep searches them when its config gives one, e.g.
+    `init: {choices: [default, orthogonal]}` or `init_scale: {low: 0.5, high: 2.0}`.
+    """
+    if refuse_identity:
+        init: Param = RefusingParam(
+            "init", str, "default",
+            "recurrent weights: default (torch's draw) or orthogonal (s·Q per gate block, "
+            "Saxe et al. 2014); identity is refused", choices=INITS,
+            refused=(("identity", IDENTITY_IS_FOR_ELMAN),))
+    else:
+        init = Param("init", str, "default",
+                     "recurrent weights: default (torch's draw), identity (W_hh = s·I and zero "
+                     "biases: the IRNN of Le et al. 2015) or orthogonal (s·Q, Saxe et al. 2014)",
+                     choices=INITS)
+    scale = PositiveParam("init_scale", float, 1.0,
+                          "s > 0: gain of the recurrent weights (multiplies the default draw, "
+                          "the identity or the orthogonal matrix)")
+    return init, scale
+
+
+def init_recurrent_(weight: torch.Tensor, init: str, scale: float) -> None:
+    """Initialise a recurrent weight (G*H, H) in place, gate block by gate block.
+
+    default: the existing draw times `scale`; identity: every (H, H) block = scale·I;
+    orthogonal: every (H, H) block an independent orthogonal matrix times `scale`.
+    """
+    H = weight.shape[1]
+    if weight.shape[0] % H:
+        raise ValueError(f"recurrent weight {tuple(weight.shape)} is not a stack of (H, H) blocks")
+    with torch.no_grad():
+        for block in weight.split(H, dim=0):
+            if init == "default":
+                block.mul_(scale)
+            elif init == "identity":
+                block.copy_(torch.eye(H, dtype=weight.dtype, device=weight.device) * scale)
+            elif init == "orthogonal":
+                nn.init.orthogonal_(block, gain=scale)
+            else:
+                raise ValueError(f"unknown init {init!r}; expected one of {', '.join(INITS)}")
+
+
+def init_fused_(rnn: nn.RNNBase, init: str, scale: float) -> None:
+    """`init_recurrent_` on every weight_hh of a fused nn.RNN/LSTM/GRU (all layers and
+    directions); identity also zeroes every bias (Le et al. 2015)."""
+    for name, param in rnn.named_parameters():
+        if name.startswith("weight_hh"):
+            init_recurrent_(param, init, scale)
+        elif name.startswith("bias") and init == "identity":
+            with torch.no_grad():
+                param.zero_()
+
+
+# --- Stacks of custom recurrent cells -------------------------------------------------
+
+def keep_state(mask_t: torch.Tensor | None, new: tuple, old: tuple) -> tuple:
+    """Per-sequence state update at one step: `new` where mask_t (B,) is True, `old`
+    (the state at the true length) at padded steps. States are tuples of (B, ·)."""
+    if mask_t is None:
+        return new
+    keep = mask_t.unsqueeze(1)  # (B, 1)
+    return tuple(torch.where(keep, n, o) for n, o in zip(new, old, strict=True))
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence within its true length; padded positions stay in place.
+
+    x: (B, T, ...) ; lengths: (B,)."""
+    T = x.shape[1]
+    t = torch.arange(T, device=x.device).unsqueeze(0)  # (1, T)
+    lengths = lengths.to(x.device).unsqueeze(1)  # (B, 1)
+    index = torch.where(t < lengths, lengths - 1 - t, t)  # (B, T)
+    index = index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, index)
+
+
+class CellStack(nn.Module):
+    """Input encoder -> dropout -> stacked (optionally bidirectional) custom recurrent
+    layers -> dropout on the output the task reads; the `FusedRecurrent` contract.
+
+    `make_layer(input_size) -> nn.Module` builds one direction of one layer, called
+    as layer(x (B, T, I), mask (B, T) bool or None, state or None, steps list or None)
+    -> (outputs (B, T, H) zero at padded steps, final state: a tuple whose first
+    element is h (B, H) at each true length). A `steps` list receives every step's
+    h_t (B, H) as used downstream (for `forward_unrolled`).
+    forward -> ModelOutput with state = [final state of each layer's forward direction].
+    """
+
+    def __init__(self, context, embedding_dim: int, hidden_size: int, num_layers: int,
+                 dropout: float, bidirectional: bool, make_layer) -> None:
+        super().__init__()
+        self.encoder = InputEncoder(context, embedding_dim)
+        self.dropout = nn.Dropout(dropout)
+        self.reads = context.output
+        self.bidirectional = bidirectional
+        dirs = 2 if bidirectional else 1
+        self.layers = nn.ModuleList()
+        for layer in range(num_layers):
+            size = self.encoder.output_size if layer == 0 else hidden_size * dirs
+            self.layers.append(nn.ModuleList(make_layer(size) for _ in range(dirs)))
+        self.output_size = hidden_size * dirs
+
+    def forward_unrolled(self, inputs: torch.Tensor, lengths: torch.Tensor):
+        """(ModelOutput, [h_1..h_T]) with h_t (B, H) the top layer's step states."""
+        if self.bidirectional:
+            raise ValueError("forward_unrolled needs a unidirectional recurrence")
+        hidden: list[torch.Tensor] = []
+        return self.forward(inputs, lengths, steps=hidden), hidden
+
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state=None,
+                steps: list | None = None):
+        from rnnbench.contract.specs import ModelOutput
+
+        x = self.dropout(self.encoder(inputs))  # (B, T, E)
+        T = x.shape[1]
+        mask = None if bool((lengths == T).all()) else length_mask(lengths, T)  # (B, T)
+        finals = []
+        for index, directions in enumerate(self.layers):
+            if index:
+                x = self.dropout(x)
+            top = steps if index == len(self.layers) - 1 else None
+            forward_out, final = directions[0](x, mask, state[index] if state else None, top)
+            finals.append(final)
+            if self.bidirectional:
+                reversed_out, back_final = directions[1](reverse_padded(x, lengths), mask)
+                x = torch.cat([forward_out, reverse_padded(reversed_out, lengths)], dim=-1)
+                pooled = torch.cat([final[0], back_final[0]], dim=-1)  # (B, 2H)
+            else:
+                x = forward_out  # (B, T, H)
+                pooled = final[0]
+        sequence, pooled = drop_read_output(self.dropout, self.reads, x, pooled)
+        return ModelOutput(sequence=sequence, pooled=pooled, state=finals)

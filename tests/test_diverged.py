@@ -131,7 +131,7 @@ def test_tracker_writes_nan_and_inf_as_nan(tmp_path):
 
 
 def test_a_diverged_complete_trial_from_an_older_study_is_never_the_best():
-    from rnnbench.sweep.search import _best_trial
+    from rnnbench.sweep.studies import best_trial as _best_trial
 
     study = optuna.create_study(direction="minimize")
     dist = {"x": FloatDistribution(0, 1)}

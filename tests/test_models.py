@@ -19,6 +19,12 @@ VARIANTS = [
     ("gru", {}), ("gru", {"bidirectional": True}), ("textrnn", {}), ("rcnn", {}),
     ("rcnn", {"cell": "lstm"}), ("memnet", {"hops": 2, "memory_size": 6, "window": 3}),
     ("memnet", {"linear_start_steps": 10}),
+    *(("lstm", {"variant": v}) for v in ("np", "nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr")),
+    ("lstm", {"variant": "fgr", "num_layers": 2}), ("lstm", {"variant": "nig", "bidirectional": True}),
+    ("rnn", {"nonlinearity": "relu", "init": "identity"}), ("birnn", {"init": "orthogonal"}),
+    ("gru", {"init": "orthogonal", "init_scale": 2.0}), ("lstm", {"init": "orthogonal"}),
+    ("ln-lstm", {}), ("ln-lstm", {"num_layers": 2, "init": "orthogonal"}), ("ln-gru", {}),
+    ("bn-lstm", {}), ("bn-lstm", {"num_layers": 2}),
 ]
 
 

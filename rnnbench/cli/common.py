@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
-import shutil
-import warnings
 from pathlib import Path
 from typing import Any
 

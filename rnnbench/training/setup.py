@@ -11,7 +11,6 @@ from pathlib import Path
 
 from rnnbench.contract.errors import ConfigError
 
-
 MIN_FREE_BYTES = 200 * 2**20  # databases, checkpoints and artifacts of a run or sweep
 
 
