@@ -133,7 +133,7 @@ class HorizonStudy:
     """What `run_horizon` measures: models x lengths x seeds runs of `budget_steps`."""
 
     models: list[str]
-    task: str = "adding"
+    task: str
     lengths: list[int] = field(default_factory=lambda: [25, 50, 100, 200])
     budget_steps: int = 2000
     seeds: int = 2

@@ -89,7 +89,10 @@ def test_json_gives_the_spec_values(cli):
     params = {p["key"]: p for p in entry["params"]}
     assert list(params) == [f"model.{p.name}" for p in get_registry().model("lstm").params]
     assert params["model.hidden_size"]["space"] == {"kind": "choice", "values": [32, 64, 128, 256]}
-    assert params["model.variant"]["choices"] == ["vanilla", "peephole", "coupled"]
+    assert params["model.variant"]["choices"] == list(
+        get_registry().model("lstm").params.get("variant").choices)
+    assert {"vanilla", "peephole", "coupled", "nfg", "cifg"} <= set(
+        params["model.variant"]["choices"])
     assert params["model.bidirectional"]["space"] is None
     assert entry["causal"] is True and entry["causal_depends_on_params"] is True
     train, = json.loads(describe(cli, "train", "--json"))["matches"]
@@ -119,7 +122,7 @@ def test_third_party_plugin_shows_its_distribution_and_both_specs_of_a_shared_na
 
 @pytest.mark.parametrize(("name", "hint"), [
     ("lstn", "(did you mean 'lstm'?)"), ("addng", "(did you mean 'adding'?)"),
-    ("trian", "(did you mean 'train'?)"), ("zzzz", "(known: adding, birnn, copy,"),
+    ("trian", "(did you mean 'train'?)"), ("zzzz", "(known: adding, birnn, bn-lstm, copy,"),
 ])
 def test_unknown_name_is_one_line_with_a_suggestion(cli, name, hint):
     code, out, err = cli("describe", name)

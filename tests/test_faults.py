@@ -51,10 +51,10 @@ def test_resume_without_a_checkpoint_is_one_line(cli, tmp_path):
 def test_nearly_full_disk_is_refused_before_training(cli, tmp_path, monkeypatch):
     import shutil as real
 
-    from rnnbench.cli import common
+    from rnnbench.training import setup
 
     usage = real.disk_usage(tmp_path)
-    monkeypatch.setattr(common.shutil, "disk_usage",
+    monkeypatch.setattr(setup.shutil, "disk_usage",
                         lambda p: usage._replace(free=10 * 2**20))
     code, _, err = cli(*RUN, "--results-dir", str(tmp_path / "r"))
     assert code == 2 and "only 10 MiB free" in err

@@ -12,6 +12,7 @@ from rnnbench.cli.common import (
     print_json,
     quiet_libraries,
 )
+from rnnbench.contract.errors import ConfigError
 
 FLAG_TO_TRAIN_KEY = {
     "max_epochs": "max_epochs", "seed": "seed", "clip_algorithm": "clip_algorithm",
@@ -37,6 +38,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue the newest unfinished run of this exact configuration "
                              "from its last checkpoint (same MLflow run)")
+    parser.add_argument("--no-track", action="store_true",
+                        help="keep the run's record in memory only: no MLflow database "
+                             "(checkpoints and result.json still go to the results folder)")
     add_device_options(parser)
     add_output_options(parser)
     parser.set_defaults(handler=run)
@@ -61,21 +65,26 @@ def run(args: argparse.Namespace) -> int:
     config = build_run_config(registry, args.model, args.task, sets,
                               results_dir=args.results_dir, experiment=args.experiment)
 
+    from rnnbench.tracking import MemoryTracker
     from rnnbench.tracking.mlflow_tracker import MlflowTracker, check_tracking_uri
     from rnnbench.training.progress import ProgressLines
     from rnnbench.training.resume import check_resumable
     from rnnbench.training.runner import execute, prepare
 
     # everything that can be checked is checked before any folder or store exists
+    if args.no_track and args.resume:
+        raise ConfigError("--resume continues a tracked run: it cannot be used with --no-track")
     tracking_uri = resolve_tracking_uri(args.tracking_uri, args.results_dir)
-    check_tracking_uri(tracking_uri)
+    if not args.no_track:
+        check_tracking_uri(tracking_uri)
     if args.resume:
         check_resumable(args.results_dir)
     label = f"{args.model} on {args.task}"
     prepared = prepare(config, registry)  # also checks the requested devices exist
     results_dir = ensure_results_dir(args.results_dir)
     config.results_dir = results_dir
-    tracker = MlflowTracker(tracking_uri, args.experiment, artifact_root=results_dir / "mlartifacts")
+    tracker = MemoryTracker() if args.no_track else MlflowTracker(
+        tracking_uri, args.experiment, artifact_root=results_dir / "mlartifacts")
     spec = prepared.task_spec
     # Without Lightning's bar (--json, train.progress=false), plain lines on stderr.
     lines = [] if config.train["progress"] else [ProgressLines(label, spec.monitor, spec.mode)]
