@@ -141,3 +141,11 @@ def test_chart_uses_a_log_axis_when_the_winner_is_near_zero(tmp_path):
     assert [f.name for f in files] == ["leaderboard.csv", "leaderboard.md",
                                        "leaderboard-adding.png"]
     assert matplotlib.image.imread(files[2]).shape[1] > 400
+
+
+def test_worse_needs_the_seeds_to_tell_it_from_the_baseline():
+    runs = [record("rnn", v, s) for s, v in enumerate([0.30, 0.31, 0.29])]
+    runs += [record("gru", v, s) for s, v in enumerate([0.1690, 0.1700, 0.1697])]
+    rows = {r["model"]: r for r in build_rows(runs)}
+    assert rows["rnn"]["vs_baseline"] == "worse" and rows["rnn"]["p_vs_baseline"] < 0.05
+    assert rows["gru"]["vs_baseline"] == "at"  # 0.1696 above 0.1694, but within the noise

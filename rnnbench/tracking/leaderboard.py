@@ -7,8 +7,9 @@ training time and throughput, and the winning hyperparameters. Within a task, ro
 ranked by mean (direction from the task's mode); the leader is marked; every row is
 compared with the baseline, and the leader with the runner-up (see rnnbench.tracking.stats).
 
-A row is "at baseline" when its mean is not better than the baseline, or when the
-one-sample test over its seeds cannot tell it from the baseline at ALPHA.
+A row is "at baseline" when the one-sample test over its seeds cannot tell it from the
+baseline at ALPHA (or its mean equals it), "worse" when it can and the mean is on the
+wrong side, "better" when it can and the mean is on the right side.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ def compare_with_baseline(row: dict) -> tuple[str, float | None]:
     test = stats.one_sample(row["values"], baseline)
     p = None if test is None else test.p_value
     if not better(mean, baseline, row["mode"]):
-        return ("at" if mean == baseline else "worse"), p
+        # worse only when the seeds tell it apart from the baseline
+        return ("worse" if p is not None and p < ALPHA and mean != baseline else "at"), p
     if p is not None and p >= ALPHA:
         return "at", p
     return "better", p
