@@ -107,3 +107,10 @@ def test_a_long_reason_is_cut_at_a_word_boundary():
     assert len(reason) <= 80 and reason.endswith("...")
     assert reason == "ConnectionError: HTTPConnectionPool(host='127.0.0.1', port=1): Max retries..."
     assert short_reason(ValueError("short")) == "ValueError: short"
+
+
+def test_a_non_finite_sweep_timeout_is_refused(cli, tmp_path):
+    code, _, err = cli("sweep", "--timeout", "nan", "--results-dir", str(tmp_path / "r"))
+    assert code == 2 and err.strip() == (
+        "rnnbench: error: --timeout: timeout expects a finite number, got nan")
+    assert not (tmp_path / "r").exists()

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rnnbench.training.config import TRAIN_PARAMS
 from rnnbench.training.setup import ensure_results_dir, quiet_libraries
 
 __all__ = ["add_device_options", "add_output_options", "ensure_results_dir", "print_json",
@@ -25,7 +26,7 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_device_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--accelerator", choices=("auto", "cpu", "gpu", "cuda", "mps"),
+    parser.add_argument("--accelerator", choices=TRAIN_PARAMS.get("accelerator").choices,
                         help="Lightning accelerator (train.accelerator)")
     parser.add_argument("--devices", help="device count, 'auto' or ids like 0,1 (train.devices)")
     parser.add_argument("--strategy", help="Lightning strategy, e.g. ddp (train.strategy)")

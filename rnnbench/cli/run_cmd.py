@@ -13,6 +13,7 @@ from rnnbench.cli.common import (
     quiet_libraries,
 )
 from rnnbench.contract.errors import ConfigError
+from rnnbench.training.config import TRAIN_PARAMS
 
 FLAG_TO_TRAIN_KEY = {
     "max_epochs": "max_epochs", "seed": "seed", "clip_algorithm": "clip_algorithm",
@@ -29,7 +30,7 @@ def add_parser(subparsers) -> None:
                         help="model.*, task.* or train.* option; repeatable")
     parser.add_argument("--max-epochs", type=int, help="train.max_epochs")
     parser.add_argument("--seed", type=int, help="train.seed")
-    parser.add_argument("--clip-algorithm", choices=("norm", "value", "none"),
+    parser.add_argument("--clip-algorithm", choices=TRAIN_PARAMS.get("clip_algorithm").choices,
                         help="train.clip_algorithm")
     parser.add_argument("--clip-value", type=float, help="train.clip_value")
     parser.add_argument("--diagnostics",

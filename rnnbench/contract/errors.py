@@ -21,3 +21,9 @@ class DataError(RnnbenchError):
 
 class PluginError(RnnbenchError):
     """A plugin failed to load or registered a duplicate name (fatal only when strict)."""
+
+
+def reason(exc: BaseException) -> str:
+    """'Type: first line of its message' (or just 'Type'), for one-line error messages."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__

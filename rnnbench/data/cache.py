@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from rnnbench.contract.errors import reason
+
 #: Bump when the layout of stored entries changes.
 FORMAT_VERSION = 1
 
@@ -98,7 +100,7 @@ class PreparedCache:
             return torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # truncated or foreign file: rebuild it
             _warn(f"ignoring unreadable prepared-data cache entry {path} "
-                  f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})")
+                  f"({reason(exc)})")
             return None
 
     def fetch(self, key: str, build: Callable[[], Mapping[str, Any]]) -> Mapping[str, Any]:

@@ -10,7 +10,7 @@ import functools
 import os
 from pathlib import Path
 
-from rnnbench.contract.errors import DataError
+from rnnbench.contract.errors import DataError, reason
 from rnnbench.data.tabular import EXTENSIONS as FORMATS
 from rnnbench.data.tabular import Table, read_tables
 
@@ -115,9 +115,8 @@ def load_hub(name: str, config: str | None, option: str):
     try:
         return datasets.load_dataset(name, config)
     except Exception as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise DataError(f"{option} {name!r}: could not load from the Hugging Face Hub "
-                        f"({type(exc).__name__}: {first_line}); without network access, "
+                        f"({reason(exc)}); without network access, "
                         "use local files") from None
 
 

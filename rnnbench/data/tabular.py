@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rnnbench.contract.errors import DataError
+from rnnbench.contract.errors import DataError, reason
 
 #: Values of task.format.
 FORMAT_CHOICES = ("auto", "csv", "tsv", "jsonl", "parquet", "text")
@@ -280,8 +280,7 @@ def _read_parquet(path: Path) -> Table:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several kinds for a damaged file
-        raise DataError(f"{path}: cannot read Parquet ({type(exc).__name__}: "
-                        f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''})") from None
+        raise DataError(f"{path}: cannot read Parquet ({reason(exc)})") from None
     if table.num_rows == 0:
         raise DataError(f"{path}: no data rows")
     return Table(path, "parquet", list(table.column_names), table.to_pydict())

@@ -24,6 +24,7 @@ Unknown keys, bad types and unknown names are one-line errors naming the file an
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,6 +171,8 @@ def _check_type(key: str, value: Any, where: str) -> Any:
         kind is float and isinstance(value, int) and not isinstance(value, bool))
     if not ok:
         raise ConfigError(f"{where}: {key} expects {kind.__name__}, got {value!r}")
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{where}: {key} expects a finite number, got {value!r}")
     if key in MINIMUM and value < MINIMUM[key]:
         raise ConfigError(f"{where}: {key} must be >= {MINIMUM[key]}, got {value!r}")
     return float(value) if kind is float else value

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnbench.contract.errors import ConfigError
+from rnnbench.contract.errors import ConfigError, reason
 from rnnbench.sweep.locking import StorageLock
 
 
@@ -34,8 +34,7 @@ def open_storage(url: str, heartbeat: int = 30):
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
         )
     except Exception as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"--storage {url}: cannot open ({message})") from None
+        raise ConfigError(f"--storage {url}: cannot open ({reason(exc)})") from None
 
 
 def sampler(ctx: Any, seed: int) -> Any:

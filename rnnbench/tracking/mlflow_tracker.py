@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rnnbench.contract.errors import ConfigError
+from rnnbench.contract.errors import ConfigError, reason
 from rnnbench.tracking.base import RunRecord
 
 MAX_PARAM_LENGTH = 500  # MLflow rejects longer parameter values
@@ -50,9 +50,7 @@ REASON_LENGTH = 120  # characters of an exception quoted in a one-line error
 def short_reason(exc: BaseException, limit: int = REASON_LENGTH) -> str:
     """'Type: first line of the message', cut at a word boundary to at most `limit`
     characters (with '...'), so that an error line stays readable."""
-    text = str(exc).strip()
-    return cut_line(f"{type(exc).__name__}: {text.splitlines()[0]}" if text
-                    else type(exc).__name__, limit)
+    return cut_line(reason(exc), limit)
 
 
 def cut_line(text: str, limit: int = REASON_LENGTH) -> str:
