@@ -132,10 +132,10 @@ CAPTION = (
     f"seeds or more); {WINNER} marks the leader of each task; `vs baseline` is a two-sided "
     f"one-sample t-test of the seeds against the trivial baseline, and the leader is "
     f"compared with the runner-up by Welch's t-test (α = {ALPHA}); \"⚠ at baseline\" means "
-    f"no better than the baseline or not distinguishable from it; a diverged seed (NaN/inf "
+    f"not distinguishable from the baseline (\"⚠ worse\": significantly worse); a diverged seed (NaN/inf "
     f"or far worse than the baseline) is left out of the mean and flagged; `params` counts "
     f"every trainable parameter; `steps` and `time/seed` are the mean optimiser steps and "
-    f"training wall time of one seed.\n")
+    f"wall time (training and evaluation) of one seed's run.\n")
 
 
 def hparams(values: dict[str, str]) -> str:
