@@ -69,6 +69,12 @@ def tokens_of(text: str, level: str) -> list[str]:
 
 class LanguageModellingTask(Task):
     throughput_unit = "tokens"
+    baseline_name = "unigram model"
+
+    @property
+    def metric_unit(self) -> str:
+        """The loss per predicted token: nats/char or nats/word."""
+        return f"nats/{'char' if self.o['level'] == 'char' else 'word'}"
 
     def __init__(self, options: Mapping[str, Any], batch_size: int, seed: int) -> None:
         from rnnbench.taskkit import InMemoryDataModule

@@ -62,6 +62,9 @@ OPTIONS = ParamSet((
 
 
 class TextClassificationTask(ObjectiveTask, Task):
+    metric_unit = "accuracy"
+    baseline_name = "training majority class"
+
     def __init__(self, options: Mapping[str, Any], batch_size: int, seed: int) -> None:
         from rnnbench.taskkit import InMemoryDataModule
 
