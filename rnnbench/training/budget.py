@@ -99,7 +99,7 @@ def fit_width(spec: ModelSpec, context: ModelContext, head_factory: Callable[[in
               task: str = "") -> BudgetFit:
     """The width whose count is closest to `budget`, within TOLERANCE; `hparams` are the
     other hyperparameters (any value given for the width is ignored)."""
-    check_request(spec, counts, (), f"parameter budget {budget:,}")
+    check_request(spec, counts, (), f"param_budget {budget:,}")
     param = spec.params.get(spec.width)
     low = max(1, param.minimum or 1)
     high = min(MAX_WIDTH, int(param.maximum) if param.maximum is not None else MAX_WIDTH)
@@ -112,7 +112,7 @@ def fit_width(spec: ModelSpec, context: ModelContext, head_factory: Callable[[in
             cache[width] = budgeted_count(model, head, counts)
         return cache[width]
 
-    where = (f"parameter budget {budget:,} ({counts} parameters): model {spec.name!r}"
+    where = (f"param_budget {budget:,} ({counts} parameters): model {spec.name!r}"
              f"{f' on task {task!r}' if task else ''}")
     if budget < count(low) * (1 - TOLERANCE) or budget > count(high) * (1 + TOLERANCE):
         raise ConfigError(f"{where} reaches {count(low):,}..{count(high):,} ({spec.width} "

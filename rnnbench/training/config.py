@@ -121,7 +121,7 @@ def build_run_config(
         raise IncompatibleError(reason)
     if train["param_budget"]:
         check_request(model_spec, train["budget_counts"], sets.get("model", {}),
-                      f"{source} train.param_budget={train['param_budget']}")
+                      f"param_budget {train['param_budget']:,}")
     for diagnostic in selected_diagnostics(registry, train):
         why = diagnostic.applies(model_spec, model_params) if diagnostic.applies else None
         if why:
