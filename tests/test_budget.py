@@ -216,3 +216,35 @@ def test_a_plugin_model_that_declares_its_width_joins_a_budgeted_sweep(cli, tmp_
         trials = optuna.load_study(study_name=summary.study_name, storage=storage).trials
         assert trials and all("model.hidden_size" not in t.params for t in trials)
     assert json.loads(out)["sweep"] == "budget"
+
+
+def test_the_contract_check_holds_a_declared_width_to_what_the_bisection_needs():
+    import dataclasses
+
+    import torch
+
+    from rnnbench import ModelOutput, Param, ParamSet
+    from rnnbench.testing import ContractError, check_model_spec
+
+    lstm = get_registry().model("lstm")
+    check_model_spec(lstm, {"hidden_size": 8, "embedding_dim": 4})  # the width passes
+    with pytest.raises(ContractError, match="width='variant' is not one of its int"):
+        check_model_spec(dataclasses.replace(lstm, width="variant"), {"hidden_size": 8})
+
+    class Shrinking(torch.nn.Module):  # wider means fewer parameters: no bisection
+        def __init__(self, context, hidden_size=4):
+            super().__init__()
+            self.w = torch.nn.Linear(context.feature_size or 1, max(1, 64 // hidden_size))
+            self.output_size = self.w.out_features
+
+        def forward(self, inputs, lengths, state=None):
+            pooled = self.w(inputs.float().mean(1) if inputs.dim() == 3 else
+                            inputs.float().mean(1, keepdim=True))
+            return ModelOutput(pooled=pooled)
+
+    spec = dataclasses.replace(lstm, name="shrinking", builder=Shrinking, width="hidden_size",
+                               params=ParamSet((Param("hidden_size", int, 4, minimum=1),)),
+                               outputs=frozenset({"pooled"}), stateful=False,
+                               hidden_states=False, length_aware=False, causal=True)
+    with pytest.raises(ContractError, match="parameter count falls as the width grows"):
+        check_model_spec(spec)
