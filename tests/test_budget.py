@@ -165,6 +165,17 @@ def test_a_sweep_file_that_fixes_a_width_under_its_budget_is_refused(tmp_path):
     assert config.model_params["lstm"] == {} and config.train["param_budget"] == 5000
 
 
+def test_an_unreachable_budget_in_a_sweep_file_names_its_line(cli, tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text("models: [lstm]\ntasks: [adding]\nworkers: 1\nparam_budget: 5\n"
+                    "task_options:\n  adding: {seq_len: 6, train_size: 16, val_size: 8, "
+                    "test_size: 8}\n")
+    code, _, err = cli("sweep", "--config", str(path), "--results-dir", str(tmp_path / "r"))
+    assert code == 2 and err.strip().count("\n") == 0
+    assert "sweep.yaml line 4: param_budget 5 (recurrent parameters): model 'lstm'" in err
+    assert not (tmp_path / "r").exists()
+
+
 FAKE_MODELS = '''
 import torch
 import rnnbench

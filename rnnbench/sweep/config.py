@@ -67,6 +67,7 @@ class SweepConfig:
     all_installed: bool = False
     param_budget: int = 0
     budget_counts: str = "recurrent"
+    budget_at: str = ""  # where the budget was given, for error lines (not a file key)
 
     def pairs(self, registry: Registry) -> list[tuple[str, str]]:
         """(task, model) pairs to benchmark: every compatible combination."""
@@ -225,6 +226,8 @@ def _resolve_options(config: SweepConfig, registry: Registry, where,
     config.train = TRAIN_PARAMS.resolve(train, "train", where("train"))
     if config.param_budget:  # under a search the width is derived, never sampled
         config.train.update(param_budget=config.param_budget, budget_counts=config.budget_counts)
+    config.budget_at = "--param-budget" if budget_flag else where(
+        "param_budget" if config.param_budget else "train")
     selected_diagnostics(registry, config.train)  # unknown names refused now
     resolved: dict[str, dict[str, Any]] = {}
     for model in config.model_params:
@@ -247,8 +250,7 @@ def _resolve_options(config: SweepConfig, registry: Registry, where,
         if config.train["param_budget"]:
             if budget_flag:  # --param-budget overrides the file's widths, as flags do
                 out.pop(spec.width, None)
-            check_request(spec, config.train["budget_counts"], out,
-                          where("param_budget") if config.param_budget else where("train"))
+            check_request(spec, config.train["budget_counts"], out, config.budget_at)
     config.model_params = resolved
 
 

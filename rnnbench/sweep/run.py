@@ -77,7 +77,10 @@ def check_budgets(config: SweepConfig, registry: Registry) -> None:
 
     if config.train.get("param_budget"):
         for task, model in config.pairs(registry):
-            fit_for_config(fixed_config(config, registry, task, model), registry)
+            try:
+                fit_for_config(fixed_config(config, registry, task, model), registry)
+            except ConfigError as exc:
+                raise ConfigError(f"{config.budget_at}: {exc}") from None
 
 
 def open_sweep(config: SweepConfig, registry: Registry, report=stderr_line) -> SweepContext:
