@@ -259,3 +259,23 @@ def test_the_contract_check_holds_a_declared_width_to_what_the_bisection_needs()
                                hidden_states=False, length_aware=False, causal=True)
     with pytest.raises(ContractError, match="parameter count falls as the width grows"):
         check_model_spec(spec)
+
+
+def test_deriving_the_width_leaves_the_seeded_run_unchanged():
+    import torch
+
+    from rnnbench.training.runner import prepare
+
+    registry = get_registry()
+    sets = {"task": {"seq_len": "6", "train_size": "16", "val_size": "8", "test_size": "8"}}
+    budgeted = build_run_config(registry, "gru", "adding", {**sets, "train": {
+        "param_budget": "1000"}})
+    with_budget = prepare(budgeted, registry).system
+    after = torch.rand(3)
+    width = budgeted.model_params["hidden_size"]
+    fixed = build_run_config(registry, "gru", "adding", {**sets, "model": {
+        "hidden_size": str(width)}})
+    without = prepare(fixed, registry).system
+    assert torch.equal(after, torch.rand(3))  # the same RNG stream after preparing
+    for a, b in zip(with_budget.parameters(), without.parameters(), strict=True):
+        assert torch.equal(a, b)

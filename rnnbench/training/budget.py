@@ -66,10 +66,12 @@ def budgeted_count(model: Any, head: Any, counts: str = "recurrent") -> int:
 
 def build_on_meta(spec: ModelSpec, context: ModelContext, head_factory: Callable[[int], Any],
                   hparams: Mapping[str, Any]) -> tuple[Any, Any]:
-    """(model, head) with every parameter on the meta device (no storage allocated)."""
+    """(model, head) with every parameter on the meta device (no storage allocated);
+    torch's RNG state is restored (a builder may draw from it, e.g. for a CPU buffer),
+    so a seeded run trains as it would with its width fixed by hand."""
     import torch
 
-    with torch.device("meta"):
+    with torch.random.fork_rng(devices=[]), torch.device("meta"):
         model = spec.builder(context, **hparams)
         head = head_factory(model.output_size)
     return model, head
