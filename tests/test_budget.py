@@ -261,19 +261,36 @@ def test_the_contract_check_holds_a_declared_width_to_what_the_bisection_needs()
         check_model_spec(spec)
 
 
-def test_deriving_the_width_leaves_the_seeded_run_unchanged():
+RNG_MODEL = '''
+import torch
+import rnnbench
+from rnnbench.nn import FusedRecurrent
+
+def build(context, hidden_size=4):
+    torch.rand(1, device="cpu")  # draws from the CPU generator, even under meta
+    return FusedRecurrent(torch.nn.GRU, context, 4, hidden_size, 1, 0.0)
+
+@rnnbench.hookimpl
+def register_models(register):
+    register(rnnbench.ModelSpec(name="rng-gru", builder=build, width="hidden_size",
+        params=rnnbench.ParamSet((rnnbench.Param("hidden_size", int, 4, minimum=1),))))
+'''
+
+
+def test_deriving_the_width_leaves_the_seeded_run_unchanged(fake_plugin):
     import torch
 
     from rnnbench.training.runner import prepare
 
+    fake_plugin(RNG_MODEL)
     registry = get_registry()
     sets = {"task": {"seq_len": "6", "train_size": "16", "val_size": "8", "test_size": "8"}}
-    budgeted = build_run_config(registry, "gru", "adding", {**sets, "train": {
+    budgeted = build_run_config(registry, "rng-gru", "adding", {**sets, "train": {
         "param_budget": "1000"}})
     with_budget = prepare(budgeted, registry).system
     after = torch.rand(3)
     width = budgeted.model_params["hidden_size"]
-    fixed = build_run_config(registry, "gru", "adding", {**sets, "model": {
+    fixed = build_run_config(registry, "rng-gru", "adding", {**sets, "model": {
         "hidden_size": str(width)}})
     without = prepare(fixed, registry).system
     assert torch.equal(after, torch.rand(3))  # the same RNG stream after preparing
