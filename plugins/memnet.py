@@ -183,6 +183,7 @@ MEMNET = ModelSpec(
     causal=True, stateful=True,
     description="End-to-end memory network: K hops, position + temporal encoding",
     reference="Sukhbaatar, Szlam, Weston & Fergus 2015",
+    width="embedding_dim",
 )
 
 

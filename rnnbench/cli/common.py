@@ -32,5 +32,14 @@ def add_device_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", help="Lightning strategy, e.g. ddp (train.strategy)")
 
 
+def add_budget_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--param-budget", type=int, metavar="N",
+                        help="size every model's width so that its parameter count is within "
+                             "5%% of N (train.param_budget; the width is then not searched)")
+    parser.add_argument("--budget-counts", choices=TRAIN_PARAMS.get("budget_counts").choices,
+                        help="what --param-budget counts: recurrent (default: no embeddings, "
+                             "no task head) or all (train.budget_counts)")
+
+
 def print_json(obj: Any) -> None:
     print(json.dumps(obj, sort_keys=True, default=str))

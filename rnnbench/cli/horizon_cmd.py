@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from rnnbench.cli.common import (
+    add_budget_options,
     add_device_options,
     add_output_options,
     ensure_results_dir,
@@ -37,6 +38,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--name", default="horizon", help="name of this horizon study")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                         help="model.*, task.* or train.* option applied to every run")
+    add_budget_options(parser)
     add_device_options(parser)
     add_output_options(parser)
     parser.set_defaults(handler=run)
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     check_task(registry, args.task)
     sets = parse_sets(args.sets)
     sets["train"].setdefault("progress", "false")
-    for flag in ("accelerator", "devices", "strategy"):
+    for flag in ("accelerator", "devices", "strategy", "param_budget", "budget_counts"):
         if getattr(args, flag) is not None:
             sets["train"][flag] = getattr(args, flag)
     study = HorizonStudy(models=[m.strip() for m in args.models.split(",") if m.strip()],
@@ -71,10 +73,11 @@ def run(args: argparse.Namespace) -> int:
                          budget_steps=args.budget_steps, seeds=args.seeds, name=args.name,
                          sets=sets, results_dir=args.results_dir, experiment=args.experiment)
     # every configuration is checked before anything is written
+    from rnnbench.training.budget import fit_for_config
     from rnnbench.training.config import build_run_config
 
     for model in study.models:
-        build_run_config(registry, model, study.task, sets)
+        fit_for_config(build_run_config(registry, model, study.task, sets), registry)
     study.results_dir = ensure_results_dir(args.results_dir)
     tracker = MlflowTracker(resolve_tracking_uri(args.tracking_uri, study.results_dir), args.experiment,
                       artifact_root=study.results_dir / "mlartifacts")

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from rnnbench.cli.common import (
+    add_budget_options,
     add_device_options,
     add_output_options,
     ensure_results_dir,
@@ -18,7 +19,8 @@ from rnnbench.training.config import TRAIN_PARAMS
 FLAG_TO_TRAIN_KEY = {
     "max_epochs": "max_epochs", "seed": "seed", "clip_algorithm": "clip_algorithm",
     "clip_value": "clip_value", "accelerator": "accelerator", "devices": "devices",
-    "strategy": "strategy", "diagnostics": "diagnostics",
+    "strategy": "strategy", "diagnostics": "diagnostics", "param_budget": "param_budget",
+    "budget_counts": "budget_counts",
 }
 
 
@@ -42,6 +44,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--no-track", action="store_true",
                         help="keep the run's record in memory only: no MLflow database "
                              "(checkpoints and result.json still go to the results folder)")
+    add_budget_options(parser)
     add_device_options(parser)
     add_output_options(parser)
     parser.set_defaults(handler=run)
@@ -108,6 +111,8 @@ def format_result(result) -> str:
     if result.diverged:
         lines.append("  diverged: the training loss became NaN or infinite")
     lines.append(f"  {'parameters':<20} {result.params:,}")
+    if result.budget_params is not None:
+        lines.append(f"  {'budgeted parameters':<20} {result.budget_params:,}")
     lines.append(f"  {'throughput':<20} {result.throughput:,.0f} {result.throughput_unit}/s")
     lines.append(f"  {'wall time':<20} {result.wall_seconds:.1f} s")
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rnnbench.cli.common import add_device_options, print_json
+from rnnbench.cli.common import add_budget_options, add_device_options, print_json
 
 
 def add_parser(subparsers) -> None:
@@ -38,6 +38,7 @@ def add_parser(subparsers) -> None:
                         help="output folder (default ./results)")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite in results dir)")
     parser.add_argument("--experiment", help="MLflow experiment name (default rnnbench)")
+    add_budget_options(parser)
     add_device_options(parser)
     parser.add_argument("--diagnostics",
                         help="diagnostics recorded in every run: names from `rnnbench list`, "
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
              "name": args.name, "sampler": args.sampler, "pruner": args.pruner,
              "workers": args.workers, "all_installed": args.all_installed,
              "tracking_uri": args.tracking_uri, "experiment": args.experiment,
+             "param_budget": args.param_budget, "budget_counts": args.budget_counts,
              "results_dir": str(args.results_dir) if args.results_dir else None}
     config = build_sweep_config(registry, args.config, flags)
     for flag in ("accelerator", "devices", "strategy", "diagnostics"):

@@ -122,6 +122,9 @@ class ModelSpec:
               (ModelOutput, [h_1, ..., h_T])`, each h_t a tensor on the computation
               path (so dL/dh_t is the total derivative through time); a callable
               decides from the hyperparameters. Needed for gradient-flow diagnostics.
+    width:    the name of the int hyperparameter that sets the model's width (e.g.
+              "hidden_size"), or None. Declaring it lets `--param-budget N` size the
+              model: the trainable parameter count must not decrease as it grows.
     """
 
     name: str
@@ -135,6 +138,7 @@ class ModelSpec:
     hidden_states: bool | Callable[[Mapping[str, Any]], bool] = False
     description: str = ""
     reference: str = ""
+    width: str | None = None
 
     def exposes_hidden(self, hparams: Mapping[str, Any]) -> bool:
         return self.hidden_states(hparams) if callable(self.hidden_states) else bool(self.hidden_states)

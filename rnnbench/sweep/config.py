@@ -14,6 +14,8 @@
     pruner: median                # median | hyperband | none
     search_train: [lr, batch_size, clip_value]   # shared knobs searched
     train: {max_epochs: 5}        # fixed train.* values
+    param_budget: 20000           # size every model's width to this many parameters (±5%)
+    budget_counts: recurrent      # recurrent (no embeddings, no head) | all
     task_options: {adding: {seq_len: 100}}
     model_params:                 # fixed values, or search-space overrides
       lstm: {hidden_size: 64, dropout: {low: 0.0, high: 0.3}}
@@ -34,6 +36,7 @@ from rnnbench.contract.errors import ConfigError
 from rnnbench.contract.params import Choice, FloatRange, IntRange, Param, Space, suggest
 from rnnbench.contract.registry import Registry
 from rnnbench.contract.specs import compatibility
+from rnnbench.training.budget import check_request
 from rnnbench.training.config import TRAIN_PARAMS, selected_diagnostics
 
 # The embedded default benchmark (no --config): a sweep file shipped with the package.
@@ -62,6 +65,9 @@ class SweepConfig:
     workers: int = 1
     heartbeat: int = 30
     all_installed: bool = False
+    param_budget: int = 0
+    budget_counts: str = "recurrent"
+    budget_at: str = ""  # where the budget was given, for error lines (not a file key)
 
     def pairs(self, registry: Registry) -> list[tuple[str, str]]:
         """(task, model) pairs to benchmark: every compatible combination."""
@@ -83,9 +89,10 @@ KEYS = {
     "seeds": int, "storage": str, "sampler": str, "pruner": str, "search_train": list,
     "train": dict, "task_options": dict, "model_params": dict, "results_dir": str,
     "tracking_uri": str, "experiment": str, "workers": int, "heartbeat": int,
-    "all_installed": bool,
+    "all_installed": bool, "param_budget": int, "budget_counts": str,
 }
-MINIMUM = {"n_trials": 0, "seeds": 1, "timeout": 1, "workers": 1, "heartbeat": 1}
+MINIMUM = {"n_trials": 0, "seeds": 1, "timeout": 1, "workers": 1, "heartbeat": 1,
+           "param_budget": 0}
 
 
 def _lines(text: str) -> dict[tuple, int]:
@@ -151,7 +158,7 @@ def build_sweep_config(registry: Registry, file: Path | None, flags: Mapping[str
     config = SweepConfig(**{k: v for k, v in merged.items() if k != "results_dir"},
                          results_dir=Path(merged.get("results_dir", "results")))
     _resolve_names(config, registry, where)
-    _resolve_options(config, registry, where)
+    _resolve_options(config, registry, where, budget_flag=flags.get("param_budget") is not None)
     if config.n_trials == 0:
         _check_fixed(config, "--n-trials" if flags.get("n_trials") is not None
                      else where("n_trials"), where)
@@ -203,7 +210,8 @@ def _resolve_names(config: SweepConfig, registry: Registry, where) -> None:
                               f"option{suggest(name, searchable)}")
 
 
-def _resolve_options(config: SweepConfig, registry: Registry, where) -> None:
+def _resolve_options(config: SweepConfig, registry: Registry, where,
+                     budget_flag: bool = False) -> None:
     for name in config.task_options:
         if name not in registry.tasks:
             raise ConfigError(f"{where('task_options', name)}: unknown task {name!r}"
@@ -216,6 +224,10 @@ def _resolve_options(config: SweepConfig, registry: Registry, where) -> None:
     }
     train = {"progress": False, **_mapping(config.train, where("train"))}
     config.train = TRAIN_PARAMS.resolve(train, "train", where("train"))
+    if config.param_budget:  # under a search the width is derived, never sampled
+        config.train.update(param_budget=config.param_budget, budget_counts=config.budget_counts)
+    config.budget_at = "--param-budget" if budget_flag else where(
+        "param_budget" if config.param_budget else "train")
     selected_diagnostics(registry, config.train)  # unknown names refused now
     resolved: dict[str, dict[str, Any]] = {}
     for model in config.model_params:
@@ -235,6 +247,10 @@ def _resolve_options(config: SweepConfig, registry: Registry, where) -> None:
             out[name] = parse_space(param, value, at) if isinstance(value, dict) else \
                 param.convert(value, f"{at}: model_params.{model}.{name}")
         resolved[model] = out
+        if config.train["param_budget"]:
+            if budget_flag:  # --param-budget overrides the file's widths, as flags do
+                out.pop(spec.width, None)
+            check_request(spec, config.train["budget_counts"], out, config.budget_at)
     config.model_params = resolved
 
 

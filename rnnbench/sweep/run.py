@@ -70,6 +70,19 @@ def check_before_writing(config: SweepConfig) -> None:
     check_tracking_uri(resolve_tracking_uri(config.tracking_uri, Path(config.results_dir)))
 
 
+def check_budgets(config: SweepConfig, registry: Registry) -> None:
+    """Under a parameter budget, every pair's fixed configuration (the searched values at
+    their defaults) must reach it: checked before anything is written."""
+    from rnnbench.training.budget import fit_for_config
+
+    if config.train.get("param_budget"):
+        for task, model in config.pairs(registry):
+            try:
+                fit_for_config(fixed_config(config, registry, task, model), registry)
+            except ConfigError as exc:
+                raise ConfigError(f"{config.budget_at}: {exc}") from None
+
+
 def open_sweep(config: SweepConfig, registry: Registry, report=stderr_line) -> SweepContext:
     """The results folder, the storage, the tracker and the parent run, ready to run.
     Workers starting together: one creates the schemas and the parent run, the rest join."""
@@ -153,6 +166,7 @@ def run_sweep(config: SweepConfig, registry: Registry | None = None,
 
     registry = registry or get_registry()
     check_before_writing(config)
+    check_budgets(config, registry)
     if is_helper():
         run_pairs(open_sweep(config, registry, report=lambda line: None))
         return None

@@ -23,11 +23,14 @@ def suggest(trial, name: str, param: Param, space: Space) -> Any:
 
 
 def sample_config(trial, config: SweepConfig, registry: Registry, task: str, model: str) -> RunConfig:
-    """Model hyperparameters and searched train knobs from the trial; the rest fixed."""
+    """Model hyperparameters and searched train knobs from the trial; the rest fixed.
+    Under a parameter budget the width is not sampled: the run derives it (prepare)."""
     spec = registry.model(model)
     overrides = config.model_params.get(model, {})
     model_params = {}
     for param in spec.params:
+        if config.train.get("param_budget") and param.name == spec.width:
+            continue
         value = overrides.get(param.name, param.default)
         space = value if isinstance(value, Space) else (
             param.space if param.name not in overrides else None)

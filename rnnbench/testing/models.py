@@ -55,7 +55,10 @@ def check_model_spec(spec: ModelSpec, hparams: Mapping[str, Any] | None = None,
     - if `stateful` and causal: running two consecutive windows with the state
       passed on equals one run over the whole sequence;
     - if it declares hidden states: it has `forward_unrolled`, which gives the same
-      outputs as `forward` and a list of T step states that the output depends on.
+      outputs as `forward` and a list of T step states that the output depends on;
+    - if it declares a `width`: that is an int hyperparameter, the model builds on the
+      meta device, and its budgeted parameter count does not fall as the width doubles
+      (what `--param-budget`'s bisection relies on).
 
     Step-state contract (`ModelSpec(hidden_states=True)`, read by `--diagnostics
     gradient-flow`): `forward_unrolled(inputs, lengths) -> (ModelOutput, [h_1..h_T])`,
@@ -87,6 +90,33 @@ def check_model_spec(spec: ModelSpec, hparams: Mapping[str, Any] | None = None,
             _check_causal(model, context, where, atol)
             if spec.stateful:
                 _check_stateful(model, context, where, atol)
+    if spec.width is not None:
+        _check_width(spec, values, _contexts(spec)[0])
+
+
+def _check_width(spec: ModelSpec, values: Mapping[str, Any], context: ModelContext) -> None:
+    import torch
+
+    from rnnbench.training.budget import budgeted_count, build_on_meta
+
+    where = f"model {spec.name!r}: width={spec.width!r}"
+    param = spec.params.get(spec.width)
+    if param is None or param.type is not int:
+        raise ContractError(f"{where} is not one of its int hyperparameters")
+    low = values[spec.width]
+    high = min(2 * low, int(param.maximum)) if param.maximum is not None else 2 * low
+    counts = []
+    for width in (low, high):
+        try:
+            model, head = build_on_meta(spec, context, lambda d: torch.nn.Linear(d, 1),
+                                        {**values, spec.width: width})
+        except Exception as exc:
+            raise ContractError(f"{where}: the model cannot be built on the meta device "
+                                f"({type(exc).__name__}: {exc})") from None
+        counts.append(budgeted_count(model, head))
+    if counts[1] < counts[0]:
+        raise ContractError(f"{where}: the parameter count falls as the width grows "
+                            f"({spec.width}={low}: {counts[0]:,}, {high}: {counts[1]:,})")
 
 
 def _check_shapes_and_gradients(model, context, where) -> None:

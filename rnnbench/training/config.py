@@ -16,6 +16,7 @@ from rnnbench.contract.errors import ConfigError, IncompatibleError
 from rnnbench.contract.params import Choice, FloatRange, Param, ParamSet
 from rnnbench.contract.registry import Registry
 from rnnbench.contract.specs import compatibility
+from rnnbench.training.budget import check_request
 
 TRAIN_PARAMS = ParamSet(
     (
@@ -51,6 +52,12 @@ TRAIN_PARAMS = ParamSet(
               "diagnostics to record, comma-separated names from `rnnbench list` (built-in: "
               "gradient-flow, dL/dh_t through time); none: no diagnostic"),
         Param("diagnostics_interval", int, 50, "training steps between diagnostics", minimum=1),
+        Param("param_budget", int, 0,
+              "size the model's width so that its budgeted parameter count is within 5% of "
+              "this (0: no budget; rnnbench.training.budget says what counts)", minimum=0),
+        Param("budget_counts", str, "recurrent",
+              "what param_budget counts: recurrent (no embeddings, no task head) or all",
+              choices=("recurrent", "all")),
     )
 )
 
@@ -112,6 +119,9 @@ def build_run_config(
     reason = compatibility(model_spec, task_spec, model_params)
     if reason:
         raise IncompatibleError(reason)
+    if train["param_budget"]:
+        check_request(model_spec, train["budget_counts"], sets.get("model", {}),
+                      f"param_budget {train['param_budget']:,}")
     for diagnostic in selected_diagnostics(registry, train):
         why = diagnostic.applies(model_spec, model_params) if diagnostic.applies else None
         if why:

@@ -19,6 +19,7 @@ from typing import Any
 from rnnbench.contract.errors import RnnbenchError
 from rnnbench.contract.registry import Registry
 from rnnbench.contract.specs import ModelSpec, Task, TaskSpec
+from rnnbench.training.budget import apply_budget, budgeted_count
 from rnnbench.training.config import RunConfig, selected_diagnostics
 from rnnbench.training.devices import check_devices, is_distributed
 from rnnbench.training.distributed import launch_context
@@ -51,6 +52,7 @@ class RunResult:
     grad_norm_mean: float | None = None
     clip_fraction: float | None = None
     hparams: dict[str, Any] = field(default_factory=dict)
+    budget_params: int | None = None  # the count under train.budget_counts, when budgeted
 
     def to_json(self) -> dict[str, Any]:
         def clean(v: Any) -> Any:
@@ -73,6 +75,7 @@ class PreparedRun:
     task: Task
     system: Any
     diagnostics: list = field(default_factory=list)  # DiagnosticSpecs to attach
+    budget: Any = None  # the BudgetFit that set the width (train.param_budget), or None
 
 
 def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
@@ -98,6 +101,7 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
                              seed=train["seed"])
     task.prepare()
     context = task.context()
+    budget = apply_budget(config, model_spec, task)  # sets the width in config.model_params
     model = model_spec.builder(context, **config.model_params)
     if not isinstance(model, torch.nn.Module) or not isinstance(getattr(model, "output_size", None), int):
         raise RnnbenchError(
@@ -114,7 +118,7 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     diagnostics = selected_diagnostics(registry, train)
     check_first_batch(system, config, registry,
                       step_states=any(d.needs_step_states for d in diagnostics))
-    return PreparedRun(config, model_spec, task_spec, task, system, diagnostics)
+    return PreparedRun(config, model_spec, task_spec, task, system, diagnostics, budget)
 
 
 def execute(
@@ -172,6 +176,11 @@ def execute(
         else:
             result = _train_and_evaluate(prepared, tracker, run_id, run_dir, callbacks, resume_from)
         result.wall_seconds = time.perf_counter() - started
+        if prepared.budget is not None:
+            result.budget_params = budgeted_count(prepared.system.model, prepared.system.head,
+                                                  prepared.budget.counts)
+            tracker.log_metrics(run_id, {"budget_params": result.budget_params})
+            tracker.set_tags(run_id, {"rnnbench.budget_width": prepared.budget.width_param})
         tracker.log_metrics(run_id, {
             "wall_seconds": result.wall_seconds, "throughput": result.throughput,
             "params": result.params, "steps": result.steps, **({"baseline": result.baseline}
