@@ -78,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     from rnnbench.tracking.leaderboard_format import render
 
     print(render(result.rows, "table", result.name), end="")
+    if result.summary:
+        print(f"\n{result.summary}", end="")
     for outcome in result.outcomes:
         if outcome.note:
             print(f"{outcome.model} on {outcome.task}: {outcome.note}")
