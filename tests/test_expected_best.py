@@ -177,3 +177,36 @@ def test_a_tiny_sweep_writes_the_curves_and_its_cost(cli, tmp_path):
     row = next(line for line in board.splitlines() if line.startswith("| lstm | 3 |"))
     mean, std = expected_best(values, 1, "min")
     assert f"{mean:.4f} ± {std:.4f}" in row
+
+
+
+
+@pytest.mark.parametrize("kind", ["failed", "pruned"])
+def test_a_stopped_run_logs_its_cpu_time_and_its_last_validation(kind, tmp_path):
+    from lightning.pytorch.callbacks import Callback
+
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.training.config import build_run_config
+    from rnnbench.training.runner import execute, prepare
+
+    class TrialPruned(Exception):  # recognised by name, as Optuna's is
+        pass
+
+    class Stop(Callback):
+        def on_validation_end(self, trainer, pl_module):
+            if not trainer.sanity_checking:
+                raise TrialPruned() if kind == "pruned" else RuntimeError("boom")
+
+    registry, tracker = get_registry(), MemoryTracker()
+    sets = {"task": {"seq_len": 5, "train_size": 32, "val_size": 16, "test_size": 16},
+            "model": {"hidden_size": 4}, "train": {"max_epochs": 3, "progress": False}}
+    config = build_run_config(registry, "gru", "adding", sets, results_dir=tmp_path)
+    with pytest.raises((TrialPruned, RuntimeError)):
+        execute(prepare(config, registry), registry, tracker, callbacks=[Stop()],
+                extra_tags={"rnnbench.phase": "search", "rnnbench.sweep": "s",
+                            "rnnbench.monitor": "val_loss", "rnnbench.trial": "0"})
+    [run] = tracker.find_runs()
+    assert run.status == ("KILLED" if kind == "pruned" else "FAILED")
+    assert run.metrics["cpu_seconds"] > 0 and run.metrics["wall_seconds"] > 0
+    [curve] = curves_of_sweep(tracker, "s")
+    assert (curve.values == [run.metrics["val_loss"]]) is (kind == "pruned")
