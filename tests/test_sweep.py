@@ -68,6 +68,11 @@ def test_tiny_sweep_tracks_trials_writes_leaderboard_and_resumes(cli, tmp_path):
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert {p["model"] for p in summary["pairs"]} == {"lstm", "gru"}
+    curves = {c["model"]: c for c in summary["expected_best"]}
+    assert sorted(curves) == ["gru", "lstm"] and len(curves["lstm"]["values"]) == 2
+    assert [p[0] for p in curves["lstm"]["points"]] == [1, 2]
+    assert [c["model"] for c in summary["cost"]] == ["gru", "lstm"]
+    assert all(c["runs"] == 3 and c["cpu"] > 0 for c in summary["cost"])
 
     runs = mlflow_runs(results)
     parents = [r for r in runs if r.data.tags.get("rnnbench.role") == "sweep"]

@@ -114,10 +114,10 @@ def identity_conflict(name: str, parent: Any, wanted: dict[str, Any]) -> str:
 
 
 def publish(tracker: Any, parent: str, config: Any,
-            results_dir: Path) -> tuple[list, list, str]:
+            results_dir: Path) -> tuple[list, list, list, list]:
     """Leaderboard rows rebuilt from the tracked final runs, the expected-best curves from
     the tracked search runs and the cost of all of them, written to results_dir/sweeps/NAME
-    and put on the parent run; returns (rows, files, the curves' and cost's terminal text)."""
+    and put on the parent run; returns (rows, files, curves, cost by model)."""
     from rnnbench.tracking import cost, expected_best_report
     from rnnbench.tracking.expected_best import curves_of_sweep
     from rnnbench.tracking.leaderboard import COLUMNS, build_rows, final_runs
@@ -139,9 +139,7 @@ def publish(tracker: Any, parent: str, config: Any,
                                 + "\n" + extra)
     for path in files:
         tracker.log_artifact(parent, path)
-    summary = "\n".join(t for t in (expected_best_report.terminal(curves),
-                                     cost.terminal(spent)) if t)
-    return rows, files, summary
+    return rows, files, curves, spent
 
 
 def pair_metrics(rows: list[dict]) -> dict[str, float]:

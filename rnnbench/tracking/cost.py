@@ -139,7 +139,7 @@ def plot(rows: list[dict], folder: Path) -> list[Path]:
         if log_axis([r["mean"] for r in items]):
             ax.set_yscale("log")
         arrow = "↓" if items[0]["mode"] == "min" else "↑"
-        ax.set_xlabel("training wall time per seed (s)")
+        ax.set_xlabel("wall time per seed, training and evaluation (s)")
         ax.set_ylabel(f"{items[0]['metric']} {arrow}")
         ax.set_title(f"{task}: score against training time", fontsize=9)
         ax.legend(loc="best", fontsize=8)
