@@ -132,6 +132,10 @@ def test_cost_sums_measured_cpu_time_by_model_and_phase(tracker):
     assert "| lstm | 4 | 6.5 s | 0.0 s | 6.5 s |  |" in text
     assert "| all | 9 | 9.5 s | 4.0 s | 13.5 s | 1 |" in text
     assert "measured process CPU time" in text
+    assert "GPU" not in text.split("\n\n")[1]  # no CUDA run: no GPU column
+    gpu = cost.markdown([cost.ModelCost("lstm", runs=1, final_cpu=3.0, gpu=700.0)])
+    assert "| model | runs | search CPU | final CPU | total CPU | GPU | unmeasured |" in gpu
+    assert "| lstm | 1 | 0.0 s | 3.0 s | 3.0 s | 11.7 min |  |" in gpu
 
 
 def test_cost_chart_is_one_point_per_row(tmp_path):
@@ -210,3 +214,27 @@ def test_a_stopped_run_logs_its_cpu_time_and_its_last_validation(kind, tmp_path)
     assert run.metrics["cpu_seconds"] > 0 and run.metrics["wall_seconds"] > 0
     [curve] = curves_of_sweep(tracker, "s")
     assert (curve.values == [run.metrics["val_loss"]]) is (kind == "pruned")
+
+
+def test_a_run_on_cuda_logs_wall_time_times_devices_as_gpu_time(tmp_path, monkeypatch):
+    # No GPU here: the real run trains on the CPU and is then reported as a 2-device CUDA run.
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.training import runner
+    from rnnbench.training.config import build_run_config
+
+    real = runner._train_and_evaluate
+
+    def on_cuda(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.device_type, result.world_size = "cuda", 2
+        return result
+
+    monkeypatch.setattr(runner, "_train_and_evaluate", on_cuda)
+    registry, tracker = get_registry(), MemoryTracker()
+    sets = {"task": {"seq_len": 5, "train_size": 32, "val_size": 16, "test_size": 16},
+            "model": {"hidden_size": 4}, "train": {"max_epochs": 1, "progress": False}}
+    config = build_run_config(registry, "gru", "adding", sets, results_dir=tmp_path)
+    result = runner.execute(runner.prepare(config, registry), registry, tracker)
+    [run] = tracker.find_runs()
+    assert run.metrics["gpu_seconds"] == pytest.approx(2 * run.metrics["wall_seconds"])
+    assert result.gpu_seconds == run.metrics["gpu_seconds"] > 0
