@@ -113,6 +113,14 @@ def test_no_search_trials_is_one_line_not_a_failure(tmp_path):
     assert curves_of_sweep(MemoryTracker(), "s") == []
     assert expected_best_report.markdown([]) == expected_best_report.NO_CURVES + ".\n"
     assert expected_best_report.plot([], tmp_path) == []
+    failed = [Curve("copy", "rnn", "val_loss", "min", [], left_out=2)]
+    line = "copy: no expected-best curve: none of its 2 trials reached a finite validation score"
+    assert expected_best_report.terminal(failed).startswith(line)
+    assert expected_best_report.markdown(failed).startswith(line)
+    assert expected_best_report.plot(failed, tmp_path) == []
+    with_data = [*failed, Curve("copy", "gru", "val_loss", "min", [0.5, 0.25])]
+    assert "| rnn | 0 | 2 | — | — |" in expected_best_report.markdown(with_data)
+    assert expected_best_report.plot(with_data, tmp_path) == [tmp_path / "expected-best-copy.png"]
 
 
 def test_curve_chart_is_written(tracker, tmp_path):

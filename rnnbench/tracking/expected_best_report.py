@@ -27,8 +27,23 @@ CAPTION = (
 
 
 def by_task(curves: list[Curve]) -> list[list[Curve]]:
+    """Per task (in order) that counted at least one trial, all its curves (a model whose
+    every trial was left out shows as a row of "—")."""
     order = list(dict.fromkeys(c.task for c in curves))
-    return [[c for c in curves if c.task == t and c.values] for t in order]
+    groups = [[c for c in curves if c.task == t] for t in order]
+    return [g for g in groups if any(c.values for c in g)]
+
+
+def nothing_counted(curves: list[Curve]) -> list[str]:
+    """One line per task none of whose trials reached a finite validation score."""
+    out = []
+    for task in dict.fromkeys(c.task for c in curves):
+        mine = [c for c in curves if c.task == task]
+        if not any(c.values for c in mine):
+            out.append(f"{task}: no expected-best curve: none of its "
+                       f"{sum(c.left_out for c in mine)} trials reached a finite validation "
+                       "score (failed, killed or diverged)")
+    return out
 
 
 def budgets(mine: list[Curve]) -> list[int]:
@@ -80,24 +95,23 @@ def title(mine: list[Curve]) -> str:
 
 
 def markdown(curves: list[Curve]) -> str:
-    groups = [g for g in by_task(curves) if g]
-    if not groups:
+    if not curves:
         return NO_CURVES + ".\n"
-    parts = []
+    groups = by_task(curves)
+    parts = [f"{line}.\n" for line in nothing_counted(curves)]
     for mine in groups:
         ns = budgets(mine)
         said = verdict(mine)
         parts.append(f"## {title(mine)}\n\n{markdown_table(_header(mine, ns), _cells(mine, ns))}"
                      + (f"\n{said}.\n" if said else ""))
-    return "\n".join([*parts, CAPTION])
+    return "\n".join([*parts, CAPTION] if groups else parts)
 
 
 def terminal(curves: list[Curve]) -> str:
-    groups = [g for g in by_task(curves) if g]
-    if not groups:
+    if not curves:
         return NO_CURVES + "\n"
-    blocks = []
-    for mine in groups:
+    blocks = [f"{line}\n" for line in nothing_counted(curves)]
+    for mine in by_task(curves):
         ns = budgets(mine)
         said = verdict(mine)
         blocks.append(title(mine) + "\n" + text_table(_header(mine, ns), _cells(mine, ns),
@@ -115,10 +129,8 @@ def plot(curves: list[Curve], folder: Path) -> list[Path]:
 
     paths = []
     for mine in by_task(curves):
-        if not mine:
-            continue
         fig, ax = plt.subplots(figsize=(5.5, 3.8))
-        for curve in mine:
+        for curve in (c for c in mine if c.values):
             points = curve.points()
             ns = [p[0] for p in points]
             line, = ax.plot(ns, [p[1] for p in points], marker="o", markersize=3,
