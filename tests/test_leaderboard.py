@@ -149,3 +149,18 @@ def test_worse_needs_the_seeds_to_tell_it_from_the_baseline():
     rows = {r["model"]: r for r in build_rows(runs)}
     assert rows["rnn"]["vs_baseline"] == "worse" and rows["rnn"]["p_vs_baseline"] < 0.05
     assert rows["gru"]["vs_baseline"] == "at"  # 0.1696 above 0.1694, but within the noise
+
+
+def test_a_budgeted_sweep_shows_the_budgeted_count_and_says_so():
+    runs = []
+    for seed in range(2):
+        run = record("lstm", 0.001 + seed / 1000, seed)
+        runs.append(RunRecord(run.run_id, run.name, run.status, run.start_time, run.tags,
+                              {**run.params, "train.param_budget": "12000",
+                               "train.budget_counts": "recurrent"},
+                              {**run.metrics, "budget_params": 12084.0}))
+    rows = build_rows(runs)
+    assert rows[0]["budget_params"] == 12084 and rows[0]["params"] == 12929
+    text = render(rows, "table")
+    assert "widths sized to 12,000 parameters (recurrent, embeddings and head excluded)" in text
+    assert "12,084" in text and "12,929" not in text

@@ -68,6 +68,11 @@ def test_tiny_sweep_tracks_trials_writes_leaderboard_and_resumes(cli, tmp_path):
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert {p["model"] for p in summary["pairs"]} == {"lstm", "gru"}
+    curves = {c["model"]: c for c in summary["expected_best"]}
+    assert sorted(curves) == ["gru", "lstm"] and len(curves["lstm"]["values"]) == 2
+    assert [p[0] for p in curves["lstm"]["points"]] == [1, 2]
+    assert [c["model"] for c in summary["cost"]] == ["gru", "lstm"]
+    assert all(c["runs"] == 3 and c["cpu"] > 0 for c in summary["cost"])
 
     runs = mlflow_runs(results)
     parents = [r for r in runs if r.data.tags.get("rnnbench.role") == "sweep"]
@@ -121,6 +126,10 @@ def test_tiny_sweep_tracks_trials_writes_leaderboard_and_resumes(cli, tmp_path):
     code, out, _ = cli("leaderboard", "--results-dir", str(results), "--task", "adding",
                        "--format", "csv")
     assert out.startswith("task,rank,model,metric,direction,unit,mean,std")
+    code, out, _ = cli("leaderboard", "--results-dir", str(results))
+    assert code == 0 and "adding: expected best val_loss ↓ of n trials" in out
+    assert "| model | trials | left out | n=1 | n=3 |" not in out  # the terminal form
+    assert "n=1" in out and "n=3" in out and "cost by model" in out
 
 
 def test_a_diverging_or_crashing_model_does_not_stop_the_sweep(cli, tmp_path, fake_plugin):
@@ -235,6 +244,10 @@ def test_a_sweep_without_search_trains_each_fixed_configuration(cli, tmp_path):
     finals = [r for r in runs if r.data.tags.get("rnnbench.phase") == "final"]
     assert sorted(r.data.params["train.seed"] for r in finals) == ["0", "1"]
     assert {r.data.params["model.hidden_size"] for r in finals} == {"8"}
+    board = (results / "sweeps" / "tiny" / "leaderboard.md").read_text()
+    assert "no expected-best curves: this sweep ran no search trials (n_trials 0" in board
+    assert not (results / "sweeps" / "tiny" / "expected-best-adding.png").exists()
+    assert "## Cost by model" in board and (results / "sweeps" / "tiny" / "cost-adding.png").exists()
 
 
 def test_leaderboard_without_database_is_a_clear_error(cli, tmp_path):

@@ -56,7 +56,21 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "table" and not args.sweep:
         print(f"(the most recent of {len(names)} sweeps; --list shows them all)", file=sys.stderr)
     print(render(rows, args.format, sweep), end="" if args.format != "json" else "\n")
+    if args.format in ("table", "markdown"):
+        print("\n" + below_the_tables(tracker, sweep, args.format, args.task), end="")
     return 0
+
+
+def below_the_tables(tracker, sweep: str, fmt: str, task: str | None) -> str:
+    """The sweep's expected-best curves and its cost by model, as the sweep printed them."""
+    from rnnbench.tracking import cost, expected_best_report
+    from rnnbench.tracking.expected_best import curves_of_sweep
+
+    curves = [c for c in curves_of_sweep(tracker, sweep) if task is None or c.task == task]
+    spent = cost.costs_of_sweep(tracker, sweep)
+    if fmt == "markdown":
+        return "\n".join(t for t in (expected_best_report.markdown(curves), cost.markdown(spent)) if t)
+    return "\n".join(t for t in (expected_best_report.terminal(curves), cost.terminal(spent)) if t)
 
 
 def list_sweeps(sweeps: list) -> str:

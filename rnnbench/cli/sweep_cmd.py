@@ -75,11 +75,17 @@ def run(args: argparse.Namespace) -> int:
         print_json({"sweep": result.name, "mlflow_parent_run_id": result.parent_run_id,
                     "storage": result.storage_url,
                     "pairs": [asdict(o) for o in result.outcomes], "leaderboard": result.rows,
+                    "expected_best": [{**asdict(c), "points": c.points()} for c in result.curves],
+                    "cost": [{**asdict(c), "cpu": c.cpu} for c in result.cost],
                     "files": [str(f) for f in result.files]})
         return 0
+    from rnnbench.tracking import cost, expected_best_report
     from rnnbench.tracking.leaderboard_format import render
 
     print(render(result.rows, "table", result.name), end="")
+    print(f"\n{expected_best_report.terminal(result.curves)}", end="")
+    if result.cost:
+        print(f"\n{cost.terminal(result.cost)}", end="")
     for outcome in result.outcomes:
         if outcome.note:
             print(f"{outcome.model} on {outcome.task}: {outcome.note}")

@@ -28,7 +28,7 @@ class SweepContext:
         spec = self.registry.task(task)
         return {"rnnbench.sweep": self.config.name, "rnnbench.study": study,
                 "rnnbench.phase": phase, "rnnbench.main_metric": spec.main_metric,
-                "rnnbench.mode": spec.mode, **extra}
+                "rnnbench.mode": spec.mode, "rnnbench.monitor": spec.monitor, **extra}
 
 
 @dataclass(frozen=True)

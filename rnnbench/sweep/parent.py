@@ -11,7 +11,9 @@ On the parent run: the first run's settings as parameters (immutable, like MLflo
 params), the settings a re-run may change as tags (`rnnbench.setting.*`, rewritten every
 run), each pair's result as metrics (`TASK.MODEL.test_METRIC`, `.std`, `.solved`,
 `.rank`) so the runs table can sort and compare sweeps, and the leaderboard as the run's
-description (Markdown on its Overview page), as a table, and as files.
+description (Markdown on its Overview page), as a table, and as files; below the
+leaderboard, the expected-best curves of the search trials and the sweep's cost by model
+(rnnbench.tracking.expected_best_report, rnnbench.tracking.cost), with their charts.
 """
 
 from __future__ import annotations
@@ -111,24 +113,33 @@ def identity_conflict(name: str, parent: Any, wanted: dict[str, Any]) -> str:
             "NEW for a new sweep, or the same models and tasks to resume it")
 
 
-def publish(tracker: Any, parent: str, config: Any, results_dir: Path) -> tuple[list, list]:
-    """Leaderboard rows rebuilt from the tracked final runs, written to
-    results_dir/sweeps/NAME and put on the parent run."""
+def publish(tracker: Any, parent: str, config: Any,
+            results_dir: Path) -> tuple[list, list, list, list]:
+    """Leaderboard rows rebuilt from the tracked final runs, the expected-best curves from
+    the tracked search runs and the cost of all of them, written to results_dir/sweeps/NAME
+    and put on the parent run; returns (rows, files, curves, cost by model)."""
+    from rnnbench.tracking import cost, expected_best_report
+    from rnnbench.tracking.expected_best import curves_of_sweep
     from rnnbench.tracking.leaderboard import COLUMNS, build_rows, final_runs
     from rnnbench.tracking.leaderboard_format import description
     from rnnbench.tracking.leaderboard_plot import write_outputs
 
     rows = build_rows(final_runs(tracker, config.name))
-    files = write_outputs(rows, results_dir / "sweeps" / config.name, config.name)
+    curves, spent = curves_of_sweep(tracker, config.name), cost.costs_of_sweep(tracker, config.name)
+    extra = "\n".join(t for t in (expected_best_report.markdown(curves), cost.markdown(spent)) if t)
+    folder = results_dir / "sweeps" / config.name
+    files = write_outputs(rows, folder, config.name, extra_markdown=extra)
+    files += [*expected_best_report.plot(curves, folder), *cost.plot(rows, folder)]
     if rows:
         table = {k: [json.dumps(r[k]) if isinstance(r[k], (dict, list)) else r[k] for r in rows]
                  for k in COLUMNS}
         tracker.log_table(parent, table, "leaderboard.json")
         tracker.log_metrics(parent, pair_metrics(rows))
-        tracker.set_description(parent, description(rows, config.name, settings(config)))
+        tracker.set_description(parent, description(rows, config.name, settings(config))
+                                + "\n" + extra)
     for path in files:
         tracker.log_artifact(parent, path)
-    return rows, files
+    return rows, files, curves, spent
 
 
 def pair_metrics(rows: list[dict]) -> dict[str, float]:

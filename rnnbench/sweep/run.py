@@ -51,6 +51,8 @@ class SweepResult:
     outcomes: list[PairOutcome]
     rows: list[dict]  # the leaderboard (rnnbench.tracking.leaderboard.build_rows)
     files: list[Path]
+    curves: list = field(default_factory=list)  # rnnbench.tracking.expected_best.Curve
+    cost: list = field(default_factory=list)  # rnnbench.tracking.cost.ModelCost, by model
 
 
 def stderr_line(line: str) -> None:
@@ -188,7 +190,9 @@ def run_sweep(config: SweepConfig, registry: Registry | None = None,
     finally:
         helpers.stop()
     with StorageLock(ctx.storage_url, f"{config.name}:publish"):
-        rows, files = publish(ctx.tracker, ctx.parent_run_id, config, config.results_dir)
+        rows, files, curves, cost = publish(ctx.tracker, ctx.parent_run_id, config,
+                                            config.results_dir)
         ctx.tracker.end_run(ctx.parent_run_id, "FINISHED")
     report(f"sweep {config.name!r} done in {ctx.progress.elapsed()}")
-    return SweepResult(config.name, ctx.parent_run_id, ctx.storage_url, outcomes, rows, files)
+    return SweepResult(config.name, ctx.parent_run_id, ctx.storage_url, outcomes, rows, files,
+                       curves, cost)

@@ -1,6 +1,8 @@
 """Where results go: the Tracker interface (base), MLflow behind it (mlflow_tracker), the
 Lightning logger that writes into a tracked run (run_logger), and the leaderboard built
-from tracked runs alone (leaderboard, leaderboard_format, leaderboard_plot, stats, tables).
+from tracked runs alone (leaderboard, leaderboard_format, leaderboard_plot, stats, tables),
+with the expected-best curves of the search trials (expected_best, expected_best_report)
+and the sweep's cost by model (cost).
 
 Uses only rnnbench.contract. Importing this package does not import MLflow.
 """

@@ -26,7 +26,7 @@ ALPHA = 0.05  # significance level of every "beats" statement
 # The flat columns of leaderboard.csv / --format json, in order.
 COLUMNS = ("task", "rank", "model", "metric", "direction", "unit", "mean", "std", "seeds",
            "values", "baseline", "baseline_name", "vs_baseline", "p_vs_baseline", "solved",
-           "diverged", "p_vs_runner_up", "params", "steps", "train_seconds", "throughput",
+           "diverged", "p_vs_runner_up", "params", "budget_params", "steps", "train_seconds", "throughput",
            "throughput_unit", "best_trial", "hparams")
 
 SEARCHED_TRAIN = ("train.lr", "train.batch_size", "train.clip_value")
@@ -82,6 +82,11 @@ def summarise(task: str, model: str, members: list) -> dict[str, Any] | None:
                    if any(s in ("True", "False") for s in solved) else ""),
         "diverged": diverged,
         "params": int(members[0].metrics.get("params", 0)),
+        # sized to a parameter budget (rnnbench.training.budget): the count under its rule
+        "budget_params": (int(members[0].metrics["budget_params"])
+                          if _finite(members[0].metrics.get("budget_params")) else None),
+        "param_budget": params.get("train.param_budget"),
+        "budget_counts": params.get("train.budget_counts"),
         "steps": mean_of("steps"),
         "train_seconds": mean_of("wall_seconds"),
         "throughput": mean_of("throughput") or 0.0,

@@ -74,6 +74,12 @@ def steps(value: float | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
+def param_count(row: dict) -> str:
+    """The row's budgeted count when its width was sized to a budget, else every
+    trainable parameter."""
+    return f"{row['budget_params'] if row.get('budget_params') is not None else row['params']:,}"
+
+
 def title(rows: list[dict]) -> str:
     """'adding: test_mse (MSE), lower is better; baseline 0.1694 = predict 1'."""
     first = rows[0]
@@ -82,6 +88,10 @@ def title(rows: list[dict]) -> str:
     if first["baseline"] is not None:
         name = f" = {first['baseline_name']}" if first["baseline_name"] else ""
         text += f"; baseline {number(first['baseline'])}{name}"
+    if first.get("budget_params") is not None and first.get("param_budget"):
+        counted = "all" if first.get("budget_counts") == "all" else (
+            "recurrent, embeddings and head excluded")
+        text += f"; widths sized to {int(float(first['param_budget'])):,} parameters ({counted})"
     return text
 
 
@@ -98,7 +108,7 @@ def terminal(rows: list[dict], sweep: str | None = None) -> str:
         header = ["#", "model", f"{mine[0]['metric']} {arrow}", "seeds", "solved",
                   "vs baseline", "params", "steps", "time/seed", ""]
         body = [[f"{r['rank']}{' ' + WINNER if r['winner'] else ''}", r["model"], mean_std(r),
-                 str(r["seeds"]), r["solved"], versus_baseline(r), f"{r['params']:,}",
+                 str(r["seeds"]), r["solved"], versus_baseline(r), param_count(r),
                  steps(r["steps"]), seconds(r["train_seconds"]), flags(r)] for r in mine]
         blocks.append(title(mine) + "\n" + text_table(header, body, indent="  ",
                                                       right=(3, 6, 7, 8))
@@ -117,7 +127,7 @@ def markdown(rows: list[dict], sweep: str | None = None) -> str:
                   "hparams"]
         body = [[f"{r['rank']}{' ' + WINNER if r['winner'] else ''}", r["model"], mean_std(r),
                  r["seeds"], r["solved"], versus_baseline(r),
-                 f"{r['diverged']}/{r['seeds']}" if r["diverged"] else "", f"{r['params']:,}",
+                 f"{r['diverged']}/{r['seeds']}" if r["diverged"] else "", param_count(r),
                  steps(r["steps"]), seconds(r["train_seconds"]),
                  f"{r['throughput']:,.0f} {r['throughput_unit']}/s", hparams(r["hparams"])]
                 for r in mine]
@@ -198,7 +208,7 @@ def description(rows: list[dict], sweep: str, settings: dict[str, Any]) -> str:
         header = ["#", "model", f"{mine[0]['metric']} {arrow}", "solved", "vs baseline",
                   "params", "time/seed"]
         body = [[f"{r['rank']}{' ' + WINNER if r['winner'] else ''}", r["model"], mean_std(r),
-                 r["solved"], versus_baseline(r), f"{r['params']:,}",
+                 r["solved"], versus_baseline(r), param_count(r),
                  seconds(r["train_seconds"])] for r in mine]
         lines.append(f"## {title(mine)}\n\n{markdown_table(header, body)}\n"
                      f"**{said[mine[0]['task']]}.**\n\n{text_chart(mine)}")

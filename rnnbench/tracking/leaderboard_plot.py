@@ -60,10 +60,13 @@ def plot(rows: list[dict], folder: Path) -> list[Path]:
     return paths
 
 
-def write_outputs(rows: list[dict], folder: Path, sweep: str | None = None) -> list[Path]:
-    """leaderboard.csv, leaderboard.md and the charts in `folder`; returns their paths."""
+def write_outputs(rows: list[dict], folder: Path, sweep: str | None = None,
+                  extra_markdown: str = "") -> list[Path]:
+    """leaderboard.csv, leaderboard.md (with `extra_markdown` below the tables) and the
+    charts in `folder`; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = folder / "leaderboard.csv", folder / "leaderboard.md"
     csv_path.write_text(render(rows, "csv"))
-    md_path.write_text(render(rows, "markdown", sweep))
+    markdown = render(rows, "markdown", sweep)
+    md_path.write_text(markdown + ("\n" + extra_markdown if extra_markdown else ""))
     return [csv_path, md_path, *plot(rows, folder)]

@@ -48,6 +48,10 @@ class RunResult:
     solved: bool | None = None
     epochs: int = 0
     steps: int = 0  # optimiser steps taken
+    cpu_seconds: float = 0.0  # this process's CPU time, all threads (time.process_time)
+    gpu_seconds: float = 0.0  # wall time x devices when trained on CUDA, else 0
+    device_type: str = "cpu"  # the trainer's root device type ("cpu", "cuda", "mps")
+    world_size: int = 1  # devices x nodes that trained
     seed: int = 0
     grad_norm_mean: float | None = None
     clip_fraction: float | None = None
@@ -165,7 +169,12 @@ def execute(
         run_id = tracker.start_run(run_name or f"{config.model}-{config.task}", tags, params,
                                    parent_run_id=parent_run_id)
     run_dir = Path(config.results_dir) / "runs" / run_id
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
+
+    def spent() -> dict[str, float]:
+        return {"wall_seconds": time.perf_counter() - started,
+                "cpu_seconds": time.process_time() - cpu_started}
+
     try:
         if on_start is not None:
             on_start(run_id)
@@ -175,14 +184,17 @@ def execute(
                                              resume_from)
         else:
             result = _train_and_evaluate(prepared, tracker, run_id, run_dir, callbacks, resume_from)
-        result.wall_seconds = time.perf_counter() - started
+        cost = spent()
+        result.wall_seconds, result.cpu_seconds = cost["wall_seconds"], cost["cpu_seconds"]
+        if result.device_type == "cuda":
+            result.gpu_seconds = result.wall_seconds * result.world_size
         if prepared.budget is not None:
             result.budget_params = budgeted_count(prepared.system.model, prepared.system.head,
                                                   prepared.budget.counts)
             tracker.log_metrics(run_id, {"budget_params": result.budget_params})
             tracker.set_tags(run_id, {"rnnbench.budget_width": prepared.budget.width_param})
         tracker.log_metrics(run_id, {
-            "wall_seconds": result.wall_seconds, "throughput": result.throughput,
+            **cost, "gpu_seconds": result.gpu_seconds, "throughput": result.throughput,
             "params": result.params, "steps": result.steps, **({"baseline": result.baseline}
                                         if result.baseline is not None else {}),
         })
@@ -208,6 +220,7 @@ def execute(
             tracker.log_json(run_id, obj, name)
     except BaseException as exc:
         status = run_status(exc)
+        tracker.log_metrics(run_id, spent())  # a pruned or failed run's cost counts too
         tracker.set_tags(run_id, {"rnnbench.status": status.lower(),
                                   "rnnbench.error": f"{type(exc).__name__}: {exc}"[:4000]})
         tracker.end_run(run_id, "KILLED" if status != "FAILED" else "FAILED")
@@ -273,7 +286,7 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
         throughput_unit=task.throughput_unit, mlflow_run_id=run_id, monitor=spec.monitor,
         monitor_value=monitor_value, diverged=reason is not None, diverged_reason=reason,
         solved=solved, epochs=trainer.current_epoch, steps=trainer.global_step,
-        seed=config.train["seed"],
-        grad_norm_mean=system.grad_norm_mean, clip_fraction=system.clip_fraction,
+        seed=config.train["seed"], device_type=trainer.strategy.root_device.type,
+        world_size=world, grad_norm_mean=system.grad_norm_mean, clip_fraction=system.clip_fraction,
         hparams=config.flat(),
     )
