@@ -95,10 +95,9 @@ def write_outputs(points: list[HorizonPoint], models: list[str], folder: Path) -
 
 
 def plot(points: list[HorizonPoint], models: list[str], path: Path) -> Path:
-    import matplotlib
+    from rnnbench.tracking.figures import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for model in models:
@@ -113,10 +112,7 @@ def plot(points: list[HorizonPoint], models: list[str], path: Path) -> Path:
     ax.set_ylabel(f"final {points[0].metric}")
     ax.set_title("memory horizon (mean ± std over seeds)")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def summary(points: list[HorizonPoint], models: list[str]) -> dict[str, Any]:

@@ -112,10 +112,9 @@ def plot(rows: list[dict], folder: Path) -> list[Path]:
     """cost-TASK.png per task: each leaderboard row's mean score (± std) against its mean
     training wall time per seed, one point per row; an axis is logarithmic when its
     values span more than two orders of magnitude."""
-    import matplotlib
+    from rnnbench.tracking.figures import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from rnnbench.tracking.leaderboard_plot import log_axis
 
@@ -143,9 +142,7 @@ def plot(rows: list[dict], folder: Path) -> list[Path]:
         ax.set_ylabel(f"{items[0]['metric']} {arrow}")
         ax.set_title(f"{task}: score against training time", fontsize=9)
         ax.legend(loc="best", fontsize=8)
-        fig.tight_layout()
         path = folder / f"cost-{task}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        save(fig, path)
         paths.append(path)
     return paths

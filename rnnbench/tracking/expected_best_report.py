@@ -122,10 +122,9 @@ def terminal(curves: list[Curve]) -> str:
 
 def plot(curves: list[Curve], folder: Path) -> list[Path]:
     """expected-best-TASK.png per task with counted trials; their paths."""
-    import matplotlib
+    from rnnbench.tracking.figures import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     paths = []
     for mine in by_task(curves):
@@ -142,9 +141,7 @@ def plot(curves: list[Curve], folder: Path) -> list[Path]:
         ax.set_title(title(mine), fontsize=9)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(loc="best", fontsize=8)
-        fig.tight_layout()
         path = folder / f"expected-best-{mine[0].task}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        save(fig, path)
         paths.append(path)
     return paths

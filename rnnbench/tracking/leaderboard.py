@@ -43,11 +43,6 @@ def sweep_runs(tracker: Any) -> list:
     return tracker.find_runs({"rnnbench.role": "sweep"}, newest_first=True)
 
 
-def latest_sweep(tracker: Any) -> str | None:
-    runs = sweep_runs(tracker)
-    return runs[0].tags.get("rnnbench.sweep") if runs else None
-
-
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 

@@ -22,10 +22,9 @@ def log_axis(values: list[float]) -> bool:
 
 
 def plot(rows: list[dict], folder: Path) -> list[Path]:
-    import matplotlib
+    from rnnbench.tracking.figures import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     paths = []
     for mine in tasks(rows):
@@ -52,10 +51,8 @@ def plot(rows: list[dict], folder: Path) -> list[Path]:
             ax.legend(loc="best", fontsize=8)
         ax.set_title(title(items).split(";")[0], fontsize=9)
         ax.set_ylabel(f"{items[0]['metric']} {ARROW[items[0]['direction']]}")
-        fig.tight_layout()
         path = folder / f"leaderboard-{items[0]['task']}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        save(fig, path)
         paths.append(path)
     return paths
 

@@ -70,11 +70,11 @@ class GradientFlowMonitor(Callback):
 
 
 def heat_map(records: list[dict[str, Any]], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    from rnnbench.tracking.figures import pyplot, save
+
+    plt = pyplot()
 
     norms = np.array([[max(v, TINY) for v in r["norms"]] for r in records])  # (steps, T)
     fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -85,8 +85,5 @@ def heat_map(records: list[dict[str, Any]], path: Path) -> Path:
     ax.set_ylabel("training step")
     ax.set_title("log10 ‖∂L/∂h_t‖")
     fig.colorbar(image, ax=ax)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
