@@ -23,4 +23,12 @@ def run_worker() -> int:
     trainer, _ = make_trainer(prepared, Path(payload["run_dir"]), logger=False, callbacks=[])
     trainer.fit(prepared.system, datamodule=prepared.task.datamodule,
                 ckpt_path=payload["resume_from"])
+    # Leave the process group before exiting, as rank 0 does (distributed.launch_context):
+    # a group torn down by the interpreter's exit can abort the process ("terminate called
+    # without an active exception"), and Lightning's child-process observer then kills
+    # every rank, the sweep's own process included, with SIGKILL.
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
     return 0
