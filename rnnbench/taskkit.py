@@ -11,6 +11,9 @@ Data
 Objectives (head, loss, metrics, baseline)
   ObjectiveTask                mixin delegating to `self.objective`
   Classification, Regression, StepClassification, IGNORE_INDEX
+Sequence to sequence (rnnbench.contract.seq2seq; loaded on first use)
+  Seq2SeqTarget, TokenSequences, ExactMatch, TokenAccuracy, TextMetric,
+  sequence_scores, pad_sequences, decode_options, seq2seq_loss_weight
 Files, text and caching
   resolve_local, local_files, check_file, load_local, load_hub, column
   Vocabulary, EOS, detect_level, tokenize_batch, encode_batch
@@ -44,6 +47,7 @@ from rnnbench.objectives import (
 if TYPE_CHECKING:
     import torch
 
+    from rnnbench.contract.seq2seq import Seq2SeqTarget
     from rnnbench.data.cache import PreparedCache, datasets_version, file_digests
     from rnnbench.data.columns import class_names_file, pick_columns, read_class_names, say_once
     from rnnbench.data.files import (
@@ -62,6 +66,16 @@ if TYPE_CHECKING:
     )
     from rnnbench.data.tabular import FORMAT_CHOICES, read_tables
     from rnnbench.data.text import EOS, Vocabulary, detect_level, encode_batch, tokenize_batch
+    from rnnbench.seq2seq_kit import (
+        ExactMatch,
+        TextMetric,
+        TokenAccuracy,
+        TokenSequences,
+        decode_options,
+        pad_sequences,
+        sequence_scores,
+    )
+    from rnnbench.seq2seq_kit import loss_weight as seq2seq_loss_weight
 
 _LAZY = {
     "rnnbench.data.modules": ("BucketBatchSampler", "InMemoryDataModule", "StreamWindows",
@@ -73,8 +87,12 @@ _LAZY = {
     "rnnbench.data.tabular": ("FORMAT_CHOICES", "read_tables"),
     "rnnbench.data.columns": ("class_names_file", "pick_columns", "read_class_names",
                               "say_once"),
+    "rnnbench.seq2seq_kit": ("ExactMatch", "TextMetric", "TokenAccuracy", "TokenSequences",
+                             "decode_options", "pad_sequences", "sequence_scores"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
+_RENAMED = {"seq2seq_loss_weight": ("rnnbench.seq2seq_kit", "loss_weight"),
+            "Seq2SeqTarget": ("rnnbench.contract.seq2seq", "Seq2SeqTarget")}
 
 VAL_SEED = 1_000_003  # generator seed of every run's validation split
 TEST_SEED = 2_000_003  # generator seed of every run's test split
@@ -84,6 +102,9 @@ Generator = Callable[[int, int], Mapping[str, "torch.Tensor"]]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _RENAMED:
+        module, attr = _RENAMED[name]
+        return getattr(importlib.import_module(module), attr)
     module = _LAZY_NAMES.get(name)
     if module is None:
         raise AttributeError(f"module 'rnnbench.taskkit' has no attribute {name!r}")
@@ -180,19 +201,25 @@ __all__ = [
     "VAL_SEED",
     "BucketBatchSampler",
     "Classification",
+    "ExactMatch",
     "InMemoryDataModule",
     "ObjectiveTask",
     "PreparedCache",
+    "Seq2SeqTarget",
     "Regression",
     "StepClassification",
     "StreamWindows",
     "SyntheticTask",
     "TensorBatches",
+    "TextMetric",
+    "TokenAccuracy",
+    "TokenSequences",
     "Vocabulary",
     "check_file",
     "class_names_file",
     "column",
     "datasets_version",
+    "decode_options",
     "detect_level",
     "encode_batch",
     "file_digests",
@@ -200,12 +227,15 @@ __all__ = [
     "load_local",
     "loading_code",
     "local_files",
+    "pad_sequences",
     "pick_columns",
     "read_class_names",
     "read_tables",
     "resolve_local",
     "say_once",
     "seeded_splits",
+    "seq2seq_loss_weight",
+    "sequence_scores",
     "size_options",
     "tokenize_batch",
 ]

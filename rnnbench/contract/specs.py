@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     import torch
     from torchmetrics import Metric
 
+    from rnnbench.contract.seq2seq import Seq2SeqTarget
+
 InputKind = Literal["tokens", "features"]
-OutputKind = Literal["sequence", "pooled"]
+OutputKind = Literal["sequence", "pooled", "seq2seq"]  # seq2seq: rnnbench.contract.seq2seq
 INPUT_KINDS = ("tokens", "features")
 OUTPUT_KINDS = ("sequence", "pooled")
 
@@ -92,6 +94,7 @@ class ModelContext:
     stateful:     True when the task feeds consecutive windows and passes `state` back.
     segment_token: for token tasks with sentence structure, the id that ends a sentence
                   (models such as memory networks may use it), else None.
+    target:       for output "seq2seq", the target side (vocabulary, BOS/EOS/pad ids).
     """
 
     input_kind: InputKind
@@ -101,6 +104,7 @@ class ModelContext:
     feature_size: int | None = None
     stateful: bool = False
     segment_token: int | None = None
+    target: Seq2SeqTarget | None = None
 
 
 ModelBuilder = Callable[..., "torch.nn.Module"]

@@ -45,6 +45,10 @@ def check_first_batch(system: Any, config: Any, registry: Any, step_states: bool
             batch = next(iter(task.datamodule.val_dataloader()), None)
             if batch is None:
                 return  # an empty validation split is the task's own error, reported later
+            if kind == "seq2seq":
+                from rnnbench.training.seq2seq_step import check_seq2seq_batch
+
+                return check_seq2seq_batch(system, batch, who)
             inputs, lengths = batch["inputs"], batch["lengths"]
             B, T = inputs.shape[:2]
             D = model.output_size

@@ -19,6 +19,7 @@ from torch import nn
 from torchmetrics import MeanMetric
 
 from rnnbench.contract.specs import Task
+from rnnbench.training.seq2seq_step import seq2seq_step
 
 EVAL_STAGES = ("val", "test")  # stages with task metrics (training logs its loss only)
 
@@ -112,6 +113,8 @@ class BenchmarkSystem(pl.LightningModule):
         return self.head(features), out
 
     def _shared_step(self, batch: Mapping[str, Any], stage: str) -> torch.Tensor:
+        if self.output_kind == "seq2seq":  # teacher-forced loss, metrics of decoding
+            return seq2seq_step(self, batch, stage)
         state = self._state.get(stage) if self.stateful else None
         prediction, out = self(batch["inputs"], batch["lengths"], state)
         if self.stateful:
