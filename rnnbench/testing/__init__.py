@@ -13,4 +13,14 @@ kind and the broken promise.
 from rnnbench.testing.models import ContractError, check_model_spec, check_step_states
 from rnnbench.testing.tasks import check_task_spec
 
-__all__ = ["ContractError", "check_model_spec", "check_step_states", "check_task_spec"]
+
+def __getattr__(name: str):
+    if name == "check_seq2seq_model":  # imports torch: loaded on first use
+        from rnnbench.testing.seq2seq import check_seq2seq_model
+
+        return check_seq2seq_model
+    raise AttributeError(f"module 'rnnbench.testing' has no attribute {name!r}")
+
+
+__all__ = ["ContractError", "check_model_spec", "check_seq2seq_model", "check_step_states",
+           "check_task_spec"]

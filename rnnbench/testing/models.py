@@ -20,7 +20,7 @@ class ContractError(AssertionError):
 def _contexts(spec: ModelSpec) -> list[ModelContext]:
     contexts = []
     for kind in sorted(spec.inputs):
-        for output in sorted(spec.outputs):
+        for output in sorted(spec.outputs - {"seq2seq"}):  # seq2seq: testing/seq2seq.py
             if kind == "tokens":
                 contexts.append(ModelContext("tokens", output, vocab_size=VOCAB, padding_idx=PAD))
             else:
@@ -56,6 +56,8 @@ def check_model_spec(spec: ModelSpec, hparams: Mapping[str, Any] | None = None,
       passed on equals one run over the whole sequence;
     - if it declares hidden states: it has `forward_unrolled`, which gives the same
       outputs as `forward` and a list of T step states that the output depends on;
+    - if it declares the output kind "seq2seq": `check_seq2seq_model` (shapes, padding
+      invariance on both sides, no peeking, decoding stops at EOS);
     - if it declares a `width`: that is an int hyperparameter, the model builds on the
       meta device, and its budgeted parameter count does not fall as the width doubles
       (what `--param-budget`'s bisection relies on).
@@ -90,8 +92,12 @@ def check_model_spec(spec: ModelSpec, hparams: Mapping[str, Any] | None = None,
             _check_causal(model, context, where, atol)
             if spec.stateful:
                 _check_stateful(model, context, where, atol)
+    if "seq2seq" in spec.outputs:
+        from rnnbench.testing.seq2seq import check_seq2seq_model, seq2seq_contexts
+
+        check_seq2seq_model(spec, values, atol)
     if spec.width is not None:
-        _check_width(spec, values, _contexts(spec)[0])
+        _check_width(spec, values, (_contexts(spec) or seq2seq_contexts(spec))[0])
 
 
 def _check_width(spec: ModelSpec, values: Mapping[str, Any], context: ModelContext) -> None:

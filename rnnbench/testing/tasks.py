@@ -80,6 +80,10 @@ def _check_context(spec: TaskSpec, context: ModelContext, where: str) -> None:
     if (context.input_kind, context.output) != (spec.input_kind, spec.output):
         raise ContractError(f"{where}: context() gives {context.input_kind} -> {context.output}, "
                             f"the spec declares {spec.input_kind} -> {spec.output}")
+    if spec.output == "seq2seq":
+        problem = "is missing" if context.target is None else context.target.problem()
+        if problem:
+            raise ContractError(f"{where}: context().target (Seq2SeqTarget) {problem}")
     size = context.vocab_size if context.input_kind == "tokens" else context.feature_size
     if not isinstance(size, int) or size < 1:
         name = "vocab_size" if context.input_kind == "tokens" else "feature_size"
@@ -134,6 +138,10 @@ def _check_batch(batch: Any, context: ModelContext, where: str) -> None:
         shape = tuple(target.shape) if isinstance(target, torch.Tensor) else type(target).__name__
         raise ContractError(f"{where}: target must have one entry per example (first "
                             f"dimension {B}), got {shape}")
+    if context.output == "seq2seq":
+        from rnnbench.testing.seq2seq import check_target_batch
+
+        check_target_batch(batch, context.target, where)
 
 
 def _same(a: list, b: list) -> bool:
@@ -165,6 +173,8 @@ def _check_head_and_metrics(spec: TaskSpec, task: Task, context: ModelContext, b
 
     B, T = batch["inputs"].shape[:2]
     shape = (B, T, HEAD_FEATURES) if context.output == "sequence" else (B, HEAD_FEATURES)
+    if context.output == "seq2seq":  # teacher-forced (B, U, D); metrics read decoded ids
+        shape = (B, batch["target"].shape[1], HEAD_FEATURES)
     features = torch.randn(*shape, generator=torch.Generator().manual_seed(6))
     head = task.head(HEAD_FEATURES)
     try:
@@ -183,7 +193,9 @@ def _check_head_and_metrics(spec: TaskSpec, task: Task, context: ModelContext, b
             raise ContractError(f"{where}: {name}(batch) returned {count!r}, expected an int >= 1")
     metrics = task.metrics()
     try:
-        task.update_metrics(metrics, prediction.detach(), batch)
+        scored = prediction.detach().argmax(-1) if context.output == "seq2seq" else \
+            prediction.detach()
+        task.update_metrics(metrics, scored, batch)
         values = {name: float(metric.compute()) for name, metric in metrics.items()}
     except (RuntimeError, ValueError) as exc:
         raise ContractError(f"{where}: metrics reject the head's output {tuple(prediction.shape)}: "
