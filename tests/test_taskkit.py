@@ -49,6 +49,9 @@ def builtin_cases(tmp_path):
                                 [{"dataset": missing}, {"dataset": ""}]),
         "language-modelling": ({"dataset": str(corpus), "bptt": 8, "cache": False},
                                [{"dataset": missing}, {"dataset": ""}]),
+        **{name: ({"seq_len": 4, **SIZES}, [{"seq_len": 0}, {"beam": 0},
+                                            {"seq_len": 3, "min_len": 5}])
+           for name in ("reverse", "sort", "addition")},
     }
 
 
