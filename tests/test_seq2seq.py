@@ -151,3 +151,54 @@ def test_bad_seq2seq_options_are_one_line_errors(cli):
         code, _, err = cli("run", "--model", "seq2seq", "--task", "reverse", "--set", option,
                            "--no-track")
         assert code == 2 and word in err and len(err.strip().splitlines()) == 1, err
+
+
+SWEEP = """\
+name: s2s
+models: [seq2seq, seq2seq-attn, gru]
+tasks: [reverse]
+n_trials: 1
+seeds: 1
+pruner: none
+train: {max_epochs: 1, patience: 5}
+task_options:
+  reverse: {seq_len: 3, train_size: 64, val_size: 32, test_size: 32}
+model_params:
+  seq2seq: {hidden_size: 8, embedding_dim: 4, num_layers: 1, dropout: 0.0}
+  seq2seq-attn: {hidden_size: 8, embedding_dim: 4, num_layers: 1, dropout: 0.0}
+"""
+
+
+def test_a_sweep_searches_and_ranks_seq2seq_pairs_like_any_other(cli, tmp_path):
+    import csv
+
+    results = tmp_path / "results"
+    config = tmp_path / "s2s.yaml"
+    config.write_text(SWEEP)
+    code, out, err = cli("sweep", "--config", str(config), "--results-dir", str(results),
+                         "--json")
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert {p["model"] for p in summary["pairs"]} == {"seq2seq", "seq2seq-attn"}  # gru: no
+    rows = list(csv.DictReader((results / "sweeps" / "s2s" / "leaderboard.csv").open()))
+    assert {r["model"] for r in rows} == {"seq2seq", "seq2seq-attn"}
+    for row in rows:
+        assert row["metric"] == "test_exact" and row["seeds"] == "1"
+        assert 0.0 <= float(row["mean"]) <= 1.0 and row["baseline"] != ""
+        assert json.loads(row["hparams"])["model.hidden_size"] == "8"
+        searched = json.loads(row["hparams"])
+        assert searched["model.cell"] in ("rnn", "lstm", "gru")
+        assert searched["model.context"] in ("init", "input")
+
+
+def test_horizon_charts_exact_match_against_source_length(cli, tmp_path):
+    code, out, err = cli("horizon", "--models", "seq2seq,seq2seq-attn", "--task", "reverse",
+                         "--lengths", "3", "--budget-steps", "3", "--seeds", "1",
+                         "--set", "task.train_size=64", "--set", "task.val_size=16",
+                         "--set", "task.test_size=16", "--set", "model.hidden_size=8",
+                         "--results-dir", str(tmp_path))
+    assert code == 0, err
+    folder = tmp_path / "horizon" / "horizon"
+    text = (folder / "horizon.csv").read_text()
+    assert text.count("seq2seq-attn") == 1 and "test_exact" in text
+    assert (folder / "horizon.png").stat().st_size > 1000
