@@ -99,7 +99,6 @@ class TextMetric(Metric):
         super().__init__()
         self.inner, self.text, self.eos_id = metric, text, eos_id
         self.nested = nested_references  # BLEU takes a list of references per hypothesis
-        self.higher_is_better = metric.higher_is_better
 
     def _strings(self, ids: torch.Tensor) -> list[str]:
         lengths = sequence_lengths(ids, self.eos_id).tolist()

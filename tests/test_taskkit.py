@@ -41,6 +41,8 @@ def builtin_cases(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("".join(f"line {i} of a tiny corpus for windows\n" for i in range(30)))
     missing = str(tmp_path / "missing.csv")
+    (tmp_path / "pairs.tsv").write_text("".join(f"w{i % 7} w{i % 5}\tv{i % 5} v{i % 7}\n"
+                                                for i in range(30)))
     return {
         "adding": ({"seq_len": 6, **SIZES}, [{"seq_len": 1}, {"train_size": 0}]),
         "copy": ({"seq_len": 4, **SIZES}, [{"seq_len": 0}]),
@@ -49,6 +51,8 @@ def builtin_cases(tmp_path):
                                 [{"dataset": missing}, {"dataset": ""}]),
         "language-modelling": ({"dataset": str(corpus), "bptt": 8, "cache": False},
                                [{"dataset": missing}, {"dataset": ""}]),
+        "parallel-text": ({"dataset": str(corpus).replace("corpus.txt", "pairs.tsv")},
+                          [{"dataset": missing}, {"dataset": ""}]),
         **{name: ({"seq_len": 4, **SIZES}, [{"seq_len": 0}, {"beam": 0},
                                             {"seq_len": 3, "min_len": 5}])
            for name in ("reverse", "sort", "addition")},

@@ -1,0 +1,239 @@
+"""Parallel text (machine translation and any other text-to-text pairs) from local files.
+
+Data: `task.dataset` = a TSV file of `source<TAB>target` lines, or a folder of
+train/dev/test TSV files (`.tsv` or `.txt`); or `task.source_file` + `task.target_file`,
+two files aligned line by line. Blank lines are skipped (in aligned files, a line
+blank on both sides). A single training file is split `valid_fraction` /
+`test_fraction` at random (`split_seed`). Tokens are words (split on whitespace) or
+characters (`level`); each side has its own vocabulary of the training split's
+tokens seen `min_freq` times (others are <unk>); pairs with a side longer than
+`max_length` tokens are dropped from training (and truncated in evaluation, which
+scores every example).
+
+Metrics, on the decoded output (greedy or a beam of `beam`): `bleu` (corpus BLEU-4
+of torchmetrics' BLEUScore over whitespace words of the detokenised text, 0..1, the
+main metric), `cer` (character error rate, torchmetrics' CharErrorRate), `exact` and
+`token_acc`. Baseline: the BLEU of copying the source as the output.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+from rnnbench import ConfigError, DataError, ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
+from rnnbench.taskkit import (
+    InMemoryDataModule,
+    ObjectiveTask,
+    Seq2SeqTarget,
+    TensorBatches,
+    TextMetric,
+    TokenSequences,
+    check_file,
+    decode_options,
+    local_files,
+    pad_sequences,
+    seq2seq_loss_weight,
+)
+
+SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")  # ids 0..3 on both sides
+PAD, UNK, BOS, EOS = range(4)
+
+
+def read_tsv(path: Path) -> list[tuple[str, str]]:
+    check_file(path, "task.dataset")
+    pairs = []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2:
+            found = "no tab" if len(parts) == 1 else f"{len(parts) - 1} tabs"
+            raise DataError(f"{path} line {number}: expected source<TAB>target, found {found}")
+        pairs.append((parts[0], parts[1]))
+    return _checked(pairs, path)
+
+
+def read_aligned(source: Path, target: Path) -> list[tuple[str, str]]:
+    check_file(source, "task.source_file")
+    check_file(target, "task.target_file")
+    left = source.read_text(encoding="utf-8-sig").splitlines()
+    right = target.read_text(encoding="utf-8-sig").splitlines()
+    if len(left) != len(right):
+        raise DataError(f"task.source_file {source} has {len(left)} lines, task.target_file "
+                        f"{target} has {len(right)}: the files must be aligned line by line "
+                        f"(first unmatched line {min(len(left), len(right)) + 1})")
+    pairs = []
+    for number, (s, t) in enumerate(zip(left, right, strict=True), 1):
+        if not s.strip() and not t.strip():
+            continue
+        if not s.strip() or not t.strip():
+            blank = source if not s.strip() else target
+            raise DataError(f"{blank} line {number}: blank, but its aligned line is not")
+        pairs.append((s, t))
+    return _checked(pairs, source)
+
+
+def _checked(pairs: list[tuple[str, str]], path: Path) -> list[tuple[str, str]]:
+    if not pairs:
+        raise DataError(f"{path}: no source/target pairs (only blank lines)")
+    return pairs
+
+
+class ParallelTextTask(ObjectiveTask, Task):
+    metric_unit = "BLEU"
+    baseline_name = "copy the source"
+
+    def __init__(self, options, batch_size, seed):
+        self.options = dict(options)
+        given = [k for k in ("source_file", "target_file") if self.options[k]]
+        if self.options["dataset"] and given:
+            raise ConfigError("task.dataset: give either task.dataset or task.source_file and "
+                              "task.target_file, not both")
+        if not self.options["dataset"] and len(given) != 2:
+            raise ConfigError("task.dataset: give a TSV file or folder (task.dataset), or two "
+                              "aligned files (task.source_file and task.target_file)")
+        if self.options["valid_fraction"] + self.options["test_fraction"] >= 1:
+            raise ConfigError("task.valid_fraction + task.test_fraction must be < 1")
+        self.seed, self.splits = seed, None
+        self.char = self.options["level"] == "char"
+        self._datamodule = InMemoryDataModule(self._build, batch_size=batch_size,
+                                              eval_batch_size=max(batch_size, 128))
+
+    # -------------------------------------------------------------------- data
+    def _read(self) -> dict[str, list[tuple[str, str]]]:
+        o = self.options
+        if o["dataset"]:
+            files = local_files(Path(o["dataset"]), "task.dataset")
+            splits = {name: read_tsv(path) for name, path in files.items()}
+        else:
+            splits = {"train": read_aligned(Path(o["source_file"]), Path(o["target_file"]))}
+        if "validation" in splits and "test" in splits:
+            return splits
+        pairs = splits["train"]
+        order = list(range(len(pairs)))
+        random.Random(o["split_seed"]).shuffle(order)
+        n_val, n_test = (max(1, int(len(pairs) * o[k])) for k in ("valid_fraction",
+                                                                  "test_fraction"))
+        if len(pairs) < n_val + n_test + 1:
+            raise DataError(f"task.dataset: {len(pairs)} pairs are too few to carve validation "
+                            "and test splits")
+        pick = lambda ids: [pairs[i] for i in ids]  # noqa: E731
+        return {"train": pick(order[n_val + n_test:]),
+                "validation": splits.get("validation", pick(order[:n_val])),
+                "test": splits.get("test", pick(order[n_val:n_val + n_test]))}
+
+    def tokens(self, text: str) -> list[str]:
+        return list(text.strip()) if self.char else text.split()
+
+    def text(self, ids: list[int], side: int = 1) -> str:
+        words = [self.vocab[side][i] for i in ids if i not in (PAD, BOS, EOS)]
+        return ("" if self.char else " ").join(words)
+
+    def _build(self) -> tuple:
+        if self.splits is not None:
+            return self.splits
+        o = self.options
+        raw = self._read()
+        tokenised = {k: [(self.tokens(s), self.tokens(t)) for s, t in v] for k, v in raw.items()}
+        limit = o["max_length"]
+        train = [p for p in tokenised["train"] if len(p[0]) <= limit and len(p[1]) <= limit]
+        if not train:
+            raise DataError(f"task.max_length={limit}: no training pair is that short")
+        self.vocab = []
+        for side in (0, 1):
+            counts = Counter(tok for pair in train for tok in pair[side])
+            self.vocab.append([*SPECIALS, *sorted(t for t, c in counts.items()
+                                                  if c >= o["min_freq"])])
+        self.index = [{t: i for i, t in enumerate(v)} for v in self.vocab]
+        self.objective = TokenSequences(len(self.vocab[1]), EOS, PAD, extra={
+            "bleu": lambda: TextMetric(_bleu(), self.text, EOS, nested_references=True),
+            "cer": lambda: TextMetric(_cer(), self.text, EOS)})
+        self.splits = tuple(self._tensors(pairs, limit) for pairs in
+                            (train, tokenised["validation"], tokenised["test"]))
+        return self.splits
+
+    def _tensors(self, pairs, limit: int) -> TensorBatches:
+        ids = [[[self.index[side].get(t, UNK) for t in pair[side][:limit]] or [UNK]
+                for pair in pairs] for side in (0, 1)]
+        inputs, lengths = pad_sequences(ids[0], PAD)
+        target, target_lengths = pad_sequences([row + [EOS] for row in ids[1]], PAD)
+        return TensorBatches(trim=("inputs",), inputs=inputs, lengths=lengths, target=target,
+                             target_lengths=target_lengths)
+
+    @property
+    def datamodule(self):
+        return self._datamodule
+
+    def prepare(self) -> None:
+        self._datamodule.setup()
+
+    def context(self) -> ModelContext:
+        self._build()
+        target = Seq2SeqTarget(vocab_size=len(self.vocab[1]), bos_id=BOS, eos_id=EOS,
+                               padding_idx=PAD, max_length=self.options["max_length"] + 1,
+                               beam_width=self.options["beam"])
+        return ModelContext("tokens", "seq2seq", vocab_size=len(self.vocab[0]), padding_idx=PAD,
+                            target=target)
+
+    def loss_weight(self, batch) -> int:
+        return seq2seq_loss_weight(batch)
+
+    def baseline(self) -> float:
+        """BLEU of copying the source sentence as the output."""
+        test = self._build()[2].tensors
+        bleu = _bleu()
+        rows = zip(test["inputs"].tolist(), test["lengths"].tolist(), test["target"].tolist(),
+                   test["target_lengths"].tolist(), strict=True)
+        hyps, refs = [], []
+        for src, n, tgt, u in rows:
+            hyps.append(self.text(src[:n], side=0))
+            refs.append([self.text(tgt[: u - 1])])
+        return float(bleu(hyps, refs))
+
+    def describe(self) -> dict:
+        train, val, test = self._build()
+        return {"train_pairs": len(train), "val_pairs": len(val), "test_pairs": len(test),
+                "source_vocab": len(self.vocab[0]), "target_vocab": len(self.vocab[1]),
+                "level": self.options["level"]}
+
+
+def _bleu():
+    from torchmetrics.text import BLEUScore
+
+    return BLEUScore(n_gram=4, smooth=True)
+
+
+def _cer():
+    from torchmetrics.text import CharErrorRate
+
+    return CharErrorRate()
+
+
+PARALLEL_TEXT = TaskSpec(
+    name="parallel-text", factory=ParallelTextTask, input_kind="tokens", output="seq2seq",
+    options=ParamSet((
+        Param("dataset", str, "", "TSV file (source<TAB>target) or folder of train/dev/test"),
+        Param("source_file", str, "", "source side, aligned line by line with target_file"),
+        Param("target_file", str, "", "target side, aligned line by line with source_file"),
+        Param("level", str, "word", "tokens: word or char", choices=("word", "char")),
+        Param("min_freq", int, 1, "training occurrences for a token to get its own id",
+              minimum=1),
+        Param("max_length", int, 50, "longest side in tokens (training pairs longer are "
+              "dropped; decoding stops after max_length + 1)", minimum=1),
+        Param("valid_fraction", float, 0.1, "validation share of a single training file",
+              minimum=0.0, maximum=0.5),
+        Param("test_fraction", float, 0.1, "test share of a single training file",
+              minimum=0.0, maximum=0.5),
+        Param("split_seed", int, 0, "shuffle seed of that split"),
+        *decode_options(),
+    )),
+    monitor="val_token_acc", mode="max", main_metric="bleu",
+    description="parallel text (TSV or two aligned files): BLEU, CER, exact match",
+)
+
+
+@hookimpl
+def register_tasks(register):
+    register(PARALLEL_TEXT)

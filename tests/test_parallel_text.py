@@ -1,0 +1,101 @@
+"""Parallel text from local files: TSV or aligned files, word or char level, BLEU and
+CER of decoding, and one-line errors for bad files; the samples are made here."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rnnbench import DataError
+from rnnbench.contract.registry import get_registry
+from rnnbench.testing import check_task_spec
+
+WORDS = ["red", "green", "blue", "big", "small", "cat", "dog", "bird"]
+FRENCH = {"red": "rouge", "green": "vert", "blue": "bleu", "big": "grand", "small": "petit",
+          "cat": "chat", "dog": "chien", "bird": "oiseau"}
+
+
+def pairs(n: int) -> list[tuple[str, str]]:
+    out = []
+    for i in range(n):
+        words = [WORDS[(i * 3 + k) % len(WORDS)] for k in range(1 + i % 3)]
+        out.append((" ".join(words), " ".join(FRENCH[w] for w in reversed(words))))
+    return out
+
+
+@pytest.fixture
+def tsv(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("".join(f"{s}\t{t}\n" for s, t in pairs(60)), encoding="utf-8")
+    return path
+
+
+def test_parallel_text_keeps_the_task_contract(tsv, tmp_path):
+    spec = get_registry().task("parallel-text")
+    check_task_spec(spec, {"dataset": str(tsv)}, bad_options=[
+        {"dataset": str(tmp_path / "missing.tsv")}, {"dataset": ""},
+        {"dataset": str(tsv), "source_file": str(tsv)}, {"dataset": str(tsv), "beam": 0}])
+    check_task_spec(spec, {"dataset": str(tsv), "level": "char"})
+
+
+def test_aligned_files_give_the_same_pairs_as_the_tsv(tsv, tmp_path):
+    (tmp_path / "src.txt").write_text("".join(f"{s}\n" for s, _ in pairs(60)))
+    (tmp_path / "tgt.txt").write_text("".join(f"{t}\n" for _, t in pairs(60)))
+    spec = get_registry().task("parallel-text")
+
+    def build(**options):
+        task = spec.factory(spec.options.resolve(options, "task"), 8, 0)
+        task.prepare()
+        return task
+
+    a = build(dataset=str(tsv))
+    b = build(source_file=str(tmp_path / "src.txt"), target_file=str(tmp_path / "tgt.txt"))
+    for x, y in zip(a.splits, b.splits, strict=True):
+        assert x.tensors["target"].tolist() == y.tensors["target"].tolist()
+    assert a.describe()["target_vocab"] == 4 + len(FRENCH)
+    row = a.splits[2].tensors
+    n = int(row["target_lengths"][0])
+    assert a.text(row["target"][0, : n - 1].tolist()) in {t for _, t in pairs(60)}
+    assert 0.0 <= a.baseline() < 0.2  # English copied as French shares no word
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("a b\tx y\nno tab here\n", "line 2: expected source<TAB>target, found no tab"),
+    ("a\tb\tc\n", "line 1: expected source<TAB>target, found 2 tabs"),
+    ("", "file is empty"),
+    ("\n\n", "file is empty"),
+])
+def test_bad_tsv_files_are_one_line_errors_with_file_and_line(tmp_path, content, message):
+    path = tmp_path / "bad.tsv"
+    path.write_text(content)
+    spec = get_registry().task("parallel-text")
+    task = spec.factory(spec.options.resolve({"dataset": str(path)}, "task"), 8, 0)
+    with pytest.raises(DataError) as caught:
+        task.prepare()
+    assert message in str(caught.value) and str(path) in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_misaligned_files_are_one_line_errors(tmp_path, cli):
+    (tmp_path / "src.txt").write_text("a\nb\nc\n")
+    (tmp_path / "tgt.txt").write_text("x\ny\n")
+    (tmp_path / "gap.txt").write_text("x\n\nz\n")
+    for target, message in (("tgt.txt", "has 3 lines, task.target_file"),
+                            ("gap.txt", "gap.txt line 2: blank, but its aligned line is not")):
+        code, out, err = cli("run", "--model", "seq2seq", "--task", "parallel-text",
+                             "--set", f"task.source_file={tmp_path / 'src.txt'}",
+                             "--set", f"task.target_file={tmp_path / target}", "--no-track")
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_run_reports_bleu_and_cer_of_decoding(cli, tsv, tmp_path):
+    code, out, err = cli("run", "--model", "seq2seq-attn", "--task", "parallel-text",
+                         "--set", f"task.dataset={tsv}", "--set", "model.hidden_size=16",
+                         "--set", "model.embedding_dim=8", "--set", "train.progress=false",
+                         "--max-epochs", "2", "--no-track", "--json",
+                         "--results-dir", str(tmp_path / "r"))
+    assert code == 0, err
+    metrics = json.loads(out.strip().splitlines()[-1])["metrics"]
+    assert 0.0 <= metrics["test_bleu"] <= 1.0 and metrics["test_cer"] >= 0.0
+    assert {"test_exact", "test_token_acc", "val_loss"} <= set(metrics)
