@@ -202,3 +202,33 @@ def test_horizon_charts_exact_match_against_source_length(cli, tmp_path):
     text = (folder / "horizon.csv").read_text()
     assert text.count("seq2seq-attn") == 1 and "test_exact" in text
     assert (folder / "horizon.png").stat().st_size > 1000
+
+
+HALF_SEQ2SEQ = '''
+import torch
+import rnnbench
+
+class Half(torch.nn.Module):
+    def __init__(self, context):
+        super().__init__()
+        self.embed = torch.nn.Embedding(context.target.vocab_size, 4)
+        self.output_size = 4
+    def forward(self, inputs, lengths, state=None, *, decoder_inputs, decoder_lengths):
+        return rnnbench.ModelOutput(sequence=self.embed(decoder_inputs))
+    def encode(self, inputs, lengths):
+        return None
+
+@rnnbench.hookimpl
+def register_models(register):
+    register(rnnbench.ModelSpec(name="half-seq2seq", builder=Half,
+                                outputs=frozenset({"seq2seq"})))
+'''
+
+
+def test_a_model_missing_decoding_methods_is_refused_before_training(cli, fake_plugin, tmp_path):
+    fake_plugin(HALF_SEQ2SEQ, dist="half-seq2seq")
+    code, _, err = cli("run", "--model", "half-seq2seq", "--task", "reverse",
+                       "--results-dir", str(tmp_path), "--set", "task.train_size=32")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "half-seq2seq" in err and "decode_step, select_state" in err
+    assert not (tmp_path / "mlflow.db").exists()
