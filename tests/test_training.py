@@ -8,7 +8,8 @@ import pytest
 from rnnbench import compatibility
 from rnnbench.contract.registry import get_registry
 
-# Tiny configurations of the built-in tasks ({tc} and {lm} are small files the test writes).
+# Tiny configurations of the built-in tasks ({tc} and {lm} are small files the test writes,
+# pt.tsv beside them).
 # A synthetic task missing here gets SYNTHETIC_TINY; a data task missing here fails the test.
 TASK_OPTIONS = {
     "adding": ["task.seq_len=8", "task.train_size=256", "task.val_size=64", "task.test_size=64"],
@@ -17,6 +18,7 @@ TASK_OPTIONS = {
                 "task.test_size=64"],
     "text-classification": ["task.dataset={tc}"],
     "language-modelling": ["task.dataset={lm}", "task.bptt=8"],
+    "parallel-text": ["task.dataset={tc.parent}/pt.tsv"],
 }
 SYNTHETIC_TINY = {"seq_len": 8, "train_size": 256, "val_size": 64, "test_size": 64}
 MODEL_OPTIONS = {"hidden_size": 16, "embedding_dim": 8, "context_size": 8, "memory_size": 8}
@@ -55,6 +57,8 @@ def data(tmp_path_factory):
         lines.append(f"the movie was {pick[i % 3]} {words[6 + i % 4]}\t{positive}")
     (root / "tc.tsv").write_text("\n".join(lines) + "\n")
     (root / "lm.txt").write_text("to be or not to be that is the question\n" * 80)
+    (root / "pt.tsv").write_text("".join(f"{words[i % 10]} {words[i % 7]}\t{words[i % 7]} "
+                                         f"{words[i % 10]}\n" for i in range(200)))
     return {"tc": root / "tc.tsv", "lm": root / "lm.txt", "results": root / "results"}
 
 
