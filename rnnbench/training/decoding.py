@@ -5,7 +5,10 @@ over output steps; every step is one `decode_step` call on all rows.
 Both return (tokens (B, U') long, lengths (B,) long): each row is its hypothesis up to
 and including its first EOS, padding_idx after it; U' <= max_length, and decoding stops
 as soon as every row (every beam) has emitted EOS. A row that never emits EOS has
-length max_length.
+length max_length. Neither ever emits padding_idx or bos_id (their logits are masked
+before the softmax: p is over the ordinary ids and EOS), and beam search accepts any
+width K >= 1, also K above the vocabulary size (slots without a distinct hypothesis
+keep log-probability -inf and are never the answer).
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ from typing import Any
 import torch
 
 from rnnbench.contract.seq2seq import Seq2SeqTarget, sequence_lengths
+
+
+def allowed_logits(logits: torch.Tensor, spec: Seq2SeqTarget) -> torch.Tensor:
+    """(N, V) logits with padding_idx and bos_id at -inf: a decoder never emits them."""
+    return logits.index_fill(-1, torch.tensor([spec.padding_idx, spec.bos_id],
+                                              device=logits.device), -torch.inf)
 
 
 @torch.no_grad()
@@ -30,7 +39,8 @@ def greedy_decode(model: Any, head: Callable, inputs: torch.Tensor, lengths: tor
     out = []
     for _ in range(steps):
         features, state = model.decode_step(tokens, state)  # (B, D)
-        tokens = head(features).argmax(-1).masked_fill(done, spec.padding_idx)  # (B,)
+        tokens = allowed_logits(head(features), spec).argmax(-1)  # (B,)
+        tokens = tokens.masked_fill(done, spec.padding_idx)
         out.append(tokens)
         done = done | (tokens == spec.eos_id)
         if bool(done.all()):
@@ -61,7 +71,7 @@ def beam_decode(model: Any, head: Callable, inputs: torch.Tensor, lengths: torch
     history = torch.empty(B * K, 0, dtype=torch.long, device=device)  # (B·K, t)
     for _ in range(steps):
         features, state = model.decode_step(tokens, state)  # (B·K, D)
-        logp = head(features).log_softmax(-1)  # (B·K, V)
+        logp = allowed_logits(head(features), spec).log_softmax(-1)  # (B·K, V)
         V = logp.shape[-1]
         finished = torch.full_like(logp, -torch.inf)
         finished[:, spec.padding_idx] = 0.0  # a finished hypothesis only pads, for free
