@@ -106,8 +106,12 @@ class TextMetric(Metric):
         return [self.text([t for t in row[:n] if t != self.eos_id])
                 for row, n in zip(rows, lengths, strict=True)]
 
-    def update(self, hypotheses: torch.Tensor, target: torch.Tensor) -> None:
-        hyps, refs = self._strings(hypotheses), self._strings(target)
+    def update(self, hypotheses: torch.Tensor, target: torch.Tensor,
+               references: Sequence[str] | None = None) -> None:
+        """references: the reference strings themselves (B of them), when the target ids
+        lose text (an <unk>, a truncation) that the score must see."""
+        hyps = self._strings(hypotheses)
+        refs = list(references) if references is not None else self._strings(target)
         self.inner.update(hyps, [[r] for r in refs] if self.nested else refs)
 
     def compute(self) -> torch.Tensor:

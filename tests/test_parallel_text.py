@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from rnnbench import DataError
 from rnnbench.contract.registry import get_registry
@@ -99,3 +100,55 @@ def test_a_run_reports_bleu_and_cer_of_decoding(cli, tsv, tmp_path):
     metrics = json.loads(out.strip().splitlines()[-1])["metrics"]
     assert 0.0 <= metrics["test_bleu"] <= 1.0 and metrics["test_cer"] >= 0.0
     assert {"test_exact", "test_token_acc", "val_loss"} <= set(metrics)
+
+
+def _split_folder(tmp_path, test_lines: str):
+    folder = tmp_path / "splits"
+    folder.mkdir()
+    lines = "".join(f"{s}\t{t}\n" for s, t in pairs(30))
+    (folder / "train.tsv").write_text(lines)
+    (folder / "validation.tsv").write_text(lines)
+    (folder / "test.tsv").write_text(test_lines)
+    spec = get_registry().task("parallel-text")
+    task = spec.factory(spec.options.resolve({"dataset": str(folder), "max_length": 3},
+                                             "task"), 8, 0)
+    task.prepare()
+    return task
+
+
+def test_bleu_and_cer_score_the_reference_text_not_its_unk_ids(tmp_path):
+    # unseen words on both sides: their ids are all <unk>, their texts differ
+    task = _split_folder(tmp_path, "q1 q2 q3 q4\tz1 z2 z3 z4\nred cat\tchat rouge\n")
+    assert task.baseline() == 0.0  # copying "q1 q2 q3 q4" shares nothing with "z1 .."
+    test = task.splits[2].tensors
+    unk = test["target"].clone()  # a "model" that emits the references' ids, <unk>s and all
+    metrics = task.metrics()
+    task.update_metrics(metrics, unk, test)
+    got = {name: float(m.compute()) for name, m in metrics.items()}
+    # the second pair is right (3 ids with EOS); of the first (<unk> x3, truncated to
+    # max_length, then EOS) only EOS counts: 4 of 7 ids. Its text "<unk> <unk> <unk>"
+    # shares no word or most characters with "z1 z2 z3 z4".
+    assert got["exact"] == 0.5 and got["token_acc"] == pytest.approx(4 / 7)
+    assert got["bleu"] < 0.5 and got["cer"] > 0.3
+    assert task.references[int(test["reference"][0])] == "z1 z2 z3 z4"  # not truncated to 3
+
+
+def test_bleu_is_corpus_bleu4_without_smoothing_and_cer_by_hand(tmp_path):
+    from rnnbench.taskkit import TextMetric
+
+    task = _split_folder(tmp_path, "red cat\tchat rouge\n")
+    bleu = task.metrics()["bleu"]
+    assert isinstance(bleu, TextMetric)
+    ids = task.index[1]
+    hyp = torch.tensor([[ids["chat"], ids["rouge"], 3]])  # EOS = 3
+    bleu.update(hyp, hyp, references=["chat rouge grand petit vert"])
+    # 1-grams 2/2, 2-grams 1/1, no 3- or 4-gram: unsmoothed BLEU-4 is 0
+    assert float(bleu.compute()) == 0.0
+    bleu.reset()
+    five = [ids[w] for w in "chat rouge grand petit vert".split()]
+    bleu.update(torch.tensor([five + [3]]), hyp, references=["chat rouge grand petit bleu"])
+    # p1..p4 = 4/5, 3/4, 2/3, 1/2, brevity 1: (0.8 · 0.75 · 0.667 · 0.5) ** 0.25
+    assert float(bleu.compute()) == pytest.approx((0.8 * 0.75 * (2 / 3) * 0.5) ** 0.25, abs=1e-4)
+    cer = task.metrics()["cer"]
+    cer.update(torch.tensor([[ids["chat"], 3]]), hyp, references=["chas"])
+    assert float(cer.compute()) == pytest.approx(1 / 4)  # one substitution in 4 characters
