@@ -53,6 +53,9 @@ def read_tsv(path: Path) -> list[tuple[str, str]]:
         if len(parts) != 2:
             found = "no tab" if len(parts) == 1 else f"{len(parts) - 1} tabs"
             raise DataError(f"{path} line {number}: expected source<TAB>target, found {found}")
+        for side, text in zip(("source", "target"), parts, strict=True):
+            if not text.strip():
+                raise DataError(f"{path} line {number}: the {side} side is empty")
         pairs.append((parts[0], parts[1]))
     return _checked(pairs, path)
 
@@ -119,7 +122,8 @@ class ParallelTextTask(ObjectiveTask, Task):
         n_val, n_test = (max(1, int(len(pairs) * o[k])) for k in ("valid_fraction",
                                                                   "test_fraction"))
         if len(pairs) < n_val + n_test + 1:
-            raise DataError(f"task.dataset: {len(pairs)} pairs are too few to carve validation "
+            where = files["train"] if o["dataset"] else Path(o["source_file"])
+            raise DataError(f"{where}: {len(pairs)} pairs are too few to carve validation "
                             "and test splits")
         pick = lambda ids: [pairs[i] for i in ids]  # noqa: E731
         return {"train": pick(order[n_val + n_test:]),

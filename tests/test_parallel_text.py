@@ -66,6 +66,9 @@ def test_aligned_files_give_the_same_pairs_as_the_tsv(tsv, tmp_path):
     ("a\tb\tc\n", "line 1: expected source<TAB>target, found 2 tabs"),
     ("", "file is empty"),
     ("\n\n", "file is empty"),
+    ("a\tx\n\tz\n", "line 2: the source side is empty"),
+    ("a\tx\nb\t  \n", "line 2: the target side is empty"),
+    ("a\tx\nb\ty\n", "2 pairs are too few to carve validation and test splits"),
 ])
 def test_bad_tsv_files_are_one_line_errors_with_file_and_line(tmp_path, content, message):
     path = tmp_path / "bad.tsv"
