@@ -181,7 +181,8 @@ class ParallelTextTask(ObjectiveTask, Task):
         inputs, lengths = pad_sequences(ids[0], PAD)
         target, target_lengths = pad_sequences([row + [EOS] for row in ids[1]], PAD)
         reference = torch.arange(start, start + len(pairs))  # (N,) into self.references
-        return TensorBatches(trim=("inputs",), inputs=inputs, lengths=lengths, target=target,
+        return TensorBatches(trim=("inputs",), trim_by={"target": "target_lengths"},
+                             inputs=inputs, lengths=lengths, target=target,
                              target_lengths=target_lengths, reference=reference)
 
     def update_metrics(self, metrics, prediction, batch) -> None:

@@ -155,3 +155,15 @@ def test_bleu_is_corpus_bleu4_without_smoothing_and_cer_by_hand(tmp_path):
     cer = task.metrics()["cer"]
     cer.update(torch.tensor([[ids["chat"], 3]]), hyp, references=["chas"])
     assert float(cer.compute()) == pytest.approx(1 / 4)  # one substitution in 4 characters
+
+
+def test_batches_trim_sources_and_targets_to_their_longest(tsv):
+    spec = get_registry().task("parallel-text")
+    task = spec.factory(spec.options.resolve({"dataset": str(tsv)}, "task"), 8, 0)
+    task.prepare()
+    train = task.splits[0]
+    short = [i for i, u in enumerate(train.tensors["target_lengths"].tolist()) if u == 2][:3]
+    assert train.tensors["target"].shape[1] == 4 and short  # 1..3 words + EOS
+    batch = train.__getitems__(short)  # one-word pairs: (3, 1) sources, (3, 2) targets
+    assert batch["inputs"].shape == (3, 1) and batch["target"].shape == (3, 2)
+    assert (batch["target"][:, 1] == 3).all()  # EOS kept

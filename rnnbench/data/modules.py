@@ -8,7 +8,7 @@ batch (serve it with `InMemoryDataModule(build, batch_size=None)`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import lightning.pytorch as pl
@@ -21,14 +21,18 @@ class TensorBatches(Dataset):
 
     trim: keys whose time dimension (dim 1) is cut, per batch, to the batch's longest
     `lengths` (so a batch of short sequences is not padded to the split's longest).
+    trim_by: {key: lengths key}, the same against another lengths tensor, e.g.
+    {"target": "target_lengths"} for a seq2seq target side.
     """
 
-    def __init__(self, trim: Sequence[str] = (), **tensors: torch.Tensor) -> None:
+    def __init__(self, trim: Sequence[str] = (), trim_by: Mapping[str, str] | None = None,
+                 **tensors: torch.Tensor) -> None:
         sizes = {t.shape[0] for t in tensors.values()}
         if len(sizes) != 1:
             raise ValueError(f"tensors disagree on their first dimension: {sizes}")
         self.tensors = tensors
         self.trim = tuple(trim)
+        self.trim_by = {**{key: "lengths" for key in self.trim}, **dict(trim_by or {})}
         self.size = sizes.pop()
 
     def __len__(self) -> int:
@@ -40,10 +44,8 @@ class TensorBatches(Dataset):
     def __getitems__(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
         idx = torch.as_tensor(indices, dtype=torch.long)
         batch = {k: v[idx] for k, v in self.tensors.items()}
-        if self.trim:
-            longest = int(batch["lengths"].max())
-            for key in self.trim:
-                batch[key] = batch[key][:, :longest]
+        for key, lengths in self.trim_by.items():
+            batch[key] = batch[key][:, : int(batch[lengths].max())]
         return batch
 
 
