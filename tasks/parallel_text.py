@@ -8,7 +8,8 @@ blank on both sides). A single training file is split `valid_fraction` /
 characters (`level`); each side has its own vocabulary of the training split's
 tokens seen `min_freq` times (others are <unk>); pairs with a side longer than
 `max_length` tokens are dropped from training (and truncated in evaluation, which
-scores every example).
+scores every example). The finished tensors, vocabularies and texts are kept in the
+prepared-data cache (`task.cache`, rnnbench.data.cache), keyed by the files' contents.
 
 Metrics, on the decoded output (greedy or a beam of `beam`): `bleu` (corpus BLEU-4,
 torchmetrics' SacreBLEUScore: 13a tokenisation, no smoothing, 0..1, the main metric)
@@ -40,6 +41,8 @@ from rnnbench.taskkit import (
 )
 
 SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")  # ids 0..3 on both sides
+#: Options that do not change the prepared tensors (so not part of the cache key).
+CACHE_INDEPENDENT = ("cache", "beam")
 PAD, UNK, BOS, EOS = range(4)
 
 
@@ -142,48 +145,67 @@ class ParallelTextTask(ObjectiveTask, Task):
         return ("" if self.char else " ").join(words)
 
     def _build(self) -> tuple:
+        """The three splits, prepared from the files or taken from the prepared-data
+        cache (task.cache; keyed by the files' contents, every option that shapes the
+        tensors, and this code)."""
         if self.splits is not None:
             return self.splits
+        o = self.options
+        if o["cache"]:
+            from rnnbench.taskkit import PreparedCache, file_digests, loading_code
+
+            cache = PreparedCache("parallel-text")
+            shaping = {k: v for k, v in o.items() if k not in CACHE_INDEPENDENT}
+            key = cache.key({"files": file_digests(self._files())}, shaping,
+                            [__file__, *loading_code()])
+            payload = cache.fetch(key, self._payload)
+        else:
+            payload = self._payload()
+        self.vocab = [list(v) for v in payload["vocab"]]
+        self.index = [{t: i for i, t in enumerate(v)} for v in self.vocab]
+        self.sources, self.references = list(payload["sources"]), list(payload["references"])
+        self.objective = TokenSequences(len(self.vocab[1]), EOS, PAD, extra={
+            "bleu": lambda: TextMetric(_bleu(), self.text, EOS, nested_references=True),
+            "cer": lambda: TextMetric(_cer(), self.text, EOS)})
+        self.splits = tuple(TensorBatches(trim=("inputs",), trim_by={"target": "target_lengths"},
+                                          **tensors) for tensors in payload["splits"])
+        return self.splits
+
+    def _files(self) -> dict[str, Path]:
+        """The checked files the data comes from (role -> path)."""
+        o = self.options
+        if o["dataset"]:
+            return local_files(Path(o["dataset"]), "task.dataset")
+        for option in ("source_file", "target_file"):
+            check_file(Path(o[option]), f"task.{option}")
+        return {"source": Path(o["source_file"]), "target": Path(o["target_file"])}
+
+    def _payload(self) -> dict:
+        """{"vocab": [source, target] id -> token lists, "splits": three dicts of tensors,
+        "sources"/"references": the plain source and target texts that the splits'
+        "reference" rows index}."""
         o = self.options
         raw = self._read()
         tokenised = {k: [(self.tokens(s), self.tokens(t)) for s, t in v] for k, v in raw.items()}
         limit = o["max_length"]
-        train = [p for p in tokenised["train"] if len(p[0]) <= limit and len(p[1]) <= limit]
-        if not train:
-            raise DataError(f"task.max_length={limit}: no training pair is that short")
-        self.vocab = []
-        for side in (0, 1):
-            counts = Counter(tok for pair in train for tok in pair[side])
-            self.vocab.append([*SPECIALS, *sorted(t for t, c in counts.items()
-                                                  if c >= o["min_freq"])])
-        self.index = [{t: i for i, t in enumerate(v)} for v in self.vocab]
-        self.objective = TokenSequences(len(self.vocab[1]), EOS, PAD, extra={
-            "bleu": lambda: TextMetric(_bleu(), self.text, EOS, nested_references=True),
-            "cer": lambda: TextMetric(_cer(), self.text, EOS)})
         kept = {"train": [i for i, p in enumerate(tokenised["train"])
                           if len(p[0]) <= limit and len(p[1]) <= limit],
                 "validation": range(len(raw["validation"])), "test": range(len(raw["test"]))}
-        self.sources, self.references = [], []  # plain texts; batch "reference" indexes them
-        splits = []
+        if not kept["train"]:
+            raise DataError(f"task.max_length={limit}: no training pair is that short")
+        vocab = []
+        for side in (0, 1):
+            counts = Counter(tok for i in kept["train"] for tok in tokenised["train"][i][side])
+            vocab.append([*SPECIALS, *sorted(t for t, c in counts.items()
+                                             if c >= o["min_freq"])])
+        index = [{t: i for i, t in enumerate(v)} for v in vocab]
+        sources, references, splits = [], [], []
         for name in ("train", "validation", "test"):
-            start = len(self.references)
-            self.sources += [self.plain(raw[name][i][0]) for i in kept[name]]
-            self.references += [self.plain(raw[name][i][1]) for i in kept[name]]
-            splits.append(self._tensors([tokenised[name][i] for i in kept[name]], limit, start))
-        self.splits = tuple(splits)
-        return self.splits
-
-    def _tensors(self, pairs, limit: int, start: int) -> TensorBatches:
-        import torch
-
-        ids = [[[self.index[side].get(t, UNK) for t in pair[side][:limit]] or [UNK]
-                for pair in pairs] for side in (0, 1)]
-        inputs, lengths = pad_sequences(ids[0], PAD)
-        target, target_lengths = pad_sequences([row + [EOS] for row in ids[1]], PAD)
-        reference = torch.arange(start, start + len(pairs))  # (N,) into self.references
-        return TensorBatches(trim=("inputs",), trim_by={"target": "target_lengths"},
-                             inputs=inputs, lengths=lengths, target=target,
-                             target_lengths=target_lengths, reference=reference)
+            start = len(references)
+            sources += [self.plain(raw[name][i][0]) for i in kept[name]]
+            references += [self.plain(raw[name][i][1]) for i in kept[name]]
+            splits.append(_tensors([tokenised[name][i] for i in kept[name]], index, limit, start))
+        return {"vocab": vocab, "splits": splits, "sources": sources, "references": references}
 
     def update_metrics(self, metrics, prediction, batch) -> None:
         """Text metrics against the reference texts; ids metrics with <unk> matching
@@ -227,6 +249,19 @@ class ParallelTextTask(ObjectiveTask, Task):
                 "level": self.options["level"]}
 
 
+def _tensors(pairs, index, limit: int, start: int) -> dict:
+    """Token pairs -> inputs (N, S), lengths (N,), target (N, U) = ids EOS padding,
+    target_lengths (N,), reference (N,): each row's index into the plain texts."""
+    import torch
+
+    ids = [[[index[side].get(t, UNK) for t in pair[side][:limit]] or [UNK] for pair in pairs]
+           for side in (0, 1)]
+    inputs, lengths = pad_sequences(ids[0], PAD)
+    target, target_lengths = pad_sequences([row + [EOS] for row in ids[1]], PAD)
+    return {"inputs": inputs, "lengths": lengths, "target": target,
+            "target_lengths": target_lengths, "reference": torch.arange(start, start + len(pairs))}
+
+
 def _bleu():
     """Corpus BLEU-4 as reported in papers (SacreBLEU's default 13a tokenisation, no
     smoothing): smoothing would add one to every n-gram count (BLEUScore's smooth)."""
@@ -257,6 +292,8 @@ PARALLEL_TEXT = TaskSpec(
         Param("test_fraction", float, 0.1, "test share of a single training file",
               minimum=0.0, maximum=0.5),
         Param("split_seed", int, 0, "shuffle seed of that split"),
+        Param("cache", bool, True, "reuse the prepared tensors from the datasets cache folder "
+              "(keyed by the files' contents and the options)"),
         *decode_options(),
     )),
     monitor="val_token_acc", mode="max", main_metric="bleu",

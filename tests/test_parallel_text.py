@@ -167,3 +167,30 @@ def test_batches_trim_sources_and_targets_to_their_longest(tsv):
     batch = train.__getitems__(short)  # one-word pairs: (3, 1) sources, (3, 2) targets
     assert batch["inputs"].shape == (3, 1) and batch["target"].shape == (3, 2)
     assert (batch["target"][:, 1] == 3).all()  # EOS kept
+
+
+def test_a_warm_start_reads_the_prepared_cache_and_matches(tsv, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
+    folder = tmp_path / "hf" / "rnnbench" / "parallel-text"
+    spec = get_registry().task("parallel-text")
+
+    def make(**options):
+        task = spec.factory(spec.options.resolve({"dataset": str(tsv), **options}, "task"), 8, 0)
+        task.prepare()
+        return task
+
+    cold = make()
+    assert len(list(folder.glob("*.pt"))) == 1
+    monkeypatch.setattr(type(cold), "_read", lambda self: pytest.fail("read the files again"))
+    warm = make(beam=3)  # beam does not shape the data: the same entry
+    for a, b in zip(cold.splits, warm.splits, strict=True):
+        assert all(torch.equal(a.tensors[k], b.tensors[k]) for k in a.tensors)
+    assert (warm.vocab, warm.references) == (cold.vocab, cold.references)
+    assert warm.baseline() == cold.baseline()
+    monkeypatch.undo()
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
+    make(level="char")  # another option: another entry
+    tsv.write_text(tsv.read_text() + "red\trouge\n")  # other contents: another entry
+    make()
+    make(cache="false")
+    assert len(list(folder.glob("*.pt"))) == 3
