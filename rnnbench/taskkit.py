@@ -152,7 +152,9 @@ class SyntheticTask(ObjectiveTask, Task):
     (in `__init__`, after checking its options), and defines
     `generate(n, seed) -> {"inputs", "lengths", "target"}` and `context()`. The options
     must include train_size, val_size and test_size (see `size_options`).
-    `baseline()` is the objective's baseline on the training and test targets.
+    `baseline()` is the objective's baseline on the training and test targets; a
+    seq2seq task (output "seq2seq") defines its own, the score of its trivial output
+    (see tasks/seq2seq.py), else it reports none.
     """
 
     input_kind = "tokens"
@@ -186,6 +188,8 @@ class SyntheticTask(ObjectiveTask, Task):
         return dict(self.options)
 
     def baseline(self) -> float | None:
+        if self.output == "seq2seq":  # TokenSequences.baseline scores hypotheses instead
+            return None
         train, _, test = self._build()
         return self.objective.baseline(train.tensors["target"], test.tensors["target"])
 

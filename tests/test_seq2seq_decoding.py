@@ -91,3 +91,29 @@ def test_a_wide_beam_finds_the_best_length_normalised_hypothesis(width):
     for i in range(4):
         want = _brute_force(model, head, source[i:i + 1])
         assert tokens[i, : int(lengths[i])].tolist() == want
+
+
+def test_a_seq2seq_synthetic_task_without_its_own_baseline_reports_none():
+    from rnnbench.taskkit import SyntheticTask, TokenSequences, pad_sequences
+
+    class Echo(SyntheticTask):
+        output = "seq2seq"
+
+        def __init__(self, options, batch_size, seed):
+            super().__init__(options, batch_size, seed)
+            self.objective = TokenSequences(vocab_size=5, eos_id=4, pad=0)
+
+        def generate(self, n, seed):
+            rows = [[1 + (i + seed) % 2] * (1 + i % 3) for i in range(n)]
+            inputs, lengths = pad_sequences(rows, 0)
+            target, target_lengths = pad_sequences([r + [4] for r in rows], 0)
+            return {"inputs": inputs, "lengths": lengths, "target": target,
+                    "target_lengths": target_lengths}
+
+        def context(self):
+            raise AssertionError("not needed for the baseline")
+
+    # the pooled default would score training targets (8 rows) as hypotheses of the
+    # test targets (6 rows): a crash, or with equal sizes a number that means nothing
+    task = Echo({"train_size": 8, "val_size": 4, "test_size": 6}, 4, 0)
+    assert task.baseline() is None
