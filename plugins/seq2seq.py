@@ -18,7 +18,10 @@ Decoder (same cell, `num_layers`, H units), y_0 = BOS, for t = 1..U:
     attention="luong":     s_t = Dec(x_t, s_{t-1});  e_ts = s_tᵀ W_a h_s (general)
                            a_t = Σ_s α_ts h_s;  o_t = tanh(W_c [a_t ; s_t])
 The task's head maps o_t (D = H) to p(y_t | y_<t, x). Source positions >= length are
-masked out of α. For an LSTM, s_0's cell state starts at zero. Luong's attention is
+masked out of α. Bahdanau's readout is simplified: the paper's deep output is a maxout
+over U_o s_{t-1} + V_o E_y y_{t-1} + C_o a_t, here one tanh layer over [s_t ; a_t]
+(as in Luong's attentional hidden state), so that both kinds share the head; and s_0
+comes from c (context="init"), not from the backward encoder's first state alone. For an LSTM, s_0's cell state starts at zero. Luong's attention is
 computed after the recurrence and without input feeding, so teacher forcing runs the
 fused decoder over all U steps at once; Bahdanau's reads s_{t-1} before each step, so
 its decoder runs step by step.
