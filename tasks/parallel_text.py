@@ -122,8 +122,9 @@ class ParallelTextTask(ObjectiveTask, Task):
         pairs = splits["train"]
         order = list(range(len(pairs)))
         random.Random(o["split_seed"]).shuffle(order)
-        n_val, n_test = (max(1, int(len(pairs) * o[k])) for k in ("valid_fraction",
-                                                                  "test_fraction"))
+        n_val, n_test = (0 if name in splits else max(1, int(len(pairs) * o[option]))
+                         for name, option in (("validation", "valid_fraction"),
+                                              ("test", "test_fraction")))  # only the missing
         if len(pairs) < n_val + n_test + 1:
             where = files["train"] if o["dataset"] else Path(o["source_file"])
             raise DataError(f"{where}: {len(pairs)} pairs are too few to carve validation "

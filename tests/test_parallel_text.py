@@ -194,3 +194,14 @@ def test_a_warm_start_reads_the_prepared_cache_and_matches(tsv, tmp_path, monkey
     make()
     make(cache="false")
     assert len(list(folder.glob("*.pt"))) == 3
+
+
+def test_a_given_validation_file_costs_the_training_split_nothing(tmp_path):
+    folder = tmp_path / "two"
+    folder.mkdir()
+    (folder / "train.tsv").write_text("".join(f"{s}\t{t}\n" for s, t in pairs(50)))
+    (folder / "dev.tsv").write_text("red cat\tchat rouge\n")
+    spec = get_registry().task("parallel-text")
+    task = spec.factory(spec.options.resolve({"dataset": str(folder)}, "task"), 8, 0)
+    train, val, test = (len(s) for s in task._build())
+    assert (train, val, test) == (45, 1, 5)  # only the missing test split is carved
