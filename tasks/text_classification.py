@@ -354,7 +354,7 @@ class TextClassificationTask(ObjectiveTask, Task):
     def objective(self):
         from rnnbench.taskkit import Classification
 
-        return Classification(len(self.labels))
+        return Classification(len(self.labels), names=[str(label) for label in self.labels])
 
     def context(self) -> ModelContext:
         return ModelContext(input_kind="tokens", output="pooled", vocab_size=len(self.vocab),

@@ -250,6 +250,12 @@ class Task(abc.ABC):
         """JSON-serialisable artifacts to save with the run (e.g. a label map)."""
         return {}
 
+    def class_names(self) -> list[str] | None:
+        """Class names in id order when the task predicts one class per sequence from
+        (B, C) logits (its `loss` takes them): every such run gets a per-class report
+        and a confusion matrix on test. None (the default): not a classification."""
+        return None
+
 
 def compatibility(
     model: ModelSpec, task: TaskSpec, hparams: Mapping[str, Any] | None = None

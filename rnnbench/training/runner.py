@@ -24,6 +24,7 @@ from rnnbench.training.config import RunConfig, selected_diagnostics
 from rnnbench.training.devices import check_devices, is_distributed
 from rnnbench.training.distributed import launch_context
 from rnnbench.training.divergence import divergence
+from rnnbench.training.reports import log_reports
 from rnnbench.training.resume import config_hash, find_resumable
 from rnnbench.training.trainer import make_trainer, single_device_trainer
 
@@ -218,6 +219,7 @@ def execute(
         tracker.log_artifact(run_id, run_dir / "result.json")
         for name, obj in prepared.task.artifacts().items():
             tracker.log_json(run_id, obj, name)
+        log_reports(tracker, run_id, run_dir, prepared)  # per-class report, embeddings
     except BaseException as exc:
         status = run_status(exc)
         tracker.log_metrics(run_id, spent())  # a pruned or failed run's cost counts too
