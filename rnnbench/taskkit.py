@@ -15,6 +15,9 @@ Files, text and caching
   resolve_local, local_files, check_file, load_local, load_hub, column
   Vocabulary, EOS, detect_level, tokenize_batch, encode_batch
   PreparedCache, file_digests, datasets_version, loading_code
+Embeddings
+  load_vectors, Vectors         pretrained vectors from text / .npy / .npz files (cached)
+  align, restricted_ids         vectors aligned to a vocabulary; a vocabulary cut to them
 
 Baselines (the trivial predictor's value of the main metric on the test split):
 Classification: accuracy of the training split's majority label scored on test (so
@@ -46,6 +49,8 @@ if TYPE_CHECKING:
 
     from rnnbench.data.cache import PreparedCache, datasets_version, file_digests
     from rnnbench.data.columns import class_names_file, pick_columns, read_class_names, say_once
+    from rnnbench.data.embedding_align import align, restricted_ids
+    from rnnbench.data.embeddings import Vectors, load_vectors
     from rnnbench.data.files import (
         check_file,
         column,
@@ -73,6 +78,8 @@ _LAZY = {
     "rnnbench.data.tabular": ("FORMAT_CHOICES", "read_tables"),
     "rnnbench.data.columns": ("class_names_file", "pick_columns", "read_class_names",
                               "say_once"),
+    "rnnbench.data.embeddings": ("Vectors", "load_vectors"),
+    "rnnbench.data.embedding_align": ("align", "restricted_ids"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -188,7 +195,9 @@ __all__ = [
     "StreamWindows",
     "SyntheticTask",
     "TensorBatches",
+    "Vectors",
     "Vocabulary",
+    "align",
     "check_file",
     "class_names_file",
     "column",
@@ -198,12 +207,14 @@ __all__ = [
     "file_digests",
     "load_hub",
     "load_local",
+    "load_vectors",
     "loading_code",
     "local_files",
     "pick_columns",
     "read_class_names",
     "read_tables",
     "resolve_local",
+    "restricted_ids",
     "say_once",
     "seeded_splits",
     "size_options",

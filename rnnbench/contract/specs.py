@@ -125,6 +125,11 @@ class ModelSpec:
     width:    the name of the int hyperparameter that sets the model's width (e.g.
               "hidden_size"), or None. Declaring it lets `--param-budget N` size the
               model: the trainable parameter count must not decrease as it grows.
+    embedding: dotted attribute path of the built model's input nn.Embedding (e.g.
+              "encoder.embedding"), where `train.embeddings` installs pretrained vectors;
+              None: the model's single nn.Embedding with vocab_size rows, if any.
+    embedding_dim: the int hyperparameter that sets that embedding's size (set from
+              the vectors' file); None: "embedding_dim" when the model has it.
     """
 
     name: str
@@ -139,6 +144,8 @@ class ModelSpec:
     description: str = ""
     reference: str = ""
     width: str | None = None
+    embedding: str | None = None
+    embedding_dim: str | None = None
 
     def exposes_hidden(self, hparams: Mapping[str, Any]) -> bool:
         return self.hidden_states(hparams) if callable(self.hidden_states) else bool(self.hidden_states)
