@@ -63,7 +63,7 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
 def patience(train: dict) -> int:
     """Validations without improvement before stopping: train.patience (epochs), or
     ceil(train.patience_batches / train.val_check_interval) when measured in batches."""
-    if train.get("patience_batches"):
+    if train.get("patience_batches") and train.get("val_check_interval"):
         return max(1, -(-train["patience_batches"] // train["val_check_interval"]))
     return train["patience"]
 
