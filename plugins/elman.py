@@ -42,14 +42,14 @@ RNN = ModelSpec(
     causal=True, stateful=True, hidden_states=True,
     description="Elman RNN on fused nn.RNN (tanh or relu; identity init = IRNN)",
     reference="Elman 1990; Le, Jaitly & Hinton 2015 (IRNN); Saxe et al. 2014 (orthogonal)",
-    width="hidden_size",
+    width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
 )
 BIRNN = ModelSpec(
     name="birnn", builder=build_birnn, params=PARAMS,
     causal=False,
     description="bidirectional Elman RNN: forward and backward passes concatenated",
     reference="Schuster & Paliwal 1997; Le et al. 2015 (identity init); Saxe et al. 2014",
-    width="hidden_size",
+    width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
 )
 
 

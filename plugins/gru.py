@@ -34,7 +34,7 @@ GRU = ModelSpec(
     causal=lambda hp: not hp.get("bidirectional", False), stateful=True,
     hidden_states=lambda hp: not hp.get("bidirectional", False),
     description="GRU on fused nn.GRU", reference="Cho et al. 2014; Saxe et al. 2014 (orthogonal)",
-    width="hidden_size",
+    width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
 )
 
 

@@ -199,7 +199,7 @@ LSTM = ModelSpec(
     description="LSTM: fused nn.LSTM, or one of Greff et al.'s variants (custom cell)",
     reference="Hochreiter & Schmidhuber 1997; Gers et al. 2000; Jozefowicz et al. 2015; "
               "Greff et al. 2017; Saxe et al. 2014 (orthogonal)",
-    width="hidden_size",
+    width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
 )
 
 

@@ -86,7 +86,7 @@ RCNN_SPEC = ModelSpec(
     inputs=frozenset({"tokens"}), outputs=frozenset({"pooled"}), causal=False,
     description="RCNN: bidirectional context + word, tanh projection, max-pool over time",
     reference="Lai, Xu, Liu & Zhao 2015",
-    width="context_size",
+    width="context_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
 )
 
 

@@ -62,7 +62,7 @@ TEXTRNN = ModelSpec(
     inputs=frozenset({"tokens"}), outputs=frozenset({"pooled"}), causal=False,
     description="TextRNN: BiLSTM final states at the true length, concatenated",
     reference="Liu, Qiu & Huang 2016",
-    width="hidden_size",
+    width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
 )
 
 

@@ -41,6 +41,11 @@ class ObjectiveTask:
     def metrics(self) -> dict[str, Metric]:
         return self.objective.metrics()
 
+    def class_names(self) -> list[str] | None:
+        """The objective's class names when it has them (Classification), else None."""
+        names = getattr(self.objective, "class_names", None)
+        return names() if callable(names) else None
+
     def update_metrics(self, metrics: Mapping[str, Metric], prediction: torch.Tensor,
                        batch: Mapping[str, Any]) -> None:
         self.objective.update_metrics(metrics, prediction, batch["target"])
@@ -49,11 +54,16 @@ class ObjectiveTask:
 class Classification:
     """One label per sequence: features (B, D) -> logits (B, C); cross-entropy.
 
-    Metrics: `acc` (micro accuracy) and `f1` (macro-averaged F1).
+    Metrics: `acc` (micro accuracy) and `f1` (macro-averaged F1). `names` (optional,
+    one per class in id order) label the per-class report; by default the ids.
     """
 
-    def __init__(self, num_classes: int) -> None:
+    def __init__(self, num_classes: int, names: list[str] | None = None) -> None:
         self.num_classes = num_classes
+        self.names = [str(n) for n in names] if names is not None else None
+
+    def class_names(self) -> list[str]:
+        return self.names if self.names is not None else [str(i) for i in range(self.num_classes)]
 
     def head(self, in_features: int) -> nn.Module:
         return nn.Linear(in_features, self.num_classes)

@@ -18,6 +18,9 @@ Files, text and caching
   resolve_local, local_files, check_file, load_local, load_hub, column
   Vocabulary, EOS, detect_level, tokenize_batch, encode_batch
   PreparedCache, file_digests, datasets_version, loading_code
+Embeddings
+  load_vectors, Vectors         pretrained vectors from text / .npy / .npz files (cached)
+  align, restricted_ids         vectors aligned to a vocabulary; a vocabulary cut to them
 
 Baselines (the trivial predictor's value of the main metric on the test split):
 Classification: accuracy of the training split's majority label scored on test (so
@@ -50,6 +53,8 @@ if TYPE_CHECKING:
     from rnnbench.contract.seq2seq import Seq2SeqTarget
     from rnnbench.data.cache import PreparedCache, datasets_version, file_digests
     from rnnbench.data.columns import class_names_file, pick_columns, read_class_names, say_once
+    from rnnbench.data.embedding_align import align, restricted_ids
+    from rnnbench.data.embeddings import Vectors, load_vectors
     from rnnbench.data.files import (
         check_file,
         column,
@@ -89,6 +94,8 @@ _LAZY = {
                               "say_once"),
     "rnnbench.seq2seq_kit": ("ExactMatch", "TextMetric", "TokenAccuracy", "TokenSequences",
                              "decode_options", "pad_sequences", "sequence_scores"),
+    "rnnbench.data.embeddings": ("Vectors", "load_vectors"),
+    "rnnbench.data.embedding_align": ("align", "restricted_ids"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 _RENAMED = {"seq2seq_loss_weight": ("rnnbench.seq2seq_kit", "loss_weight"),
@@ -218,7 +225,9 @@ __all__ = [
     "TextMetric",
     "TokenAccuracy",
     "TokenSequences",
+    "Vectors",
     "Vocabulary",
+    "align",
     "check_file",
     "class_names_file",
     "column",
@@ -229,6 +238,7 @@ __all__ = [
     "file_digests",
     "load_hub",
     "load_local",
+    "load_vectors",
     "loading_code",
     "local_files",
     "pad_sequences",
@@ -236,6 +246,7 @@ __all__ = [
     "read_class_names",
     "read_tables",
     "resolve_local",
+    "restricted_ids",
     "say_once",
     "seeded_splits",
     "seq2seq_loss_weight",

@@ -248,6 +248,16 @@ class LanguageModellingTask(Task):
         n = sum(test.values())
         return -sum(c * math.log((counts.get(t, 0) + 1) / total) for t, c in test.items()) / n
 
+    def vocabulary(self) -> list[str]:
+        """Tokens by id (rnnbench.contract.vocabulary)."""
+        return list(self.vocab.itos)
+
+    def token_counts(self):
+        """(V,) occurrences of each id in the training stream."""
+        import torch
+
+        return torch.bincount(self.ids["train"], minlength=len(self.vocab))
+
     def describe(self) -> dict[str, Any]:
         return {"level": self.o["level"], "vocab_size": len(self.vocab),
                 **{f"{s}_tokens": int(ids.numel()) for s, ids in self.ids.items()}}

@@ -354,7 +354,7 @@ class TextClassificationTask(ObjectiveTask, Task):
     def objective(self):
         from rnnbench.taskkit import Classification
 
-        return Classification(len(self.labels))
+        return Classification(len(self.labels), names=[str(label) for label in self.labels])
 
     def context(self) -> ModelContext:
         return ModelContext(input_kind="tokens", output="pooled", vocab_size=len(self.vocab),
@@ -378,6 +378,28 @@ class TextClassificationTask(ObjectiveTask, Task):
 
     def artifacts(self) -> dict[str, Any]:
         return {"label_map.json": {str(label): i for i, label in enumerate(self.labels)}}
+
+    # ------------------------------------- vocabulary (rnnbench.contract.vocabulary)
+    def vocabulary(self) -> list[str]:
+        return list(self.vocab.itos)
+
+    def token_counts(self):
+        """(V,) occurrences of each id in the training texts (padding excluded)."""
+        import torch
+
+        train = self.splits["train"]
+        real = torch.arange(train["inputs"].shape[1]) < train["lengths"][:, None]  # (N, W)
+        return torch.bincount(train["inputs"][real], minlength=len(self.vocab))
+
+    def restrict_vocabulary(self, keep) -> None:
+        """Keep the ids where keep (V,) is True (padding and unknown always); the others
+        become unknown in every split, in place (the batches read the same tensors)."""
+        from rnnbench.taskkit import Vocabulary, restricted_ids
+
+        mapping, kept = restricted_ids(keep, self.vocab.unk_id)  # (V,), (V',)
+        self.vocab = Vocabulary([self.vocab.itos[i] for i in kept.tolist()])
+        for tensors in self.splits.values():
+            tensors["inputs"].copy_(mapping[tensors["inputs"]])  # padding 0 stays 0
 
 
 TEXT_CLASSIFICATION = TaskSpec(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from rnnbench.contract.errors import RnnbenchError
 
 COMMANDS = ("list_cmd", "describe_cmd", "run_cmd", "sweep_cmd", "leaderboard_cmd", "horizon_cmd")
+COMMANDS = (*COMMANDS, "export_cmd")  # rnnbench export-embeddings
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -97,6 +97,11 @@ def run(args: argparse.Namespace) -> int:
         print_json(result.to_json())
         return 0
     print(format_result(result), file=sys.stdout)
+    report = prepared.system.class_report.report() if prepared.system.class_report else None
+    if report is not None:
+        from rnnbench.training.class_report import format_report
+
+        print(f"per-class report (test):\n{format_report(report)}", file=sys.stdout)
     return 0
 
 

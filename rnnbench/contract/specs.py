@@ -129,6 +129,11 @@ class ModelSpec:
     width:    the name of the int hyperparameter that sets the model's width (e.g.
               "hidden_size"), or None. Declaring it lets `--param-budget N` size the
               model: the trainable parameter count must not decrease as it grows.
+    embedding: dotted attribute path of the built model's input nn.Embedding (e.g.
+              "encoder.embedding"), where `train.embeddings` installs pretrained vectors;
+              None: the model's single nn.Embedding with vocab_size rows, if any.
+    embedding_dim: the int hyperparameter that sets that embedding's size (set from
+              the vectors' file); None: "embedding_dim" when the model has it.
     """
 
     name: str
@@ -143,6 +148,8 @@ class ModelSpec:
     description: str = ""
     reference: str = ""
     width: str | None = None
+    embedding: str | None = None
+    embedding_dim: str | None = None
 
     def exposes_hidden(self, hparams: Mapping[str, Any]) -> bool:
         return self.hidden_states(hparams) if callable(self.hidden_states) else bool(self.hidden_states)
@@ -253,6 +260,12 @@ class Task(abc.ABC):
     def artifacts(self) -> dict[str, Any]:
         """JSON-serialisable artifacts to save with the run (e.g. a label map)."""
         return {}
+
+    def class_names(self) -> list[str] | None:
+        """Class names in id order when the task predicts one class per sequence from
+        (B, C) logits (its `loss` takes them): every such run gets a per-class report
+        and a confusion matrix on test. None (the default): not a classification."""
+        return None
 
 
 def compatibility(

@@ -17,6 +17,8 @@ from rnnbench.contract.params import Choice, FloatRange, Param, ParamSet
 from rnnbench.contract.registry import Registry
 from rnnbench.contract.specs import compatibility
 from rnnbench.training.budget import check_request
+from rnnbench.training.embeddings import OPTIONS as EMBEDDING_OPTIONS
+from rnnbench.training.embeddings import check_request as check_embeddings
 
 TRAIN_PARAMS = ParamSet(
     (
@@ -58,6 +60,12 @@ TRAIN_PARAMS = ParamSet(
         Param("budget_counts", str, "recurrent",
               "what param_budget counts: recurrent (no embeddings, no task head) or all",
               choices=("recurrent", "all")),
+        Param("val_check_interval", int, 0,
+              "validate every N training batches (0: once per epoch, at its end)", minimum=0),
+        Param("patience_batches", int, 0,
+              "early stopping after N training batches without a better validation value, "
+              "checked at each validation (0: train.patience epochs)", minimum=0),
+        *EMBEDDING_OPTIONS,
     )
 )
 
@@ -122,6 +130,10 @@ def build_run_config(
     if train["param_budget"]:
         check_request(model_spec, train["budget_counts"], sets.get("model", {}),
                       f"param_budget {train['param_budget']:,}")
+    if train["patience_batches"] and not train["val_check_interval"]:
+        raise ConfigError("train.patience_batches: needs train.val_check_interval (validation "
+                          "every N batches), e.g. train.val_check_interval=100")
+    check_embeddings(model_spec, task_spec, sets.get("model", {}), model_params, train)
     for diagnostic in selected_diagnostics(registry, train):
         why = diagnostic.applies(model_spec, model_params) if diagnostic.applies else None
         if why:

@@ -24,6 +24,8 @@ from rnnbench.training.config import RunConfig, selected_diagnostics
 from rnnbench.training.devices import check_devices, is_distributed
 from rnnbench.training.distributed import launch_context
 from rnnbench.training.divergence import divergence
+from rnnbench.training.embeddings import install_embeddings, prepare_embeddings
+from rnnbench.training.reports import log_reports
 from rnnbench.training.resume import config_hash, find_resumable
 from rnnbench.training.trainer import make_trainer, single_device_trainer
 
@@ -80,6 +82,7 @@ class PreparedRun:
     system: Any
     diagnostics: list = field(default_factory=list)  # DiagnosticSpecs to attach
     budget: Any = None  # the BudgetFit that set the width (train.param_budget), or None
+    embeddings: Any = None  # the LoadedEmbeddings installed (train.embeddings), or None
 
 
 def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
@@ -104,6 +107,7 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     task = task_spec.factory(dict(config.task_options), batch_size=train["batch_size"],
                              seed=train["seed"])
     task.prepare()
+    embeddings = prepare_embeddings(config, model_spec, task)  # train.embeddings, or None
     context = task.context()
     budget = apply_budget(config, model_spec, task)  # sets the width in config.model_params
     model = model_spec.builder(context, **config.model_params)
@@ -112,6 +116,7 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
             f"model {config.model!r}: its builder must return an nn.Module with an int "
             "attribute output_size"
         )
+    install_embeddings(model, model_spec, embeddings)
     clip = train["clip_algorithm"]
     system = BenchmarkSystem(
         model, task, lr=train["lr"], optimizer=train["optimizer"],
@@ -122,7 +127,7 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     diagnostics = selected_diagnostics(registry, train)
     check_first_batch(system, config, registry,
                       step_states=any(d.needs_step_states for d in diagnostics))
-    return PreparedRun(config, model_spec, task_spec, task, system, diagnostics, budget)
+    return PreparedRun(config, model_spec, task_spec, task, system, diagnostics, budget, embeddings)
 
 
 def execute(
@@ -218,6 +223,7 @@ def execute(
         tracker.log_artifact(run_id, run_dir / "result.json")
         for name, obj in prepared.task.artifacts().items():
             tracker.log_json(run_id, obj, name)
+        log_reports(tracker, run_id, run_dir, prepared)  # per-class report, embeddings
     except BaseException as exc:
         status = run_status(exc)
         tracker.log_metrics(run_id, spent())  # a pruned or failed run's cost counts too

@@ -19,6 +19,7 @@ from torch import nn
 from torchmetrics import MeanMetric
 
 from rnnbench.contract.specs import Task
+from rnnbench.training.class_report import ClassReport
 from rnnbench.training.seq2seq_step import seq2seq_step
 
 EVAL_STAGES = ("val", "test")  # stages with task metrics (training logs its loss only)
@@ -81,6 +82,7 @@ class BenchmarkSystem(pl.LightningModule):
         self.register_buffer("_train_weight", torch.zeros((), dtype=torch.long), persistent=False)
         self._state: dict[str, Any] = {}
         self.diverged = False
+        self.class_report = ClassReport.for_task(task)  # test confusion matrix, or None
         # Throughput: training step time (forward, backward, optimiser) and its samples.
         self.train_seconds = 0.0
         self.train_count = 0
@@ -123,6 +125,8 @@ class BenchmarkSystem(pl.LightningModule):
         if stage != "train":
             self.loss_means[f"{stage}_"].update(loss.detach(), weight=self.task.loss_weight(batch))
             self.task.update_metrics(self.metrics[f"{stage}_"], prediction.detach(), batch)
+            if stage == "test" and self.class_report is not None:
+                self.class_report.update(prediction.detach(), batch["target"])
         return loss
 
     # ----------------------------------------------------------------- training
@@ -209,6 +213,8 @@ class BenchmarkSystem(pl.LightningModule):
     # --------------------------------------------------------------------- test
     def on_test_epoch_start(self) -> None:
         self._state.pop("test", None)
+        if self.class_report is not None:
+            self.class_report.reset()
 
     def test_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
         self._shared_step(batch, "test")

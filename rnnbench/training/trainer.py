@@ -28,7 +28,7 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
     )
     # strict=False: a run may stop (max_steps) before its first validation; a monitor
     # that validation never logs is caught by monitor_check instead.
-    stopper = EarlyStopping(monitor=spec.monitor, mode=spec.mode, patience=train["patience"],
+    stopper = EarlyStopping(monitor=spec.monitor, mode=spec.mode, patience=patience(train),
                             check_finite=True, strict=False)
     clip = train["clip_algorithm"]
     trainer = pl.Trainer(
@@ -47,6 +47,9 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
         enable_progress_bar=train["progress"],
         enable_model_summary=False,
         num_sanity_val_steps=0,
+        # every N batches counted across epochs (train.val_check_interval), else per epoch
+        val_check_interval=train.get("val_check_interval") or None,
+        check_val_every_n_epoch=None if train.get("val_check_interval") else 1,
         logger=logger,
         callbacks=[monitor_check(spec.monitor), checkpoint, stopper, *callbacks,
                    ResumeCheckpoint(run_dir / "checkpoints")],
@@ -55,6 +58,14 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
         use_distributed_sampler=False,  # data modules shard training themselves
     )
     return trainer, checkpoint
+
+
+def patience(train: dict) -> int:
+    """Validations without improvement before stopping: train.patience (epochs), or
+    ceil(train.patience_batches / train.val_check_interval) when measured in batches."""
+    if train.get("patience_batches") and train.get("val_check_interval"):
+        return max(1, -(-train["patience_batches"] // train["val_check_interval"]))
+    return train["patience"]
 
 
 def single_device_trainer(prepared: PreparedRun, logger: Any):

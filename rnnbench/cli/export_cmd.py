@@ -1,0 +1,39 @@
+"""`rnnbench export-embeddings --run RUN_ID OUT`: a trained run's input embeddings as a
+word2vec text file, ready for `--set train.embeddings=OUT`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rnnbench.cli.common import print_json, quiet_libraries
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export-embeddings", help="write a trained run's input embeddings (word2vec text)")
+    parser.add_argument("--run", required=True, metavar="RUN_ID",
+                        help="the run's id (MLflow run id, its folder under RESULTS/runs)")
+    parser.add_argument("out", type=Path, help="output file (.txt, .vec; .gz to gzip)")
+    parser.add_argument("--results-dir", type=Path, default=Path("results"),
+                        help="the results folder the run wrote (default: results)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.training.export import export_embeddings
+
+    quiet_libraries()
+    done = export_embeddings(args.results_dir, args.run, args.out, get_registry())
+    if args.json:
+        print_json({"path": str(done.path), "vectors": done.vectors, "dim": done.dim,
+                    "skipped": len(done.skipped)})
+        return 0
+    shown = ", ".join(repr(t) for t in done.skipped[:5])
+    more = f" ... ({len(done.skipped)} in all)" if len(done.skipped) > 5 else ""
+    print(f"wrote {done.vectors:,} vectors of dimension {done.dim} to {done.path}"
+          + (f" (left out: {shown}{more})" if done.skipped else ""), file=sys.stdout)
+    return 0
