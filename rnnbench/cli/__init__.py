@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from rnnbench.contract.errors import RnnbenchError
 
-COMMANDS = ("list_cmd", "describe_cmd", "run_cmd", "sweep_cmd", "leaderboard_cmd", "horizon_cmd")
+COMMANDS = ("list_cmd", "describe_cmd", "run_cmd", "sweep_cmd", "leaderboard_cmd", "horizon_cmd", "generate_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     import torch
     from torchmetrics import Metric
 
+    from rnnbench.contract.generation import TokenCodec
+
 InputKind = Literal["tokens", "features"]
 OutputKind = Literal["sequence", "pooled"]
 INPUT_KINDS = ("tokens", "features")
@@ -248,6 +250,18 @@ class Task(abc.ABC):
 
     def artifacts(self) -> dict[str, Any]:
         """JSON-serialisable artifacts to save with the run (e.g. a label map)."""
+        return {}
+
+    def codec(self) -> TokenCodec | None:
+        """A generative token task's vocabulary as text (rnnbench.contract.generation), so
+        that `rnnbench generate` and `samples()` can sample from its models; None: not one."""
+        return None
+
+    def samples(self, sample: Callable[..., list[int]], epoch: int | None) -> dict[str, str]:
+        """Texts showing what the model writes, {file name: text}, logged as artifacts under
+        samples/ after every validation epoch (epoch 1, 2, ...) and once with the best
+        weights after the final evaluation (epoch None). `sample(prime_ids, length,
+        temperature=1.0, top_k=0, seed=0) -> ids` draws from the model (needs `codec()`)."""
         return {}
 
 

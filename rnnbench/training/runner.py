@@ -25,6 +25,7 @@ from rnnbench.training.devices import check_devices, is_distributed
 from rnnbench.training.distributed import launch_context
 from rnnbench.training.divergence import divergence
 from rnnbench.training.resume import config_hash, find_resumable
+from rnnbench.training.samples import TaskSamples
 from rnnbench.training.trainer import make_trainer, single_device_trainer
 
 
@@ -248,7 +249,8 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
     logger = tracker.lightning_logger(run_id, resumed=resume_from is not None)
     monitors = [spec.factory(config.train["diagnostics_interval"])
                 for spec in prepared.diagnostics]
-    trainer, checkpoint = make_trainer(prepared, run_dir, logger, [*callbacks, *monitors])
+    samples = TaskSamples.attach(prepared, tracker, run_id, run_dir)  # Task.samples texts
+    trainer, checkpoint = make_trainer(prepared, run_dir, logger, [*callbacks, *monitors, *samples])
     datamodule = task.datamodule
     trainer.fit(system, datamodule=datamodule, ckpt_path=resume_from)
     if trainer.global_rank == 0:
@@ -276,6 +278,8 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
         metrics[spec.monitor] = math.nan
     baseline = task.baseline()
     reason = divergence(metrics, baseline, spec, system.diverged)
+    for sampled in samples if trainer.global_rank == 0 else ():
+        sampled.final(diverged=reason is not None)
     test_metrics = {k[len("test_"):]: v for k, v in metrics.items() if k.startswith("test_")}
     solved = spec.solved(test_metrics) if spec.solved and reason is None else None
     n_params = sum(p.numel() for p in system.parameters())
