@@ -243,3 +243,31 @@ def test_word_codec_round_trip_and_errors():
         codec.encode("to be or not")
     with pytest.raises(ConfigError, match=r"word '<pad>' \(token 1\)"):
         codec.encode("<pad> to")  # padding is never a token of the text
+
+
+def test_the_readme_generative_task_example_runs():
+    """The README's codec()/samples() example, grafted onto a tiny vocabulary."""
+    import re
+    import types
+    from pathlib import Path
+
+    from rnnbench.taskkit import Vocabulary
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"```python\n(import rnnbench\n\nclass MyLanguageModel.*?)```", readme,
+                     re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    cls = namespace["MyLanguageModel"]
+    task = types.SimpleNamespace(vocab=Vocabulary(["<pad>", "<unk>", *"Firstlen \n"]), bptt=8)
+    task.codec = lambda: cls.codec(task)
+    codec = task.codec()
+    assert codec.encode("First line\n") == [2, 3, 4, 5, 6, 10, 7, 3, 9, 8, 11]
+
+    def sample(prime_ids, length, temperature=1.0, top_k=0, seed=0):
+        return (prime_ids * length)[:length]
+
+    texts = cls.samples(task, sample, 3)
+    assert list(texts) == ["sample_epoch_3.txt"]
+    assert texts["sample_epoch_3.txt"].startswith("First line\nFirst line\n")
+    assert list(cls.samples(task, sample, None)) == ["sample.txt"]
