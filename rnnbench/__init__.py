@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from rnnbench.contract.errors import ConfigError, DataError, IncompatibleError, RnnbenchError
 from rnnbench.contract.extension_specs import DiagnosticSpec, PrunerSpec, SamplerSpec
+from rnnbench.contract.generation import TokenCodec
 from rnnbench.contract.hookspecs import hookimpl
 from rnnbench.contract.params import Choice, FloatRange, IntRange, Param, ParamSet
 from rnnbench.contract.specs import (
@@ -44,6 +45,7 @@ __all__ = [
     "SamplerSpec",
     "Task",
     "TaskSpec",
+    "TokenCodec",
     "__version__",
     "compatibility",
     "hookimpl",

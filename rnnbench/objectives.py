@@ -162,3 +162,33 @@ class StepClassification:
         counts = torch.bincount(train, minlength=self.num_classes).double() + 1.0  # (C,)
         log_p = (counts / counts.sum()).log()
         return float(-log_p[test].mean())
+
+
+class StepRegression:
+    """A real target per time step: features (B, T, D) -> (B, T); mean squared error over
+    every step (equal-length sequences: targets (B, T) with no padding).
+
+    Metrics: `mse` over all steps of the split.
+    """
+
+    def head(self, in_features: int) -> nn.Module:
+        return nn.Sequential(nn.Linear(in_features, 1), nn.Flatten(-2))  # (B, T, 1) -> (B, T)
+
+    def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(prediction, target)
+
+    def metrics(self) -> dict[str, Metric]:
+        from torchmetrics import MeanSquaredError
+
+        return {"mse": MeanSquaredError()}
+
+    def update_metrics(self, metrics: Mapping[str, Metric], prediction: torch.Tensor,
+                       target: torch.Tensor) -> None:
+        for metric in metrics.values():
+            metric.update(prediction.reshape(-1), target.reshape(-1))
+
+    def baseline(self, train_target: torch.Tensor, test_target: torch.Tensor) -> float:
+        """Main metric `mse` of always predicting the training split's mean sequence (the
+        mean target of each step, (T,)), scored on the test steps."""
+        mean = train_target.float().mean(0)  # (T,)
+        return float(((test_target.float() - mean) ** 2).mean())

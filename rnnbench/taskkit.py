@@ -10,7 +10,7 @@ Data
   size_options                 the options seq_len, train_size, val_size, test_size
 Objectives (head, loss, metrics, baseline)
   ObjectiveTask                mixin delegating to `self.objective`
-  Classification, Regression, StepClassification, IGNORE_INDEX
+  Classification, Regression, StepClassification, StepRegression, IGNORE_INDEX
 Sequence to sequence (rnnbench.contract.seq2seq; loaded on first use)
   Seq2SeqTarget, TokenSequences, ExactMatch, TokenAccuracy, TextMetric,
   sequence_scores, pad_sequences, decode_options, seq2seq_loss_weight
@@ -25,7 +25,8 @@ Embeddings
 Baselines (the trivial predictor's value of the main metric on the test split):
 Classification: accuracy of the training split's majority label scored on test (so
 it may fall below 1/C on balanced data); Regression: MSE of the training mean;
-StepClassification: cross-entropy (nats/step) of the training step-label frequencies.
+StepClassification: cross-entropy (nats/step) of the training step-label frequencies;
+StepRegression: MSE of the training mean sequence (each step's mean target).
 
 Names from the data, file and text modules load on first use, so importing the kit
 does not import Lightning or `datasets`.
@@ -45,6 +46,7 @@ from rnnbench.objectives import (
     ObjectiveTask,
     Regression,
     StepClassification,
+    StepRegression,
 )
 
 if TYPE_CHECKING:
@@ -219,6 +221,7 @@ __all__ = [
     "Seq2SeqTarget",
     "Regression",
     "StepClassification",
+    "StepRegression",
     "StreamWindows",
     "SyntheticTask",
     "TensorBatches",

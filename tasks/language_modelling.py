@@ -14,6 +14,11 @@ row ends with <eos>. A single file is split into contiguous parts: train, then t
 Metrics: cross-entropy (nats per token) as the loss, perplexity, and bits per
 character at character level. Baseline: the add-one unigram model's cross-entropy
 on the test split.
+
+Generative: `codec()` gives the vocabulary as text (`rnnbench generate` samples from a
+run's best checkpoint), and `samples()` logs what the model writes after the training
+text's first line (200 tokens, temperature 0.8, seed 0) after every validation epoch
+(samples/sample_epoch_N.txt) and from the best weights (samples/sample.txt).
 """
 
 from __future__ import annotations
@@ -21,10 +26,21 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rnnbench import ConfigError, DataError, ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
+from rnnbench import (
+    ConfigError,
+    DataError,
+    ModelContext,
+    Param,
+    ParamSet,
+    Task,
+    TaskSpec,
+    TokenCodec,
+    hookimpl,
+)
 from rnnbench.taskkit import FORMAT_CHOICES, Vocabulary
 
 OPTIONS = ParamSet((
@@ -51,6 +67,8 @@ OPTIONS = ParamSet((
 
 #: Options that do not change the prepared token ids (so not part of the cache key).
 CACHE_INDEPENDENT = ("cache", "bptt")
+#: The run's sample artifacts (Task.samples): tokens drawn after the default prime.
+SAMPLE_LENGTH, SAMPLE_TEMPERATURE, PRIME_TOKENS = 200, 0.8, 40
 
 
 def tokens_of(text: str, level: str) -> list[str]:
@@ -261,6 +279,36 @@ class LanguageModellingTask(Task):
     def describe(self) -> dict[str, Any]:
         return {"level": self.o["level"], "vocab_size": len(self.vocab),
                 **{f"{s}_tokens": int(ids.numel()) for s, ids in self.ids.items()}}
+
+    def codec(self) -> TokenCodec:
+        """The vocabulary as text; the default prime is the training text's first line
+        (at most PRIME_TOKENS tokens). Padding is never sampled, nor is <unk> when the
+        training text has none."""
+        if getattr(self, "_codec", None) is None:
+            from rnnbench.taskkit import EOS
+
+            train = self.ids["train"]
+            unk = self.vocab.unk_id
+            line_end = self.vocab.stoi.get("\n" if self.o["level"] == "char" else EOS)
+            start = train[:PRIME_TOKENS].tolist()
+            if line_end in start:
+                start = start[: start.index(line_end) + 1]
+            never = {0} | ({unk} if not bool((train == unk).any()) else set())
+            level = self.o["level"]
+            self._codec = TokenCodec(tuple(self.vocab.itos), level=level,
+                                     line_end=EOS if level == "word" else None,
+                                     never=frozenset(never), window=self.o["bptt"])
+            self._codec = replace(self._codec, prime=self._codec.decode(start))
+        return self._codec
+
+    def samples(self, sample, epoch):
+        """SAMPLE_LENGTH tokens at SAMPLE_TEMPERATURE after the default prime, seed 0:
+        sample_epoch_N.txt after validation epoch N, sample.txt from the best weights."""
+        codec = self.codec()
+        prime = codec.encode(codec.prime, "the default prime")
+        ids = sample(prime, SAMPLE_LENGTH, temperature=SAMPLE_TEMPERATURE, seed=0)
+        name = "sample.txt" if epoch is None else f"sample_epoch_{epoch}.txt"
+        return {name: codec.prime + codec.decode(ids, codec.prime.endswith("\n"))}
 
 
 LANGUAGE_MODELLING = TaskSpec(

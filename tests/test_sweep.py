@@ -223,7 +223,8 @@ def test_installed_plugins_join_all_and_synthetic_only_when_asked(fake_plugin):
     registry = get_registry()
     assert "adding-again" in registry.tasks
     config = build_sweep_config(registry, None, {"tasks": "synthetic", "models": "all"})
-    assert config.tasks == ["adding", "addition", "copy", "listops", "reverse", "sort"]
+    assert config.tasks == ["adding", "addition", "copy", "listops", "reverse", "sort",
+                            "waveform"]
     config = build_sweep_config(registry, None, {"tasks": "synthetic", "all_installed": True})
     assert "adding-again" in config.tasks
 

@@ -47,6 +47,7 @@ def builtin_cases(tmp_path):
         "adding": ({"seq_len": 6, **SIZES}, [{"seq_len": 1}, {"train_size": 0}]),
         "copy": ({"seq_len": 4, **SIZES}, [{"seq_len": 0}]),
         "listops": ({"seq_len": 30, **SIZES}, [{"seq_len": 4}, {"max_args": 1}]),
+        "waveform": ({"seq_len": 12, **SIZES}, [{"seq_len": 6}, {"components": 3}]),
         "text-classification": ({"dataset": str(reviews), "cache": False},
                                 [{"dataset": missing}, {"dataset": ""}]),
         "language-modelling": ({"dataset": str(corpus), "bptt": 8, "cache": False},

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from rnnbench.contract.errors import RnnbenchError
 
-COMMANDS = ("list_cmd", "describe_cmd", "run_cmd", "sweep_cmd", "leaderboard_cmd", "horizon_cmd")
-COMMANDS = (*COMMANDS, "export_cmd")  # rnnbench export-embeddings
+COMMANDS = ("list_cmd", "describe_cmd", "run_cmd", "sweep_cmd", "leaderboard_cmd", "horizon_cmd",
+            "generate_cmd", "export_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,8 +20,9 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
+from rnnbench.contract.outputs import ModelOutput  # noqa: F401  (re-exported: its old home)
 from rnnbench.contract.params import ParamSet
 
 if TYPE_CHECKING:
@@ -29,59 +30,13 @@ if TYPE_CHECKING:
     import torch
     from torchmetrics import Metric
 
+    from rnnbench.contract.generation import TokenCodec
     from rnnbench.contract.seq2seq import Seq2SeqTarget
 
 InputKind = Literal["tokens", "features"]
 OutputKind = Literal["sequence", "pooled", "seq2seq"]  # seq2seq: rnnbench.contract.seq2seq
 INPUT_KINDS = ("tokens", "features")
 OUTPUT_KINDS = ("sequence", "pooled")
-
-
-class _ModelOutputFields(NamedTuple):
-    sequence: torch.Tensor | None = None
-    pooled: torch.Tensor | None = None
-    state: Any = None
-
-
-_NOT_GIVEN = object()
-_HIDDEN_DEPRECATED = (
-    "ModelOutput(hidden=...) is deprecated and ignored (nothing read it); it will be "
-    "removed in rnnbench 0.3. Gradient-flow diagnostics take the per-step states from "
-    "forward_unrolled() (ModelSpec.hidden_states=True)."
-)
-
-
-class ModelOutput(_ModelOutputFields):
-    """What a model returns.
-
-    sequence: (B, T, D) per-step features, or None when not requested. For a causal
-              model, sequence[:, t] depends only on inputs[:, :t+1].
-    pooled:   (B, D) one vector per sequence (computed from its true length), or None.
-    state:    recurrent state to pass back as `state=` on the next consecutive window
-              (stateful language modelling); the core detaches it between windows.
-
-    Deprecated: the former fourth field `hidden` was never read. Passing it (by keyword
-    or as a fourth positional argument) still works for plugins written against
-    rnnbench 0.1, with a DeprecationWarning, and is dropped; reading `.hidden` warns
-    and gives None. Both go in rnnbench 0.3.
-    """
-
-    __slots__ = ()
-
-    def __new__(cls, sequence: torch.Tensor | None = None, pooled: torch.Tensor | None = None,
-                state: Any = None, hidden: Any = _NOT_GIVEN) -> ModelOutput:
-        if hidden is not _NOT_GIVEN:
-            import warnings
-
-            warnings.warn(_HIDDEN_DEPRECATED, DeprecationWarning, stacklevel=2)
-        return super().__new__(cls, sequence, pooled, state)
-
-    @property
-    def hidden(self) -> None:
-        import warnings
-
-        warnings.warn(_HIDDEN_DEPRECATED, DeprecationWarning, stacklevel=2)
-        return None
 
 
 @dataclass(frozen=True)
@@ -266,6 +221,18 @@ class Task(abc.ABC):
         (B, C) logits (its `loss` takes them): every such run gets a per-class report
         and a confusion matrix on test. None (the default): not a classification."""
         return None
+
+    def codec(self) -> TokenCodec | None:
+        """A generative token task's vocabulary as text (rnnbench.contract.generation), so
+        that `rnnbench generate` and `samples()` can sample from its models; None: not one."""
+        return None
+
+    def samples(self, sample: Callable[..., list[int]], epoch: int | None) -> dict[str, str]:
+        """Texts showing what the model writes, {file name: text}, logged as artifacts under
+        samples/ after every validation epoch (epoch 1, 2, ...) and once with the best
+        weights after the final evaluation (epoch None). `sample(prime_ids, length,
+        temperature=1.0, top_k=0, seed=0) -> ids` draws from the model (needs `codec()`)."""
+        return {}
 
 
 def compatibility(

@@ -61,6 +61,9 @@ class Tracker(Protocol):
 
     def run_status(self, run_id: str) -> str: ...
 
+    def record(self, run_id: str) -> RunRecord:
+        """One run by its id; LookupError (KeyError in memory) when there is none."""
+
     def find_runs(self, tags: Mapping[str, str] | None = None, status: str | None = None,
                   unfinished: bool = False, newest_first: bool = True,
                   limit: int | None = None) -> list[RunRecord]: ...

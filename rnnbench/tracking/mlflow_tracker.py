@@ -238,6 +238,15 @@ class MlflowTracker:
     def run_status(self, run_id: str) -> str:
         return self.client.get_run(run_id).info.status
 
+    def record(self, run_id: str) -> RunRecord:
+        """The run with this id (any experiment of the store); LookupError when none."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return _record(self.client.get_run(run_id))
+        except MlflowException:
+            raise LookupError(run_id) from None
+
     def reopen_run(self, run_id: str) -> None:
         """Mark a finished or killed run RUNNING again (resume, re-run of a sweep)."""
         self.client.update_run(run_id, status="RUNNING")

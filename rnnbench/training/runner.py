@@ -12,7 +12,7 @@ import math
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,49 +26,10 @@ from rnnbench.training.distributed import launch_context
 from rnnbench.training.divergence import divergence
 from rnnbench.training.embeddings import install_embeddings, prepare_embeddings
 from rnnbench.training.reports import log_reports
+from rnnbench.training.result import RunResult
 from rnnbench.training.resume import config_hash, find_resumable
+from rnnbench.training.samples import TaskSamples
 from rnnbench.training.trainer import make_trainer, single_device_trainer
-
-
-@dataclass
-class RunResult:
-    """The outcome of one run; `metrics` holds the final flat val_*/test_* values."""
-
-    model: str
-    task: str
-    metrics: dict[str, float]
-    baseline: float | None
-    params: int
-    wall_seconds: float
-    throughput: float
-    throughput_unit: str
-    mlflow_run_id: str | None
-    monitor: str
-    monitor_value: float | None
-    diverged: bool = False
-    diverged_reason: str | None = None
-    solved: bool | None = None
-    epochs: int = 0
-    steps: int = 0  # optimiser steps taken
-    cpu_seconds: float = 0.0  # this process's CPU time, all threads (time.process_time)
-    gpu_seconds: float = 0.0  # wall time x devices when trained on CUDA, else 0
-    device_type: str = "cpu"  # the trainer's root device type ("cpu", "cuda", "mps")
-    world_size: int = 1  # devices x nodes that trained
-    seed: int = 0
-    grad_norm_mean: float | None = None
-    clip_fraction: float | None = None
-    hparams: dict[str, Any] = field(default_factory=dict)
-    budget_params: int | None = None  # the count under train.budget_counts, when budgeted
-
-    def to_json(self) -> dict[str, Any]:
-        def clean(v: Any) -> Any:
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            return v
-
-        return clean(asdict(self))
 
 
 @dataclass
@@ -254,7 +215,8 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
     logger = tracker.lightning_logger(run_id, resumed=resume_from is not None)
     monitors = [spec.factory(config.train["diagnostics_interval"])
                 for spec in prepared.diagnostics]
-    trainer, checkpoint = make_trainer(prepared, run_dir, logger, [*callbacks, *monitors])
+    samples = TaskSamples.attach(prepared, tracker, run_id, run_dir)  # Task.samples texts
+    trainer, checkpoint = make_trainer(prepared, run_dir, logger, [*callbacks, *monitors, *samples])
     datamodule = task.datamodule
     trainer.fit(system, datamodule=datamodule, ckpt_path=resume_from)
     if trainer.global_rank == 0:
@@ -282,6 +244,8 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
         metrics[spec.monitor] = math.nan
     baseline = task.baseline()
     reason = divergence(metrics, baseline, spec, system.diverged)
+    for sampled in samples if trainer.global_rank == 0 else ():
+        sampled.final(diverged=reason is not None)
     test_metrics = {k[len("test_"):]: v for k, v in metrics.items() if k.startswith("test_")}
     solved = spec.solved(test_metrics) if spec.solved and reason is None else None
     n_params = sum(p.numel() for p in system.parameters())
