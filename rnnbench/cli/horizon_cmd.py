@@ -20,7 +20,8 @@ Trains every model at every length with every seed for the same number of optimi
 steps (no early stopping) and reports the longest length each model solves on at least
 half its seeds. The defaults make 3 models x 4 lengths x 2 seeds = 24 runs of 2000
 steps: about 20 minutes on a 2-core CPU. Any task whose spec declares a length option
-and a solved criterion works (built-in: adding, copy)."""
+and a solved criterion works; `rnnbench list` shows them (built-in: adding, copy,
+the seq2seq tasks reverse, sort and addition, waveform)."""
 
 
 def add_parser(subparsers) -> None:
