@@ -20,6 +20,7 @@ from rnnbench.contract.specs import (
     TaskSpec,
     compatibility,
 )
+from rnnbench.contract.trees import TreeBatch, TreeOutput
 
 try:
     __version__ = version("rnnbench")
@@ -44,6 +45,8 @@ __all__ = [
     "SamplerSpec",
     "Task",
     "TaskSpec",
+    "TreeBatch",
+    "TreeOutput",
     "__version__",
     "compatibility",
     "hookimpl",

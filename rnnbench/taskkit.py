@@ -15,6 +15,10 @@ Files, text and caching
   resolve_local, local_files, check_file, load_local, load_hub, column
   Vocabulary, EOS, detect_level, tokenize_batch, encode_batch
   PreparedCache, file_digests, datasets_version, loading_code
+Trees (rnnbench.contract.trees: batches that also carry a level-major TreeBatch)
+  ParsedTree, parse_ptb, read_ptb_file   labelled PTB-bracket trees, errors with file:line
+  TreePool, TreeBatches, collate_trees   flat node pools, batches with "tree", "node_target"
+  NO_LABEL, max_children_of, heights
 
 Baselines (the trivial predictor's value of the main metric on the test split):
 Classification: accuracy of the training split's majority label scored on test (so
@@ -62,6 +66,17 @@ if TYPE_CHECKING:
     )
     from rnnbench.data.tabular import FORMAT_CHOICES, read_tables
     from rnnbench.data.text import EOS, Vocabulary, detect_level, encode_batch, tokenize_batch
+    from rnnbench.data.trees import (
+        NO_LABEL,
+        ParsedTree,
+        TreeBatches,
+        TreePool,
+        collate_trees,
+        heights,
+        max_children_of,
+        parse_ptb,
+        read_ptb_file,
+    )
 
 _LAZY = {
     "rnnbench.data.modules": ("BucketBatchSampler", "InMemoryDataModule", "StreamWindows",
@@ -73,6 +88,8 @@ _LAZY = {
     "rnnbench.data.tabular": ("FORMAT_CHOICES", "read_tables"),
     "rnnbench.data.columns": ("class_names_file", "pick_columns", "read_class_names",
                               "say_once"),
+    "rnnbench.data.trees": ("NO_LABEL", "ParsedTree", "TreeBatches", "TreePool", "collate_trees",
+                            "heights", "max_children_of", "parse_ptb", "read_ptb_file"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -176,32 +193,41 @@ __all__ = [
     "EOS",
     "FORMAT_CHOICES",
     "IGNORE_INDEX",
+    "NO_LABEL",
     "TEST_SEED",
     "VAL_SEED",
     "BucketBatchSampler",
     "Classification",
     "InMemoryDataModule",
     "ObjectiveTask",
+    "ParsedTree",
     "PreparedCache",
     "Regression",
     "StepClassification",
     "StreamWindows",
     "SyntheticTask",
     "TensorBatches",
+    "TreeBatches",
+    "TreePool",
     "Vocabulary",
     "check_file",
     "class_names_file",
+    "collate_trees",
     "column",
     "datasets_version",
     "detect_level",
     "encode_batch",
     "file_digests",
+    "heights",
     "load_hub",
     "load_local",
     "loading_code",
     "local_files",
+    "max_children_of",
+    "parse_ptb",
     "pick_columns",
     "read_class_names",
+    "read_ptb_file",
     "read_tables",
     "resolve_local",
     "say_once",

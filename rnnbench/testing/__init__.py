@@ -12,5 +12,7 @@ kind and the broken promise.
 
 from rnnbench.testing.models import ContractError, check_model_spec, check_step_states
 from rnnbench.testing.tasks import check_task_spec
+from rnnbench.testing.trees import check_tree_model_spec, random_trees, tree_batches
 
-__all__ = ["ContractError", "check_model_spec", "check_step_states", "check_task_spec"]
+__all__ = ["ContractError", "check_model_spec", "check_step_states", "check_task_spec",
+           "check_tree_model_spec", "random_trees", "tree_batches"]
