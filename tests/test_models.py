@@ -25,6 +25,7 @@ VARIANTS = [
     ("gru", {"init": "orthogonal", "init_scale": 2.0}), ("lstm", {"init": "orthogonal"}),
     ("ln-lstm", {}), ("ln-lstm", {"num_layers": 2, "init": "orthogonal"}), ("ln-gru", {}),
     ("bn-lstm", {}), ("bn-lstm", {"num_layers": 2}),
+    ("recnn", {}), ("treelstm", {}), ("treelstm", {"variant": "childsum"}),  # tree contract
 ]
 
 

@@ -17,6 +17,8 @@ TASK_OPTIONS = {
                 "task.test_size=64"],
     "text-classification": ["task.dataset={tc}"],
     "language-modelling": ["task.dataset={lm}", "task.bptt=8"],
+    "sst": ["task.dataset={tb}"],
+    "treebank": ["task.dataset={tb}"],
 }
 SYNTHETIC_TINY = {"seq_len": 8, "train_size": 256, "val_size": 64, "test_size": 64}
 MODEL_OPTIONS = {"hidden_size": 16, "embedding_dim": 8, "context_size": 8, "memory_size": 8}
@@ -55,7 +57,13 @@ def data(tmp_path_factory):
         lines.append(f"the movie was {pick[i % 3]} {words[6 + i % 4]}\t{positive}")
     (root / "tc.tsv").write_text("\n".join(lines) + "\n")
     (root / "lm.txt").write_text("to be or not to be that is the question\n" * 80)
-    return {"tc": root / "tc.tsv", "lm": root / "lm.txt", "results": root / "results"}
+    (root / "tb").mkdir()  # a treebank: the root's label is its sentiment word's
+    for split in ("train", "dev", "test"):
+        (root / "tb" / f"{split}.txt").write_text("".join(
+            f"({k} ({k} {words[k if k < 2 else k - 1]}) (2 (2 {words[6 + i % 4]}) (2 movie)))\n"
+            for i in range(120) for k in [(0, 1, 3, 4)[i % 4]]))
+    return {"tc": root / "tc.tsv", "lm": root / "lm.txt", "tb": root / "tb",
+            "results": root / "results"}
 
 
 def test_every_builtin_model_and_task_is_covered():
@@ -71,7 +79,7 @@ def test_every_builtin_model_and_task_is_covered():
 def test_loss_goes_down(cli, data, model, task):
     spec = get_registry().model(model)
     sets = [f"model.{k}={v}" for k, v in MODEL_OPTIONS.items() if k in spec.params]
-    sets += [o.format(tc=data["tc"], lm=data["lm"]) for o in task_options(task)]
+    sets += [o.format(tc=data["tc"], lm=data["lm"], tb=data["tb"]) for o in task_options(task)]
     sets += ["train.lr=0.01", "train.batch_size=32", "train.progress=false", "train.patience=10"]
     args = ["run", "--model", model, "--task", task, "--max-epochs", "4",
             "--results-dir", str(data["results"]), "--json"]

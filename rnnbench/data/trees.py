@@ -25,7 +25,7 @@ from rnnbench.contract.errors import DataError
 from rnnbench.contract.trees import TreeBatch
 from rnnbench.data.modules import TensorBatches
 
-_BRACKET_TOKENS = re.compile(r"\(|\)|[^\s()]+")
+_BRACKET_TOKENS = re.compile(r"\(|\)|[^ \t\r\n\f\v()]+")  # words may hold U+00A0
 NO_LABEL = -1  # node_target of a node without a label (ListOps' inner nodes)
 
 
@@ -61,41 +61,44 @@ def parse_ptb(text: str, where: str) -> ParsedTree:
     """One PTB-bracket tree, every node `(LABEL child ...)` or `(LABEL word)` with an
     integer LABEL; DataError naming `where` (file:line) and what is wrong."""
     tree, stack = ParsedTree(), []
-    tokens = _BRACKET_TOKENS.findall(text)
+    matches = list(_BRACKET_TOKENS.finditer(text))
+    tokens = [m.group() for m in matches]
+    column = [m.start() + 1 for m in matches]  # 1-based, for the messages
     i = 0
     while i < len(tokens):
         tok = tokens[i]
         if tok == "(":
             label = tokens[i + 1] if i + 1 < len(tokens) else ")"
             if label in "()":
-                raise DataError(f"{where}: node without a label (token {i + 1}: "
+                raise DataError(f"{where}: node without a label (column {column[i]}: "
                                 f"'(' followed by {label!r}); every node is (LABEL ...)")
             try:
                 value = int(label)
             except ValueError:
-                raise DataError(f"{where}: label {label!r} is not an integer (token "
-                                f"{i + 2}); every node is (LABEL ...) with LABEL 0, 1, ...") from None
+                raise DataError(f"{where}: label {label!r} is not an integer (column "
+                                f"{column[i + 1]}); every node is (LABEL ...) with LABEL 0, 1, "
+                                "...") from None
             if not stack and tree.token:
-                raise DataError(f"{where}: a second tree starts at token {i + 1}; "
+                raise DataError(f"{where}: a second tree starts at column {column[i]}; "
                                 "one tree per line")
             stack.append(tree.add(stack[-1] if stack else None, value))
             i += 2
         elif tok == ")":
             if not stack:
-                raise DataError(f"{where}: unbalanced bracket: ')' at token {i + 1} closes "
+                raise DataError(f"{where}: unbalanced bracket: ')' at column {column[i]} closes "
                                 "no open '('")
             node = stack.pop()
             if tree.token[node] < 0 and not tree.children[node]:
-                raise DataError(f"{where}: node ({tree.label[node]}) at token {i} has neither "
+                raise DataError(f"{where}: node ({tree.label[node]}) closed at column {column[i]} has neither "
                                 "a word nor children")
             i += 1
         else:
             if not stack:
-                raise DataError(f"{where}: word {tok!r} outside any bracket (token {i + 1})")
+                raise DataError(f"{where}: word {tok!r} outside any bracket (column {column[i]})")
             node = stack[-1]
             if tree.token[node] >= 0 or tree.children[node]:
                 raise DataError(f"{where}: node ({tree.label[node]}) has more than one word "
-                                f"or mixes words and subtrees (token {i + 1}: {tok!r})")
+                                f"or mixes words and subtrees (column {column[i]}: {tok!r})")
             tree.read(node, tok)
             i += 1
     if stack:
