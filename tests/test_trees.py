@@ -215,3 +215,22 @@ model_params:
     rows = json.loads(out.strip().splitlines()[-1])["leaderboard"]
     assert {(r["task"], r["model"]) for r in rows} == {
         (t, m) for t in ("listops", "sst") for m in ("treelstm", "recnn", "lstm")}
+
+
+def test_the_readme_tree_model_example_passes_its_contract_and_trains(fake_plugin, cli, tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"```python\n(# my_package/my_tree_model.py\n.*?)```", readme, re.S).group(1)
+    module = __import__(fake_plugin(code, dist="my-tree-model", entry_point="my_tree_model"))
+    registry = get_registry(refresh=True)
+    assert registry.problems == []
+    check_model_spec(module.SPEC, {"hidden_size": 6})
+    assert "reads trees" in rnnbench.compatibility(module.SPEC, registry.task("copy"))
+    code, out, err = cli("run", "--model", "sum-tree-rnn", "--task", "listops", "--set",
+                         "task.train_size=64", "--set", "task.val_size=32", "--set",
+                         "task.test_size=32", "--set", "task.seq_len=30", "--set",
+                         "train.progress=false", "--max-epochs", "1", "--no-track", "--json")
+    assert code == 0, err
+    assert "test_acc" in json.loads(out.strip().splitlines()[-1])["metrics"]
