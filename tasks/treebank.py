@@ -46,7 +46,8 @@ def options(sst: bool) -> ParamSet:
               choices=("roots", "phrases")),
         Param("lowercase", bool, sst, "lower-case words before the vocabulary"),
         Param("min_freq", int, 1, "minimum training frequency of a vocabulary word", minimum=1),
-        Param("max_train_samples", int, 0, "the first N training trees (0: all)", minimum=0),
+        Param("max_train_samples", int, 0, "N training trees drawn at random, the same for "
+              "every run (treebank files are often sorted by label; 0: all)", minimum=0),
     ))
 
 
@@ -109,8 +110,11 @@ class TreebankTask(Task):
             if o["lowercase"]:
                 for t in trees[split]:
                     t.words = [w.lower() for w in t.words]
-        if o["max_train_samples"]:
-            trees["train"] = trees["train"][: o["max_train_samples"]]
+        if o["max_train_samples"] and o["max_train_samples"] < len(trees["train"]):
+            import torch
+
+            pick = torch.randperm(len(trees["train"]), generator=torch.Generator().manual_seed(0))
+            trees["train"] = [trees["train"][i] for i in sorted(pick[: o["max_train_samples"]])]
         self.vocab = Vocabulary.build((t.words for t in trees["train"]), min_freq=o["min_freq"])
         self.max_children = max(max_children_of(trees[s]) for s in SPLITS)
         self.sizes = {s: len(trees[s]) for s in SPLITS}

@@ -142,6 +142,9 @@ def test_sst_task_contract_labels_and_baseline(tmp_path):
     fine = sst_task(folder, labels="fine")
     assert fine.sizes["train"] == 6 and fine.num_classes == 5
     assert fine.baseline() == 0.25  # majority 3 (two of six; first in count order); test 1/4
+    subsets = [sst_task(folder, labels="fine", max_train_samples=3) for _ in range(2)]
+    assert subsets[0].sizes["train"] == 3  # a fixed random subset: the same for every run
+    assert torch.equal(subsets[0].splits[0].tensors["target"], subsets[1].splits[0].tensors["target"])
 
 
 def test_phrase_supervision_scores_every_labelled_node_and_evaluates_roots(tmp_path):
