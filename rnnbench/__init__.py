@@ -21,6 +21,7 @@ from rnnbench.contract.specs import (
     TaskSpec,
     compatibility,
 )
+from rnnbench.contract.trees import TreeBatch, TreeOutput
 
 try:
     __version__ = version("rnnbench")
@@ -46,6 +47,8 @@ __all__ = [
     "Task",
     "TaskSpec",
     "TokenCodec",
+    "TreeBatch",
+    "TreeOutput",
     "__version__",
     "compatibility",
     "hookimpl",

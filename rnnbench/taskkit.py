@@ -21,6 +21,10 @@ Files, text and caching
 Embeddings
   load_vectors, Vectors         pretrained vectors from text / .npy / .npz files (cached)
   align, restricted_ids         vectors aligned to a vocabulary; a vocabulary cut to them
+Trees (rnnbench.contract.trees: batches that also carry a level-major TreeBatch)
+  ParsedTree, parse_ptb, read_ptb_file   labelled PTB-bracket trees, errors with file:line
+  TreePool, TreeBatches, collate_trees   flat node pools, batches with "tree", "node_target"
+  NO_LABEL, max_children_of, heights
 
 Baselines (the trivial predictor's value of the main metric on the test split):
 Classification: accuracy of the training split's majority label scored on test (so
@@ -73,6 +77,17 @@ if TYPE_CHECKING:
     )
     from rnnbench.data.tabular import FORMAT_CHOICES, read_tables
     from rnnbench.data.text import EOS, Vocabulary, detect_level, encode_batch, tokenize_batch
+    from rnnbench.data.trees import (
+        NO_LABEL,
+        ParsedTree,
+        TreeBatches,
+        TreePool,
+        collate_trees,
+        heights,
+        max_children_of,
+        parse_ptb,
+        read_ptb_file,
+    )
     from rnnbench.seq2seq_kit import (
         ExactMatch,
         TextMetric,
@@ -98,6 +113,8 @@ _LAZY = {
                              "decode_options", "pad_sequences", "sequence_scores"),
     "rnnbench.data.embeddings": ("Vectors", "load_vectors"),
     "rnnbench.data.embedding_align": ("align", "restricted_ids"),
+    "rnnbench.data.trees": ("NO_LABEL", "ParsedTree", "TreeBatches", "TreePool", "collate_trees",
+                            "heights", "max_children_of", "parse_ptb", "read_ptb_file"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 _RENAMED = {"seq2seq_loss_weight": ("rnnbench.seq2seq_kit", "loss_weight"),
@@ -210,6 +227,7 @@ __all__ = [
     "EOS",
     "FORMAT_CHOICES",
     "IGNORE_INDEX",
+    "NO_LABEL",
     "TEST_SEED",
     "VAL_SEED",
     "BucketBatchSampler",
@@ -217,6 +235,7 @@ __all__ = [
     "ExactMatch",
     "InMemoryDataModule",
     "ObjectiveTask",
+    "ParsedTree",
     "PreparedCache",
     "Seq2SeqTarget",
     "Regression",
@@ -229,24 +248,31 @@ __all__ = [
     "TokenAccuracy",
     "TokenSequences",
     "Vectors",
+    "TreeBatches",
+    "TreePool",
     "Vocabulary",
     "align",
     "check_file",
     "class_names_file",
+    "collate_trees",
     "column",
     "datasets_version",
     "decode_options",
     "detect_level",
     "encode_batch",
     "file_digests",
+    "heights",
     "load_hub",
     "load_local",
     "load_vectors",
     "loading_code",
     "local_files",
     "pad_sequences",
+    "max_children_of",
+    "parse_ptb",
     "pick_columns",
     "read_class_names",
+    "read_ptb_file",
     "read_tables",
     "resolve_local",
     "restricted_ids",

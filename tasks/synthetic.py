@@ -8,6 +8,9 @@
   cross-entropy 10·ln(8)/(T+20); solved when recall accuracy >= 99%.
 - `listops` (Nangia & Bowman 2018; long-range form of Tay et al. 2021): nested
   prefix expressions of MAX, MIN, MED, SM (sum mod 10) over digits; label 0..9.
+  Batches also carry each expression's tree (batch["tree"], rnnbench.TreeBatch) for
+  tree models: an operator node reads its operator token and has its arguments as
+  children, a digit is a leaf; the token sequence is the same for sequential models.
 
 Built on the public task kit (`rnnbench.taskkit.SyntheticTask`): the training set
 depends on the run's seed; validation and test sets are fixed, so every run is scored
@@ -29,6 +32,7 @@ from rnnbench.taskkit import (
     Regression,
     StepClassification,
     SyntheticTask,
+    seeded_splits,
     size_options,
 )
 
@@ -155,6 +159,25 @@ def listops_expression(rng: random.Random, depth: int, max_args: int) -> tuple[l
     return tokens, listops_apply(op, values)
 
 
+def listops_tree(row: list[int]):
+    """The expression tree of one token row (ids, no padding) as a ParsedTree: every
+    token is a word (position = its index), operators and digits are nodes."""
+    from rnnbench.taskkit import ParsedTree
+
+    tree, stack = ParsedTree(), []
+    for token in row:
+        name = LISTOPS_VOCAB[token]
+        if name == "]":
+            stack.pop()
+            tree.words.append(name)
+            continue
+        node = tree.add(stack[-1] if stack else None)
+        tree.read(node, name)
+        if name in LISTOPS_OPS:
+            stack.append(node)
+    return tree
+
+
 class ListOpsTask(SyntheticTask):
     metric_unit = "accuracy"
     baseline_name = "training majority class"
@@ -183,9 +206,23 @@ class ListOpsTask(SyntheticTask):
         return {"inputs": inputs, "lengths": torch.tensor(list(map(len, rows))),
                 "target": torch.tensor(labels)}
 
+    def _build(self) -> tuple:
+        """The kit's seeded splits, each with its expressions' trees."""
+        from rnnbench.taskkit import TreeBatches, TreePool
+
+        if self.splits is None:
+            o = self.options
+            plain = seeded_splits(self.generate, (o["train_size"], o["val_size"],
+                                                  o["test_size"]), self.seed)
+            self.splits = tuple(TreeBatches(TreePool.build(
+                [listops_tree(row[:n].tolist()) for row, n in
+                 zip(split.tensors["inputs"], split.tensors["lengths"], strict=True)],
+                o["max_args"]), trim=(), **split.tensors) for split in plain)
+        return self.splits
+
     def context(self) -> ModelContext:
         return ModelContext(input_kind="tokens", output="pooled", vocab_size=len(LISTOPS_VOCAB),
-                            padding_idx=0)
+                            padding_idx=0, max_children=self.options["max_args"])
 
 
 ADDING = TaskSpec(
@@ -211,6 +248,7 @@ LISTOPS = TaskSpec(
         Param("max_args", int, 4, "maximum arguments per operator", minimum=2),
     )),
     monitor="val_acc", mode="max", main_metric="acc", synthetic=True,
+    provides=frozenset({"tree"}),
     description="ListOps: value (0-9) of nested MAX/MIN/MED/SM expressions",
 )
 

@@ -27,7 +27,7 @@ def tiny_config(model, task, data, budget, counts="recurrent", width_at=None):  
     if width_at is not None:
         sets["model"][spec.width] = str(width_at)
     for option in task_options(task):
-        key, _, value = option.format(tc=data["tc"], lm=data["lm"]).partition("=")
+        key, _, value = option.format(tc=data["tc"], lm=data["lm"], tb=data["tb"]).partition("=")
         sets["task"][key.removeprefix("task.")] = value
     return build_run_config(registry, model, task, sets)
 

@@ -26,6 +26,7 @@ VARIANTS = [
     ("ln-lstm", {}), ("ln-lstm", {"num_layers": 2, "init": "orthogonal"}), ("ln-gru", {}),
     ("bn-lstm", {}), ("bn-lstm", {"num_layers": 2}),
     ("seq2seq", {}), ("seq2seq-attn", {"attention": "luong", "bidirectional": True}),
+    ("recnn", {}), ("treelstm", {}), ("treelstm", {"variant": "childsum"}),  # tree contract
 ]
 
 

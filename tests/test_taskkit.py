@@ -43,7 +43,16 @@ def builtin_cases(tmp_path):
     missing = str(tmp_path / "missing.csv")
     (tmp_path / "pairs.tsv").write_text("".join(f"w{i % 7} w{i % 5}\tv{i % 5} v{i % 7}\n"
                                                 for i in range(30)))
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    for split in ("train", "dev", "test"):  # labelled PTB-bracket trees, labels 0..4
+        (bank / f"{split}.txt").write_text("".join(
+            f"({i % 5} ({i % 5} w{i % 7}) ({(i + 1) % 5} ({i % 2} x) ({i % 3} y{i % 4})))\n"
+            for i in range(20)))
     return {
+        "sst": ({"dataset": str(bank)}, [{"dataset": missing}, {"dataset": ""}]),
+        "treebank": ({"dataset": str(bank), "supervision": "phrases"},
+                     [{"dataset": missing}, {"dataset": ""}, {"train_file": missing}]),
         "adding": ({"seq_len": 6, **SIZES}, [{"seq_len": 1}, {"train_size": 0}]),
         "copy": ({"seq_len": 4, **SIZES}, [{"seq_len": 0}]),
         "listops": ({"seq_len": 30, **SIZES}, [{"seq_len": 4}, {"max_args": 1}]),

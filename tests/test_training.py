@@ -19,6 +19,8 @@ TASK_OPTIONS = {
     "text-classification": ["task.dataset={tc}"],
     "language-modelling": ["task.dataset={lm}", "task.bptt=8"],
     "parallel-text": ["task.dataset={tc.parent}/pt.tsv"],
+    "sst": ["task.dataset={tb}"],
+    "treebank": ["task.dataset={tb}"],
 }
 SYNTHETIC_TINY = {"seq_len": 8, "train_size": 256, "val_size": 64, "test_size": 64}
 MODEL_OPTIONS = {"hidden_size": 16, "embedding_dim": 8, "context_size": 8, "memory_size": 8}
@@ -59,7 +61,13 @@ def data(tmp_path_factory):
     (root / "lm.txt").write_text("to be or not to be that is the question\n" * 80)
     (root / "pt.tsv").write_text("".join(f"{words[i % 10]} {words[i % 7]}\t{words[i % 7]} "
                                          f"{words[i % 10]}\n" for i in range(200)))
-    return {"tc": root / "tc.tsv", "lm": root / "lm.txt", "results": root / "results"}
+    (root / "tb").mkdir()  # a treebank: the root's label is its sentiment word's
+    for split in ("train", "dev", "test"):
+        (root / "tb" / f"{split}.txt").write_text("".join(
+            f"({k} ({k} {words[k if k < 2 else k - 1]}) (2 (2 {words[6 + i % 4]}) (2 movie)))\n"
+            for i in range(120) for k in [(0, 1, 3, 4)[i % 4]]))
+    return {"tc": root / "tc.tsv", "lm": root / "lm.txt", "tb": root / "tb",
+            "results": root / "results"}
 
 
 def test_every_builtin_model_and_task_is_covered():
@@ -75,7 +83,7 @@ def test_every_builtin_model_and_task_is_covered():
 def test_loss_goes_down(cli, data, model, task):
     spec = get_registry().model(model)
     sets = [f"model.{k}={v}" for k, v in MODEL_OPTIONS.items() if k in spec.params]
-    sets += [o.format(tc=data["tc"], lm=data["lm"]) for o in task_options(task)]
+    sets += [o.format(tc=data["tc"], lm=data["lm"], tb=data["tb"]) for o in task_options(task)]
     sets += ["train.lr=0.01", "train.batch_size=32", "train.progress=false", "train.patience=10"]
     args = ["run", "--model", model, "--task", task, "--max-epochs", "4",
             "--results-dir", str(data["results"]), "--json"]

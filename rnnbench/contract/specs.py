@@ -50,6 +50,8 @@ class ModelContext:
     segment_token: for token tasks with sentence structure, the id that ends a sentence
                   (models such as memory networks may use it), else None.
     target:       for output "seq2seq", the target side (vocabulary, BOS/EOS/pad ids).
+    max_children: for tasks with trees (rnnbench.contract.trees), the largest number of
+                  children K of any node in any split, else None.
     """
 
     input_kind: InputKind
@@ -60,6 +62,7 @@ class ModelContext:
     stateful: bool = False
     segment_token: int | None = None
     target: Seq2SeqTarget | None = None
+    max_children: int | None = None  # tree tasks: K, the most children of any node
 
 
 ModelBuilder = Callable[..., "torch.nn.Module"]
@@ -89,6 +92,9 @@ class ModelSpec:
               None: the model's single nn.Embedding with vocab_size rows, if any.
     embedding_dim: the int hyperparameter that sets that embedding's size (set from
               the vectors' file); None: "embedding_dim" when the model has it.
+    needs:    batch entries beyond inputs and lengths that the model reads, passed to
+              it as keyword arguments of the same name: {"tree"} for a tree model
+              (rnnbench.contract.trees); only tasks that provide them can run it.
     """
 
     name: str
@@ -105,6 +111,7 @@ class ModelSpec:
     width: str | None = None
     embedding: str | None = None
     embedding_dim: str | None = None
+    needs: frozenset[str] = frozenset()
 
     def exposes_hidden(self, hparams: Mapping[str, Any]) -> bool:
         return self.hidden_states(hparams) if callable(self.hidden_states) else bool(self.hidden_states)
@@ -132,6 +139,8 @@ class TaskSpec:
     length_option: the name of the option that sets the dependency length (e.g.
               "seq_len"), for tasks whose difficulty grows with it; with `solved`, it
               lets `rnnbench horizon` measure the longest length a model learns.
+    provides: batch entries beyond inputs, lengths and target that its batches carry
+              for the models that need them: {"tree"} for a TreeBatch.
     """
 
     name: str
@@ -148,6 +157,7 @@ class TaskSpec:
     synthetic: bool = False
     description: str = ""
     length_option: str | None = None
+    provides: frozenset[str] = frozenset()
 
 
 class Task(abc.ABC):
@@ -245,6 +255,11 @@ def compatibility(
             f"model {model.name!r} accepts {'/'.join(sorted(model.inputs))} inputs, "
             f"task {task.name!r} gives {task.input_kind}"
         )
+    from rnnbench.contract.trees import missing_structure
+
+    missing = missing_structure(model.needs, task.provides, model.name, task.name)
+    if missing:
+        return missing
     if task.output not in model.outputs:
         return (
             f"task {task.name!r} needs {task.output} outputs, model {model.name!r} gives "

@@ -12,6 +12,7 @@ kind and the broken promise.
 
 from rnnbench.testing.models import ContractError, check_model_spec, check_step_states
 from rnnbench.testing.tasks import check_task_spec
+from rnnbench.testing.trees import check_tree_model_spec, random_trees, tree_batches
 
 
 def __getattr__(name: str):
@@ -23,4 +24,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["ContractError", "check_model_spec", "check_seq2seq_model", "check_step_states",
-           "check_task_spec"]
+           "check_task_spec", "check_tree_model_spec", "random_trees", "tree_batches"]

@@ -69,9 +69,18 @@ def check_model_spec(spec: ModelSpec, hparams: Mapping[str, Any] | None = None,
     then ||dL/dh_t|| spans all layers); one shape for every t; and on the computation
     path: the state that step t+1 reads and the output is computed from (not a copy
     or a detached tensor), so that dL/dh_t is the total derivative through time.
+
+    A tree model (`needs` containing "tree") gets `check_tree_model_spec` instead
+    (packing, padding, single-leaf trees, gradients), plus the width check.
     """
     import torch
 
+    if "tree" in spec.needs:  # tree models: rnnbench.testing.trees
+        from rnnbench.testing.trees import check_tree_model_spec
+
+        check_tree_model_spec(spec, hparams, atol)
+        return _check_width(spec, spec.params.resolve(dict(hparams or {}), "model"),
+                            ModelContext("tokens", "pooled", vocab_size=VOCAB, padding_idx=PAD))
     values = spec.params.resolve(dict(hparams or {}), "model", source="check_model_spec")
     for context in _contexts(spec):
         where = f"model {spec.name!r} ({context.input_kind} -> {context.output})"

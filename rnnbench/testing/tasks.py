@@ -77,7 +77,8 @@ def _build_task(spec: TaskSpec, options, batch_size: int, seed: int) -> Task:
 
 
 def _check_context(spec: TaskSpec, context: ModelContext, where: str) -> None:
-    if (context.input_kind, context.output) != (spec.input_kind, spec.output):
+    nodes = context.output == "nodes" and "tree" in spec.provides  # per-node supervision
+    if (context.input_kind, context.output) != (spec.input_kind, spec.output) and not nodes:
         raise ContractError(f"{where}: context() gives {context.input_kind} -> {context.output}, "
                             f"the spec declares {spec.input_kind} -> {spec.output}")
     if spec.output == "seq2seq":
@@ -154,7 +155,10 @@ def _same(a: list, b: list) -> bool:
             return False
         for key in x:
             u, v = x[key], y[key]
-            same = torch.equal(u, v) if isinstance(u, torch.Tensor) else u == v
+            if isinstance(u, tuple) and isinstance(v, tuple):  # a TreeBatch
+                same = len(u) == len(v) and all(map(torch.equal, u, v))
+            else:
+                same = torch.equal(u, v) if isinstance(u, torch.Tensor) else u == v
             if not same:
                 return False
     return True
@@ -175,6 +179,8 @@ def _check_head_and_metrics(spec: TaskSpec, task: Task, context: ModelContext, b
     shape = (B, T, HEAD_FEATURES) if context.output == "sequence" else (B, HEAD_FEATURES)
     if context.output == "seq2seq":  # teacher-forced (B, U, D); metrics read decoded ids
         shape = (B, batch["target"].shape[1], HEAD_FEATURES)
+    if context.output == "nodes":  # one row per tree node (rnnbench.contract.trees)
+        shape = (batch["tree"].num_nodes, HEAD_FEATURES)
     features = torch.randn(*shape, generator=torch.Generator().manual_seed(6))
     head = task.head(HEAD_FEATURES)
     try:

@@ -25,17 +25,31 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
-def check_first_batch(system: Any, config: Any, registry: Any, step_states: bool = False) -> None:
+def _nodes(batch: Any) -> int | None:
+    """N, the batch's tree nodes (rnnbench.contract.trees), or None without trees."""
+    tree = batch.get("tree")
+    return int(tree.token.shape[0]) if tree is not None else None
+
+
+def check_first_batch(system: Any, config: Any, registry: Any, step_states: bool = False,
+                      spec: Any = None) -> None:
     """Raise IncompatibleError if the model's output does not have the contract's
     shape, (B, T, D) per step or (B, D) pooled with D = model.output_size, or if the
     task's head or loss cannot take it; with `step_states` (a diagnostic reads
-    forward_unrolled), also its step states. Runs before anything is written."""
+    forward_unrolled), also its step states. With the model's `spec`, also that the
+    built task's output kind (e.g. "nodes", rnnbench.contract.trees) is one the model
+    gives. Runs before anything is written."""
     import torch
+
+    from rnnbench.contract.trees import output_mismatch
 
     source = registry.source_of("model", config.model)
     who = (f"model {config.model!r} (plugin {source.distribution} {source.version}) "
            f"on task {config.task!r}")
     model, task, kind = system.model, system.task, system.output_kind
+    mismatch = spec and output_mismatch(spec.outputs, kind, config.model, config.task)
+    if mismatch:
+        raise IncompatibleError(mismatch)
     was_training = system.training
     system.eval()
     # A DataLoader iterator draws its base seed from torch's RNG even without shuffling:
@@ -50,11 +64,12 @@ def check_first_batch(system: Any, config: Any, registry: Any, step_states: bool
 
                 return check_seq2seq_batch(system, batch, who)
             inputs, lengths = batch["inputs"], batch["lengths"]
+            structure = {name: batch[name] for name in getattr(system, "needs", ())}
             B, T = inputs.shape[:2]
             D = model.output_size
-            expected = (B, T, D) if kind == "sequence" else (B, D)
+            expected = {"sequence": (B, T, D), "nodes": (_nodes(batch), D)}.get(kind, (B, D))
             try:
-                out = model(inputs, lengths)
+                out = model(inputs, lengths, **structure)
             except Exception as exc:
                 raise IncompatibleError(f"{who}: the model fails on the first batch (inputs "
                                         f"{_shape(inputs)}): {_one_line(exc)}") from None
@@ -64,7 +79,7 @@ def check_first_batch(system: Any, config: Any, registry: Any, step_states: bool
                                         f"(ModelOutput.{kind} is {_shape(features)}), expected "
                                         f"shape {expected}")
             if tuple(features.shape) != expected:
-                layout = "(B, T, D)" if kind == "sequence" else "(B, D)"
+                layout = {"sequence": "(B, T, D)", "nodes": "(N, D)"}.get(kind, "(B, D)")
                 raise IncompatibleError(f"{who}: {kind} output has shape {_shape(features)}, "
                                         f"expected {layout} = {expected} with D = the model's "
                                         f"output_size {D}")

@@ -84,9 +84,10 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
         weight_decay=train["weight_decay"], momentum=train["momentum"],
         stateful=task_spec.stateful and model_spec.stateful,
         clip_value=train["clip_value"] if clip != "none" else None, clip_algorithm=clip,
+        needs=model_spec.needs,
     )
     diagnostics = selected_diagnostics(registry, train)
-    check_first_batch(system, config, registry,
+    check_first_batch(system, config, registry, spec=model_spec,
                       step_states=any(d.needs_step_states for d in diagnostics))
     return PreparedRun(config, model_spec, task_spec, task, system, diagnostics, budget, embeddings)
 

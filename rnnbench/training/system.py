@@ -57,6 +57,7 @@ class BenchmarkSystem(pl.LightningModule):
         stateful: bool = False,
         clip_value: float | None = None,
         clip_algorithm: str = "none",
+        needs: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
         self.model = model
@@ -70,6 +71,7 @@ class BenchmarkSystem(pl.LightningModule):
         self.stateful = stateful
         self.clip_value = clip_value
         self.clip_algorithm = clip_algorithm
+        self.needs = tuple(sorted(needs))  # batch entries passed to the model by name ("tree")
         # ModuleDict keys may not shadow nn.Module attributes such as `train`.
         self.metrics = nn.ModuleDict(
             {f"{stage}_": nn.ModuleDict(task.metrics()) for stage in EVAL_STAGES}
@@ -105,20 +107,23 @@ class BenchmarkSystem(pl.LightningModule):
     def loss_of(self, out: Any, batch: Mapping[str, Any]) -> torch.Tensor:
         """The task's loss of a ModelOutput on `batch` (through the head): what
         diagnostics differentiate."""
-        features = out.sequence if self.output_kind == "sequence" else out.pooled
+        features = getattr(out, self.output_kind, None)  # sequence, pooled or nodes
         return self.task.loss(self.head(features), batch)
 
-    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state: Any = None):
-        """Returns (prediction from the task head, the model's ModelOutput)."""
-        out = self.model(inputs, lengths, state=state)
-        features = out.sequence if self.output_kind == "sequence" else out.pooled
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state: Any = None,
+                **structure: Any):
+        """Returns (prediction from the task head, the model's ModelOutput); `structure`
+        holds the batch entries the model needs (ModelSpec.needs, e.g. tree=)."""
+        out = self.model(inputs, lengths, state=state, **structure)
+        features = getattr(out, self.output_kind, None)  # sequence, pooled or nodes
         return self.head(features), out
 
     def _shared_step(self, batch: Mapping[str, Any], stage: str) -> torch.Tensor:
         if self.output_kind == "seq2seq":  # teacher-forced loss, metrics of decoding
             return seq2seq_step(self, batch, stage)
         state = self._state.get(stage) if self.stateful else None
-        prediction, out = self(batch["inputs"], batch["lengths"], state)
+        prediction, out = self(batch["inputs"], batch["lengths"], state,
+                               **{name: batch[name] for name in self.needs})
         if self.stateful:
             self._state[stage] = detach_state(out.state)
         loss = self.task.loss(prediction, batch)
