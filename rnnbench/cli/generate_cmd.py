@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from rnnbench.contract.errors import ConfigError
+from rnnbench.contract.specs import Task, TaskSpec
 
 
 def add_parser(subparsers) -> None:
@@ -48,16 +49,26 @@ def run(args: argparse.Namespace) -> int:
     from rnnbench.tracking.mlflow_tracker import MlflowTracker
     from rnnbench.training.config import resolve_tracking_uri
     from rnnbench.training.restore import restore_run
+    from rnnbench.training.sampling import Sampler
 
     quiet_libraries()
     uri = resolve_tracking_uri(args.tracking_uri, args.results_dir)
     tracker = MlflowTracker.open_existing(uri, args.experiment)
-    restored = restore_run(tracker, args.run, args.results_dir, get_registry(), uri)
-    codec = restored.codec
+
+    def generative(model_spec, task_spec) -> None:
+        if not declares_codec(task_spec):
+            raise ConfigError(_not_generative(args.run, task_spec.name))
+
+    restored = restore_run(args.results_dir, args.run, get_registry(), tracker=tracker,
+                           where=uri, check=generative)
+    system = restored.prepared.system
+    codec = restored.prepared.task.codec()
+    if codec is None:
+        raise ConfigError(_not_generative(args.run, restored.prepared.config.task))
+    sampler = Sampler(system.model, system.head, codec, stateful=system.stateful)
     prime = codec.prime if args.prime is None else args.prime
     ids = codec.encode(prime, "--prime")
-    draws = restored.sampler().stream(ids, args.length, args.temperature, args.top_k or 0,
-                                      args.seed)
+    draws = sampler.stream(ids, args.length, args.temperature, args.top_k or 0, args.seed)
     out = sys.stdout
     out.write(prime)
     for piece in codec.pieces(draws, at_line_start=prime == "" or prime.endswith("\n")):
@@ -65,3 +76,15 @@ def run(args: argparse.Namespace) -> int:
         out.flush()
     out.write("\n")
     return 0
+
+
+def declares_codec(spec: TaskSpec) -> bool:
+    """Whether the task can be generative: its Task class overrides Task.codec (a factory
+    that is not a class is given the benefit of the doubt until it is built)."""
+    factory = spec.factory
+    return not isinstance(factory, type) or factory.codec is not Task.codec
+
+
+def _not_generative(run_id: str, task: str) -> str:
+    return (f"--run {run_id}: a run of task {task!r}, which is not a language model (its "
+            "task gives no TokenCodec: Task.codec())")

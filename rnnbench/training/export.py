@@ -1,10 +1,8 @@
 """A trained run's input embeddings as a word2vec text file (`rnnbench export-embeddings`).
 
-A finished run leaves `RESULTS/runs/RUN_ID/result.json` (its settings: `hparams`, the
-flat model.* / task.* / train.* values) and `checkpoints/best.ckpt` (the weights that
-scored best on validation). The export rebuilds the run's task (from the prepared-data
-cache when warm) and model from those settings, on the CPU, loads the best weights,
-finds the input nn.Embedding (rnnbench.training.embeddings.find_embedding) and writes
+The run is rebuilt on the CPU from its recorded settings with its best checkpoint's
+weights (rnnbench.training.restore, as for `rnnbench generate`); the export checks that
+its task has token inputs and lists its vocabulary, finds the input nn.Embedding (rnnbench.training.embeddings.find_embedding) and writes
 
     N E                         header: vectors, dimension
     TOKEN v_1 ... v_E           one line per vocabulary token (Task.vocabulary())
@@ -19,13 +17,12 @@ error leaves nothing; a name ending in .gz is gzipped.
 from __future__ import annotations
 
 import gzip
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rnnbench.contract.errors import ConfigError, IncompatibleError, RnnbenchError
+from rnnbench.contract.errors import ConfigError, IncompatibleError
 from rnnbench.contract.vocabulary import task_vocabulary
 
 
@@ -37,65 +34,20 @@ class Exported:
     skipped: list[str]  # tokens left out (padding and unwritable ones)
 
 
-def run_settings(results_dir: Path, run_id: str) -> tuple[dict[str, Any], Path]:
-    """(the run's flat hparams, its best checkpoint)."""
-    folder = Path(results_dir) / "runs" / run_id
-    result = folder / "result.json"
-    if not result.is_file():
-        raise ConfigError(f"--run {run_id}: no {result} (a finished run writes it; is "
-                          "--results-dir the folder the run used?)")
-    try:
-        hparams = json.loads(result.read_text())["hparams"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{result}: not a run result with its settings ({exc})") from None
-    best = folder / "checkpoints" / "best.ckpt"
-    if not best.is_file():
-        raise ConfigError(f"--run {run_id}: no best checkpoint {best} (sweep trials keep none; "
-                          "export a single run or a sweep's final seed)")
-    return hparams, best
-
-
-def rebuild_config(hparams: dict[str, Any], results_dir: Path, registry: Any) -> Any:
-    """The run's RunConfig on the CPU; settings added since the run take their defaults."""
-    from rnnbench.training.config import TRAIN_PARAMS, RunConfig
-
-    model_spec, task_spec = registry.model(hparams["model"]), registry.task(hparams["task"])
-
-    def part(prefix: str, params: Any) -> dict[str, Any]:
-        given = {k[len(prefix) + 1:]: v for k, v in hparams.items() if k.startswith(prefix + ".")}
-        return {**params.defaults(), **{k: v for k, v in given.items() if k in params}}
-
-    train = part("train", TRAIN_PARAMS)
-    train.update(accelerator="cpu", devices="1", strategy="auto", progress=False,
-                 diagnostics="none", precision="32-true")
-    return RunConfig(model=hparams["model"], task=hparams["task"],
-                     model_params=part("model", model_spec.params),
-                     task_options=part("task", task_spec.options), train=train,
-                     results_dir=Path(results_dir))
-
-
 def export_embeddings(results_dir: Path, run_id: str, out: Path, registry: Any) -> Exported:
-    import torch
-
     from rnnbench.training.embeddings import find_embedding
-    from rnnbench.training.runner import prepare
+    from rnnbench.training.restore import restore_run
 
-    hparams, best = run_settings(results_dir, run_id)
-    config = rebuild_config(hparams, results_dir, registry)
-    if registry.task(config.task).input_kind != "tokens":
-        raise IncompatibleError(f"--run {run_id}: task {config.task!r} has no token inputs, "
-                                "hence no input embeddings")
-    prepared = prepare(config, registry)
+    def has_token_inputs(model_spec: Any, task_spec: Any) -> None:
+        if task_spec.input_kind != "tokens":
+            raise IncompatibleError(f"--run {run_id}: task {task_spec.name!r} has no token "
+                                    "inputs, hence no input embeddings")
+
+    prepared = restore_run(results_dir, run_id, registry, check=has_token_inputs).prepared
     tokens = task_vocabulary(prepared.task)
     if tokens is None:
-        raise IncompatibleError(f"--run {run_id}: task {config.task!r} does not list its "
-                                "vocabulary (Task.vocabulary(); rnnbench.contract.vocabulary)")
-    try:
-        state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
-        prepared.system.load_state_dict(state)
-    except Exception as exc:
-        raise RnnbenchError(f"{best}: cannot be loaded into the rebuilt {config.model!r} "
-                            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+        raise IncompatibleError(f"--run {run_id}: task {prepared.config.task!r} does not list "
+                                "its vocabulary (Task.vocabulary(); rnnbench.contract.vocabulary)")
     weight = find_embedding(prepared.system.model, prepared.model_spec, len(tokens)).weight
     padding = prepared.task.context().padding_idx
     return write_vectors(out, tokens, weight.detach().float().cpu(), padding)

@@ -1,25 +1,36 @@
-"""A tracked run's model and task head rebuilt from its recorded settings, with the
-weights of its best checkpoint (RESULTS/runs/RUN_ID/checkpoints/best.ckpt): what
-`rnnbench generate` samples from.
+"""A finished run rebuilt from its recorded settings, with the weights of its best
+checkpoint: the one mechanism behind `rnnbench generate` and `rnnbench export-embeddings`.
 
-The run's MLflow params hold everything that defines it (`model`, `task`, `model.*`,
-`task.*`, `train.*`, as `rnnbench run` logged them, a budgeted width included); they are
-resolved again like `--set` values and built by the runner's own `prepare`, on one CPU,
-without a parameter budget or diagnostics. The task's data is loaded again (from the
-prepared-data cache when it is warm); the facts it logged (`data.*`: sizes, vocabulary)
-must match, so a changed data file is an error and not a silently wrong vocabulary.
+Settings. A finished run leaves RESULTS/runs/RUN_ID/result.json beside its checkpoints
+(`hparams`: the flat `model`, `task`, model.* / task.* / train.* values, a budgeted width
+included; `data`: the facts its task logged, sizes and vocabulary). That file is the
+source: the checkpoint is under the same folder anyway, so it is there whenever the
+weights are, and it needs no MLflow store. When it is missing (a run that wrote no
+result.json, or a results folder copied without it) and the command has an MLflow
+tracker (generate), the run's MLflow params (the same values, `data.*` included) are
+the fallback.
+
+Rebuild. The values are resolved again like `--set` values (names the model, task or
+train params no longer know are dropped; settings added since the run take their
+defaults), with the train.* values of RESTORE_TRAIN (one CPU, no budget, no
+diagnostics), and built by the runner's own `prepare`. The task's data is loaded again
+(from the prepared-data cache when it is warm); the data facts recorded must match, so a
+changed data file is an error and not a silently wrong vocabulary (a result.json from
+before the facts were recorded skips this check). Then the best checkpoint's
+state_dict is loaded into model + head. Every failure is a one-line ConfigError or
+DataError naming the run, file or setting.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rnnbench.contract.errors import ConfigError, DataError
-from rnnbench.contract.generation import TokenCodec
 from rnnbench.contract.registry import Registry
-from rnnbench.contract.specs import Task, TaskSpec
 
 #: train.* values that a restored run takes whatever it trained with
 RESTORE_TRAIN = {"param_budget": "0", "diagnostics": "none", "accelerator": "cpu",
@@ -31,20 +42,42 @@ class RestoredRun:
     run_id: str
     checkpoint: Path
     prepared: Any  # the runner's PreparedRun, its system holding the checkpoint's weights
-    codec: TokenCodec
-
-    def sampler(self):
-        from rnnbench.training.sampling import Sampler
-
-        system = self.prepared.system
-        return Sampler(system.model, system.head, self.codec, stateful=system.stateful)
+    source: str  # where the settings came from: the result.json path or the MLflow store
 
 
-def declares_codec(spec: TaskSpec) -> bool:
-    """Whether the task can be generative: its Task class overrides Task.codec (a factory
-    that is not a class is given the benefit of the doubt until it is built)."""
-    factory = spec.factory
-    return not isinstance(factory, type) or factory.codec is not Task.codec
+@dataclass
+class RunSettings:
+    values: dict[str, Any]  # flat: model, task, model.*, task.*, train.*
+    data: dict[str, str]  # the task's data facts at training time (describe(), as text)
+    source: str
+
+
+def run_settings(results_dir: Path, run_id: str, tracker: Any = None,
+                 where: str | None = None) -> RunSettings:
+    """The run's settings from its result.json, else from `tracker` (see the docstring)."""
+    result = Path(results_dir) / "runs" / run_id / "result.json"
+    if result.is_file():
+        try:
+            recorded = json.loads(result.read_text())
+            values, data = dict(recorded["hparams"]), dict(recorded.get("data") or {})
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{result}: not a run result with its settings ({exc})") from None
+        settings = RunSettings(values, {k: str(v) for k, v in data.items()}, str(result))
+    elif tracker is not None:
+        try:
+            record = tracker.record(run_id)
+        except LookupError:
+            raise ConfigError(f"--run {run_id}: no such run in {where}") from None
+        params = dict(record.params)
+        data = {k[len("data."):]: v for k, v in params.items() if k.startswith("data.")}
+        settings = RunSettings(params, data, str(where))
+    else:
+        raise ConfigError(f"--run {run_id}: no {result} (a finished run writes it; is "
+                          "--results-dir the folder the run used?)")
+    if not settings.values.get("model") or not settings.values.get("task"):
+        raise ConfigError(f"--run {run_id}: the run trained no model (a sweep's parent run?); "
+                          "give the id of a single run or a sweep's trial/seed")
+    return settings
 
 
 def best_checkpoint(results_dir: Path, run_id: str) -> Path | None:
@@ -53,57 +86,45 @@ def best_checkpoint(results_dir: Path, run_id: str) -> Path | None:
     return found[-1] if found else None
 
 
-def restore_run(tracker: Any, run_id: str, results_dir: Path, registry: Registry,
-                where: str) -> RestoredRun:
-    """The generative run `run_id` of `tracker` (`where` names the store in errors)."""
-    try:
-        record = tracker.record(run_id)
-    except LookupError:
-        raise ConfigError(f"--run {run_id}: no such run in {where}") from None
-    params = dict(record.params)
-    model, task = params.get("model"), params.get("task")
-    if not model or not task:
-        raise ConfigError(f"--run {run_id}: run {record.name!r} trained no model (a sweep's "
-                          "parent run?); give the id of a single run or a sweep's trial/seed")
-    spec = registry.task(task)
-    if not declares_codec(spec):
-        raise ConfigError(_not_generative(run_id, task))
+def restore_run(results_dir: Path, run_id: str, registry: Registry, *, tracker: Any = None,
+                where: str | None = None,
+                check: Callable[[Any, Any], None] | None = None) -> RestoredRun:
+    """Run `run_id` rebuilt on the CPU with its best weights. `check(model_spec,
+    task_spec)` raises for a run the command cannot use, before any data is loaded."""
+    settings = run_settings(results_dir, run_id, tracker, where)
+    model, task = str(settings.values["model"]), str(settings.values["task"])
+    if check is not None:
+        check(registry.model(model), registry.task(task))
     checkpoint = best_checkpoint(results_dir, run_id)
     if checkpoint is None:
         raise ConfigError(f"--run {run_id}: no checkpoint under "
                           f"{Path(results_dir) / 'runs' / run_id / 'checkpoints'} (pass the "
                           "--results-dir it ran with; sweep search trials keep none)")
-    prepared = _prepare(params, model, task, results_dir, registry, run_id)
-    codec = prepared.task.codec()
-    if codec is None:
-        raise ConfigError(_not_generative(run_id, task))
+    prepared = _prepare(settings, model, task, Path(results_dir), registry, run_id)
     _load_weights(prepared.system, checkpoint, run_id)
-    return RestoredRun(run_id, checkpoint, prepared, codec)
+    return RestoredRun(run_id, checkpoint, prepared, settings.source)
 
 
-def _not_generative(run_id: str, task: str) -> str:
-    return (f"--run {run_id}: a run of task {task!r}, which is not a language model (its "
-            "task gives no TokenCodec: Task.codec())")
-
-
-def _prepare(params: dict[str, str], model: str, task: str, results_dir: Path,
+def _prepare(settings: RunSettings, model: str, task: str, results_dir: Path,
              registry: Registry, run_id: str):
     from rnnbench.tracking.mlflow_tracker import param_value
-    from rnnbench.training.config import build_run_config
+    from rnnbench.training.config import TRAIN_PARAMS, build_run_config
     from rnnbench.training.runner import prepare
 
-    sets: dict[str, dict[str, str]] = {"model": {}, "task": {}, "train": {}}
-    for key, value in params.items():
+    known = {"model": registry.model(model).params, "task": registry.task(task).options,
+             "train": TRAIN_PARAMS}
+    sets: dict[str, dict[str, Any]] = {prefix: {} for prefix in known}
+    for key, value in settings.values.items():
         prefix, _, name = key.partition(".")
-        if prefix in sets and name:
+        if prefix in known and name in known[prefix]:
             sets[prefix][name] = value
     sets["train"].update(RESTORE_TRAIN)
     config = build_run_config(registry, model, task, sets, source=f"run {run_id}",
-                              results_dir=Path(results_dir))
+                              results_dir=results_dir)
     prepared = prepare(config, registry)
     for name, value in prepared.task.describe().items():
-        logged = params.get(f"data.{name}")
-        if logged is not None and logged != param_value(value):
+        logged = settings.data.get(name)
+        if logged is not None and param_value(logged) != param_value(value):
             raise DataError(f"--run {run_id}: the task's data changed since the run (data.{name} "
                             f"was {logged}, is {param_value(value)} now; task.dataset="
                             f"{config.task_options.get('dataset', '?')})")
@@ -118,10 +139,10 @@ def _load_weights(system: Any, checkpoint: Path, run_id: str) -> None:
     from rnnbench.contract.errors import reason
 
     try:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
         system.load_state_dict(state)
-    except (RuntimeError, KeyError, EOFError, OSError, ValueError,
+    except (RuntimeError, KeyError, TypeError, EOFError, OSError, ValueError,
             pickle.UnpicklingError) as exc:
-        first = reason(exc)[:200]
+        first = reason(exc).splitlines()[0][:200] if reason(exc) else type(exc).__name__
         raise DataError(f"{checkpoint}: does not fit the model rebuilt from run {run_id}'s "
                         f"settings ({first})") from None

@@ -36,6 +36,7 @@ class RunResult:
     clip_fraction: float | None = None
     hparams: dict[str, Any] = field(default_factory=dict)
     budget_params: int | None = None  # the count under train.budget_counts, when budgeted
+    data: dict[str, str] = field(default_factory=dict)  # Task.describe() as text (data.* params)
 
     def to_json(self) -> dict[str, Any]:
         def clean(v: Any) -> Any:

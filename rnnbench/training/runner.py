@@ -260,4 +260,5 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
         seed=config.train["seed"], device_type=trainer.strategy.root_device.type,
         world_size=world, grad_norm_mean=system.grad_norm_mean, clip_fraction=system.clip_fraction,
         hparams=config.flat(),
+        data={k: str(v) for k, v in task.describe().items()},  # checked by training.restore
     )
