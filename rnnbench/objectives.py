@@ -164,7 +164,7 @@ class StepClassification:
         return float(-log_p[test].mean())
 
 
-class StepRegression:
+class StepRegression(Regression):
     """A real target per time step: features (B, T, D) -> (B, T); mean squared error over
     every step (equal-length sequences: targets (B, T) with no padding).
 
@@ -173,14 +173,6 @@ class StepRegression:
 
     def head(self, in_features: int) -> nn.Module:
         return nn.Sequential(nn.Linear(in_features, 1), nn.Flatten(-2))  # (B, T, 1) -> (B, T)
-
-    def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(prediction, target)
-
-    def metrics(self) -> dict[str, Metric]:
-        from torchmetrics import MeanSquaredError
-
-        return {"mse": MeanSquaredError()}
 
     def update_metrics(self, metrics: Mapping[str, Metric], prediction: torch.Tensor,
                        target: torch.Tensor) -> None:
