@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from rnnbench.contract.errors import DataError
+from rnnbench.data.tabular import is_number
 
 NUMPY_SUFFIXES = (".npy", ".npz")
 
@@ -121,14 +122,14 @@ def _read_text(path: Path) -> Vectors:
                 # more fields than E + 1 is a token with inner spaces, unless the field
                 # before the last E is a number too (then a line with too many values)
                 if len(fields) < dim + 1 or (len(fields) > dim + 1
-                                             and _is_number(fields[-dim - 1])):
+                                             and is_number(fields[-dim - 1])):
                     raise DataError(f"{path} line {lineno}: {len(fields) - 1} values, expected "
                                     f"{dim} (as on the {'header' if header else 'first'} line)")
                 parts = line.rsplit(None, dim)  # (token, v_1, ..., v_E)
                 try:
                     values = np.asarray(parts[1:], dtype=np.float32)  # (E,)
                 except ValueError:
-                    bad = next(p for p in parts[1:] if not _is_number(p))
+                    bad = next(p for p in parts[1:] if not is_number(p))
                     raise DataError(f"{path} line {lineno}: {bad[:40]!r} is not a number") \
                         from None
                 if not np.isfinite(values).all():
@@ -150,17 +151,9 @@ def _read_text(path: Path) -> Vectors:
 
 def _trailing_numbers(fields: list[str]) -> int:
     n = 0
-    while n < len(fields) and _is_number(fields[-1 - n]):
+    while n < len(fields) and is_number(fields[-1 - n]):
         n += 1
     return n
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _read_numpy(path: Path, vocab: Path, array: str) -> Vectors:

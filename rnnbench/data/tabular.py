@@ -212,8 +212,8 @@ def detect_header(rows: Sequence[Sequence[str]]) -> bool | None:
         others = [row[j].strip() for row in rows[1:] if row[j].strip()]
         if len(others) < 2:
             continue
-        if all(_is_number(v) for v in others):
-            votes.add(not _is_number(value))
+        if all(is_number(v) for v in others):
+            votes.add(not is_number(value))
             continue
         distinct = set(others)
         if len(others) >= 4 and len(distinct) <= len(others) // 2:
@@ -221,7 +221,8 @@ def detect_header(rows: Sequence[Sequence[str]]) -> bool | None:
     return votes.pop() if len(votes) == 1 else None
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether `text` parses as a float (what a numeric cell or vector value looks like)."""
     try:
         float(text)
     except ValueError:
