@@ -114,3 +114,13 @@ def shared_data(relative: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    """Write a test data file (UTF-8 text or raw bytes), creating its folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import write
 
 from rnnbench.contract.registry import get_registry
 
@@ -27,15 +28,6 @@ TINY_RUN = ["--set", "model.hidden_size=8", "--set", "model.embedding_dim=8",
             "--set", "train.progress=false", "--set", "train.limit_train_batches=2",
             "--set", "train.limit_eval_batches=1", "--set", "train.batch_size=4",
             "--max-epochs", "1"]
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 def english(i: int) -> str:

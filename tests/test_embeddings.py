@@ -6,21 +6,13 @@ import gzip
 import numpy as np
 import pytest
 import torch
+from conftest import write
 
 from rnnbench.contract.errors import ConfigError, DataError
 from rnnbench.data.embedding_align import align
 from rnnbench.data.embeddings import Vectors, load_vectors, read_vectors
 
 GLOVE = "the 0.1 0.2 0.3\ngood 1.0 -1.0 0.5\nfilm -0.5 0.25 2.0\n"
-
-
-def write(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 def expected():

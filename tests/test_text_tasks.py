@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from conftest import write
 
 from rnnbench.contract.errors import ConfigError, DataError
 from rnnbench.contract.registry import get_registry
@@ -16,15 +17,6 @@ def make(task, batch_size=4, **options):
                      batch_size=batch_size, seed=0)
     t.prepare()
     return t
-
-
-def write(path, text, mode="w"):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture
