@@ -20,7 +20,7 @@ ALLOWED = {
     "horizon": {"contract", "data", "tracking", "training"},
     "cli": {"contract", "data", "tracking", "training", "sweep", "horizon", "extensions"},
 }
-PUBLIC = {"rnnbench", "nn", "nn_init", "params", "taskkit", "testing", "objectives",
+PUBLIC = {"rnnbench", "_api", "nn", "nn_init", "nn_trees", "params", "taskkit", "testing",
           "extensions"}
 
 

@@ -10,7 +10,7 @@ import torch
 
 from rnnbench.contract.registry import get_registry
 from rnnbench.contract.seq2seq import Seq2SeqTarget, decoder_inputs, sequence_lengths
-from rnnbench.seq2seq_kit import ExactMatch, TokenAccuracy, sequence_scores
+from rnnbench.taskkit import ExactMatch, TokenAccuracy, sequence_scores
 from rnnbench.testing import ContractError, check_model_spec
 
 SPEC = Seq2SeqTarget(vocab_size=6, bos_id=4, eos_id=5, padding_idx=0, max_length=5)

@@ -23,12 +23,12 @@ from rnnbench.taskkit import (
     seeded_splits,
     size_options,
 )
+from rnnbench import _api
 from rnnbench.testing import ContractError, check_task_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"train_size": 32, "val_size": 16, "test_size": 16}
-PUBLIC_MODULES = {"rnnbench", "rnnbench.nn", "rnnbench.params", "rnnbench.taskkit",
-                  "rnnbench.testing"}
+PUBLIC_MODULES = set(_api.PUBLIC_MODULES)
 
 
 def builtin_cases(tmp_path):

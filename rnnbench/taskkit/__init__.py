@@ -2,29 +2,22 @@
 
     from rnnbench.taskkit import Classification, SyntheticTask, size_options
 
-Data
-  TensorBatches, InMemoryDataModule, BucketBatchSampler   in-memory splits, a batch at a time
-  StreamWindows                consecutive windows over B streams (stateful language models)
-  seeded_splits, VAL_SEED, TEST_SEED   train from the run seed, validation/test fixed
-  SyntheticTask                base class of generated tasks: define generate(n, seed)
-  size_options                 the options seq_len, train_size, val_size, test_size
-Objectives (head, loss, metrics, baseline)
-  ObjectiveTask                mixin delegating to `self.objective`
-  Classification, Regression, StepClassification, StepRegression, IGNORE_INDEX
-Sequence to sequence (rnnbench.contract.seq2seq; loaded on first use)
-  Seq2SeqTarget, TokenSequences, ExactMatch, TokenAccuracy, TextMetric,
-  sequence_scores, pad_sequences, decode_options, seq2seq_loss_weight
-Files, text and caching
-  resolve_local, local_files, check_file, load_local, load_hub, column
-  Vocabulary, EOS, detect_level, tokenize_batch, encode_batch
-  PreparedCache, file_digests, datasets_version, loading_code
-Embeddings
-  load_vectors, Vectors         pretrained vectors from text / .npy / .npz files (cached)
-  align, restricted_ids         vectors aligned to a vocabulary; a vocabulary cut to them
-Trees (rnnbench.contract.trees: batches that also carry a level-major TreeBatch)
-  ParsedTree, parse_ptb, read_ptb_file   labelled PTB-bracket trees, errors with file:line
-  TreePool, TreeBatches, collate_trees   flat node pools, batches with "tree", "node_target"
-  NO_LABEL, max_children_of, heights
+Its names are `__all__` below (the one list; docs/guide/api.md shows each with its
+signature). They fall into these groups:
+
+- data: in-memory splits served a batch at a time, length bucketing, consecutive
+  windows over streams for stateful language models, seeded splits (training data
+  from the run seed; validation and test from the fixed VAL_SEED and TEST_SEED),
+  SyntheticTask (base class of generated tasks: define generate(n, seed)) and
+  size_options;
+- objectives (rnnbench.taskkit.objectives): head, loss, metrics and baseline;
+- sequence to sequence (rnnbench.taskkit.seq2seq; targets as rnnbench.contract.seq2seq
+  defines them);
+- files, text and caching: local and hub loading, columns, vocabularies and
+  tokenising, the prepared-data cache;
+- pretrained embeddings: vectors read from text / .npy / .npz, aligned to a vocabulary;
+- trees: PTB-bracket trees, node pools and batches that carry a level-major TreeBatch
+  (rnnbench.contract.trees).
 
 Baselines (the trivial predictor's value of the main metric on the test split):
 Classification: accuracy of the training split's majority label scored on test (so
@@ -32,8 +25,9 @@ it may fall below 1/C on balanced data); Regression: MSE of the training mean;
 StepClassification: cross-entropy (nats/step) of the training step-label frequencies;
 StepRegression: MSE of the training mean sequence (each step's mean target).
 
-Names from the data, file and text modules load on first use, so importing the kit
-does not import Lightning or `datasets`.
+Names from the data, file and text modules load on first use (from the first of
+_SOURCES that defines them), so importing the kit does not import Lightning or
+`datasets`.
 """
 
 from __future__ import annotations
@@ -42,9 +36,10 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from rnnbench._api import lazy_names
 from rnnbench.contract.params import Param
 from rnnbench.contract.specs import Task
-from rnnbench.objectives import (
+from rnnbench.taskkit.objectives import (
     IGNORE_INDEX,
     Classification,
     ObjectiveTask,
@@ -56,91 +51,18 @@ from rnnbench.objectives import (
 if TYPE_CHECKING:
     import torch
 
-    from rnnbench.contract.seq2seq import Seq2SeqTarget
-    from rnnbench.data.cache import PreparedCache, datasets_version, file_digests
-    from rnnbench.data.columns import class_names_file, pick_columns, read_class_names, say_once
-    from rnnbench.data.embedding_align import align, restricted_ids
-    from rnnbench.data.embeddings import Vectors, load_vectors
-    from rnnbench.data.files import (
-        check_file,
-        column,
-        load_hub,
-        load_local,
-        local_files,
-        resolve_local,
-    )
-    from rnnbench.data.modules import (
-        BucketBatchSampler,
-        InMemoryDataModule,
-        StreamWindows,
-        TensorBatches,
-    )
-    from rnnbench.data.tabular import FORMAT_CHOICES, read_tables
-    from rnnbench.data.text import EOS, Vocabulary, detect_level, encode_batch, tokenize_batch
-    from rnnbench.data.trees import (
-        NO_LABEL,
-        ParsedTree,
-        TreeBatches,
-        TreePool,
-        collate_trees,
-        heights,
-        max_children_of,
-        parse_ptb,
-        read_ptb_file,
-    )
-    from rnnbench.seq2seq_kit import (
-        ExactMatch,
-        TextMetric,
-        TokenAccuracy,
-        TokenSequences,
-        decode_options,
-        pad_sequences,
-        sequence_scores,
-    )
-    from rnnbench.seq2seq_kit import loss_weight as seq2seq_loss_weight
-
-_LAZY = {
-    "rnnbench.data.modules": ("BucketBatchSampler", "InMemoryDataModule", "StreamWindows",
-                      "TensorBatches"),
-    "rnnbench.data.files": ("check_file", "column", "load_hub", "load_local", "local_files",
-                           "resolve_local"),
-    "rnnbench.data.cache": ("PreparedCache", "datasets_version", "file_digests"),
-    "rnnbench.data.text": ("EOS", "Vocabulary", "detect_level", "encode_batch", "tokenize_batch"),
-    "rnnbench.data.tabular": ("FORMAT_CHOICES", "read_tables"),
-    "rnnbench.data.columns": ("class_names_file", "pick_columns", "read_class_names",
-                              "say_once"),
-    "rnnbench.seq2seq_kit": ("ExactMatch", "TextMetric", "TokenAccuracy", "TokenSequences",
-                             "decode_options", "pad_sequences", "sequence_scores"),
-    "rnnbench.data.embeddings": ("Vectors", "load_vectors"),
-    "rnnbench.data.embedding_align": ("align", "restricted_ids"),
-    "rnnbench.data.trees": ("NO_LABEL", "ParsedTree", "TreeBatches", "TreePool", "collate_trees",
-                            "heights", "max_children_of", "parse_ptb", "read_ptb_file"),
-}
-_LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
-_RENAMED = {"seq2seq_loss_weight": ("rnnbench.seq2seq_kit", "loss_weight"),
-            "Seq2SeqTarget": ("rnnbench.contract.seq2seq", "Seq2SeqTarget")}
+# where the lazily loaded names live (modules, not names: the names are __all__)
+_SOURCES = ("rnnbench.data.modules", "rnnbench.data.files", "rnnbench.data.cache",
+            "rnnbench.data.text", "rnnbench.data.tabular", "rnnbench.data.columns",
+            "rnnbench.taskkit.seq2seq", "rnnbench.contract.seq2seq",
+            "rnnbench.data.embeddings", "rnnbench.data.embedding_align",
+            "rnnbench.data.trees")
 
 VAL_SEED = 1_000_003  # generator seed of every run's validation split
 TEST_SEED = 2_000_003  # generator seed of every run's test split
 
 #: generate(n, seed) -> {"inputs", "lengths", "target", ...}: tensors with first dim n
 Generator = Callable[[int, int], Mapping[str, "torch.Tensor"]]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _RENAMED:
-        module, attr = _RENAMED[name]
-        return getattr(importlib.import_module(module), attr)
-    module = _LAZY_NAMES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rnnbench.taskkit' has no attribute {name!r}")
-    # looked up on every access (not cached here), so that the kit always hands out
-    # what its home module holds now
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
 
 
 def loading_code() -> list[str]:
@@ -283,3 +205,5 @@ __all__ = [
     "size_options",
     "tokenize_batch",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, __all__, _SOURCES)

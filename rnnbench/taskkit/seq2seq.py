@@ -158,3 +158,6 @@ class TokenSequences:
 def loss_weight(batch: Mapping[str, Any]) -> int:
     """Target tokens in a seq2seq batch (what its mean loss averages over)."""
     return int(batch["target_lengths"].sum())
+
+
+seq2seq_loss_weight = loss_weight  # its name in rnnbench.taskkit
