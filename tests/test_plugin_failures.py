@@ -77,7 +77,7 @@ def test_problem_is_fatal_in_strict_mode(fake_plugin, cli, monkeypatch, case, co
 def test_unknown_model_of_a_plugin_that_failed_to_load_says_so(fake_plugin, cli, tmp_path):
     fake_plugin("import not_a_module_anywhere\n", dist="rnnbench-indrnn", version="0.1",
                 entry_point="indrnn")
-    status, out, err = cli("run", "--model", "indrnn", "--task", "adding",
+    status, _out, err = cli("run", "--model", "indrnn", "--task", "adding",
                            "--results-dir", str(tmp_path / "out"))
     assert status == 2
     error = err.splitlines()[-1]
@@ -163,7 +163,8 @@ def test_wrong_output_shape_is_one_line_before_training(fake_plugin, cli, tmp_pa
     status, out, err = _run_narrow(cli, tmp_path)
     assert status == 2 and out == ""
     assert err.splitlines() == [
-        "rnnbench: error: model 'narrow' (plugin narrow-plugin 0.7) on task 'adding': pooled "
+        "rnnbench: error: model 'narrow' (plugin narrow-plugin 0.7, entry point 'narrow') on task "
+        "'adding': pooled "
         "output has shape (64, 64), expected (B, D) = (64, 128) with D = the model's "
         "output_size 128"]
     assert not (tmp_path / "r").exists()  # no results folder, no MLflow database or run
@@ -174,8 +175,8 @@ def test_model_that_crashes_on_the_first_batch_is_one_line(fake_plugin, cli, tmp
     fake_plugin(code, dist="narrow-plugin", version="0.7", entry_point="narrow")
     status, _, err = _run_narrow(cli, tmp_path)
     assert status == 2 and len(err.splitlines()) == 1
-    assert err.startswith("rnnbench: error: model 'narrow' (plugin narrow-plugin 0.7) on task "
-                          "'adding': the model fails on the first batch (inputs (64, 10, 2)): "
+    assert err.startswith("rnnbench: error: model 'narrow' (plugin narrow-plugin 0.7, "
+                          "entry point 'narrow') on task 'adding': the model fails on the first batch (inputs (64, 10, 2)): "
                           "RuntimeError: ")
     assert not (tmp_path / "r").exists()
 
@@ -208,7 +209,7 @@ def test_declared_step_states_without_the_method_fail_before_training(fake_plugi
     status, _, err = _run_narrow(cli, tmp_path, "--diagnostics", "gradient-flow")
     assert status == 2
     assert err.splitlines() == [
-        "rnnbench: error: model 'narrow' (plugin narrow-plugin 0.7) on task 'adding': "
-        "--diagnostics gradient-flow calls forward_unrolled(inputs, lengths), which the model "
+        "rnnbench: error: model 'narrow' (plugin narrow-plugin 0.7, entry point 'narrow') on "
+        "task 'adding': --diagnostics gradient-flow calls forward_unrolled(inputs, lengths), which the model "
         "lacks although its spec declares hidden_states"]
     assert not (tmp_path / "r").exists()

@@ -142,8 +142,10 @@ def test_a_diverging_or_crashing_model_does_not_stop_the_sweep(cli, tmp_path, fa
     by_model = {p["model"]: p for p in summary["pairs"]}
     assert by_model["nan-model"]["trials"]["pruned"] == 2
     assert "diverged" in by_model["nan-model"]["note"]
-    assert by_model["crash-model"]["trials"]["fail"] == 2
+    # failed before training: the pair stopped after its first trial
+    assert by_model["crash-model"]["trials"]["fail"] == 1
     assert "this model cannot be built" in by_model["crash-model"]["note"]
+    assert "its other trials were not run" in by_model["crash-model"]["note"]
     assert [r["model"] for r in summary["leaderboard"]] == ["lstm"]
     statuses = {r.data.tags.get("rnnbench.model"): r.info.status for r in mlflow_runs(results)
                 if r.data.tags.get("rnnbench.phase") == "search"}
@@ -167,7 +169,7 @@ def test_config_errors_are_one_line_and_write_nothing(cli, tmp_path, text, messa
     config = tmp_path / "sweep.yaml"
     config.write_text(textwrap.dedent(text))
     results = tmp_path / "results"
-    code, out, err = cli("sweep", "--config", str(config), "--results-dir", str(results))
+    code, _out, err = cli("sweep", "--config", str(config), "--results-dir", str(results))
     assert code == 2
     assert message in err, err
     assert len(err.strip().splitlines()) == 1
@@ -262,7 +264,7 @@ def test_the_mlflow_ui_and_optuna_dashboard_read_the_sweep(cli, tmp_path):
     results = tmp_path / "results"
     args = ("sweep", "--config", str(sweep_file(tmp_path)), "--models", "lstm",
             "--results-dir", str(results), "--seeds", "2")
-    code, out, err = cli(*args)
+    code, _out, err = cli(*args)
     assert code == 0, err
     client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("rnnbench")

@@ -20,7 +20,21 @@ class DataError(RnnbenchError):
 
 
 class PluginError(RnnbenchError):
-    """A plugin failed to load or registered a duplicate name (fatal only when strict)."""
+    """A plugin failed to load or registered a duplicate name (fatal only when strict), or
+    its code raised while a run used it (`plugin_call`)."""
+
+
+def plugin_call(label: str, what: str, function, *args, **kwargs):
+    """function(*args, **kwargs), with an unexpected exception turned into one
+    PluginError line: "LABEL: WHAT raised Type: message" (the original chained as its
+    cause, for the traceback log). An RnnbenchError (a plugin's own one-line refusal, e.g.
+    a bad option) passes through unchanged."""
+    try:
+        return function(*args, **kwargs)
+    except RnnbenchError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"{label}: {what} raised {reason(exc)}") from exc
 
 
 def reason(exc: BaseException) -> str:

@@ -75,8 +75,10 @@ class Registry:
 
     def table(self, kind: str) -> dict[str, tuple[Any, Source]]:
         """name -> (spec, source) of one kind ("model", "task", "diagnostic", ...)."""
-        return {"model": self.models, "task": self.tasks, "diagnostic": self.diagnostics,
-                "sampler": self.samplers, "pruner": self.pruners}[kind]
+        tables: dict[str, dict[str, tuple[Any, Source]]] = {
+            "model": self.models, "task": self.tasks, "diagnostic": self.diagnostics,
+            "sampler": self.samplers, "pruner": self.pruners}
+        return tables[kind]
 
     def get(self, kind: str, name: str) -> Any:
         table = self.table(kind)
@@ -105,6 +107,13 @@ class Registry:
 
     def source_of(self, kind: str, name: str) -> Source:
         return self.table(kind)[name][1]
+
+    def plugin_label(self, kind: str, name: str) -> str:
+        """"task 'x' (plugin DIST VERSION, entry point 'EP')": how every one-line plugin
+        failure names its plugin."""
+        source = self.source_of(kind, name)
+        return (f"{kind} {name!r} (plugin {source.distribution} {source.version}, entry point "
+                f"{source.entry_point!r})")
 
     def _unknown(self, kind: str, name: str, table: Iterable[str]) -> str:
         """'unknown model X' plus the failed plugin that probably provides it, else a

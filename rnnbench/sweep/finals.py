@@ -15,6 +15,7 @@ from typing import Any
 
 from rnnbench.sweep.context import Pair, SweepContext
 from rnnbench.sweep.locking import StorageLock
+from rnnbench.sweep.search import failure_line
 from rnnbench.training.config import RunConfig
 
 
@@ -77,7 +78,7 @@ def train_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int,
             on_start=lambda run_id: study.set_user_attr(f"{key}:run", run_id),
         )
     except Exception as exc:
-        message = f"{type(exc).__name__}: {exc}"
+        message = failure_line(ctx, pair, f"seed{seed}", exc)
         ctx.progress.report(f"{pair.label}: seed {seed} failed: {message}")
         study.set_user_attr(f"{key}:error", {"error": message[:1000], "at": time.time()})
         return

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,11 +114,12 @@ def identity_conflict(name: str, parent: Any, wanted: dict[str, Any]) -> str:
             "NEW for a new sweep, or the same models and tasks to resume it")
 
 
-def publish(tracker: Any, parent: str, config: Any,
-            results_dir: Path) -> tuple[list, list, list, list]:
+def publish(tracker: Any, parent: str, config: Any, results_dir: Path,
+            missing: Sequence[str] = ()) -> tuple[list, list, list, list]:
     """Leaderboard rows rebuilt from the tracked final runs, the expected-best curves from
     the tracked search runs and the cost of all of them, written to results_dir/sweeps/NAME
-    and put on the parent run; returns (rows, files, curves, cost by model)."""
+    and put on the parent run; returns (rows, files, curves, cost by model). `missing`:
+    one line per pair without a row, saying why (listed under the tables)."""
     from rnnbench.tracking import cost, expected_best_report
     from rnnbench.tracking.expected_best import curves_of_sweep
     from rnnbench.tracking.leaderboard import COLUMNS, build_rows, final_runs
@@ -126,7 +128,10 @@ def publish(tracker: Any, parent: str, config: Any,
 
     rows = build_rows(final_runs(tracker, config.name))
     curves, spent = curves_of_sweep(tracker, config.name), cost.costs_of_sweep(tracker, config.name)
-    extra = "\n".join(t for t in (expected_best_report.markdown(curves), cost.markdown(spent)) if t)
+    absent = "".join(f"- {line}\n" for line in missing)
+    absent = f"Pairs missing from the leaderboard:\n\n{absent}" if absent else ""
+    extra = "\n".join(t for t in (absent, expected_best_report.markdown(curves),
+                                  cost.markdown(spent)) if t)
     folder = results_dir / "sweeps" / config.name
     files = write_outputs(rows, folder, config.name, extra_markdown=extra)
     files += [*expected_best_report.plot(curves, folder), *cost.plot(rows, folder)]

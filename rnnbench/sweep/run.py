@@ -25,7 +25,7 @@ from rnnbench.sweep.context import Pair, SweepContext
 from rnnbench.sweep.finals import run_finals
 from rnnbench.sweep.locking import StorageLock, check_storage_url
 from rnnbench.sweep.progress import SweepProgress
-from rnnbench.sweep.search import search
+from rnnbench.sweep.search import search, stopping_trial
 from rnnbench.sweep.space import FixedConfiguration, fixed_config
 from rnnbench.sweep.studies import best_trial, open_storage, open_study
 from rnnbench.sweep.workers import Helpers, is_helper
@@ -145,7 +145,12 @@ def conclude(ctx: SweepContext, study: Any, pair: Pair) -> PairOutcome:
     outcome.trials = {s.name.lower(): sum(t.state == s for t in trials)
                       for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
     best = best_trial(study)
-    if best is None:
+    stopped = stopping_trial(study)
+    if stopped is not None:  # reported once, by its trial's line; said again with the board
+        outcome.note = (f"not on the leaderboard: trial {stopped.number} failed before "
+                        f"training, so its other trials were not run: "
+                        f"{stopped.user_attrs.get('error', '')}")
+    elif best is None:
         outcome.note = "no complete trial: " + "; ".join(sorted({
             t.user_attrs.get("error") or t.user_attrs.get("reason", t.state.name.lower())
             for t in trials}))[:300]
@@ -190,9 +195,11 @@ def run_sweep(config: SweepConfig, registry: Registry | None = None,
     finally:
         helpers.stop()
     with StorageLock(ctx.storage_url, f"{config.name}:publish"):
-        rows, files, curves, cost = publish(ctx.tracker, ctx.parent_run_id, config,
-                                            config.results_dir)
+        missing = [f"{o.model} on {o.task}: {o.note}" for o in outcomes
+                   if o.note and not o.finals]
+        rows, files, curves, cost = publish(ctx.tracker, str(ctx.parent_run_id), config,
+                                            config.results_dir, missing)
         ctx.tracker.end_run(ctx.parent_run_id, "FINISHED")
     report(f"sweep {config.name!r} done in {ctx.progress.elapsed()}")
-    return SweepResult(config.name, ctx.parent_run_id, ctx.storage_url, outcomes, rows, files,
+    return SweepResult(config.name, str(ctx.parent_run_id), ctx.storage_url, outcomes, rows, files,
                        curves, cost)

@@ -11,9 +11,14 @@ and the sweep goes on. Trials are numbered from 0 everywhere (Optuna's trial.num
 
 from __future__ import annotations
 
+import logging
+import re
 import time
+import traceback
+from pathlib import Path
 from typing import Any
 
+from rnnbench.contract.errors import IncompatibleError, PluginError, reason
 from rnnbench.sweep.context import Pair, SweepContext
 from rnnbench.sweep.locking import StorageLock
 from rnnbench.sweep.slots import Claim, TrialSlots, snapshot
@@ -22,6 +27,48 @@ from rnnbench.sweep.studies import best_trial, open_study, sampler, study_name
 from rnnbench.training.devices import is_distributed
 
 POLL_SECONDS = 1.0  # how often a worker looks whether other workers' trials finished
+# A trial that fails before training (the first-batch check, a plugin that raises while
+# the run is built) fails the same way for every trial of its pair: the pair stops.
+STOPS_THE_PAIR = (IncompatibleError, PluginError)
+STOPPED = "stops_pair"  # user attribute of the trial that stopped its pair
+
+
+class _NoOptunaTrialTraceback(logging.Filter):
+    """Drops Optuna's own 'Trial N failed ... Traceback' warnings: the
+    sweep reports a failed trial in one line of its own, the traceback in a log file."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # "Trial N failed with parameters: ... Traceback", then "Trial N failed with value"
+        return not re.match(r"Trial \d+ failed with (parameters|value)", str(record.msg))
+
+
+def quiet_optuna_trial_failures() -> None:
+    logger = logging.getLogger("optuna.study._optimize")
+    if not any(isinstance(f, _NoOptunaTrialTraceback) for f in logger.filters):
+        logger.addFilter(_NoOptunaTrialTraceback())
+
+
+def log_traceback(ctx: SweepContext, pair: Pair, what: str, exc: BaseException) -> Path:
+    """The full traceback of a failed trial or seed, in
+    RESULTS_DIR/sweeps/NAME/logs/TASK-MODEL-WHAT.log; returns its path."""
+    folder = Path(ctx.config.results_dir) / "sweeps" / ctx.config.name / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{pair.task}-{pair.model}-{what}")
+    path = folder / f"{safe}.log"
+    path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    return path
+
+
+def failure_line(ctx: SweepContext, pair: Pair, what: str, exc: BaseException) -> str:
+    """'Type: message (traceback: PATH)', one line."""
+    return f"{reason(exc)} (traceback: {log_traceback(ctx, pair, what, exc)})"
+
+
+def stopping_trial(study: Any) -> Any:
+    """The trial that stopped the pair (its pair's trials all fail before training), or
+    None."""
+    return next((t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(STOPPED)),
+                None)
 
 
 def objective(ctx: SweepContext, pair: Pair, study_label: str):
@@ -33,7 +80,7 @@ def objective(ctx: SweepContext, pair: Pair, study_label: str):
 
     spec = ctx.registry.task(pair.task)
 
-    def run_trial(trial) -> float:
+    def run_trial(trial) -> float | None:
         try:
             config = sample_config(trial, ctx.config, ctx.registry, pair.task, pair.model)
             trial.set_user_attr("config", {"model_params": config.model_params,
@@ -54,7 +101,10 @@ def objective(ctx: SweepContext, pair: Pair, study_label: str):
             trial.set_user_attr("reason", f"pruned on {spec.monitor}")
             raise
         except Exception as exc:
-            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:1000])
+            trial.set_user_attr("error", failure_line(ctx, pair, f"trial{trial.number}",
+                                                      exc)[:1000])
+            if isinstance(exc, STOPS_THE_PAIR):
+                trial.set_user_attr(STOPPED, True)
             raise
         trial.set_user_attr("baseline", result.baseline)  # for best_trial's check
         if result.diverged:  # never a best trial: recorded as pruned, with the reason
@@ -92,8 +142,9 @@ def search(ctx: SweepContext, pair: Pair, deadline: float | None):
     study = open_study(ctx, pair.task, pair.model)
     n = ctx.config.n_trials
     count = snapshot(study)
-    if count.finished >= n and count.running + count.waiting == 0:
+    if (count.finished >= n and count.running + count.waiting == 0) or stopping_trial(study):
         return study
+    quiet_optuna_trial_failures()
     ctx.progress.report(f"{pair.label}: searching, {count.finished}/{n} trials done")
 
     def tidy(study) -> None:
@@ -108,15 +159,18 @@ def search(ctx: SweepContext, pair: Pair, deadline: float | None):
         study.sampler = sampler(ctx, position)
 
     def progress(study, trial) -> None:
-        ctx.progress.report(trial_line(ctx, pair, study, trial))
+        line = trial_line(ctx, pair, study, trial)
+        if trial.user_attrs.get(STOPPED):
+            line += "; the pair stops here (its other trials would fail the same way)"
+        ctx.progress.report(line)
 
     slots = TrialSlots(StorageLock(ctx.storage_url, f"{label}:claim"), n,
                        before_claim=tidy, before_trial=reseed)
     run_trial = objective(ctx, pair, label)
     while deadline is None or time.monotonic() < deadline:
         claim = slots.run_one(study, run_trial, callbacks=[progress])
-        if claim is Claim.FULL:
-            break  # every slot finished: the best trial is final
+        if claim is Claim.FULL or stopping_trial(study):
+            break  # every slot finished (the best trial is final), or the pair stopped
         if claim is Claim.BUSY:
             time.sleep(POLL_SECONDS)  # another worker is still running a trial
     return study

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnbench.contract.errors import IncompatibleError
+from rnnbench.contract.errors import IncompatibleError, plugin_call
 
 
 def _shape(value: Any) -> str:
@@ -43,9 +43,7 @@ def check_first_batch(system: Any, config: Any, registry: Any, step_states: bool
 
     from rnnbench.contract.trees import output_mismatch
 
-    source = registry.source_of("model", config.model)
-    who = (f"model {config.model!r} (plugin {source.distribution} {source.version}) "
-           f"on task {config.task!r}")
+    who = f"{registry.plugin_label('model', config.model)} on task {config.task!r}"
     model, task, kind = system.model, system.task, system.output_kind
     mismatch = spec and output_mismatch(spec.outputs, kind, config.model, config.task)
     if mismatch:
@@ -56,7 +54,9 @@ def check_first_batch(system: Any, config: Any, registry: Any, step_states: bool
     # everything runs inside fork_rng, so training draws the same numbers as without it.
     try:
         with torch.random.fork_rng(devices=[]), torch.no_grad():
-            batch = next(iter(task.datamodule.val_dataloader()), None)
+            batch = plugin_call(registry.plugin_label("task", config.task),
+                                "its data module (first validation batch)",
+                                lambda: next(iter(task.datamodule.val_dataloader()), None))
             if batch is None:
                 return  # an empty validation split is the task's own error, reported later
             if kind == "seq2seq":

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnbench.contract.errors import RnnbenchError
+from rnnbench.contract.errors import RnnbenchError, plugin_call
 from rnnbench.contract.registry import Registry
 from rnnbench.contract.specs import ModelSpec, Task, TaskSpec
 from rnnbench.training.budget import apply_budget, budgeted_count
@@ -65,13 +65,16 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     model_spec = registry.model(config.model)
     task_spec = registry.task(config.task)
     pl.seed_everything(train["seed"], workers=True, verbose=False)
-    task = task_spec.factory(dict(config.task_options), batch_size=train["batch_size"],
-                             seed=train["seed"])
-    task.prepare()
+    # a task or model plugin that raises is one line naming it (PluginError)
+    task_label = registry.plugin_label("task", config.task)
+    task = plugin_call(task_label, "its factory", task_spec.factory, dict(config.task_options),
+                       batch_size=train["batch_size"], seed=train["seed"])
+    plugin_call(task_label, "Task.prepare()", task.prepare)
     embeddings = prepare_embeddings(config, model_spec, task)  # train.embeddings, or None
-    context = task.context()
+    context = plugin_call(task_label, "Task.context()", task.context)
     budget = apply_budget(config, model_spec, task)  # sets the width in config.model_params
-    model = model_spec.builder(context, **config.model_params)
+    model = plugin_call(registry.plugin_label("model", config.model), "its builder",
+                        model_spec.builder, context, **config.model_params)
     if not isinstance(model, torch.nn.Module) or not isinstance(getattr(model, "output_size", None), int):
         raise RnnbenchError(
             f"model {config.model!r}: its builder must return an nn.Module with an int "
@@ -169,13 +172,13 @@ def execute(
         # largest float), its sign kept in the rnnbench.infinite_metrics tag
         nonfinite = {k: v for k, v in result.metrics.items() if not math.isfinite(v)}
         tracker.log_metrics(run_id, nonfinite)
-        tags = {"rnnbench.diverged": result.diverged, "rnnbench.solved": result.solved,
+        tags = {"rnnbench.diverged": str(result.diverged), "rnnbench.solved": str(result.solved),
                 "rnnbench.throughput_unit": result.throughput_unit,
                 "rnnbench.unit": prepared.task.metric_unit,
                 "rnnbench.baseline_name": prepared.task.baseline_name}
         if result.diverged:
             tags.update({"rnnbench.status": "diverged",
-                         "rnnbench.diverged_reason": result.diverged_reason})
+                         "rnnbench.diverged_reason": str(result.diverged_reason)})
         infinite = [f"{k}={v}" for k, v in sorted(nonfinite.items()) if math.isinf(v)]
         if infinite:
             tags["rnnbench.infinite_metrics"] = ",".join(infinite)
