@@ -10,7 +10,6 @@ What is public, and what happens to a name that moves, is stated in `rnnbench._a
 from importlib.metadata import PackageNotFoundError, version
 
 from rnnbench._api import install_moved_modules
-
 from rnnbench.contract.errors import ConfigError, DataError, IncompatibleError, RnnbenchError
 from rnnbench.contract.extension_specs import DiagnosticSpec, PrunerSpec, SamplerSpec
 from rnnbench.contract.generation import TokenCodec

@@ -75,7 +75,7 @@ def snapshot() -> dict[str, dict[str, Any]]:
 
 def _summary(obj: Any) -> str:
     doc = (getattr(obj, "__doc__", None) or "").strip()
-    if not doc or callable(obj) is False and not isinstance(obj, type):
+    if not doc or (callable(obj) is False and not isinstance(obj, type)):
         return ""
     return " ".join(doc.split("\n\n")[0].split())
 

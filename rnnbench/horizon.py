@@ -199,7 +199,7 @@ def run_horizon(study: HorizonStudy, tracker: Any, registry: Any = None,
                     point.values.append(result.metrics.get(point.metric, float("nan")))
                     point.solved.append(bool(result.solved))
                     point.baseline = result.baseline
-                    point.run_ids.append(result.mlflow_run_id)
+                    point.run_ids.append(str(result.mlflow_run_id))
                     done += 1
                     report(f"[{done}/{study.runs}] {model} T={length} seed {seed}: "
                            f"{point.metric} {point.values[-1]:.4f}"

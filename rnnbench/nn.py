@@ -63,7 +63,7 @@ class InputEncoder(nn.Module):
             self.output_size = embedding_dim
         else:
             self.embedding = None
-            self.output_size = int(context.feature_size)
+            self.output_size = int(context.feature_size or 0)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         if self.embedding is not None:

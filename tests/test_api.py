@@ -58,7 +58,7 @@ def test_an_unknown_name_is_an_attribute_error():
     import rnnbench.taskkit
     import rnnbench.testing
 
-    with pytest.raises(AttributeError, match="rnnbench.taskkit' has no attribute 'Nope'"):
+    with pytest.raises(AttributeError, match=r"rnnbench\.taskkit' has no attribute 'Nope'"):
         rnnbench.taskkit.Nope  # noqa: B018
     with pytest.raises(AttributeError):
         rnnbench.testing.Nope  # noqa: B018
@@ -88,7 +88,7 @@ def test_from_import_of_a_moved_name_warns_once():
 def test_a_removed_module_still_refuses_unknown_names():
     import rnnbench.objectives
 
-    with pytest.raises(AttributeError, match="'rnnbench.objectives' has no attribute 'x'"):
+    with pytest.raises(AttributeError, match=r"'rnnbench\.objectives' has no attribute 'x'"):
         rnnbench.objectives.x  # noqa: B018
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("rnnbench.no_such_module")

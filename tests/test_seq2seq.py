@@ -79,7 +79,7 @@ def test_contract_check_catches_a_decoder_that_peeks_at_future_targets():
         return model
 
     spec = dataclasses.replace(m.SEQ2SEQ, builder=build)
-    with pytest.raises(ContractError, match="padding|peeks"):
+    with pytest.raises(ContractError, match=r"padding|peeks"):
         check_model_spec(spec, {"hidden_size": 8, "embedding_dim": 4})
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import rnnbench
+from rnnbench import _api
 from rnnbench.contract.registry import get_registry
 from rnnbench.taskkit import (
     IGNORE_INDEX,
@@ -23,7 +24,6 @@ from rnnbench.taskkit import (
     seeded_splits,
     size_options,
 )
-from rnnbench import _api
 from rnnbench.testing import ContractError, check_task_spec
 
 ROOT = Path(__file__).resolve().parents[1]

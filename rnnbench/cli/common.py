@@ -26,7 +26,7 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_device_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--accelerator", choices=TRAIN_PARAMS.get("accelerator").choices,
+    parser.add_argument("--accelerator", choices=TRAIN_PARAMS["accelerator"].choices,
                         help="Lightning accelerator (train.accelerator)")
     parser.add_argument("--devices", help="device count, 'auto' or ids like 0,1 (train.devices)")
     parser.add_argument("--strategy", help="Lightning strategy, e.g. ddp (train.strategy)")
@@ -36,7 +36,7 @@ def add_budget_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--param-budget", type=int, metavar="N",
                         help="size every model's width so that its parameter count is within "
                              "5%% of N (train.param_budget; the width is then not searched)")
-    parser.add_argument("--budget-counts", choices=TRAIN_PARAMS.get("budget_counts").choices,
+    parser.add_argument("--budget-counts", choices=TRAIN_PARAMS["budget_counts"].choices,
                         help="what --param-budget counts: recurrent (default: no embeddings, "
                              "no task head) or all (train.budget_counts)")
 

@@ -82,7 +82,7 @@ def declares_codec(spec: TaskSpec) -> bool:
     """Whether the task can be generative: its Task class overrides Task.codec (a factory
     that is not a class is given the benefit of the doubt until it is built)."""
     factory = spec.factory
-    return not isinstance(factory, type) or factory.codec is not Task.codec
+    return not isinstance(factory, type) or getattr(factory, "codec", None) is not Task.codec
 
 
 def _not_generative(run_id: str, task: str) -> str:

@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
         print_json({"models": models, "tasks": tasks, **extensions,
                     "problems": registry.problems})
         return 0
-    for title, rows in (("models", models), ("tasks", tasks), *extensions.items()):
+    tables: list[tuple[str, list[dict]]] = [("models", models), ("tasks", tasks),
+                                            *extensions.items()]
+    for title, rows in tables:
         print(f"{title}:")
         for row in rows:
             source = f"{row['distribution']} {row['version']}"

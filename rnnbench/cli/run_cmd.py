@@ -32,7 +32,7 @@ def add_parser(subparsers) -> None:
                         help="model.*, task.* or train.* option; repeatable")
     parser.add_argument("--max-epochs", type=int, help="train.max_epochs")
     parser.add_argument("--seed", type=int, help="train.seed")
-    parser.add_argument("--clip-algorithm", choices=TRAIN_PARAMS.get("clip_algorithm").choices,
+    parser.add_argument("--clip-algorithm", choices=TRAIN_PARAMS["clip_algorithm"].choices,
                         help="train.clip_algorithm")
     parser.add_argument("--clip-value", type=float, help="train.clip_value")
     parser.add_argument("--diagnostics",

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     for flag in ("accelerator", "devices", "strategy", "diagnostics"):
         value = getattr(args, flag)
         if value is not None:
-            config.train[flag] = TRAIN_PARAMS.get(flag).convert(value, f"--{flag}")
+            config.train[flag] = TRAIN_PARAMS[flag].convert(value, f"--{flag}")
     result = run_sweep(config, registry, argv=args.argv)
     if result is None:  # a helper process: the lead prints
         return 0

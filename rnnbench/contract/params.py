@@ -146,6 +146,13 @@ class ParamSet:
     def get(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
 
+    def __getitem__(self, name: str) -> Param:
+        """The Param called `name` (KeyError if there is none)."""
+        param = self.get(name)
+        if param is None:
+            raise KeyError(name)
+        return param
+
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
 

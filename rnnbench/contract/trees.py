@@ -78,8 +78,8 @@ class TreeOutput(ModelOutput):
     def __new__(cls, sequence: torch.Tensor | None = None, pooled: torch.Tensor | None = None,
                 state=None, *, nodes: torch.Tensor | None = None) -> TreeOutput:
         out = super().__new__(cls, sequence, pooled, state)
-        out.nodes = nodes
-        return out
+        out.nodes = nodes  # type: ignore[attr-defined]  # set on the TreeOutput made here
+        return out  # type: ignore[return-value]  # an instance of cls
 
 
 def missing_structure(model_needs: frozenset[str], task_provides: frozenset[str],

@@ -107,8 +107,9 @@ class PreparedCache:
         """The entry for `key`; on a miss, `build()`'s result, saved for next time."""
         payload = self.load(key)
         if payload is None:
-            payload = build()
-            self.save(key, payload)
+            built = build()
+            self.save(key, built)
+            return built
         return payload
 
     def save(self, key: str, payload: Mapping[str, Any]) -> Path | None:

@@ -40,17 +40,17 @@ def align(vocab: list[str], vectors: Vectors, *, lowercase: bool = False, seed: 
           padding_idx: int | None = 0, counts: torch.Tensor | None = None) -> Alignment:
     """The (V, E) matrix for `vocab` from `vectors` (see the module docstring);
     `counts` (V,) are training-split occurrences per id, or None."""
-    index = {token: row for row, token in enumerate(vectors.tokens)}
+    index = {token: n for n, token in enumerate(vectors.tokens)}
     lower: dict[str, int] = {}
     if lowercase:
-        for row, token in enumerate(vectors.tokens):
-            lower.setdefault(token.lower(), row)
+        for n, token in enumerate(vectors.tokens):
+            lower.setdefault(token.lower(), n)
     rows = torch.full((len(vocab),), -1, dtype=torch.long)  # (V,) file row per id, -1: none
     exact = lowered = 0
     for i, token in enumerate(vocab):
         if i == padding_idx:
             continue
-        row = index.get(token)
+        row: int | None = index.get(token)
         if row is not None:
             exact += 1
         elif lowercase and (row := lower.get(token.lower())) is not None:

@@ -109,7 +109,7 @@ def _read_text(path: Path) -> Vectors:
                     continue
                 if dim is None and not tokens and lineno == 1 and _header(line.split()):
                     header = _header(line.split())
-                    dim = header[1]
+                    dim = header[1] if header else 0
                     if dim < 1:
                         raise DataError(f"{path} line 1: header gives dimension {dim}")
                     continue

@@ -181,6 +181,7 @@ class InMemoryDataModule(pl.LightningDataModule):
 
     def _loader(self, index: int, train: bool) -> DataLoader:
         self.setup()
+        assert self.splits is not None  # built by setup()
         dataset = self.splits[index]
         world = self.trainer.world_size if self.trainer is not None else 1
         if train and world > 1:

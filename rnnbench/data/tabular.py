@@ -30,6 +30,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from rnnbench.contract.errors import DataError, reason
 
@@ -143,6 +144,8 @@ def _records(path: Path, fmt: str) -> tuple[list[list[str]], list[int]]:
     csv.field_size_limit(2**31 - 1)
     rows: list[list[str]] = []
     lines: list[int] = []
+    sep: str
+    quoting: Literal[0, 1, 2, 3]
     sep, quoting = ("\t", csv.QUOTE_NONE) if fmt == "tsv" else (",", csv.QUOTE_MINIMAL)
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh, delimiter=sep, quoting=quoting)
@@ -251,7 +254,7 @@ def _read_json(path: Path) -> Table:
                 records.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path} line {number}: not valid JSON ({exc.msg})") from None
-            lines.append(number)
+            lines.append(number)  # type: ignore[union-attr]  # None only for an array
     for i, record in enumerate(records):
         if not isinstance(record, dict):
             where = f"line {lines[i]}" if lines is not None else f"record {i + 1}"

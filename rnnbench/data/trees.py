@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -60,7 +61,8 @@ class ParsedTree:
 def parse_ptb(text: str, where: str) -> ParsedTree:
     """One PTB-bracket tree, every node `(LABEL child ...)` or `(LABEL word)` with an
     integer LABEL; DataError naming `where` (file:line) and what is wrong."""
-    tree, stack = ParsedTree(), []
+    tree = ParsedTree()
+    stack: list[Any] = []
     matches = list(_BRACKET_TOKENS.finditer(text))
     tokens = [m.group() for m in matches]
     column = [m.start() + 1 for m in matches]  # 1-based, for the messages

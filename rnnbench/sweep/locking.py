@@ -21,6 +21,7 @@ import threading
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 from rnnbench.contract.errors import ConfigError, RnnbenchError
 
@@ -77,8 +78,8 @@ class StorageLock:
         self.name = name
         self.timeout = timeout
         self._held = False
-        self._file = None
-        self._connection = None
+        self._file: Any = None  # the open lock file (SQLite), else None
+        self._connection: Any = None  # the server session holding the lock, else None
         self._local = threading.Lock()
 
     def acquire(self, blocking: bool = True) -> bool:
@@ -176,7 +177,7 @@ class StorageLock:
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         while True:
             if not blocking:
-                wait = 0
+                wait: float = 0
             elif deadline is None:
                 wait = MYSQL_WAIT_SECONDS
             else:

@@ -38,7 +38,8 @@ def sample_config(trial, config: SweepConfig, registry: Registry, task: str, mod
             if space is not None else value
     train = dict(config.train)
     for name in config.search_train:
-        param = TRAIN_PARAMS.get(name)
+        param = TRAIN_PARAMS[name]
+        assert param.space is not None  # search_train lists searchable knobs only
         train[name] = suggest(trial, f"train.{name}", param, param.space)
     return RunConfig(model=model, task=task, model_params=model_params,
                      task_options=dict(config.task_options[task]), train=train,

@@ -68,7 +68,7 @@ Generator = Callable[[int, int], Mapping[str, "torch.Tensor"]]
 def loading_code() -> list[str]:
     """Source files of the kit's file-loading and tokenising code, for cache keys
     (`PreparedCache.key(..., code=[__file__, *loading_code()])`)."""
-    return [importlib.import_module(m).__file__
+    return [str(importlib.import_module(m).__file__)
             for m in ("rnnbench.data.text", "rnnbench.data.files", "rnnbench.data.tabular",
                       "rnnbench.data.columns")]
 
@@ -159,8 +159,8 @@ __all__ = [
     "ObjectiveTask",
     "ParsedTree",
     "PreparedCache",
-    "Seq2SeqTarget",
     "Regression",
+    "Seq2SeqTarget",
     "StepClassification",
     "StepRegression",
     "StreamWindows",
@@ -169,9 +169,9 @@ __all__ = [
     "TextMetric",
     "TokenAccuracy",
     "TokenSequences",
-    "Vectors",
     "TreeBatches",
     "TreePool",
+    "Vectors",
     "Vocabulary",
     "align",
     "check_file",
@@ -189,8 +189,8 @@ __all__ = [
     "load_vectors",
     "loading_code",
     "local_files",
-    "pad_sequences",
     "max_children_of",
+    "pad_sequences",
     "parse_ptb",
     "pick_columns",
     "read_class_names",

@@ -15,7 +15,6 @@ from rnnbench.testing.models import ContractError, check_model_spec, check_step_
 from rnnbench.testing.tasks import check_task_spec
 from rnnbench.testing.trees import check_tree_model_spec, random_trees, tree_batches
 
-
 __all__ = ["ContractError", "check_model_spec", "check_seq2seq_model", "check_step_states",
            "check_task_spec", "check_tree_model_spec", "random_trees", "tree_batches"]
 

@@ -4,9 +4,9 @@ state passing and step states (forward_unrolled), on tiny random inputs."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from rnnbench.contract.specs import ModelContext, ModelSpec
+from rnnbench.contract.specs import ModelContext, ModelSpec, OutputKind
 
 VOCAB = 13
 FEATURES = 3
@@ -21,10 +21,11 @@ def _contexts(spec: ModelSpec) -> list[ModelContext]:
     contexts = []
     for kind in sorted(spec.inputs):
         for output in sorted(spec.outputs - {"seq2seq"}):  # seq2seq: testing/seq2seq.py
+            out = cast(OutputKind, output)
             if kind == "tokens":
-                contexts.append(ModelContext("tokens", output, vocab_size=VOCAB, padding_idx=PAD))
+                contexts.append(ModelContext("tokens", out, vocab_size=VOCAB, padding_idx=PAD))
             else:
-                contexts.append(ModelContext("features", output, feature_size=FEATURES))
+                contexts.append(ModelContext("features", out, feature_size=FEATURES))
     return contexts
 
 
@@ -115,8 +116,8 @@ def _check_width(spec: ModelSpec, values: Mapping[str, Any], context: ModelConte
     from rnnbench.training.budget import budgeted_count, build_on_meta
 
     where = f"model {spec.name!r}: width={spec.width!r}"
-    param = spec.params.get(spec.width)
-    if param is None or param.type is not int:
+    param = spec.params.get(spec.width) if spec.width else None
+    if spec.width is None or param is None or param.type is not int:
         raise ContractError(f"{where} is not one of its int hyperparameters")
     low = values[spec.width]
     high = min(2 * low, int(param.maximum)) if param.maximum is not None else 2 * low

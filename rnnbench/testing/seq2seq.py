@@ -5,12 +5,12 @@ kind "seq2seq"."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from rnnbench.contract.seq2seq import Seq2SeqTarget
-from rnnbench.contract.specs import ModelContext, ModelSpec
+from rnnbench.contract.specs import InputKind, ModelContext, ModelSpec
 from rnnbench.testing.models import FEATURES, PAD, VOCAB, ContractError
 from rnnbench.training.decoding import beam_decode, greedy_decode
 
@@ -20,9 +20,9 @@ TARGET = Seq2SeqTarget(vocab_size=11, bos_id=9, eos_id=10, padding_idx=0, max_le
 def seq2seq_contexts(spec: ModelSpec) -> list[ModelContext]:
     out = []
     for kind in sorted(spec.inputs):
-        sizes = {"vocab_size": VOCAB, "padding_idx": PAD} if kind == "tokens" else \
-            {"feature_size": FEATURES}
-        out.append(ModelContext(kind, "seq2seq", target=TARGET, **sizes))
+        sizes: dict[str, Any] = {"vocab_size": VOCAB, "padding_idx": PAD} if kind == "tokens" \
+            else {"feature_size": FEATURES}
+        out.append(ModelContext(cast(InputKind, kind), "seq2seq", target=TARGET, **sizes))
     return out
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from rnnbench.contract.specs import ModelContext, ModelSpec
+from rnnbench.contract.specs import ModelContext, ModelSpec, OutputKind
 from rnnbench.contract.trees import NODES
 from rnnbench.testing.models import ContractError
 
@@ -90,7 +90,7 @@ def check_tree_model_spec(spec: ModelSpec, hparams: Mapping[str, Any] | None = N
     values = spec.params.resolve(dict(hparams or {}), "model", source="check_tree_model_spec")
     for output in sorted(spec.outputs & {"pooled", NODES}):
         for inner_tokens in (False, True):
-            context = ModelContext("tokens", output, vocab_size=VOCAB, padding_idx=0,
+            context = ModelContext("tokens", cast(OutputKind, output), vocab_size=VOCAB, padding_idx=0,
                                    max_children=MAX_CHILDREN + 1)
             where = (f"model {spec.name!r} (trees -> {output}, inner nodes "
                      f"{'with' if inner_tokens else 'without'} tokens)")

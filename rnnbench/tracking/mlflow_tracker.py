@@ -21,7 +21,7 @@ from rnnbench.contract.errors import ConfigError, reason
 from rnnbench.tracking.base import RunRecord
 
 MAX_PARAM_LENGTH = 500  # MLflow rejects longer parameter values
-_GIT_COMMIT: str | None | bool = False  # False: not looked up yet
+_GIT_COMMIT: str | bool | None = False  # False: not looked up yet
 
 
 def git_commit() -> str | None:
@@ -36,7 +36,7 @@ def git_commit() -> str | None:
             _GIT_COMMIT = out.stdout.strip() if out.returncode == 0 else None
         except (OSError, subprocess.SubprocessError):
             _GIT_COMMIT = None
-    return _GIT_COMMIT or None
+    return str(_GIT_COMMIT) if _GIT_COMMIT else None
 
 
 def param_value(value: Any) -> str:
@@ -225,7 +225,8 @@ class MlflowTracker:
         if unfinished:
             clauses.append("attributes.status != 'FINISHED'")
         order = [f"attributes.start_time {'DESC' if newest_first else 'ASC'}"]
-        records, token = [], None
+        records: list[Any] = []
+        token = None
         while True:
             page = self.client.search_runs(
                 [self.experiment_id], filter_string=" and ".join(clauses), order_by=order,

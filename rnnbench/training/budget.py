@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rnnbench.contract.errors import ConfigError
+from rnnbench.contract.errors import ConfigError, plugin_call
 from rnnbench.contract.specs import ModelContext, ModelSpec
 
 COUNTS = ("recurrent", "all")
@@ -102,15 +102,17 @@ def fit_width(spec: ModelSpec, context: ModelContext, head_factory: Callable[[in
     """The width whose count is closest to `budget`, within TOLERANCE; `hparams` are the
     other hyperparameters (any value given for the width is ignored)."""
     check_request(spec, counts, (), f"param_budget {budget:,}")
-    param = spec.params.get(spec.width)
-    low = max(1, param.minimum or 1)
+    assert spec.width is not None  # checked by check_request
+    width_param = spec.width
+    param = spec.params[width_param]
+    low = max(1, int(param.minimum or 1))
     high = min(MAX_WIDTH, int(param.maximum) if param.maximum is not None else MAX_WIDTH)
     others = {k: v for k, v in hparams.items() if k != spec.width}
     cache: dict[int, int] = {}
 
     def count(width: int) -> int:
         if width not in cache:
-            model, head = build_on_meta(spec, context, head_factory, {**others, spec.width: width})
+            model, head = build_on_meta(spec, context, head_factory, {**others, width_param: width})
             cache[width] = budgeted_count(model, head, counts)
         return cache[width]
 
@@ -153,9 +155,10 @@ def fit_for_config(config: Any, registry: Any) -> BudgetFit | None:
     if not budget:
         return None
     task_spec = registry.task(config.task)
-    task = task_spec.factory(dict(config.task_options), batch_size=config.train["batch_size"],
-                             seed=config.train["seed"])
-    task.prepare()
+    label = registry.plugin_label("task", config.task)
+    task = plugin_call(label, "its factory", task_spec.factory, dict(config.task_options),
+                       batch_size=config.train["batch_size"], seed=config.train["seed"])
+    plugin_call(label, "Task.prepare()", task.prepare)
     return fit_width(registry.model(config.model), task.context(), task.head,
                      dict(config.model_params), budget,
                      config.train.get("budget_counts", "recurrent"), config.task)

@@ -44,7 +44,7 @@ def check_devices(train: Mapping[str, Any]) -> None:
         return
     if devices == 0 or (isinstance(devices, int) and devices < -1):
         raise ConfigError(f"train.devices: expected a count >= 1, -1 (all) or 'auto', got {devices}")
-    wanted = 1 if devices in ("auto", -1) else devices  # all/auto still need one
+    wanted = 1 if devices in ("auto", -1) else int(devices)  # all/auto still need one
     if wanted > found:
         raise ConfigError(f"train.devices: {devices if devices != -1 else 'all'} {kind} "
                           f"requested, {found} found")

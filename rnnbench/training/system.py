@@ -251,7 +251,7 @@ class BenchmarkSystem(pl.LightningModule):
         values.update(self.task.derived_metrics(values, stage))
         if stage == "train" and self.grad_norm_mean is not None:
             values["grad_norm_mean"] = self.grad_norm_mean
-            values["clip_fraction"] = self.clip_fraction
+            values["clip_fraction"] = self.clip_fraction or 0.0  # set with grad_norm_mean
         # Training-epoch values go to the logger here, and are written (save) before
         # ResumeCheckpoint saves the epoch; Lightning would log them only after it.
         direct = stage == "train" and self.logger is not None
