@@ -124,3 +124,13 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+SERVICE_MARKS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
+
+
+def backends(*names: str) -> list:
+    """Storage backends as pytest parameters; those that need a database server carry
+    its marker (`-m "not postgres and not mysql"` runs without the services)."""
+    return [pytest.param(name, marks=getattr(pytest.mark, SERVICE_MARKS[name]))
+            if name in SERVICE_MARKS else name for name in names]

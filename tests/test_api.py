@@ -165,6 +165,7 @@ def register_tasks(register):
 '''
 
 
+@pytest.mark.slow
 def test_a_plugin_written_against_0_1_runs_unchanged(fake_plugin, cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     fake_plugin(OLD_PLUGIN, dist="old-style-plugin", version="0.1.0", entry_point="old")

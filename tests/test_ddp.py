@@ -6,8 +6,11 @@ import subprocess
 import sys
 
 import optuna
+import pytest
 import torch
 from mlflow.tracking import MlflowClient
+
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
 DDP = ["--accelerator", "cpu", "--devices", "2", "--strategy", "ddp"]
 TINY = ["--set", "task.seq_len=8", "--set", "task.train_size=256", "--set", "task.val_size=64",

@@ -12,6 +12,8 @@ from rnnbench.contract.registry import get_registry
 from rnnbench.training.diagnostics import gradient_flow, log10_ratio
 from rnnbench.training.system import BenchmarkSystem
 
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
+
 
 class LinearRecurrence(nn.Module):
     """h_t = a * h_{t-1} + U x_t with a scalar a; pooled output h_T."""

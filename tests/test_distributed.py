@@ -11,8 +11,11 @@ import uuid
 
 import optuna
 import pytest
+from conftest import backends
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
+
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
 PG = os.environ.get("RNNBENCH_PG_URL", "postgresql://root@127.0.0.1:5432")
 
@@ -74,7 +77,7 @@ def check_shared_sweep(storage, tracking, n):
     assert len([r for r in runs if r.data.tags.get("rnnbench.phase") == "final"]) == 1
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", backends("sqlite", "postgresql"))
 def test_two_workers_share_the_studies_with_an_exact_global_cap(tmp_path, backend, request):
     results = tmp_path / "results"
     if backend == "sqlite":
@@ -204,7 +207,7 @@ def test_a_dead_workers_final_run_is_marked_killed_and_redone(tmp_path, cli):
     assert "final:0:1" in study.user_attrs
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
+@pytest.mark.parametrize("backend", backends("sqlite", "postgresql", "mysql"))
 def test_storage_lock_can_be_tried_without_waiting(tmp_path, backend):
     from rnnbench.sweep.locking import StorageLock
 

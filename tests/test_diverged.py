@@ -15,6 +15,8 @@ from optuna.trial import TrialState, create_trial
 from rnnbench.contract.specs import TaskSpec
 from rnnbench.training.divergence import DIVERGENCE_FACTOR, divergence
 
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
+
 LARGEST_FLOAT = 1.7976931348623157e308
 SMALL = [a for i, a in enumerate(TINY) if "embedding_dim" not in a
          and "embedding_dim" not in (TINY[i + 1] if i + 1 < len(TINY) else "")]
@@ -90,7 +92,7 @@ def all_values(client, run):
 
 def test_a_finite_but_exploded_run_is_recorded_as_diverged(cli, tmp_path, fake_plugin):
     fake_plugin(MODELS)
-    result, client, run = run_json(cli, tmp_path, "loud-model", "--set", "train.lr=0")
+    result, _client, run = run_json(cli, tmp_path, "loud-model", "--set", "train.lr=0")
     assert result["diverged"] and result["solved"] is None
     assert "above 100x the trivial baseline" in result["diverged_reason"]
     tags = run.data.tags

@@ -4,7 +4,10 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import TINY
+
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
 
 def test_run_lstm_adding_is_tracked_in_mlflow(cli, tmp_path):

@@ -10,6 +10,8 @@ import time
 import pytest
 from mlflow.tracking import MlflowClient
 
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
+
 RUN = ["run", "--model", "lstm", "--task", "adding", "--set", "task.seq_len=10",
        "--set", "task.train_size=3000", "--set", "task.val_size=64", "--set", "task.test_size=64",
        "--set", "model.hidden_size=16", "--set", "train.patience=100", "--set",

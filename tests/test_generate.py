@@ -13,6 +13,8 @@ import rnnbench
 from rnnbench.contract.errors import ConfigError, RnnbenchError
 from rnnbench.training.sampling import Sampler
 
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
+
 HAIL, SERVE = ("long live", "hail", "see"), ("love", "serve", "fear")
 TEXT = "".join(f"{HAIL[i % 3]} the king, and {SERVE[i // 3 % 3]} the queen.\n" for i in range(180))
 TINY_LM = ["--set", "model.hidden_size=16", "--set", "model.embedding_dim=8",

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import optuna
 import pytest
+from conftest import backends
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from rnnbench.sweep.locking import StorageLock
 from rnnbench.sweep.slots import Claim, SlotCount, TrialSlots
+
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("RNNBENCH_PG_URL", "postgresql://root@127.0.0.1:5432")
@@ -96,7 +99,7 @@ def postgres_database():
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
+@pytest.mark.parametrize("backend", backends("sqlite", "postgresql", "mysql"))
 def test_stress_four_workers_two_studies_never_exceed_the_cap(backend, request):
     storage = {"sqlite": "sqlite", "mysql": MARIADB}.get(backend) or \
         request.getfixturevalue("postgres_database")

@@ -3,7 +3,11 @@
 import csv
 import json
 
+import pytest
+
 from rnnbench.horizon import HorizonPoint, largest_solved
+
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
 
 def test_largest_solved_length_needs_half_the_seeds():

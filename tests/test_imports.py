@@ -30,6 +30,7 @@ def test_the_walk_finds_every_layer():
     assert len(found) > 30
 
 
+@pytest.mark.slow  # one interpreter per module
 @pytest.mark.parametrize("module", modules())
 def test_module_imports_alone(module, tmp_path):
     done = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=tmp_path,

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+from conftest import backends
 from sqlalchemy import create_engine, text
 
 from rnnbench.contract.errors import ConfigError
@@ -50,7 +51,7 @@ def test_supported_storage_urls_pass_the_check(url):
     check_storage_url(url)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql", "mariadb"])
+@pytest.mark.parametrize("backend", backends("sqlite", "postgresql", "mysql", "mariadb"))
 def test_a_held_lock_times_out_with_an_error_never_as_held(tmp_path, backend):
     url, name = url_for(backend, tmp_path), f"timeout-{uuid.uuid4().hex}"
     holder = StorageLock(url, name)
@@ -68,7 +69,7 @@ def test_a_held_lock_times_out_with_an_error_never_as_held(tmp_path, backend):
     waiter.release()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql", "mariadb"])
+@pytest.mark.parametrize("backend", backends("sqlite", "postgresql", "mysql", "mariadb"))
 def test_a_waiter_gets_the_lock_when_its_holder_lets_go(tmp_path, backend):
     url, name = url_for(backend, tmp_path), f"wait-{uuid.uuid4().hex}"
     holder = StorageLock(url, name)
@@ -114,7 +115,7 @@ def test_get_lock_answering_null_is_an_error_not_a_held_lock():
     assert f"storage lock {name!r}" in errors[0] and "not held" in errors[0]
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+@pytest.mark.parametrize("backend", backends("postgresql", "mysql"))
 def test_a_lock_lost_with_its_connection_is_an_error_at_release(backend, tmp_path):
     url, name = url_for(backend, tmp_path), f"lost-{uuid.uuid4().hex}"
     lock = StorageLock(url, name)

@@ -11,6 +11,8 @@ from rnnbench.contract.registry import get_registry
 from rnnbench.taskkit import StepRegression
 from rnnbench.testing import check_task_spec
 
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
+
 SIZES = {"train_size": 32, "val_size": 16, "test_size": 16}
 
 

@@ -108,6 +108,7 @@ model_params:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["factory", "datamodule"])
 def test_sweep_stops_a_failing_pair_after_one_line_and_goes_on(fake_plugin, cli, tmp_path,
                                                                where):

@@ -5,6 +5,8 @@ from conftest import shared_data
 
 from rnnbench.contract.registry import get_registry
 
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
+
 
 def make(task, **options):
     spec = get_registry().task(task)

@@ -1,9 +1,12 @@
 """The Chinese-Text-Classification-Pytorch reference configuration, and validation and
 early stopping measured in batches."""
 
+import pytest
 from conftest import ROOT
 
 from rnnbench.contract.registry import get_registry
+
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
 
 def test_ctcp_reference_file_loads_and_validates():

@@ -11,6 +11,8 @@ import torch
 from rnnbench import ConfigError, ModelContext
 from rnnbench.contract.registry import get_registry
 
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
+
 FEATURES = ModelContext("features", "sequence", feature_size=3)
 sig, tanh = torch.sigmoid, torch.tanh
 

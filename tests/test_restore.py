@@ -10,6 +10,8 @@ from test_generate import train
 
 from rnnbench.data.embeddings import read_vectors
 
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
+
 TEXT = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\n" * 30
 
 

@@ -4,11 +4,14 @@ were logged; a resumed run does not log a (key, step) pair twice."""
 from __future__ import annotations
 
 import lightning.pytorch as pl
+import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from rnnbench.tracking.mlflow_tracker import MlflowTracker
 from rnnbench.training.checkpoints import LAST_NAME, ResumeCheckpoint
+
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
 
 class WorseningModel(pl.LightningModule):

@@ -8,8 +8,12 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from rnnbench.contract.registry import get_registry
 from rnnbench.testing import check_model_spec
+
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
 FIRST_LINE = "# my_package/my_seq2seq.py"
 

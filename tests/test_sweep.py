@@ -6,6 +6,8 @@ import textwrap
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
+
 TINY_SWEEP = """\
 name: tiny
 tasks: [adding]
