@@ -10,6 +10,7 @@ from typing import Any
 from rnnbench.contract.registry import Registry
 from rnnbench.sweep.config import SweepConfig
 from rnnbench.sweep.progress import SweepProgress
+from rnnbench.tracking import schema
 
 
 @dataclass
@@ -26,9 +27,9 @@ class SweepContext:
     def tags(self, task: str, model: str, study: str, phase: str, extra: dict) -> dict:
         """The tags of a trial's or a final seed's tracked run."""
         spec = self.registry.task(task)
-        return {"rnnbench.sweep": self.config.name, "rnnbench.study": study,
-                "rnnbench.phase": phase, "rnnbench.main_metric": spec.main_metric,
-                "rnnbench.mode": spec.mode, "rnnbench.monitor": spec.monitor, **extra}
+        return {**schema.tags({schema.SWEEP: self.config.name, schema.STUDY: study,
+                               schema.PHASE: phase, schema.MAIN_METRIC: spec.main_metric,
+                               schema.MODE: spec.mode, schema.MONITOR: spec.monitor}), **extra}
 
 
 @dataclass(frozen=True)

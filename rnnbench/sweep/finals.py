@@ -16,6 +16,7 @@ from typing import Any
 from rnnbench.sweep.context import Pair, SweepContext
 from rnnbench.sweep.locking import StorageLock
 from rnnbench.sweep.search import failure_line
+from rnnbench.tracking import schema
 from rnnbench.training.config import RunConfig
 
 
@@ -73,7 +74,7 @@ def train_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int,
             prepare(config, ctx.registry), ctx.registry, ctx.tracker,
             run_name=f"{pair.task}/{pair.model} seed {seed}", parent_run_id=ctx.parent_run_id,
             extra_tags=ctx.tags(pair.task, pair.model, study.study_name, "final",
-                                {"rnnbench.best_trial": str(best.number)}),
+                                schema.tags({schema.BEST_TRIAL: best.number})),
             keep_checkpoints=False,
             on_start=lambda run_id: study.set_user_attr(f"{key}:run", run_id),
         )
@@ -97,6 +98,6 @@ def train_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int,
 def end_abandoned_run(ctx: SweepContext, run_id: str | None) -> None:
     """A final seed's run left RUNNING by a worker that died is marked KILLED."""
     if run_id and ctx.tracker.run_status(run_id) == "RUNNING":
-        ctx.tracker.set_tags(run_id, {"rnnbench.status": "killed",
-                                      "rnnbench.error": "worker died during final training"})
+        ctx.tracker.set_tags(run_id, schema.tags({
+            schema.STATUS: "killed", schema.ERROR: "worker died during final training"}))
         ctx.tracker.end_run(run_id, "KILLED")

@@ -24,6 +24,7 @@ from rnnbench.sweep.locking import StorageLock
 from rnnbench.sweep.slots import Claim, TrialSlots, snapshot
 from rnnbench.sweep.space import sample_config
 from rnnbench.sweep.studies import best_trial, open_study, sampler, study_name
+from rnnbench.tracking import schema
 from rnnbench.training.devices import is_distributed
 
 POLL_SECONDS = 1.0  # how often a worker looks whether other workers' trials finished
@@ -90,7 +91,7 @@ def objective(ctx: SweepContext, pair: Pair, study_label: str):
                 run_name=f"{pair.task}/{pair.model} trial {trial.number}",
                 parent_run_id=ctx.parent_run_id,
                 extra_tags=ctx.tags(pair.task, pair.model, study_label, "search",
-                                    {"rnnbench.trial": str(trial.number)}),
+                                    schema.tags({schema.TRIAL: trial.number})),
                 # the ranks that DDP re-launches have no trial: prune single-device only
                 callbacks=[] if is_distributed(config.train) else
                 [PyTorchLightningPruningCallback(trial, monitor=spec.monitor)],
@@ -186,6 +187,6 @@ def mark_killed_runs(ctx: SweepContext, study: Any) -> None:
         if not run_id or "error" in trial.user_attrs:
             continue
         if ctx.tracker.run_status(run_id) == "RUNNING":
-            ctx.tracker.set_tags(run_id, {"rnnbench.status": "killed",
-                                          "rnnbench.error": "worker died (stale heartbeat)"})
+            ctx.tracker.set_tags(run_id, schema.tags({
+                schema.STATUS: "killed", schema.ERROR: "worker died (stale heartbeat)"}))
             ctx.tracker.end_run(run_id, "KILLED")

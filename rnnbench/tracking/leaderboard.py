@@ -19,7 +19,7 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from rnnbench.tracking import stats
+from rnnbench.tracking import schema, stats
 
 ALPHA = 0.05  # significance level of every "beats" statement
 
@@ -50,13 +50,13 @@ def _finite(value: Any) -> bool:
 def summarise(task: str, model: str, members: list) -> dict[str, Any] | None:
     """One row from the final runs of one best configuration (one run per seed)."""
     tags = members[0].tags
-    metric = f"test_{tags.get('rnnbench.main_metric', 'loss')}"
-    diverged = sum(r.tags.get("rnnbench.diverged") == "True" for r in members)
+    metric = f"test_{schema.MAIN_METRIC.read(tags, 'loss')}"
+    diverged = sum(schema.DIVERGED.read(r.tags, False) for r in members)
     values = [r.metrics[metric] for r in members
-              if _finite(r.metrics.get(metric)) and r.tags.get("rnnbench.diverged") != "True"]
+              if _finite(r.metrics.get(metric)) and not schema.DIVERGED.read(r.tags, False)]
     if not values and not diverged:
         return None
-    solved = [r.tags.get("rnnbench.solved") for r in members]
+    solved = [schema.SOLVED.read(r.tags) for r in members]  # True, False or None (no criterion)
 
     def mean_of(key: str) -> float | None:
         found = [r.metrics[key] for r in members if _finite(r.metrics.get(key))]
@@ -73,8 +73,8 @@ def summarise(task: str, model: str, members: list) -> dict[str, Any] | None:
         "seeds": len(members), "values": values,
         "baseline": members[0].metrics.get("baseline"),
         "baseline_name": tags.get("rnnbench.baseline_name", ""),
-        "solved": (f"{solved.count('True')}/{len(solved)}"
-                   if any(s in ("True", "False") for s in solved) else ""),
+        "solved": (f"{sum(s is True for s in solved)}/{len(solved)}"
+                   if any(s is not None for s in solved) else ""),
         "diverged": diverged,
         "params": int(members[0].metrics.get("params", 0)),
         # sized to a parameter budget (rnnbench.training.budget): the count under its rule

@@ -19,6 +19,7 @@ from typing import Any
 from rnnbench.contract.errors import RnnbenchError, plugin_call
 from rnnbench.contract.registry import Registry
 from rnnbench.contract.specs import ModelSpec, Task, TaskSpec
+from rnnbench.tracking import schema
 from rnnbench.training.budget import apply_budget, budgeted_count
 from rnnbench.training.config import RunConfig, selected_diagnostics
 from rnnbench.training.devices import check_devices, is_distributed
@@ -120,21 +121,23 @@ def execute(
     model_source = registry.source_of("model", config.model)
     task_source = registry.source_of("task", config.task)
     tags = {
-        "rnnbench.model": config.model,
-        "rnnbench.task": config.task,
-        "rnnbench.seed": str(train["seed"]),
-        "rnnbench.version": __version__,
-        "rnnbench.model_plugin": f"{model_source.distribution} {model_source.version}",
-        "rnnbench.task_plugin": f"{task_source.distribution} {task_source.version}",
+        **schema.tags({
+            schema.MODEL: config.model,
+            schema.TASK: config.task,
+            schema.SEED: train["seed"],
+            schema.VERSION: __version__,
+            schema.MODEL_PLUGIN: f"{model_source.distribution} {model_source.version}",
+            schema.TASK_PLUGIN: f"{task_source.distribution} {task_source.version}",
+        }),
         **(extra_tags or {}),
     }
-    tags["rnnbench.config_hash"] = config_hash(config)
+    tags[schema.CONFIG_HASH.name] = config_hash(config)
     params = {**config.flat(), **{f"data.{k}": v for k, v in prepared.task.describe().items()}}
     resume_from = None
     if resume:
         run_id, resume_from = find_resumable(tracker, config)
         tracker.reopen_run(run_id)
-        tracker.set_tags(run_id, {"rnnbench.resumed_from": resume_from.name})
+        tracker.set_tags(run_id, schema.tags({schema.RESUMED_FROM: resume_from.name}))
     else:
         run_id = tracker.start_run(run_name or f"{config.model}-{config.task}", tags, params,
                                    parent_run_id=parent_run_id)
@@ -162,7 +165,7 @@ def execute(
             result.budget_params = budgeted_count(prepared.system.model, prepared.system.head,
                                                   prepared.budget.counts)
             tracker.log_metrics(run_id, {"budget_params": result.budget_params})
-            tracker.set_tags(run_id, {"rnnbench.budget_width": prepared.budget.width_param})
+            tracker.set_tags(run_id, schema.tags({schema.BUDGET_WIDTH: prepared.budget.width_param}))
         tracker.log_metrics(run_id, {
             **cost, "gpu_seconds": result.gpu_seconds, "throughput": result.throughput,
             "params": result.params, "steps": result.steps, **({"baseline": result.baseline}
@@ -172,16 +175,18 @@ def execute(
         # largest float), its sign kept in the rnnbench.infinite_metrics tag
         nonfinite = {k: v for k, v in result.metrics.items() if not math.isfinite(v)}
         tracker.log_metrics(run_id, nonfinite)
-        tags = {"rnnbench.diverged": str(result.diverged), "rnnbench.solved": str(result.solved),
-                "rnnbench.throughput_unit": result.throughput_unit,
-                "rnnbench.unit": prepared.task.metric_unit,
-                "rnnbench.baseline_name": prepared.task.baseline_name}
+        # SOLVED is written even when None ("None": no criterion), as before the schema
+        tags = {schema.DIVERGED.name: schema.DIVERGED.text(result.diverged),
+                schema.SOLVED.name: schema.SOLVED.text(result.solved),
+                **schema.tags({schema.THROUGHPUT_UNIT: result.throughput_unit,
+                               schema.UNIT: prepared.task.metric_unit,
+                               schema.BASELINE_NAME: prepared.task.baseline_name})}
         if result.diverged:
-            tags.update({"rnnbench.status": "diverged",
-                         "rnnbench.diverged_reason": str(result.diverged_reason)})
+            tags.update(schema.tags({schema.STATUS: "diverged",
+                                     schema.DIVERGED_REASON: result.diverged_reason}))
         infinite = [f"{k}={v}" for k, v in sorted(nonfinite.items()) if math.isinf(v)]
         if infinite:
-            tags["rnnbench.infinite_metrics"] = ",".join(infinite)
+            tags[schema.INFINITE_METRICS.name] = ",".join(infinite)
         tracker.set_tags(run_id, tags)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "result.json").write_text(json.dumps(result.to_json(), indent=2))
@@ -192,8 +197,8 @@ def execute(
     except BaseException as exc:
         status = run_status(exc)
         tracker.log_metrics(run_id, spent())  # a pruned or failed run's cost counts too
-        tracker.set_tags(run_id, {"rnnbench.status": status.lower(),
-                                  "rnnbench.error": f"{type(exc).__name__}: {exc}"[:4000]})
+        tracker.set_tags(run_id, schema.tags({schema.STATUS: status.lower(),
+                                              schema.ERROR: f"{type(exc).__name__}: {exc}"[:4000]}))
         tracker.end_run(run_id, "KILLED" if status != "FAILED" else "FAILED")
         raise
     finally:
