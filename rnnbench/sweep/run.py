@@ -63,13 +63,21 @@ def check_before_writing(config: SweepConfig) -> None:
     """What can be refused before any folder, database or lock file exists: the devices,
     the storage URL's scheme and driver, an unreachable tracking server."""
     from rnnbench.tracking.mlflow_tracker import check_tracking_uri
-    from rnnbench.training.config import resolve_tracking_uri
+    from rnnbench.training.config import (
+        check_experiment,
+        resolve_tracking_uri,
+        tracking_uri_source,
+    )
     from rnnbench.training.devices import check_devices
 
     check_devices(config.train)
+    check_experiment(config.experiment)
     if config.storage:
         check_storage_url(config.storage)
-    check_tracking_uri(resolve_tracking_uri(config.tracking_uri, Path(config.results_dir)))
+    source = tracking_uri_source(config.tracking_uri)
+    if source:
+        check_tracking_uri(resolve_tracking_uri(config.tracking_uri, Path(config.results_dir)),
+                           option=source)
 
 
 def check_budgets(config: SweepConfig, registry: Registry) -> None:

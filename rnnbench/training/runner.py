@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnbench.contract.errors import RnnbenchError
+from rnnbench.contract.errors import Interrupted, RnnbenchError
 from rnnbench.contract.registry import Registry
 from rnnbench.contract.specs import ModelSpec, Task, TaskSpec
 from rnnbench.training.budget import apply_budget, budgeted_count
@@ -71,6 +71,7 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     embeddings = prepare_embeddings(config, model_spec, task)  # train.embeddings, or None
     context = task.context()
     budget = apply_budget(config, model_spec, task)  # sets the width in config.model_params
+    check_model_memory(model_spec, context, config.model_params)
     model = model_spec.builder(context, **config.model_params)
     if not isinstance(model, torch.nn.Module) or not isinstance(getattr(model, "output_size", None), int):
         raise RnnbenchError(
@@ -90,6 +91,30 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     check_first_batch(system, config, registry, spec=model_spec,
                       step_states=any(d.needs_step_states for d in diagnostics))
     return PreparedRun(config, model_spec, task_spec, task, system, diagnostics, budget, embeddings)
+
+
+def check_model_memory(spec: ModelSpec, context: Any, hparams: Mapping[str, Any]) -> None:
+    """Build the model on the meta device first (shapes only) and refuse, in one line,
+    sizes that cannot be addressed or whose weights, gradients and two optimiser moments
+    (4 x float32 per parameter, a lower bound) exceed the free memory."""
+    import torch
+
+    from rnnbench.contract.errors import ConfigError
+    from rnnbench.contract.memory import check_memory
+
+    sizes = ", ".join(f"model.{k}={v}" for k, v in hparams.items()
+                      if isinstance(v, int) and not isinstance(v, bool) and v > 1)
+    try:
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            model = spec.builder(context, **hparams)
+    except (RuntimeError, TypeError, OverflowError, ValueError) as exc:
+        if "verflow" not in str(exc):
+            return  # not a size problem: the real build reports it
+        raise ConfigError(f"model {spec.name!r} ({sizes}): tensors too large to address") \
+            from None
+    if isinstance(model, torch.nn.Module):
+        count = sum(p.numel() for p in model.parameters())
+        check_memory(count * 16, f"model {spec.name!r} ({sizes}): {count:,} parameters")
 
 
 def execute(
@@ -131,6 +156,8 @@ def execute(
     if resume:
         run_id, resume_from = find_resumable(tracker, config)
         tracker.reopen_run(run_id)
+        # the interruption it resumes from is no longer this run's outcome
+        tracker.delete_tags(run_id, list(FAILURE_TAGS))
         tracker.set_tags(run_id, {"rnnbench.resumed_from": resume_from.name})
     else:
         run_id = tracker.start_run(run_name or f"{config.model}-{config.task}", tags, params,
@@ -189,8 +216,10 @@ def execute(
     except BaseException as exc:
         status = run_status(exc)
         tracker.log_metrics(run_id, spent())  # a pruned or failed run's cost counts too
+        error = f"interrupted ({exc.name})" if isinstance(exc, Interrupted) else \
+            f"{type(exc).__name__}: {exc}"
         tracker.set_tags(run_id, {"rnnbench.status": status.lower(),
-                                  "rnnbench.error": f"{type(exc).__name__}: {exc}"[:4000]})
+                                  "rnnbench.error": error[:4000]})
         tracker.end_run(run_id, "KILLED" if status != "FAILED" else "FAILED")
         raise
     finally:
@@ -200,10 +229,13 @@ def execute(
     return result
 
 
+FAILURE_TAGS = ("rnnbench.status", "rnnbench.error")  # set on a run that did not finish
+
+
 def run_status(exc: BaseException) -> str:
-    """FAILED for errors; KILLED for Ctrl-C; PRUNED for a search pruner's stop (Optuna's
+    """FAILED for errors; KILLED for a signal (Interrupted) or Ctrl-C; PRUNED for a search pruner's stop (Optuna's
     TrialPruned, recognised by name so that the runner does not import Optuna)."""
-    if isinstance(exc, KeyboardInterrupt):
+    if isinstance(exc, (Interrupted, KeyboardInterrupt)):
         return "KILLED"
     if type(exc).__name__ == "TrialPruned":
         return "PRUNED"
