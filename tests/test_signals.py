@@ -155,11 +155,11 @@ def test_resume_after_an_interruption_clears_the_failure_tags(tmp_path):
 
 def sweep_file(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "sweep.yaml"
-    path.write_text(textwrap.dedent(text))
+    path.write_text(text)
     return path
 
 
-SWEEP = """\
+SWEEP = textwrap.dedent("""\
     name: sig
     models: [lstm]
     tasks: [adding]
@@ -169,7 +169,7 @@ SWEEP = """\
     train: {max_epochs: 200}
     task_options: {adding: {train_size: 4096, val_size: 64, test_size: 64}}
     model_params: {lstm: {hidden_size: 16}}
-"""
+""")
 
 
 def assert_sweep_killed(results: Path) -> None:

@@ -133,8 +133,8 @@ class MlflowTracker:
         from mlflow.tracking import MlflowClient
 
         self.tracking_uri = tracking_uri
-        self.client = MlflowClient(tracking_uri=tracking_uri)
         try:
+            self.client = MlflowClient(tracking_uri=tracking_uri)
             found = self.client.get_experiment_by_name(experiment)
             if found is not None:
                 self.experiment_id = found.experiment_id
@@ -156,9 +156,10 @@ class MlflowTracker:
                               f"({short_reason(exc)})") from None
 
     @classmethod
-    def open_existing(cls, tracking_uri: str, experiment: str) -> MlflowTracker:
+    def open_existing(cls, tracking_uri: str, experiment: str,
+                      option: str = "--tracking-uri") -> MlflowTracker:
         """A reader's tracker: the experiment must exist; nothing is created."""
-        return cls(tracking_uri, experiment, create=False)
+        return cls(tracking_uri, experiment, create=False, option=option)
 
     def start_run(
         self,
