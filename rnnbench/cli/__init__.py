@@ -55,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return run_worker()
             except Interrupted as exc:
                 return signals.report(exc)
+            except Exception:
+                if signals.received() is None:
+                    raise
+                return signals.report(Interrupted(signals.received()))  # a peer stopped
     with signals.handled():
         try:
             parser = build_parser()
@@ -71,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception:  # not a user's mistake (those are RnnbenchErrors): a bug
             import traceback
 
+            if signals.received() is not None:  # raised because of the signal (DDP peers)
+                signals.close_open_runs()
+                return signals.report(Interrupted(signals.received()))
             signals.close_open_runs("FAILED", "crashed (a bug: see the traceback on stderr)")
             print(f"rnnbench: internal error: this is a bug, not a mistake of yours; please "
                   f"report it with the traceback below to {BUG_REPORTS}", file=sys.stderr)

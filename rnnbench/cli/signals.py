@@ -9,7 +9,9 @@ Contract:
   the CLI's `main` closes whatever is still open, prints `rnnbench: interrupted` (or
   `terminated`) and returns 130 (or 143).
 - A second signal while that clean-up runs prints the same line and leaves at once
-  (`os._exit`), with the same exit code.
+  (`os._exit`), with the same exit code; so does a watchdog GRACE_SECONDS after the
+  first signal (a main thread blocked in C, e.g. a DDP collective, never sees it),
+  after marking the open runs KILLED.
 - Lightning's own SIGTERM handler is composed with ours when a Trainer starts (it keeps
   existing handlers and runs them after its own, which forwards the signal to DDP ranks).
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -26,6 +29,7 @@ from types import FrameType
 from rnnbench.contract.errors import Interrupted
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
+GRACE_SECONDS = 30.0  # after the first signal, the clean-up's limit
 
 
 class _State:
@@ -38,8 +42,22 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         if not _State.quiet:
             os.write(2, f"rnnbench: {Interrupted(signum).word}\n".encode())
         os._exit(128 + _State.received)
-    _State.received = signum
+    _State.received = Interrupted.pending = signum
+    # A main thread blocked in C (a DDP collective whose peer is gone) never sees the
+    # exception: after GRACE_SECONDS a watchdog closes the runs and leaves.
+    watchdog = threading.Timer(GRACE_SECONDS, _leave_now, args=(signum,))
+    watchdog.daemon = True
+    watchdog.start()
     raise Interrupted(signum)
+
+
+def _leave_now(signum: int) -> None:
+    try:
+        close_open_runs()
+    finally:
+        if not _State.quiet:
+            os.write(2, f"rnnbench: {Interrupted(signum).word}\n".encode())
+        os._exit(128 + signum)
 
 
 @contextmanager
@@ -48,7 +66,7 @@ def handled(quiet: bool = False) -> Iterator[None]:
     application calling `main` in-process keeps its own). Main thread only: elsewhere
     Python refuses to install handlers, and the caller's stay. `quiet`: no line on a
     second signal (a DDP rank; rank 0 speaks)."""
-    _State.received = None
+    _State.received = Interrupted.pending = None
     _State.quiet = quiet
     previous = {}
     try:

@@ -33,6 +33,11 @@ class Interrupted(BaseException):  # noqa: N818  (a signal, not an error)
     with 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
     """
 
+    # The first SIGINT/SIGTERM this process received, set by the CLI's handler: an error
+    # raised after it (a DDP peer's broken connection, say) is a consequence of the
+    # signal, reported and recorded as the interruption, not as a crash.
+    pending: int | None = None
+
     def __init__(self, signum: int) -> None:
         import signal
 

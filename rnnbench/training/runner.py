@@ -216,7 +216,8 @@ def execute(
     except BaseException as exc:
         status = run_status(exc)
         tracker.log_metrics(run_id, spent())  # a pruned or failed run's cost counts too
-        error = f"interrupted ({exc.name})" if isinstance(exc, Interrupted) else \
+        signum = exc.signum if isinstance(exc, Interrupted) else Interrupted.pending
+        error = f"interrupted ({Interrupted(signum).name})" if signum else \
             f"{type(exc).__name__}: {exc}"
         tracker.set_tags(run_id, {"rnnbench.status": status.lower(),
                                   "rnnbench.error": error[:4000]})
@@ -235,8 +236,8 @@ FAILURE_TAGS = ("rnnbench.status", "rnnbench.error")  # set on a run that did no
 def run_status(exc: BaseException) -> str:
     """FAILED for errors; KILLED for a signal (Interrupted) or Ctrl-C; PRUNED for a search pruner's stop (Optuna's
     TrialPruned, recognised by name so that the runner does not import Optuna)."""
-    if isinstance(exc, (Interrupted, KeyboardInterrupt)):
-        return "KILLED"
+    if isinstance(exc, (Interrupted, KeyboardInterrupt)) or Interrupted.pending is not None:
+        return "KILLED"  # also an error that the signal caused (e.g. a DDP peer gone)
     if type(exc).__name__ == "TrialPruned":
         return "PRUNED"
     return "FAILED"
