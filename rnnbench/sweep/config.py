@@ -154,7 +154,7 @@ def check_duplicate_keys(text: str, path: Path) -> None:
             for key, value in node.value:
                 line = key.start_mark.line + 1
                 if key.value in seen:
-                    raise ConfigError(f"{path} line {line}: duplicate key {where}{key.value!r} "
+                    raise ConfigError(f"{path} line {line}: duplicate key {where + key.value!r} "
                                       f"(first at line {seen[key.value]})")
                 seen[key.value] = line
                 walk(value, f"{where}{key.value}.")
