@@ -241,7 +241,7 @@ def test_issue_29_bad_input_is_one_line_and_writes_nothing(capsys, tmp_path, mon
     check_refused(capsys, tmp_path, monkeypatch, case)
 
 
-def check_refused(capsys, tmp_path, monkeypatch, case) -> None:
+def check_refused(capsys, tmp_path, monkeypatch, case) -> str:
     """main(argv) in-process; argparse's errors exit (SystemExit), the rest return."""
     from rnnbench.cli import main
 
@@ -268,8 +268,77 @@ def check_refused(capsys, tmp_path, monkeypatch, case) -> None:
     assert lines[0].startswith("rnnbench: error: "), lines[0]
     assert expected.format(**fill) in lines[0], lines[0]
     assert snapshot(tmp_path) == before  # nothing written, anywhere under the folder
+    return lines[0]
 
 
 def snapshot(folder) -> list[tuple[str, int]]:
     return sorted((str(p.relative_to(folder)), p.stat().st_size if p.is_file() else -1)
                   for p in folder.rglob("*"))
+
+
+# ---------------------------------------------- probes derived from the Param declarations
+# Every typed option gets rows without anyone writing them: out of range (below its
+# minimum, above its maximum), a value of the wrong type, a non-finite float, a value
+# outside its choices. A new Param is probed the day it is declared.
+PROBED = [("train", None, None), ("model", "lstm", None), ("model", "gru", None),
+          ("task", None, "adding"), ("task", None, "copy"),
+          ("task", None, "text-classification"), ("task", None, "language-modelling")]
+
+
+def probe_values(param) -> list[tuple[str, str]]:
+    """(value, expected text) pairs that `param` must refuse."""
+    out = []
+    if param.choices is not None:
+        out.append(("no-such-choice", "is not one of"))
+    if param.type in (int, float):
+        out.append(("abc", f"expected {param.type.__name__}"))
+        if param.minimum is not None:
+            low = param.minimum - 1
+            out.append((str(int(low) if param.type is int else low), "must be >="))
+        if param.maximum is not None:
+            high = param.maximum + 1
+            out.append((str(int(high) if param.type is int else high), "must be <="))
+    if param.type is int:
+        out.append(("2.5", "expected int"))
+    if param.type is float:
+        out += [("nan", "expected a finite number"), ("-inf", "expected a finite number")]
+    if param.type is bool:
+        out.append(("maybe", "expected bool"))
+    return out
+
+
+def param_probes() -> list[tuple]:
+    from rnnbench.contract.registry import get_registry, reset_registry
+    from rnnbench.training.config import TRAIN_PARAMS
+
+    registry = get_registry()
+    rows = []
+    for group, model, task in PROBED:
+        params = TRAIN_PARAMS if group == "train" else (
+            registry.model(model).params if group == "model" else registry.task(task).options)
+        argv = ["run", "--model", model or "lstm", "--task", task or "adding"]
+        for param in params:
+            if param.nullable:
+                continue
+            for value, expected in probe_values(param):
+                rows.append((argv + ["--set", f"{group}.{param.name}={value}"],
+                             f"--set {group}.{param.name}: ", expected))
+    reset_registry()
+    return rows
+
+
+PROBES = param_probes()
+
+
+@pytest.mark.parametrize("case", PROBES, ids=[" ".join(c[0][1:5:2] + c[0][-1:]) for c in PROBES])
+def test_every_typed_option_refuses_bad_values(capsys, tmp_path, monkeypatch, case):
+    argv, where, expected = case
+    line = check_refused(capsys, tmp_path, monkeypatch, (argv, where))
+    assert expected in line, line
+
+
+def test_the_probes_cover_every_kind_of_option():
+    kinds = {c[2] for c in PROBES}
+    assert {"must be >=", "must be <=", "expected int", "expected float",
+            "expected a finite number", "is not one of", "expected bool"} <= kinds
+    assert len(PROBES) >= 100
