@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnbench.contract.errors import ConfigError
+from rnnbench.contract.errors import ConfigError, RnnbenchError
 from rnnbench.contract.registry import Registry, get_registry
 from rnnbench.sweep.config import SweepConfig
 from rnnbench.sweep.context import Pair, SweepContext
@@ -80,15 +80,20 @@ def check_before_writing(config: SweepConfig) -> None:
                            option=source)
 
 
-def check_budgets(config: SweepConfig, registry: Registry) -> None:
-    """Under a parameter budget, every pair's fixed configuration (the searched values at
-    their defaults) must reach it: checked before anything is written."""
+def check_pairs(config: SweepConfig, registry: Registry) -> None:
+    """Every pair's configuration (searched values at their defaults) passes the checks
+    `rnnbench run` makes (build_run_config: options, diagnostics, embeddings, budget
+    request) and, under a parameter budget, reaches it: before anything is written."""
     from rnnbench.training.budget import fit_for_config
 
-    if config.train.get("param_budget"):
-        for task, model in config.pairs(registry):
+    for task, model in config.pairs(registry):
+        try:
+            run = fixed_config(config, registry, task, model)
+        except RnnbenchError as exc:
+            raise type(exc)(f"{model} on {task}: {exc}") from None
+        if config.train.get("param_budget"):
             try:
-                fit_for_config(fixed_config(config, registry, task, model), registry)
+                fit_for_config(run, registry)
             except ConfigError as exc:
                 raise ConfigError(f"{config.budget_at}: {exc}") from None
 
@@ -176,7 +181,7 @@ def run_sweep(config: SweepConfig, registry: Registry | None = None,
 
     registry = registry or get_registry()
     check_before_writing(config)
-    check_budgets(config, registry)
+    check_pairs(config, registry)
     if is_helper():
         run_pairs(open_sweep(config, registry, report=lambda line: None))
         return None
