@@ -14,8 +14,15 @@ __all__ = ["add_device_options", "add_output_options", "ensure_results_dir", "pr
            "quiet_libraries"]
 
 
+def folder(text: str) -> Path:
+    """An argparse type for folder options: '' (which Path reads as '.') is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty folder name (use . for this folder)")
+    return Path(text)
+
+
 def add_output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--results-dir", type=Path, default=Path("results"),
+    parser.add_argument("--results-dir", type=folder, default=Path("results"),
                         help="output folder for databases and artifacts (default: ./results)")
     parser.add_argument("--tracking-uri", default=None,
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "

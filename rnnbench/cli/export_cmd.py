@@ -7,7 +7,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnbench.cli.common import print_json, quiet_libraries
+from rnnbench.cli.common import folder, print_json, quiet_libraries
+from rnnbench.contract.errors import ConfigError
+
+TEXT_SUFFIXES = (".txt", ".vec")  # word2vec text, the one format written
 
 
 def add_parser(subparsers) -> None:
@@ -16,7 +19,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--run", required=True, metavar="RUN_ID",
                         help="the run's id (MLflow run id, its folder under RESULTS/runs)")
     parser.add_argument("out", type=Path, help="output file (.txt, .vec; .gz to gzip)")
-    parser.add_argument("--results-dir", type=Path, default=Path("results"),
+    parser.add_argument("--results-dir", type=folder, default=Path("results"),
                         help="the results folder the run wrote (default: results)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
@@ -26,6 +29,12 @@ def run(args: argparse.Namespace) -> int:
     from rnnbench.contract.registry import get_registry
     from rnnbench.training.export import export_embeddings
 
+    suffixes = [x.lower() for x in args.out.suffixes]
+    if suffixes[-1:] == [".gz"]:
+        suffixes = suffixes[:-1]
+    if suffixes[-1:] not in ([".txt"], [".vec"]):
+        raise ConfigError(f"{args.out}: export-embeddings writes word2vec text; name the file "
+                          f"{' or '.join(TEXT_SUFFIXES)} (add .gz to gzip it)")
     quiet_libraries()
     done = export_embeddings(args.results_dir, args.run, args.out, get_registry())
     if args.json:

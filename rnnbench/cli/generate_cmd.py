@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from rnnbench.cli.common import folder
 from rnnbench.contract.errors import ConfigError
 from rnnbench.contract.specs import Task, TaskSpec
 
@@ -25,7 +26,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--top-k", type=int, default=None,
                         help="draw only among the k most likely tokens (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
-    parser.add_argument("--results-dir", type=Path, default=Path("results"),
+    parser.add_argument("--results-dir", type=folder, default=Path("results"),
                         help="results folder the run wrote to (its runs/RUN_ID/checkpoints "
                              "and, without --tracking-uri, its mlflow.db; default ./results)")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: "

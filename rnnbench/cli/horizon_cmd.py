@@ -61,10 +61,27 @@ def run(args: argparse.Namespace) -> int:
     from rnnbench.tracking.mlflow_tracker import MlflowTracker
     from rnnbench.training.config import parse_sets, resolve_tracking_uri
 
+    from rnnbench.tracking.mlflow_tracker import check_tracking_uri
+    from rnnbench.training.config import check_experiment, tracking_uri_source
+    from rnnbench.training.devices import check_devices
+
+    for flag in ("budget_steps", "seeds"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise ConfigError(f"--{flag.replace('_', '-')}: must be >= 1, got "
+                              f"{getattr(args, flag)}")
+    check_experiment(args.experiment)
     quiet_libraries()
     registry = get_registry()
     check_task(registry, args.task)
     sets = parse_sets(args.sets)
+    length_option = registry.task(args.task).length_option
+    # options the study sets itself: a --set for them would be silently overridden
+    owned = {("task", length_option): "--lengths", ("train", "seed"): "--seeds",
+             ("train", "max_steps"): "--budget-steps", ("train", "max_epochs"): "--budget-steps",
+             ("train", "patience"): "--budget-steps (no early stopping)"}
+    for (group, key), flag in owned.items():
+        if key in sets[group]:
+            raise ConfigError(f"--set {group}.{key}: horizon sets it itself; use {flag}")
     sets["train"].setdefault("progress", "false")
     for flag in ("accelerator", "devices", "strategy", "param_budget", "budget_counts"):
         if getattr(args, flag) is not None:
@@ -78,7 +95,13 @@ def run(args: argparse.Namespace) -> int:
     from rnnbench.training.config import build_run_config
 
     for model in study.models:
-        fit_for_config(build_run_config(registry, model, study.task, sets), registry)
+        config = build_run_config(registry, model, study.task, sets)
+        check_devices(config.train)
+        fit_for_config(config, registry)
+    source = tracking_uri_source(args.tracking_uri)
+    if source:
+        check_tracking_uri(resolve_tracking_uri(args.tracking_uri, args.results_dir),
+                           option=source)
     study.results_dir = ensure_results_dir(args.results_dir)
     tracker = MlflowTracker(resolve_tracking_uri(args.tracking_uri, study.results_dir), args.experiment,
                       artifact_root=study.results_dir / "mlartifacts")

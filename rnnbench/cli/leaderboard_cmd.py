@@ -6,12 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from rnnbench.cli.common import folder
 from rnnbench.contract.errors import ConfigError
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("leaderboard", help="print a sweep's leaderboard from MLflow")
-    parser.add_argument("--results-dir", type=Path, default=Path("results"),
+    parser.add_argument("--results-dir", type=folder, default=Path("results"),
                         help="results folder whose mlflow.db to read (default ./results)")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (overrides --results-dir)")
     parser.add_argument("--experiment", default="rnnbench", help="MLflow experiment name")
@@ -32,8 +33,12 @@ def run(args: argparse.Namespace) -> int:
     from rnnbench.tracking.leaderboard_format import render
     from rnnbench.tracking.mlflow_tracker import MlflowTracker
 
+    from rnnbench.training.config import tracking_uri_source
+
     tracker = MlflowTracker.open_existing(resolve_tracking_uri(args.tracking_uri, args.results_dir),
-                                    args.experiment)
+                                          args.experiment,
+                                          option=tracking_uri_source(args.tracking_uri)
+                                          or "--results-dir")
     sweeps = sweep_runs(tracker)
     if args.list:
         print(list_sweeps(sweeps), end="")

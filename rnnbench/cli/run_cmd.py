@@ -58,8 +58,15 @@ def train_overrides(args: argparse.Namespace) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     from rnnbench.contract.registry import get_registry
-    from rnnbench.training.config import build_run_config, parse_sets, resolve_tracking_uri
+    from rnnbench.training.config import (
+        build_run_config,
+        check_experiment,
+        parse_sets,
+        resolve_tracking_uri,
+        tracking_uri_source,
+    )
 
+    check_experiment(args.experiment)
     quiet_libraries()
     registry = get_registry()
     sets = parse_sets(args.sets)
@@ -79,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
     if args.no_track and args.resume:
         raise ConfigError("--resume continues a tracked run: it cannot be used with --no-track")
     tracking_uri = resolve_tracking_uri(args.tracking_uri, args.results_dir)
-    if not args.no_track:
-        check_tracking_uri(tracking_uri)
+    uri_source = tracking_uri_source(args.tracking_uri)
+    if not args.no_track and uri_source:
+        check_tracking_uri(tracking_uri, option=uri_source)
     if args.resume:
         check_resumable(args.results_dir)
     label = f"{args.model} on {args.task}"
@@ -88,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     results_dir = ensure_results_dir(args.results_dir)
     config.results_dir = results_dir
     tracker = MemoryTracker() if args.no_track else MlflowTracker(
-        tracking_uri, args.experiment, artifact_root=results_dir / "mlartifacts")
+        tracking_uri, args.experiment, artifact_root=results_dir / "mlartifacts",
+        option=uri_source or "--results-dir")
     spec = prepared.task_spec
     # Without Lightning's bar (--json, train.progress=false), plain lines on stderr.
     lines = [] if config.train["progress"] else [ProgressLines(label, spec.monitor, spec.mode)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rnnbench.cli.common import add_budget_options, add_device_options, print_json
+from rnnbench.cli.common import add_budget_options, add_device_options, folder, print_json
 
 
 def add_parser(subparsers) -> None:
@@ -34,7 +34,7 @@ def add_parser(subparsers) -> None:
                                            "plugin's; see `rnnbench list`)")
     parser.add_argument("--pruner", help="Optuna pruner by name (median, hyperband, none, or "
                                          "a plugin's)")
-    parser.add_argument("--results-dir", type=Path, default=None,
+    parser.add_argument("--results-dir", type=folder, default=None,
                         help="output folder (default ./results)")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite in results dir)")
     parser.add_argument("--experiment", help="MLflow experiment name (default rnnbench)")

@@ -113,9 +113,9 @@ class Param:
             allowed = ", ".join(map(str, self.choices))
             raise ConfigError(f"{where}: {value!r} is not one of {allowed}")
         if self.minimum is not None and value < self.minimum:
-            raise ConfigError(f"{where}: must be >= {self.minimum:g}, got {value!r}")
+            raise ConfigError(f"{where}: must be >= {_bound(self.minimum)}, got {value!r}")
         if self.maximum is not None and value > self.maximum:
-            raise ConfigError(f"{where}: must be <= {self.maximum:g}, got {value!r}")
+            raise ConfigError(f"{where}: must be <= {_bound(self.maximum)}, got {value!r}")
 
     @property
     def type_name(self) -> str:
@@ -166,6 +166,11 @@ class ParamSet:
                 raise ConfigError(f"{where}: unknown option{suggest(name, [p.name for p in self])}")
             resolved[name] = param.convert(raw, where)
         return resolved
+
+
+def _bound(value: float) -> str:
+    """A bound as written: integers in full (4294967295, not 4.29497e+09)."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str:

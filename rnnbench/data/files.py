@@ -50,9 +50,14 @@ def check_file(path: Path, option: str) -> None:
         raise DataError(f"{option}: {path} is a folder, expected a file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"{option}: {path} is not readable (permission denied)")
     if path.suffix.lower() == ".parquet":
         return
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{option}: {path} cannot be read ({exc.strerror or exc})") from None
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:

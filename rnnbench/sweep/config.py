@@ -27,6 +27,7 @@ Unknown keys, bad types and unknown names are one-line errors naming the file an
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,8 @@ KEYS = {
     "tracking_uri": str, "experiment": str, "workers": int, "heartbeat": int,
     "all_installed": bool, "param_budget": int, "budget_counts": str,
 }
+NON_EMPTY = ("name", "results_dir", "experiment", "storage", "tracking_uri", "sampler", "pruner")
+FLAG_NAMES = {"name": "--study-name"}  # file key -> flag, where the two differ
 MINIMUM = {"n_trials": 0, "seeds": 1, "timeout": 1, "workers": 1, "heartbeat": 1,
            "param_budget": 0}
 
@@ -131,10 +134,47 @@ def load_file(path: Path) -> tuple[dict[str, Any], dict[tuple, int]]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}{where}: invalid YAML ({problem})") from None
     if data is None:
-        data = {}
+        raise ConfigError(f"{path}: the sweep file is empty; name what to benchmark, e.g. "
+                          "`models: [lstm, gru]` and `tasks: [adding]` (or `models: all`, "
+                          "`tasks: synthetic` for every built-in)")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    check_duplicate_keys(text, path)
     return data, _lines(text)
+
+
+def check_duplicate_keys(text: str, path: Path) -> None:
+    """YAML lets the last of two equal keys win silently; a sweep file refuses them,
+    naming both lines."""
+    import yaml
+
+    def walk(node, where: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                line = key.start_mark.line + 1
+                if key.value in seen:
+                    raise ConfigError(f"{path} line {line}: duplicate key {where + key.value!r} "
+                                      f"(first at line {seen[key.value]})")
+                seen[key.value] = line
+                walk(value, f"{where}{key.value}.")
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                walk(item, where)
+
+    walk(yaml.compose(text), "")
+
+
+STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_study_name(name: str, at: str) -> None:
+    """A sweep name becomes part of study names and of the leaderboard's file names:
+    letters, digits, '.', '_' and '-', starting with a letter or digit, at most 100."""
+    if not STUDY_NAME.fullmatch(name) or ".." in name:
+        raise ConfigError(f"{at}: sweep name {name!r} is not a safe name (letters, digits, "
+                          "'.', '_', '-'; starting with a letter or digit; no path "
+                          "separators; at most 100 characters)")
 
 
 def build_sweep_config(registry: Registry, file: Path | None, flags: Mapping[str, Any]) -> SweepConfig:
@@ -144,7 +184,12 @@ def build_sweep_config(registry: Registry, file: Path | None, flags: Mapping[str
     data, lines = load_file(file)
     source = str(file) if file != DEFAULT_FILE else "the default benchmark"
 
+    given = {k for k, v in flags.items() if v is not None}
+
     def where(*path: str) -> str:
+        """The flag that gave a top-level value, else the file and line."""
+        if len(path) == 1 and path[0] in given:
+            return FLAG_NAMES.get(path[0], f"--{path[0].replace('_', '-')}")
         line = lines.get(tuple(path))
         return f"{source} line {line}" if line else f"{source}"
 
@@ -153,8 +198,13 @@ def build_sweep_config(registry: Registry, file: Path | None, flags: Mapping[str
             raise ConfigError(f"{where(key)}: unknown key {key!r}{suggest(str(key), KEYS)}")
     merged = {**data, **{k: v for k, v in flags.items() if v is not None}}
     for key, value in merged.items():
-        at = f"--{key.replace('_', '-')}" if flags.get(key) is not None else where(key)
-        merged[key] = _check_type(key, value, at)
+        merged[key] = _check_type(key, value, where(key))
+    for key in ("models", "tasks"):
+        if key in merged and not merged[key]:
+            every = "all" if key == "models" else "synthetic"
+            raise ConfigError(f"{where(key)}: {key} is empty; list names, or write "
+                              f"`{key}: {every}` for every built-in one")
+    check_study_name(str(merged.get("name", "default")), where("name"))
     config = SweepConfig(**{k: v for k, v in merged.items() if k != "results_dir"},
                          results_dir=Path(merged.get("results_dir", "results")))
     _resolve_names(config, registry, where)
@@ -178,6 +228,8 @@ def _check_type(key: str, value: Any, where: str) -> Any:
         kind is float and isinstance(value, int) and not isinstance(value, bool))
     if not ok:
         raise ConfigError(f"{where}: {key} expects {kind.__name__}, got {value!r}")
+    if kind is str and key in NON_EMPTY and not value.strip():
+        raise ConfigError(f"{where}: {key} is empty")
     if kind is float and not math.isfinite(value):
         raise ConfigError(f"{where}: {key} expects a finite number, got {value!r}")
     if key in MINIMUM and value < MINIMUM[key]:

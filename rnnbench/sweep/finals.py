@@ -64,12 +64,9 @@ def train_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int,
     from rnnbench.training.runner import execute, prepare
 
     saved = best.user_attrs["config"]
-    config = RunConfig(model=pair.model, task=pair.task, model_params=saved["model_params"],
-                       task_options=dict(ctx.config.task_options[pair.task]),
-                       train={**saved["train"], "seed": seed},
-                       results_dir=ctx.config.results_dir, experiment=ctx.config.experiment)
     seeds = ctx.config.seeds
     try:
+        config = final_config(ctx, pair, saved, seed)
         result = execute(
             prepare(config, ctx.registry), ctx.registry, ctx.tracker,
             run_name=f"{pair.task}/{pair.model} seed {seed}", parent_run_id=ctx.parent_run_id,
@@ -93,6 +90,19 @@ def train_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int,
     ctx.progress.report(f"{pair.label}: seed {seed} ({seed + 1} of {seeds}) done in "
                         f"{result.wall_seconds:.1f} s, {metric} {value:.4g}{verdict}; "
                         f"{ctx.progress.eta(pair.index, done)}")
+
+
+def final_config(ctx: SweepContext, pair: Pair, saved: dict, seed: int) -> RunConfig:
+    """The best configuration with train.seed = seed, through the same build (and
+    checks) as `rnnbench run`; under a parameter budget the width is derived again."""
+    from rnnbench.sweep.space import run_config
+
+    train = {**saved["train"], "seed": seed}
+    model_params = dict(saved["model_params"])
+    if train.get("param_budget"):
+        model_params.pop(ctx.registry.model(pair.model).width, None)
+    return run_config(ctx.config, ctx.registry, pair.task, pair.model, model_params, train,
+                      f"final seed {seed}")
 
 
 def end_abandoned_run(ctx: SweepContext, run_id: str | None) -> None:

@@ -50,6 +50,9 @@ def check_storage_url(url: str, option: str = "--storage") -> None:
     if kind == "sqlite" and not _sqlite_path(url):
         raise ConfigError(f"{option} {url}: an SQLite storage needs a file, e.g. "
                           "sqlite:///results/optuna.db (an in-memory one is not shared)")
+    if kind == "sqlite" and not Path(_sqlite_path(url)).expanduser().parent.is_dir():
+        raise ConfigError(f"{option} {url}: folder {Path(_sqlite_path(url)).parent} does "
+                          "not exist (create it first)")
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 

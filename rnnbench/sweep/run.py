@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnbench.contract.errors import ConfigError
+from rnnbench.contract.errors import ConfigError, RnnbenchError
 from rnnbench.contract.registry import Registry, get_registry
 from rnnbench.sweep.config import SweepConfig
 from rnnbench.sweep.context import Pair, SweepContext
@@ -63,24 +63,37 @@ def check_before_writing(config: SweepConfig) -> None:
     """What can be refused before any folder, database or lock file exists: the devices,
     the storage URL's scheme and driver, an unreachable tracking server."""
     from rnnbench.tracking.mlflow_tracker import check_tracking_uri
-    from rnnbench.training.config import resolve_tracking_uri
+    from rnnbench.training.config import (
+        check_experiment,
+        resolve_tracking_uri,
+        tracking_uri_source,
+    )
     from rnnbench.training.devices import check_devices
 
     check_devices(config.train)
+    check_experiment(config.experiment)
     if config.storage:
         check_storage_url(config.storage)
-    check_tracking_uri(resolve_tracking_uri(config.tracking_uri, Path(config.results_dir)))
+    source = tracking_uri_source(config.tracking_uri)
+    if source:
+        check_tracking_uri(resolve_tracking_uri(config.tracking_uri, Path(config.results_dir)),
+                           option=source)
 
 
-def check_budgets(config: SweepConfig, registry: Registry) -> None:
-    """Under a parameter budget, every pair's fixed configuration (the searched values at
-    their defaults) must reach it: checked before anything is written."""
+def check_pairs(config: SweepConfig, registry: Registry) -> None:
+    """Every pair's configuration (searched values at their defaults) passes the checks
+    `rnnbench run` makes (build_run_config: options, diagnostics, embeddings, budget
+    request) and, under a parameter budget, reaches it: before anything is written."""
     from rnnbench.training.budget import fit_for_config
 
-    if config.train.get("param_budget"):
-        for task, model in config.pairs(registry):
+    for task, model in config.pairs(registry):
+        try:
+            run = fixed_config(config, registry, task, model)
+        except RnnbenchError as exc:
+            raise type(exc)(f"{model} on {task}: {exc}") from None
+        if config.train.get("param_budget"):
             try:
-                fit_for_config(fixed_config(config, registry, task, model), registry)
+                fit_for_config(run, registry)
             except ConfigError as exc:
                 raise ConfigError(f"{config.budget_at}: {exc}") from None
 
@@ -173,7 +186,7 @@ def run_sweep(config: SweepConfig, registry: Registry | None = None,
 
     registry = registry or get_registry()
     check_before_writing(config)
-    check_budgets(config, registry)
+    check_pairs(config, registry)
     if is_helper():
         run_pairs(open_sweep(config, registry, report=lambda line: None))
         return None

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rnnbench.contract.errors import Interrupted
 from rnnbench.sweep.locking import StorageLock
 
 
@@ -109,7 +110,17 @@ class TrialSlots:
                 # Optuna has created (or popped) and committed this trial: every later
                 # snapshot holds it, so the next worker may claim.
                 self.lock.release()
-                return objective(trial)
+                try:
+                    return objective(trial)
+                except Interrupted:
+                    # Optuna lets this BaseException pass without telling the storage:
+                    # the trial ends FAIL here, never left RUNNING. Without an `error`
+                    # attribute it does not count toward n_trials (a re-run redoes it).
+                    from optuna.trial import TrialState
+
+                    trial.set_user_attr("reason", "interrupted")
+                    study.tell(trial, state=TrialState.FAIL)
+                    raise
 
             study.optimize(in_slot, n_trials=1, catch=catch, callbacks=list(callbacks),
                            gc_after_trial=False)

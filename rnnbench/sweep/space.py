@@ -9,7 +9,7 @@ from typing import Any
 from rnnbench.contract.params import Choice, FloatRange, IntRange, Param, Space
 from rnnbench.contract.registry import Registry
 from rnnbench.sweep.config import SweepConfig
-from rnnbench.training.config import TRAIN_PARAMS, RunConfig
+from rnnbench.training.config import TRAIN_PARAMS, RunConfig, build_run_config
 
 
 def suggest(trial, name: str, param: Param, space: Space) -> Any:
@@ -24,7 +24,8 @@ def suggest(trial, name: str, param: Param, space: Space) -> Any:
 
 def sample_config(trial, config: SweepConfig, registry: Registry, task: str, model: str) -> RunConfig:
     """Model hyperparameters and searched train knobs from the trial; the rest fixed.
-    Under a parameter budget the width is not sampled: the run derives it (prepare)."""
+    Under a parameter budget the width is not sampled: the run derives it (prepare).
+    Built by `build_run_config`, the function `rnnbench run` uses, with the same checks."""
     spec = registry.model(model)
     overrides = config.model_params.get(model, {})
     model_params = {}
@@ -41,20 +42,28 @@ def sample_config(trial, config: SweepConfig, registry: Registry, task: str, mod
         param = TRAIN_PARAMS[name]
         assert param.space is not None  # search_train lists searchable knobs only
         train[name] = suggest(trial, f"train.{name}", param, param.space)
-    return RunConfig(model=model, task=task, model_params=model_params,
-                     task_options=dict(config.task_options[task]), train=train,
-                     results_dir=config.results_dir, experiment=config.experiment)
+    return run_config(config, registry, task, model, model_params, train,
+                      f"trial {trial.number}")
 
 
 def fixed_config(config: SweepConfig, registry: Registry, task: str, model: str) -> RunConfig:
     """The pair's configuration without a search (n_trials 0): each model
-    hyperparameter's default, overridden by the sweep's model_params values."""
-    spec = registry.model(model)
-    overrides = config.model_params.get(model, {})
-    return RunConfig(model=model, task=task,
-                     model_params={p.name: overrides.get(p.name, p.default) for p in spec.params},
-                     task_options=dict(config.task_options[task]), train=dict(config.train),
-                     results_dir=config.results_dir, experiment=config.experiment)
+    hyperparameter's default, overridden by the sweep's fixed model_params values (a
+    search space stays at the default: this is also the configuration every pair is
+    checked with before anything is written)."""
+    fixed = {name: value for name, value in config.model_params.get(model, {}).items()
+             if not isinstance(value, Space)}
+    return run_config(config, registry, task, model, fixed, dict(config.train), "sweep")
+
+
+def run_config(config: SweepConfig, registry: Registry, task: str, model: str,
+               model_params: dict[str, Any], train: dict[str, Any], source: str) -> RunConfig:
+    """One run of the sweep through `build_run_config` (the same function and checks as
+    `rnnbench run`): values given are converted and validated, the rest default."""
+    return build_run_config(registry, model, task,
+                            {"model": model_params, "task": dict(config.task_options[task]),
+                             "train": train}, source=source,
+                            results_dir=config.results_dir, experiment=config.experiment)
 
 
 @dataclass(frozen=True)

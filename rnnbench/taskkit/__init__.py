@@ -93,6 +93,18 @@ def seeded_splits(generate: Generator, sizes: tuple[int, int, int], seed: int) -
     return tuple(TensorBatches(**generate(n, s)) for n, s in zip(sizes, seeds, strict=True))
 
 
+def check_generated_size(options: Mapping[str, Any]) -> None:
+    """Refuse sizes whose data cannot fit, before generating it: a lower bound of one
+    float32 per example and step (train + validation + test examples x seq_len)."""
+    from rnnbench.contract.memory import check_memory
+
+    examples = sum(int(options.get(k, 0)) for k in ("train_size", "val_size", "test_size"))
+    steps = int(options.get("seq_len", 1))
+    check_memory(examples * steps * 4,
+                 f"task.train_size + val_size + test_size = {examples:,} examples of "
+                 f"task.seq_len {steps:,} steps")
+
+
 class SyntheticTask(ObjectiveTask, Task):
     """Base class of a task generated in memory from the seed (nothing stored on disk).
 
@@ -120,6 +132,7 @@ class SyntheticTask(ObjectiveTask, Task):
     def _build(self) -> tuple:
         if self.splits is None:
             o = self.options
+            check_generated_size(o)
             self.splits = seeded_splits(self.generate,
                                         (o["train_size"], o["val_size"], o["test_size"]),
                                         self.seed)

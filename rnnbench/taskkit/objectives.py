@@ -59,6 +59,12 @@ class Classification:
     """
 
     def __init__(self, num_classes: int, names: list[str] | None = None) -> None:
+        if num_classes < 2:
+            from rnnbench.contract.errors import DataError
+
+            shown = f" ({', '.join(map(str, names))})" if names else ""
+            raise DataError(f"the training labels hold {num_classes} class{shown}: a "
+                            "classifier needs at least 2 (is task.label_column the label?)")
         self.num_classes = num_classes
         self.names = [str(n) for n in names] if names is not None else None
 

@@ -59,6 +59,8 @@ class Tracker(Protocol):
 
     def reopen_run(self, run_id: str) -> None: ...
 
+    def delete_tags(self, run_id: str, keys: list[str]) -> None: ...
+
     def run_status(self, run_id: str) -> str: ...
 
     def record(self, run_id: str) -> RunRecord:
@@ -135,6 +137,10 @@ class MemoryTracker:
 
     def reopen_run(self, run_id) -> None:
         self.runs[run_id].status = "RUNNING"
+
+    def delete_tags(self, run_id, keys) -> None:
+        for key in keys:
+            self.runs[run_id].tags.pop(key, None)
 
     def run_status(self, run_id) -> str:
         return self.runs[run_id].status

@@ -22,6 +22,9 @@ from rnnbench.tracking.base import RunRecord
 
 MAX_PARAM_LENGTH = 500  # MLflow rejects longer parameter values
 _GIT_COMMIT: str | bool | None = False  # False: not looked up yet
+# Runs this process started (or reopened) and has not ended: run id -> its tracker.
+# On SIGINT/SIGTERM the CLI marks what is left here KILLED (kill_open_runs).
+_OPEN_RUNS: dict[str, MlflowTracker] = {}
 
 
 def git_commit() -> str | None:
@@ -60,14 +63,38 @@ def cut_line(text: str, limit: int = REASON_LENGTH) -> str:
     return text[: limit - 3].rsplit(" ", 1)[0].rstrip(" ,;:(") + "..."
 
 
-def check_tracking_uri(uri: str, timeout: float = 5.0) -> None:
-    """Fail in one line, before any store is created, when an http(s) tracking server
-    cannot be reached (one request to its /health page: any HTTP answer will do)."""
+# Tracking URI schemes MLflow 3 opens (a database scheme may name a driver: mysql+pymysql).
+TRACKING_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks")
+
+
+def check_tracking_uri(uri: str, timeout: float = 5.0, option: str = "--tracking-uri") -> None:
+    """Fail in one line, before any store is created: a scheme MLflow cannot open (the
+    file store included, which MLflow 3 refuses), an SQLite file whose folder does not
+    exist (never created for the user), an http(s) server that cannot be reached (one
+    request to its /health page: any HTTP answer will do). `option` names where the URI
+    came from (the flag, or the MLFLOW_TRACKING_URI variable)."""
     import urllib.error
     import urllib.request
 
-    if not uri.lower().startswith(("http://", "https://")):
-        return  # database URIs are opened (and checked) by the Tracker itself
+    scheme = uri.partition("://")[0].split("+")[0].lower() if "://" in uri else ""
+    if scheme in ("", "file"):
+        raise ConfigError(f"{option} {uri}: MLflow 3 refuses the file store; use a database, "
+                          "e.g. sqlite:///results/mlflow.db, or a server (http://HOST:5000)")
+    if scheme not in TRACKING_SCHEMES:
+        raise ConfigError(f"{option} {uri}: unsupported scheme {scheme!r} (supported: "
+                          f"{', '.join(TRACKING_SCHEMES)})")
+    if scheme == "sqlite":
+        path = uri.partition("://")[2]
+        path = path[1:].split("?", 1)[0] if path.startswith("/") else ""
+        if path in ("", ":memory:"):
+            raise ConfigError(f"{option} {uri}: an SQLite tracking store needs a file, e.g. "
+                              "sqlite:///results/mlflow.db")
+        if not Path(path).expanduser().parent.is_dir():
+            raise ConfigError(f"{option} {uri}: folder {Path(path).parent} does not exist "
+                              "(create it first)")
+        return
+    if scheme not in ("http", "https"):
+        return  # database servers are opened (and checked) by the Tracker itself
     try:
         urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
     except urllib.error.HTTPError:
@@ -92,9 +119,11 @@ class MlflowTracker:
     the only module that talks to MLflow."""
 
     def __init__(self, tracking_uri: str, experiment: str = "rnnbench",
-                 artifact_root: Path | None = None, create: bool = True) -> None:
+                 artifact_root: Path | None = None, create: bool = True,
+                 option: str = "--tracking-uri") -> None:
         """artifact_root: where a new experiment stores artifacts (default: MLflow's);
-        create=False: a missing experiment is a ConfigError (readers never write)."""
+        create=False: a missing experiment is a ConfigError (readers never write);
+        option: where the URI came from, for error lines (flag or environment variable)."""
         os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
         # An unreachable server should fail in seconds, not after minutes of retries.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
@@ -104,8 +133,8 @@ class MlflowTracker:
         from mlflow.tracking import MlflowClient
 
         self.tracking_uri = tracking_uri
-        self.client = MlflowClient(tracking_uri=tracking_uri)
         try:
+            self.client = MlflowClient(tracking_uri=tracking_uri)
             found = self.client.get_experiment_by_name(experiment)
             if found is not None:
                 self.experiment_id = found.experiment_id
@@ -123,13 +152,14 @@ class MlflowTracker:
             raise ConfigError(f"--experiment {experiment!r}: no such MLflow experiment "
                               f"in {tracking_uri}") from None
         except Exception as exc:
-            raise ConfigError(f"--tracking-uri {tracking_uri}: not usable "
+            raise ConfigError(f"{option} {tracking_uri}: not usable "
                               f"({short_reason(exc)})") from None
 
     @classmethod
-    def open_existing(cls, tracking_uri: str, experiment: str) -> MlflowTracker:
+    def open_existing(cls, tracking_uri: str, experiment: str,
+                      option: str = "--tracking-uri") -> MlflowTracker:
         """A reader's tracker: the experiment must exist; nothing is created."""
-        return cls(tracking_uri, experiment, create=False)
+        return cls(tracking_uri, experiment, create=False, option=option)
 
     def start_run(
         self,
@@ -146,6 +176,7 @@ class MlflowTracker:
             all_tags.setdefault("mlflow.source.git.commit", commit)
         run = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags)
         run_id = run.info.run_id
+        _OPEN_RUNS[run_id] = self
         if params:
             self.log_params(run_id, params)
         return run_id
@@ -200,6 +231,14 @@ class MlflowTracker:
 
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status)
+        _OPEN_RUNS.pop(run_id, None)
+
+    def delete_tags(self, run_id: str, keys: list[str]) -> None:
+        """Remove these tags where the run has them (a resumed run's stale failure)."""
+        present = self.client.get_run(run_id).data.tags
+        for key in keys:
+            if key in present:
+                self.client.delete_tag(run_id, key)
 
     def lightning_logger(self, run_id: str, resumed: bool = False):
         """A Lightning logger that writes training metrics into this run in batches
@@ -251,6 +290,7 @@ class MlflowTracker:
     def reopen_run(self, run_id: str) -> None:
         """Mark a finished or killed run RUNNING again (resume, re-run of a sweep)."""
         self.client.update_run(run_id, status="RUNNING")
+        _OPEN_RUNS[run_id] = self
 
     def log_table(self, run_id: str, columns: Mapping[str, list], name: str) -> None:
         self.client.log_table(run_id, dict(columns), artifact_file=name)
@@ -261,6 +301,20 @@ class MlflowTracker:
 
 
 MAX_TAG_LENGTH = 8000  # MLflow's limit on a tag value
+
+
+def end_open_runs(status: str = "KILLED", reason: str = "interrupted") -> None:
+    """End every run this process started and has not ended (SIGINT/SIGTERM: KILLED; a
+    crash: FAILED), with the reason as its rnnbench.error tag; best effort: a store that
+    fails now is left as it is."""
+    for run_id, tracker in list(_OPEN_RUNS.items()):
+        try:
+            tracker.set_tags(run_id, {"rnnbench.status": status.lower(),
+                                      "rnnbench.error": reason})
+            tracker.end_run(run_id, status)
+        except Exception:  # noqa: BLE001  (a broken store must not hide the signal)
+            pass
+        _OPEN_RUNS.pop(run_id, None)
 
 
 def _record(run: Any) -> RunRecord:

@@ -37,7 +37,8 @@ TRAIN_PARAMS = ParamSet(
         Param("clip_algorithm", str, "norm", "gradient clipping", choices=("norm", "value", "none")),
         Param("clip_value", float, 1.0, "clipping threshold (norm or absolute value)",
               minimum=0.0, space=FloatRange(0.25, 10.0, log=True)),
-        Param("seed", int, 0, "random seed", minimum=0),
+        Param("seed", int, 0, "random seed (numpy's range: 0 to 2**32 - 1)", minimum=0,
+              maximum=2**32 - 1),
         Param("deterministic", bool, False, "use deterministic algorithms"),
         Param("precision", str, "32-true", "Lightning precision",
               choices=("32-true", "bf16-mixed", "16-mixed", "64-true")),
@@ -155,6 +156,23 @@ def selected_diagnostics(registry: Registry, train: Mapping[str, Any]) -> list:
         except ConfigError as exc:
             raise ConfigError(f"train.diagnostics: {exc}") from None
     return out
+
+
+def tracking_uri_source(explicit: str | None) -> str | None:
+    """Where the tracking URI comes from, for error lines: '--tracking-uri', the
+    MLFLOW_TRACKING_URI variable, or None (the default SQLite file in the results folder,
+    which rnnbench creates itself)."""
+    if explicit:
+        return "--tracking-uri"
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return "MLFLOW_TRACKING_URI"
+    return None
+
+
+def check_experiment(name: str | None, option: str = "--experiment") -> None:
+    """An MLflow experiment name: non-empty, not only spaces."""
+    if name is not None and not str(name).strip():
+        raise ConfigError(f"{option}: the MLflow experiment name is empty")
 
 
 def resolve_tracking_uri(explicit: str | None, results_dir: Path) -> str:

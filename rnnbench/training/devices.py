@@ -23,14 +23,46 @@ def parse_devices(text: str) -> int | str | list[int]:
     raise ConfigError(f"train.devices: expected a count, 'auto' or a list like 0,1, got {text!r}")
 
 
+def check_strategy(name: str) -> None:
+    """A strategy Lightning knows by name ('auto' or its StrategyRegistry's)."""
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    from rnnbench.contract.params import suggest
+
+    known = ["auto", *StrategyRegistry.available_strategies()]
+    if name not in known:
+        hint = suggest(name, known) if " (did you" in suggest(name, known) else \
+            " (e.g. auto, ddp, ddp_spawn, fsdp; Lightning's StrategyRegistry lists all)"
+        raise ConfigError(f"train.strategy: unknown strategy {name!r}{hint}")
+
+
 def check_devices(train: Mapping[str, Any]) -> None:
-    """Refuse a device request this machine cannot satisfy, before anything is written
-    (Lightning would fail later, after the MLflow run exists)."""
+    """Refuse a device or strategy request this machine cannot satisfy, before anything
+    is written (Lightning would fail later, after the MLflow run exists, or start more
+    processes than the machine has CPUs)."""
+    import os
+
+    import torch
+
     devices = parse_devices(train["devices"])
     accelerator = train["accelerator"]
+    check_strategy(train["strategy"])
+    if devices == 0 or (isinstance(devices, int) and devices < -1):
+        raise ConfigError(f"train.devices: expected a count >= 1, -1 (all) or 'auto', got {devices}")
+    on_cpu = accelerator == "cpu" or (
+        accelerator == "auto" and not torch.cuda.device_count()
+        and not torch.backends.mps.is_available())
+    if on_cpu:
+        cpus = os.cpu_count() or 1
+        if isinstance(devices, list):
+            raise ConfigError(f"train.devices: device ids ({train['devices']}) select GPUs; on "
+                              "the CPU give a process count, e.g. --devices 2")
+        if isinstance(devices, int) and devices > cpus:
+            raise ConfigError(f"train.devices: {devices} CPU processes requested, this machine "
+                              f"has {cpus} CPUs")
+        return
     if accelerator not in ("gpu", "cuda", "mps"):
-        return  # cpu: any process count; auto: Lightning picks what exists
-    import torch
+        return  # auto on a machine with an accelerator: Lightning picks what exists
 
     if accelerator == "mps":
         kind, found = "MPS devices", int(torch.backends.mps.is_available())

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnbench.contract.errors import RnnbenchError, plugin_call
+from rnnbench.contract.errors import Interrupted, RnnbenchError, plugin_call
 from rnnbench.contract.registry import Registry
 from rnnbench.contract.specs import ModelSpec, Task, TaskSpec
 from rnnbench.tracking import schema
@@ -74,6 +74,7 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     embeddings = prepare_embeddings(config, model_spec, task)  # train.embeddings, or None
     context = plugin_call(task_label, "Task.context()", task.context)
     budget = apply_budget(config, model_spec, task)  # sets the width in config.model_params
+    check_model_memory(model_spec, context, config.model_params)
     model = plugin_call(registry.plugin_label("model", config.model), "its builder",
                         model_spec.builder, context, **config.model_params)
     if not isinstance(model, torch.nn.Module) or not isinstance(getattr(model, "output_size", None), int):
@@ -94,6 +95,30 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     check_first_batch(system, config, registry, spec=model_spec,
                       step_states=any(d.needs_step_states for d in diagnostics))
     return PreparedRun(config, model_spec, task_spec, task, system, diagnostics, budget, embeddings)
+
+
+def check_model_memory(spec: ModelSpec, context: Any, hparams: Mapping[str, Any]) -> None:
+    """Build the model on the meta device first (shapes only) and refuse, in one line,
+    sizes that cannot be addressed or whose weights, gradients and two optimiser moments
+    (4 x float32 per parameter, a lower bound) exceed the free memory."""
+    import torch
+
+    from rnnbench.contract.errors import ConfigError
+    from rnnbench.contract.memory import check_memory
+
+    sizes = ", ".join(f"model.{k}={v}" for k, v in hparams.items()
+                      if isinstance(v, int) and not isinstance(v, bool) and v > 1)
+    try:
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            model = spec.builder(context, **hparams)
+    except (RuntimeError, TypeError, OverflowError, ValueError) as exc:
+        if "verflow" not in str(exc):
+            return  # not a size problem: the real build reports it
+        raise ConfigError(f"model {spec.name!r} ({sizes}): tensors too large to address") \
+            from None
+    if isinstance(model, torch.nn.Module):
+        count = sum(p.numel() for p in model.parameters())
+        check_memory(count * 16, f"model {spec.name!r} ({sizes}): {count:,} parameters")
 
 
 def execute(
@@ -137,6 +162,8 @@ def execute(
     if resume:
         run_id, resume_from = find_resumable(tracker, config)
         tracker.reopen_run(run_id)
+        # the interruption it resumes from is no longer this run's outcome
+        tracker.delete_tags(run_id, list(FAILURE_TAGS))
         tracker.set_tags(run_id, schema.tags({schema.RESUMED_FROM: resume_from.name}))
     else:
         run_id = tracker.start_run(run_name or f"{config.model}-{config.task}", tags, params,
@@ -197,8 +224,11 @@ def execute(
     except BaseException as exc:
         status = run_status(exc)
         tracker.log_metrics(run_id, spent())  # a pruned or failed run's cost counts too
+        signum = exc.signum if isinstance(exc, Interrupted) else Interrupted.pending
+        error = f"interrupted ({Interrupted(signum).name})" if signum else \
+            f"{type(exc).__name__}: {exc}"
         tracker.set_tags(run_id, schema.tags({schema.STATUS: status.lower(),
-                                              schema.ERROR: f"{type(exc).__name__}: {exc}"[:4000]}))
+                                              schema.ERROR: error[:4000]}))
         tracker.end_run(run_id, "KILLED" if status != "FAILED" else "FAILED")
         raise
     finally:
@@ -208,11 +238,14 @@ def execute(
     return result
 
 
+FAILURE_TAGS = (schema.STATUS.name, schema.ERROR.name)  # set on a run that did not finish
+
+
 def run_status(exc: BaseException) -> str:
-    """FAILED for errors; KILLED for Ctrl-C; PRUNED for a search pruner's stop (Optuna's
+    """FAILED for errors; KILLED for a signal (Interrupted) or Ctrl-C; PRUNED for a search pruner's stop (Optuna's
     TrialPruned, recognised by name so that the runner does not import Optuna)."""
-    if isinstance(exc, KeyboardInterrupt):
-        return "KILLED"
+    if isinstance(exc, (Interrupted, KeyboardInterrupt)) or Interrupted.pending is not None:
+        return "KILLED"  # also an error that the signal caused (e.g. a DDP peer gone)
     if type(exc).__name__ == "TrialPruned":
         return "PRUNED"
     return "FAILED"
