@@ -120,11 +120,13 @@ def publish(tracker: Any, parent: str, config: Any,
     and put on the parent run; returns (rows, files, curves, cost by model)."""
     from rnnbench.tracking import cost, expected_best_report
     from rnnbench.tracking.expected_best import curves_of_sweep
-    from rnnbench.tracking.leaderboard import COLUMNS, build_rows, final_runs
+    from rnnbench.tracking.leaderboard import COLUMNS, build_rows, current_finals, final_runs
     from rnnbench.tracking.leaderboard_format import description
     from rnnbench.tracking.leaderboard_plot import write_outputs
+    from rnnbench.tracking.views import publish_sweep_views
 
-    rows = build_rows(final_runs(tracker, config.name))
+    finals = final_runs(tracker, config.name)
+    rows = build_rows(finals)
     curves, spent = curves_of_sweep(tracker, config.name), cost.costs_of_sweep(tracker, config.name)
     extra = "\n".join(t for t in (expected_best_report.markdown(curves), cost.markdown(spent)) if t)
     folder = results_dir / "sweeps" / config.name
@@ -139,6 +141,8 @@ def publish(tracker: Any, parent: str, config: Any,
                                 + "\n" + extra)
     for path in files:
         tracker.log_artifact(parent, path)
+    current = {r.run_id for members in current_finals(finals).values() for r in members}
+    publish_sweep_views(tracker, config.name, rows, finals, current)
     return rows, files, curves, spent
 
 

@@ -55,6 +55,12 @@ class Tracker(Protocol):
 
     def set_description(self, run_id: str, markdown: str) -> None: ...
 
+    experiment_id: str
+
+    def experiment_tags(self) -> dict[str, str]: ...
+
+    def set_experiment_tag(self, key: str, value: str) -> None: ...
+
     def end_run(self, run_id: str, status: str = "FINISHED") -> None: ...
 
     def reopen_run(self, run_id: str) -> None: ...
@@ -89,6 +95,8 @@ class MemoryTracker:
 
     def __init__(self) -> None:
         self.runs: dict[str, _Run] = {}
+        self.experiment_id = "0"
+        self.tags: dict[str, str] = {}
 
     def start_run(self, name, tags, params=None, parent_run_id=None) -> str:
         run_id = uuid.uuid4().hex
@@ -132,6 +140,12 @@ class MemoryTracker:
 
     def end_run(self, run_id, status="FINISHED") -> None:
         self.runs[run_id].status = status
+
+    def experiment_tags(self) -> dict[str, str]:
+        return dict(self.tags)
+
+    def set_experiment_tag(self, key, value) -> None:
+        self.tags[key] = str(value)
 
     def reopen_run(self, run_id) -> None:
         self.runs[run_id].status = "RUNNING"

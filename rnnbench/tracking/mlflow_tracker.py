@@ -254,6 +254,13 @@ class MlflowTracker:
     def log_table(self, run_id: str, columns: Mapping[str, list], name: str) -> None:
         self.client.log_table(run_id, dict(columns), artifact_file=name)
 
+    def experiment_tags(self) -> dict[str, str]:
+        """This experiment's tags (fresh from the store)."""
+        return dict(self.client.get_experiment(self.experiment_id).tags)
+
+    def set_experiment_tag(self, key: str, value: str) -> None:
+        self.client.set_experiment_tag(self.experiment_id, key, value)
+
     def set_description(self, run_id: str, markdown: str) -> None:
         """The run's Overview text in the MLflow UI (rendered as Markdown)."""
         self.client.set_tag(run_id, DESCRIPTION_TAG, markdown[:MAX_TAG_LENGTH])

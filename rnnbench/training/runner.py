@@ -111,6 +111,7 @@ def execute(
     exception propagates.
     """
     from rnnbench import __version__
+    from rnnbench.tracking.views import SOLVED_METRIC
 
     config = prepared.config
     train = config.train
@@ -164,6 +165,8 @@ def execute(
             **cost, "gpu_seconds": result.gpu_seconds, "throughput": result.throughput,
             "params": result.params, "steps": result.steps, **({"baseline": result.baseline}
                                         if result.baseline is not None else {}),
+            # 1/0, so that the UI's leaderboard views average it into a solved fraction
+            **({SOLVED_METRIC: float(result.solved)} if result.solved is not None else {}),
         })
         # NaN stays NaN; inf is stored as NaN too (MLflow's SQL store would write the
         # largest float), its sign kept in the rnnbench.infinite_metrics tag
