@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from rnnbench.contract.errors import RnnbenchError
 
 COMMANDS = ("list_cmd", "describe_cmd", "run_cmd", "sweep_cmd", "leaderboard_cmd", "horizon_cmd",
-            "generate_cmd", "export_cmd")
+            "generate_cmd", "export_cmd", "ui_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -90,6 +90,7 @@ def leaderboard_view(sweep: str, task: str, metric: str, mode: str,
         "orderByAsc": mode != "max",
         "selectedColumns": columns,
         "columnOrder": columns,
+        "columnWidths": {columns[0]: 190},  # the mean at full precision, not cut
         "groupBy": {"aggregateFunction": "average",
                     "groupByKeys": [{"mode": "tag", "groupByData": "rnnbench.model"}]},
         "groupsExpanded": {f"tag.rnnbench.model.{m}": False for m in models},
@@ -107,6 +108,7 @@ def sweeps_view(pair_metrics: Iterable[str]) -> View:
         "orderByAsc": False,
         "selectedColumns": columns,
         "columnOrder": columns,
+        "columnWidths": {c: 170 for c in columns},
         "groupBy": None,
     }
     return View(SWEEPS_VIEW_KEY, "rnnbench sweeps", state)
