@@ -137,14 +137,28 @@ model_params:
 """
 
 
-def test_a_real_sweep_writes_its_views_into_mlflow(cli, tmp_path):
+def test_a_real_sweep_writes_its_views_into_mlflow(cli, tmp_path, monkeypatch):
+    """Two workers: every trial and seed line of both reaches the terminal; the sweep
+    closes with where everything is, within 120 columns, and the views are in MLflow."""
     from mlflow.tracking import MlflowClient
 
-    results = tmp_path / "results"
+    monkeypatch.chdir(tmp_path)
+    results = tmp_path / "out"
     (tmp_path / "s.yaml").write_text(textwrap.dedent(SWEEP))
-    code, out, err = cli("sweep", "--config", str(tmp_path / "s.yaml"), "--models", "lstm,gru",
-                         "--results-dir", str(results))
+    code, out, err = cli("sweep", "--config", "s.yaml", "--models", "lstm,gru",
+                         "--results-dir", "out", "--workers", "2")
     assert code == 0, err
+    assert sum(": trial 0 complete, " in line for line in err.splitlines()) == 2  # one per pair
+    for model in ("lstm", "gru"):
+        for seed in (0, 1):
+            assert f"{model} on adding: seed {seed} ({seed + 1} of 2) done in" in err, err
+    closing = out.rstrip("\n").splitlines()[-4:]
+    assert closing[0].startswith("written to out/sweeps/views/: leaderboard.csv, leaderboard.md")
+    assert closing[1] == "stores in out/: mlflow.db (MLflow), optuna.db (Optuna)"
+    assert closing[2] == "MLflow UI: rnnbench ui --results-dir out, then open the leaderboard"
+    assert closing[3].startswith("http://127.0.0.1:5000/#/experiments/")
+    assert closing[3].endswith("&viewStateShareKey=rnnbench-views-adding")
+    assert all(len(line) <= 120 for line in out.splitlines() + err.splitlines())
     client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("rnnbench")
     found = views.read_views(experiment.tags)

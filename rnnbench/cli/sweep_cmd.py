@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from rnnbench.cli.common import add_budget_options, add_device_options, print_json
@@ -89,5 +90,61 @@ def run(args: argparse.Namespace) -> int:
     for outcome in result.outcomes:
         if outcome.note:
             print(f"{outcome.model} on {outcome.task}: {outcome.note}")
-    print(f"\nwritten: {', '.join(str(f) for f in result.files)}")
+    print()
+    for line in closing_lines(result, Path(config.results_dir), args):
+        print(line)
     return 0
+
+
+def shown_path(path: Path, cwd: Path | None = None) -> str:
+    """`path` relative to the working directory when inside it, else absolute."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to((cwd or Path.cwd()).resolve())) or "."
+    except ValueError:
+        return str(path)
+
+
+def closing_lines(result, results_dir: Path, args: argparse.Namespace,
+                  width: int = 120) -> list[str]:
+    """Where everything is, in at most four lines of at most `width` columns (the URL
+    line excepted when a very long sweep name makes the URL itself longer): the sweep's
+    folder and files, the stores, and how to open the first leaderboard in the MLflow UI."""
+    from rnnbench.cli.ui_cmd import DEFAULT_PORT
+    from rnnbench.tracking.mlflow_tracker import cut_line
+    from rnnbench.tracking.views import view_url
+
+    lines = []
+    if result.files:
+        folder = Path(os.path.commonpath([Path(f).resolve().parent for f in result.files]))
+        names = [str(Path(f).resolve().relative_to(folder)) for f in result.files]
+        head = f"written to {shown_path(folder)}/: "
+        shown, left = [], list(names)
+        while left and len(head + ", ".join([*shown, left[0]])) + len(" (+99 more)") <= width:
+            shown.append(left.pop(0))
+        lines.append(head + ", ".join(shown) + (f" (+{len(left)} more)" if left else ""))
+    uri = result.tracking_uri
+    is_server = uri.lower().startswith(("http://", "https://"))
+    stores = []
+    for label, url in (("MLflow", uri), ("Optuna", result.storage_url)):
+        path = Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
+        if path is not None and path.resolve().parent == Path(results_dir).resolve():
+            stores.append(f"{path.name} ({label})")
+        else:
+            stores.append(f"{shown_path(path) if path else url} ({label})")
+    lines.append(cut_line(f"stores in {shown_path(results_dir)}/: " + ", ".join(stores), width))
+    if is_server:
+        base, command = uri, "MLflow UI, leaderboard:"
+    else:
+        base = f"http://127.0.0.1:{DEFAULT_PORT}"
+        flags = ""
+        if args.tracking_uri:
+            flags = f" --tracking-uri {args.tracking_uri}"
+        elif Path(results_dir).resolve() != Path("results").resolve():
+            flags = f" --results-dir {shown_path(results_dir)}"
+        command = f"MLflow UI: rnnbench ui{flags}, then open the leaderboard"
+    if result.views:
+        lines += [command, view_url(base, result.experiment_id, result.views[0].key)]
+    elif not is_server:
+        lines.append(command.removesuffix(", then open the leaderboard"))
+    return lines

@@ -114,10 +114,12 @@ def identity_conflict(name: str, parent: Any, wanted: dict[str, Any]) -> str:
 
 
 def publish(tracker: Any, parent: str, config: Any,
-            results_dir: Path) -> tuple[list, list, list, list]:
+            results_dir: Path) -> tuple[list, list, list, list, list]:
     """Leaderboard rows rebuilt from the tracked final runs, the expected-best curves from
     the tracked search runs and the cost of all of them, written to results_dir/sweeps/NAME
-    and put on the parent run; returns (rows, files, curves, cost by model)."""
+    and put on the parent run, and the MLflow UI's leaderboard views
+    (rnnbench.tracking.views) written on the experiment; returns (rows, files, curves,
+    cost by model, leaderboard views)."""
     from rnnbench.tracking import cost, expected_best_report
     from rnnbench.tracking.expected_best import curves_of_sweep
     from rnnbench.tracking.leaderboard import COLUMNS, build_rows, current_finals, final_runs
@@ -142,8 +144,8 @@ def publish(tracker: Any, parent: str, config: Any,
     for path in files:
         tracker.log_artifact(parent, path)
     current = {r.run_id for members in current_finals(finals).values() for r in members}
-    publish_sweep_views(tracker, config.name, rows, finals, current)
-    return rows, files, curves, spent
+    views = publish_sweep_views(tracker, config.name, rows, finals, current)
+    return rows, files, curves, spent, views
 
 
 def pair_metrics(rows: list[dict]) -> dict[str, float]:
