@@ -59,6 +59,10 @@ class Tracker(Protocol):
 
     def experiment_tags(self) -> dict[str, str]: ...
 
+    def log_model(self, run_id: str, name: str, folder: Path, metrics: Mapping[str, float],
+                  params: Mapping[str, Any] | None = None) -> str:
+        """The files of `folder` as a model of run `run_id` (MLflow: a LoggedModel); its id."""
+
     def set_experiment_tag(self, key: str, value: str) -> None: ...
 
     def end_run(self, run_id: str, status: str = "FINISHED") -> None: ...
@@ -140,6 +144,13 @@ class MemoryTracker:
 
     def end_run(self, run_id, status="FINISHED") -> None:
         self.runs[run_id].status = status
+
+    def log_model(self, run_id, name, folder, metrics, params=None) -> str:
+        model_id = f"m-{uuid.uuid4().hex}"
+        self.runs[run_id].artifacts.extend(f"models/{model_id}/{p.name}"
+                                           for p in sorted(Path(folder).iterdir()))
+        self.log_metrics(run_id, metrics)
+        return model_id
 
     def experiment_tags(self) -> dict[str, str]:
         return dict(self.tags)

@@ -254,6 +254,52 @@ class MlflowTracker:
     def log_table(self, run_id: str, columns: Mapping[str, list], name: str) -> None:
         self.client.log_table(run_id, dict(columns), artifact_file=name)
 
+    def log_model(self, run_id: str, name: str, folder: Path, metrics: Mapping[str, float],
+                  params: Mapping[str, Any] | None = None) -> str:
+        """An MLflow 3 LoggedModel of run `run_id` holding the files of `folder` (the
+        experiment's Models tab lists it with `metrics`, linked to the run); its id."""
+        import math
+
+        from mlflow.entities import Metric
+
+        model = self.client.create_logged_model(
+            self.experiment_id, name=name, source_run_id=run_id, model_type="rnnbench",
+            params={k: param_value(v) for k, v in (params or {}).items()})
+        try:
+            self.client.log_model_artifacts(model.model_id, str(folder))
+            records = self.metric_records(metrics)
+            linked = [Metric(m.key, m.value, m.timestamp, m.step, model_id=model.model_id,
+                             run_id=run_id) for m in records if not math.isnan(m.value)]
+            self.write_metrics(run_id, linked)
+        except BaseException:
+            self.client.finalize_logged_model(model.model_id, "FAILED")
+            raise
+        self.client.finalize_logged_model(model.model_id, "READY")
+        return model.model_id
+
+    def find_model(self, run_id: str) -> str | None:
+        """The id of the newest READY LoggedModel of run `run_id`, or None."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            experiment = self.client.get_run(run_id).info.experiment_id
+        except MlflowException:
+            raise LookupError(run_id) from None
+        found = self.client.search_logged_models(
+            [experiment],
+            filter_string=f"source_run_id = '{run_id}'",
+            order_by=[{"field_name": "creation_timestamp", "ascending": False}])
+        ready = [m for m in found if str(m.status) == "READY"]  # (status is not filterable)
+        return ready[0].model_id if ready else None
+
+    def download_model(self, model_id: str, folder: Path) -> Path:
+        """The LoggedModel's files, downloaded into `folder`; the folder holding them."""
+        from mlflow.artifacts import download_artifacts
+
+        model = self.client.get_logged_model(model_id)
+        return Path(download_artifacts(artifact_uri=model.artifact_location,
+                                       dst_path=str(folder), tracking_uri=self.tracking_uri))
+
     def experiment_tags(self) -> dict[str, str]:
         """This experiment's tags (fresh from the store)."""
         return dict(self.client.get_experiment(self.experiment_id).tags)
