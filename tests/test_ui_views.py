@@ -174,3 +174,25 @@ def test_a_real_sweep_writes_its_views_into_mlflow(cli, tmp_path, monkeypatch):
                                               "metrics.`adding.gru.test_mse`"}
     parents = client.search_runs([experiment.experiment_id], sweeps["searchFilter"])
     assert [p.data.tags["rnnbench.sweep"] for p in parents] == ["views"]
+
+
+def test_sweep_set_overrides_the_file_values():
+    from rnnbench.cli.sweep_cmd import apply_sets
+    from rnnbench.contract.errors import ConfigError
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.sweep.config import build_sweep_config
+
+    registry = get_registry()
+    config = build_sweep_config(registry, None, {"models": "lstm,gru", "tasks": "adding"})
+    apply_sets(config, registry, ["train.lr=0.005", "task.seq_len=7", "model.hidden_size=9",
+                                  "model.variant=peephole"])
+    assert config.train["lr"] == 0.005 and "lr" not in config.search_train
+    assert config.task_options["adding"]["seq_len"] == 7
+    assert config.model_params["lstm"]["hidden_size"] == 9 == config.model_params["gru"]["hidden_size"]
+    assert config.model_params["lstm"]["variant"] == "peephole"
+    assert "variant" not in config.model_params["gru"]
+    for bad, words in (("model.nope=1", "--set model.nope: no model of this sweep"),
+                       ("train.nope=1", "--set train.nope: no such train option"),
+                       ("task.seq_len=x", "--set task.seq_len"), ("lr=1", "--set lr")):
+        with pytest.raises(ConfigError, match=re.escape(words)):
+            apply_sets(config, registry, [bad])

@@ -44,6 +44,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--diagnostics",
                         help="diagnostics recorded in every run: names from `rnnbench list`, "
                              "comma-separated (e.g. gradient-flow)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="fixed value over the file's: train.NAME (no longer searched), "
+                             "task.NAME (every task of the sweep that has it), model.NAME "
+                             "(every model that has it); repeatable")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     parser.set_defaults(handler=run)
 
@@ -63,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
              "param_budget": args.param_budget, "budget_counts": args.budget_counts,
              "results_dir": str(args.results_dir) if args.results_dir else None}
     config = build_sweep_config(registry, args.config, flags)
+    apply_sets(config, registry, args.sets)
     for flag in ("accelerator", "devices", "strategy", "diagnostics"):
         value = getattr(args, flag)
         if value is not None:
@@ -94,6 +99,35 @@ def run(args: argparse.Namespace) -> int:
     for line in closing_lines(result, Path(config.results_dir), args):
         print(line)
     return 0
+
+
+def apply_sets(config, registry, items: list[str]) -> None:
+    """--set values on a built SweepConfig: train.NAME (and no longer searched), task.NAME
+    on every task of the sweep that has the option, model.NAME on every model that has the
+    hyperparameter (a fixed value replaces the file's space); ConfigError naming the key
+    when nothing of the sweep has it."""
+    from rnnbench.contract.errors import ConfigError
+    from rnnbench.training.config import TRAIN_PARAMS, parse_sets
+
+    sets = parse_sets(items)
+    for name, raw in sets["train"].items():
+        param = TRAIN_PARAMS.get(name)
+        if param is None:
+            raise ConfigError(f"--set train.{name}: no such train option")
+        config.train[name] = param.convert(raw, f"--set train.{name}")
+        if name in config.search_train:
+            config.search_train = [n for n in config.search_train if n != name]
+    for kind, names, spec_of, target in (
+            ("task", config.tasks, lambda n: registry.task(n).options, config.task_options),
+            ("model", config.models, lambda n: registry.model(n).params, config.model_params)):
+        for name, raw in sets[kind].items():
+            holders = [n for n in names if spec_of(n).get(name) is not None]
+            if not holders:
+                raise ConfigError(f"--set {kind}.{name}: no {kind} of this sweep "
+                                  f"({', '.join(names)}) has {name!r}")
+            for holder in holders:
+                target.setdefault(holder, {})[name] = spec_of(holder).get(name).convert(
+                    raw, f"--set {kind}.{name}")
 
 
 def shown_path(path: Path, cwd: Path | None = None) -> str:
