@@ -196,3 +196,19 @@ def test_sweep_set_overrides_the_file_values():
                        ("task.seq_len=x", "--set task.seq_len"), ("lr=1", "--set lr")):
         with pytest.raises(ConfigError, match=re.escape(words)):
             apply_sets(config, registry, [bad])
+
+
+def test_a_param_over_mlflows_limit_keeps_its_full_value_as_an_artifact(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from rnnbench.tracking.mlflow_tracker import MAX_PARAM_LENGTH, MlflowTracker
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracker = MlflowTracker(uri, "params", artifact_root=tmp_path / "art")
+    long = "param_budget=" + "x" * 7000
+    run = tracker.start_run("r", {}, {"sweep.train": long, "short": "ok"})
+    params = MlflowClient(uri).get_run(run).data.params
+    assert params["short"] == "ok"
+    assert len(params["sweep.train"]) == MAX_PARAM_LENGTH and params["sweep.train"].endswith("...")
+    assert params["sweep.train"][:-3] == long[:MAX_PARAM_LENGTH - 3]
+    assert (tmp_path / "art" / run / "artifacts" / "params" / "sweep.train.txt").read_text() == long

@@ -92,10 +92,12 @@ def _text(value: Any) -> str:
 def changed_keys(parent: Any, search: dict[str, Any]) -> list[str]:
     """Keys of `search` whose value differs from the parent's first-run parameters
     (values cut to MLflow's parameter length cannot be compared and are skipped)."""
+    from rnnbench.tracking.mlflow_tracker import MAX_PARAM_LENGTH
+
     out = []
     for key, value in search.items():
         recorded = parent.params.get(f"sweep.{key}")
-        if recorded is None or (recorded.endswith("...") and len(recorded) >= 500):
+        if recorded is None or (recorded.endswith("...") and len(recorded) >= MAX_PARAM_LENGTH):
             continue
         if recorded != _text(value):
             out.append(key.replace("_", " "))

@@ -20,7 +20,8 @@ from typing import Any
 from rnnbench.contract.errors import ConfigError, reason
 from rnnbench.tracking.base import RunRecord
 
-MAX_PARAM_LENGTH = 500  # MLflow rejects longer parameter values
+MAX_PARAM_LENGTH = 6000  # MLflow 3 rejects longer parameter values (MAX_PARAM_VAL_LENGTH)
+FULL_PARAMS_FOLDER = "params"  # artifact folder: KEY.txt holds a value cut in the param
 _GIT_COMMIT: str | None | bool = False  # False: not looked up yet
 
 
@@ -156,6 +157,13 @@ class MlflowTracker:
         items = [Param(k, param_value(v)) for k, v in params.items()]
         for start in range(0, len(items), 100):
             self.client.log_batch(run_id, params=items[start : start + 100])
+        # a value cut to MLflow's limit ends in "..."; its full text is an artifact
+        for key, value in params.items():
+            if len(str(value)) > MAX_PARAM_LENGTH:
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / f"{key}.txt"
+                    path.write_text(str(value))
+                    self.client.log_artifact(run_id, str(path), FULL_PARAMS_FOLDER)
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
         """Final values: a NaN (or inf) value is written as NaN, never left out."""
