@@ -48,6 +48,11 @@ def test_final_seeds_log_models_and_generate_restores_from_the_store(cli, tmp_pa
                          "--length", "40", "--prime", "hail")
     assert code == 0, err
     assert out.startswith("hail") and len(out) > 20
+    code, out, err = cli("export-embeddings", "--run", run_id, "--results-dir", str(results),
+                         str(tmp_path / "vectors.txt"), "--json")
+    assert code == 0, err
+    assert json.loads(out)["dim"] == 8  # embedding_dim of the sweep's lstm
+    assert (tmp_path / "vectors.txt").read_text().splitlines()[0].split()[1] == "8"
 
     # the weights restored are the logged ones
     from rnnbench.contract.registry import get_registry
