@@ -170,8 +170,14 @@ def test_rnnbench_ui_opens_every_leaderboard_ranked_with_zero_clicks(cli, tmp_pa
 
         models_tab = urls["sweeps"].split("/runs?")[0] + "/models?workflowType=machine_learning"
         driver.get(models_tab)
-        time.sleep(10)
+        names = [f"adding-{model}-seed{seed}" for model, _ in expected for seed in (0, 1)]
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not all(
+                n in driver.find_element("tag name", "body").text for n in names):
+            time.sleep(0.5)
         driver.save_screenshot(str(shots / "models.png"))
+        body = driver.find_element("tag name", "body").text
+        assert all(n in body for n in names), body  # every final seed's logged model
     finally:
         driver.quit()
         process.send_signal(signal.SIGINT)  # Ctrl-C stops the server it started
