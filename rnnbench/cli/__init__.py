@@ -13,7 +13,7 @@ from typing import NoReturn
 from rnnbench.contract.errors import Interrupted, RnnbenchError
 
 COMMANDS = ("list_cmd", "describe_cmd", "run_cmd", "sweep_cmd", "leaderboard_cmd", "horizon_cmd",
-            "generate_cmd", "export_cmd")
+            "generate_cmd", "export_cmd", "ui_cmd")
 
 # where the first line of a crash sends its reader
 BUG_REPORTS = "the rnnbench issue tracker (https://github.com/rnnbench/rnnbench/issues)"

@@ -21,6 +21,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("out", type=Path, help="output file (.txt, .vec; .gz to gzip)")
     parser.add_argument("--results-dir", type=folder, default=Path("results"),
                         help="the results folder the run wrote (default: results)")
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI whose logged model "
+                        "restores the run when RESULTS/runs/RUN_ID is gone (default: "
+                        "$MLFLOW_TRACKING_URI, else sqlite:///RESULTS_DIR/mlflow.db if there)")
+    parser.add_argument("--experiment", default="rnnbench", help="MLflow experiment name")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
@@ -36,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.out}: export-embeddings writes word2vec text; name the file "
                           f"{' or '.join(TEXT_SUFFIXES)} (add .gz to gzip it)")
     quiet_libraries()
-    done = export_embeddings(args.results_dir, args.run, args.out, get_registry())
+    tracker, uri = store_of(args)
+    done = export_embeddings(args.results_dir, args.run, args.out, get_registry(),
+                             tracker=tracker, where=uri)
     if args.json:
         print_json({"path": str(done.path), "vectors": done.vectors, "dim": done.dim,
                     "skipped": len(done.skipped)})
@@ -46,3 +52,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {done.vectors:,} vectors of dimension {done.dim} to {done.path}"
           + (f" (left out: {shown}{more})" if done.skipped else ""), file=sys.stdout)
     return 0
+
+
+def store_of(args: argparse.Namespace):
+    """(tracker, uri) of the tracking store, or (None, None) when there is none to read."""
+    import os
+
+    from rnnbench.tracking.mlflow_tracker import MlflowTracker
+    from rnnbench.training.config import resolve_tracking_uri
+
+    if not (args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+            or (args.results_dir / "mlflow.db").exists()):
+        return None, None
+    uri = resolve_tracking_uri(args.tracking_uri, args.results_dir)
+    return MlflowTracker.open_existing(uri, args.experiment), uri

@@ -72,7 +72,7 @@ def train_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int,
             run_name=f"{pair.task}/{pair.model} seed {seed}", parent_run_id=ctx.parent_run_id,
             extra_tags=ctx.tags(pair.task, pair.model, study.study_name, "final",
                                 schema.tags({schema.BEST_TRIAL: best.number})),
-            keep_checkpoints=False,
+            keep_checkpoints=False, log_model=True,  # the weights live in the tracking store
             on_start=lambda run_id: study.set_user_attr(f"{key}:run", run_id),
         )
     except Exception as exc:

@@ -93,10 +93,12 @@ def _text(value: Any) -> str:
 def changed_keys(parent: Any, search: dict[str, Any]) -> list[str]:
     """Keys of `search` whose value differs from the parent's first-run parameters
     (values cut to MLflow's parameter length cannot be compared and are skipped)."""
+    from rnnbench.tracking.mlflow_tracker import MAX_PARAM_LENGTH
+
     out = []
     for key, value in search.items():
         recorded = parent.params.get(f"sweep.{key}")
-        if recorded is None or (recorded.endswith("...") and len(recorded) >= 500):
+        if recorded is None or (recorded.endswith("...") and len(recorded) >= MAX_PARAM_LENGTH):
             continue
         if recorded != _text(value):
             out.append(key.replace("_", " "))
@@ -115,18 +117,22 @@ def identity_conflict(name: str, parent: Any, wanted: dict[str, Any]) -> str:
 
 
 def publish(tracker: Any, parent: str, config: Any, results_dir: Path,
-            missing: Sequence[str] = ()) -> tuple[list, list, list, list]:
+            missing: Sequence[str] = ()) -> tuple[list, list, list, list, list]:
     """Leaderboard rows rebuilt from the tracked final runs, the expected-best curves from
     the tracked search runs and the cost of all of them, written to results_dir/sweeps/NAME
-    and put on the parent run; returns (rows, files, curves, cost by model). `missing`:
-    one line per pair without a row, saying why (listed under the tables)."""
+    and put on the parent run, and the MLflow UI's leaderboard views
+    (rnnbench.tracking.views) written on the experiment; returns (rows, files, curves,
+    cost by model, leaderboard views). `missing`: one line per pair without a row, saying
+    why (listed under the tables)."""
     from rnnbench.tracking import cost, expected_best_report
     from rnnbench.tracking.expected_best import curves_of_sweep
-    from rnnbench.tracking.leaderboard import COLUMNS, build_rows, final_runs
+    from rnnbench.tracking.leaderboard import COLUMNS, build_rows, current_finals, final_runs
     from rnnbench.tracking.leaderboard_format import description
     from rnnbench.tracking.leaderboard_plot import write_outputs
+    from rnnbench.tracking.views import publish_sweep_views
 
-    rows = build_rows(final_runs(tracker, config.name))
+    finals = final_runs(tracker, config.name)
+    rows = build_rows(finals)
     curves, spent = curves_of_sweep(tracker, config.name), cost.costs_of_sweep(tracker, config.name)
     absent = "".join(f"- {line}\n" for line in missing)
     absent = f"Pairs missing from the leaderboard:\n\n{absent}" if absent else ""
@@ -144,7 +150,9 @@ def publish(tracker: Any, parent: str, config: Any, results_dir: Path,
                                 + "\n" + extra)
     for path in files:
         tracker.log_artifact(parent, path)
-    return rows, files, curves, spent
+    current = {r.run_id for members in current_finals(finals).values() for r in members}
+    views = publish_sweep_views(tracker, config.name, rows, finals, current)
+    return rows, files, curves, spent, views
 
 
 def pair_metrics(rows: list[dict]) -> dict[str, float]:

@@ -25,13 +25,13 @@ class SweepProgress:
         self.started = time.monotonic()
 
     def eta(self, pair_index: int, done_in_pair: int) -> str:
-        """'sweep 40% done, about 03:10 left' (pair_index counts from 1)."""
+        """'sweep 40%, ~03:10 left' (pair_index counts from 1)."""
         done = min(self.planned, (pair_index - 1) * self.runs_per_pair + done_in_pair)
         if not done or not self.planned:
             return "sweep starting"
         elapsed = time.monotonic() - self.started
         left = elapsed / done * (self.planned - done)
-        return f"sweep {100 * done // self.planned}% done, about {clock(left)} left"
+        return f"sweep {100 * done // self.planned}%, ~{clock(left)} left"
 
     def elapsed(self) -> str:
         return clock(time.monotonic() - self.started)

@@ -28,7 +28,7 @@ from rnnbench.sweep.progress import SweepProgress
 from rnnbench.sweep.search import search, stopping_trial
 from rnnbench.sweep.space import FixedConfiguration, fixed_config
 from rnnbench.sweep.studies import best_trial, open_storage, open_study
-from rnnbench.sweep.workers import Helpers, is_helper
+from rnnbench.sweep.workers import Helpers, helper_report, is_helper
 
 
 @dataclass
@@ -53,10 +53,20 @@ class SweepResult:
     files: list[Path]
     curves: list = field(default_factory=list)  # rnnbench.tracking.expected_best.Curve
     cost: list = field(default_factory=list)  # rnnbench.tracking.cost.ModelCost, by model
+    views: list = field(default_factory=list)  # rnnbench.tracking.views.View, one per task
+    tracking_uri: str = ""
+    experiment_id: str = ""
+
+
+LINE_WIDTH = 120  # columns of every line a sweep prints
 
 
 def stderr_line(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    """One progress line on stderr, cut at a word to LINE_WIDTH columns (a failed run's
+    full error is in its MLflow tags)."""
+    from rnnbench.tracking.mlflow_tracker import cut_line
+
+    print(cut_line(line, LINE_WIDTH), file=sys.stderr, flush=True)
 
 
 def check_before_writing(config: SweepConfig) -> None:
@@ -187,15 +197,17 @@ def run_sweep(config: SweepConfig, registry: Registry | None = None,
     registry = registry or get_registry()
     check_before_writing(config)
     check_pairs(config, registry)
-    if is_helper():
-        run_pairs(open_sweep(config, registry, report=lambda line: None))
+    if is_helper():  # its trial and seed lines go to the lead, which prints them
+        ctx = open_sweep(config, registry, report=lambda line: None)
+        ctx.progress.report = helper_report
+        run_pairs(ctx)
         return None
     if config.workers > 1 and argv is None:
         raise ConfigError("workers > 1: the helper processes re-run the command line; pass "
                           "argv (e.g. ['sweep', '--config', 'my-sweep.yaml']) or workers=1")
     # Helpers start as soon as the configuration is known to be valid, so that their
     # start-up (imports, storage) overlaps this process's; they stop with it on failure.
-    helpers = Helpers(argv or [], config.workers - 1)
+    helpers = Helpers(argv or [], config.workers - 1, report)
     try:
         ctx = open_sweep(config, registry, report)
         try:
@@ -210,9 +222,9 @@ def run_sweep(config: SweepConfig, registry: Registry | None = None,
     with StorageLock(ctx.storage_url, f"{config.name}:publish"):
         missing = [f"{o.model} on {o.task}: {o.note}" for o in outcomes
                    if o.note and not o.finals]
-        rows, files, curves, cost = publish(ctx.tracker, str(ctx.parent_run_id), config,
-                                            config.results_dir, missing)
+        rows, files, curves, cost, views = publish(ctx.tracker, str(ctx.parent_run_id), config,
+                                                   config.results_dir, missing)
         ctx.tracker.end_run(ctx.parent_run_id, "FINISHED")
     report(f"sweep {config.name!r} done in {ctx.progress.elapsed()}")
     return SweepResult(config.name, str(ctx.parent_run_id), ctx.storage_url, outcomes, rows, files,
-                       curves, cost)
+                       curves, cost, views, ctx.tracker.tracking_uri, ctx.tracker.experiment_id)

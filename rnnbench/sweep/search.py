@@ -117,21 +117,21 @@ def objective(ctx: SweepContext, pair: Pair, study_label: str):
 
 
 def trial_line(ctx: SweepContext, pair: Pair, study: Any, trial: Any) -> str:
-    """'[1/7] lstm on adding: trial 2 complete in 21.3 s, val_loss 0.0123; best val_loss
-    0.0101 (trial 1); 3/4 trials; sweep 35% done, about 04:10 left'."""
+    """'[1/7] lstm on adding: trial 2 complete, 21.3 s, val_loss 0.0123 (best 0.0101, trial
+    1); 3/4 trials; sweep 35%, ~04:10 left' (within 120 columns but for a long reason)."""
     monitor = ctx.registry.task(pair.task).monitor
     state = trial.state.name.lower()
     reason = trial.user_attrs.get("reason") or trial.user_attrs.get("error", "")
     took = ""
     if trial.datetime_start and trial.datetime_complete:
-        took = f" in {(trial.datetime_complete - trial.datetime_start).total_seconds():.1f} s"
+        took = f", {(trial.datetime_complete - trial.datetime_start).total_seconds():.1f} s"
     value = f", {monitor} {trial.value:.4f}" if state == "complete" else f" ({reason})" if \
         reason else ""
     best = best_trial(study)
-    best_text = (f"best {monitor} {best.value:.4f} (trial {best.number})" if best is not None
+    best_text = (f"best {best.value:.4f}, trial {best.number}" if best is not None
                  else "no complete trial yet")
     finished = snapshot(study).finished
-    return (f"{pair.label}: trial {trial.number} {state}{took}{value}; {best_text}; "
+    return (f"{pair.label}: trial {trial.number} {state}{took}{value} ({best_text}); "
             f"{finished}/{ctx.config.n_trials} trials; {ctx.progress.eta(pair.index, finished)}")
 
 

@@ -55,6 +55,16 @@ class Tracker(Protocol):
 
     def set_description(self, run_id: str, markdown: str) -> None: ...
 
+    experiment_id: str
+
+    def experiment_tags(self) -> dict[str, str]: ...
+
+    def log_model(self, run_id: str, name: str, folder: Path, metrics: Mapping[str, float],
+                  params: Mapping[str, Any] | None = None) -> str:
+        """The files of `folder` as a model of run `run_id` (MLflow: a LoggedModel); its id."""
+
+    def set_experiment_tag(self, key: str, value: str) -> None: ...
+
     def end_run(self, run_id: str, status: str = "FINISHED") -> None: ...
 
     def reopen_run(self, run_id: str) -> None: ...
@@ -91,6 +101,8 @@ class MemoryTracker:
 
     def __init__(self) -> None:
         self.runs: dict[str, _Run] = {}
+        self.experiment_id = "0"
+        self.tags: dict[str, str] = {}
 
     def start_run(self, name, tags, params=None, parent_run_id=None) -> str:
         run_id = uuid.uuid4().hex
@@ -134,6 +146,19 @@ class MemoryTracker:
 
     def end_run(self, run_id, status="FINISHED") -> None:
         self.runs[run_id].status = status
+
+    def log_model(self, run_id, name, folder, metrics, params=None) -> str:
+        model_id = f"m-{uuid.uuid4().hex}"
+        self.runs[run_id].artifacts.extend(f"models/{model_id}/{p.name}"
+                                           for p in sorted(Path(folder).iterdir()))
+        self.log_metrics(run_id, metrics)
+        return model_id
+
+    def experiment_tags(self) -> dict[str, str]:
+        return dict(self.tags)
+
+    def set_experiment_tag(self, key, value) -> None:
+        self.tags[key] = str(value)
 
     def reopen_run(self, run_id) -> None:
         self.runs[run_id].status = "RUNNING"

@@ -92,16 +92,24 @@ def summarise(task: str, model: str, members: list) -> dict[str, Any] | None:
     }
 
 
-def build_rows(runs: list) -> list[dict[str, Any]]:
-    """Ranked, annotated rows, grouped by task (tasks in name order)."""
+def current_finals(runs: list) -> dict[tuple[str, str], list]:
+    """(task, model) -> the final runs that its leaderboard row summarises: those of the
+    newest best trial (a resumed sweep's earlier best trial's seeds are left out)."""
     groups: dict[tuple[str, str], list] = defaultdict(list)
     for run in runs:
         groups[(run.tags["rnnbench.task"], run.tags["rnnbench.model"])].append(run)
-    by_task: dict[str, list[dict]] = defaultdict(list)
-    for (task, model), members in groups.items():
+    out = {}
+    for pair, members in groups.items():
         newest = max(members, key=lambda r: r.start_time).tags.get("rnnbench.best_trial")
-        row = summarise(task, model,
-                        [r for r in members if r.tags.get("rnnbench.best_trial") == newest])
+        out[pair] = [r for r in members if r.tags.get("rnnbench.best_trial") == newest]
+    return out
+
+
+def build_rows(runs: list) -> list[dict[str, Any]]:
+    """Ranked, annotated rows, grouped by task (tasks in name order)."""
+    by_task: dict[str, list[dict]] = defaultdict(list)
+    for (task, model), members in current_finals(runs).items():
+        row = summarise(task, model, members)
         if row is not None:
             by_task[task].append(row)
     rows: list[dict[str, Any]] = []

@@ -20,7 +20,8 @@ from typing import Any
 from rnnbench.contract.errors import ConfigError, reason
 from rnnbench.tracking.base import RunRecord
 
-MAX_PARAM_LENGTH = 500  # MLflow rejects longer parameter values
+MAX_PARAM_LENGTH = 6000  # MLflow 3 rejects longer parameter values (MAX_PARAM_VAL_LENGTH)
+FULL_PARAMS_FOLDER = "params"  # artifact folder: KEY.txt holds a value cut in the param
 _GIT_COMMIT: str | bool | None = False  # False: not looked up yet
 # Runs this process started (or reopened) and has not ended: run id -> its tracker.
 # On SIGINT/SIGTERM the CLI marks what is left here KILLED (kill_open_runs).
@@ -187,6 +188,13 @@ class MlflowTracker:
         items = [Param(k, param_value(v)) for k, v in params.items()]
         for start in range(0, len(items), 100):
             self.client.log_batch(run_id, params=items[start : start + 100])
+        # a value cut to MLflow's limit ends in "..."; its full text is an artifact
+        for key, value in params.items():
+            if len(str(value)) > MAX_PARAM_LENGTH:
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / f"{key}.txt"
+                    path.write_text(str(value))
+                    self.client.log_artifact(run_id, str(path), FULL_PARAMS_FOLDER)
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
         """Final values: a NaN (or inf) value is written as NaN, never left out."""
@@ -294,6 +302,59 @@ class MlflowTracker:
 
     def log_table(self, run_id: str, columns: Mapping[str, list], name: str) -> None:
         self.client.log_table(run_id, dict(columns), artifact_file=name)
+
+    def log_model(self, run_id: str, name: str, folder: Path, metrics: Mapping[str, float],
+                  params: Mapping[str, Any] | None = None) -> str:
+        """An MLflow 3 LoggedModel of run `run_id` holding the files of `folder` (the
+        experiment's Models tab lists it with `metrics`, linked to the run); its id."""
+        import math
+
+        from mlflow.entities import Metric
+
+        model = self.client.create_logged_model(
+            self.experiment_id, name=name, source_run_id=run_id, model_type="rnnbench",
+            params={k: param_value(v) for k, v in (params or {}).items()})
+        try:
+            self.client.log_model_artifacts(model.model_id, str(folder))
+            records = self.metric_records(metrics)
+            linked = [Metric(m.key, m.value, m.timestamp, m.step, model_id=model.model_id,
+                             run_id=run_id) for m in records if not math.isnan(m.value)]
+            self.write_metrics(run_id, linked)
+        except BaseException:
+            self.client.finalize_logged_model(model.model_id, "FAILED")
+            raise
+        self.client.finalize_logged_model(model.model_id, "READY")
+        return model.model_id
+
+    def find_model(self, run_id: str) -> str | None:
+        """The id of the newest READY LoggedModel of run `run_id`, or None."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            experiment = self.client.get_run(run_id).info.experiment_id
+        except MlflowException:
+            raise LookupError(run_id) from None
+        found = self.client.search_logged_models(
+            [experiment],
+            filter_string=f"source_run_id = '{run_id}'",
+            order_by=[{"field_name": "creation_timestamp", "ascending": False}])
+        ready = [m for m in found if str(m.status) == "READY"]  # (status is not filterable)
+        return ready[0].model_id if ready else None
+
+    def download_model(self, model_id: str, folder: Path) -> Path:
+        """The LoggedModel's files, downloaded into `folder`; the folder holding them."""
+        from mlflow.artifacts import download_artifacts
+
+        model = self.client.get_logged_model(model_id)
+        return Path(download_artifacts(artifact_uri=model.artifact_location,
+                                       dst_path=str(folder), tracking_uri=self.tracking_uri))
+
+    def experiment_tags(self) -> dict[str, str]:
+        """This experiment's tags (fresh from the store)."""
+        return dict(self.client.get_experiment(self.experiment_id).tags)
+
+    def set_experiment_tag(self, key: str, value: str) -> None:
+        self.client.set_experiment_tag(self.experiment_id, key, value)
 
     def set_description(self, run_id: str, markdown: str) -> None:
         """The run's Overview text in the MLflow UI (rendered as Markdown)."""

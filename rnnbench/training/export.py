@@ -34,7 +34,10 @@ class Exported:
     skipped: list[str]  # tokens left out (padding and unwritable ones)
 
 
-def export_embeddings(results_dir: Path, run_id: str, out: Path, registry: Any) -> Exported:
+def export_embeddings(results_dir: Path, run_id: str, out: Path, registry: Any,
+                      tracker: Any = None, where: str | None = None) -> Exported:
+    """`tracker`: the tracking store whose logged model restores the run when its folder
+    under results_dir/runs is gone (rnnbench.training.restore)."""
     from rnnbench.training.embeddings import find_embedding
     from rnnbench.training.restore import restore_run
 
@@ -43,7 +46,8 @@ def export_embeddings(results_dir: Path, run_id: str, out: Path, registry: Any) 
             raise IncompatibleError(f"--run {run_id}: task {task_spec.name!r} has no token "
                                     "inputs, hence no input embeddings")
 
-    prepared = restore_run(results_dir, run_id, registry, check=has_token_inputs).prepared
+    prepared = restore_run(results_dir, run_id, registry, tracker=tracker, where=where,
+                           check=has_token_inputs).prepared
     tokens = task_vocabulary(prepared.task)
     if tokens is None:
         raise IncompatibleError(f"--run {run_id}: task {prepared.config.task!r} does not list "

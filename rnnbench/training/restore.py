@@ -91,18 +91,57 @@ def restore_run(results_dir: Path, run_id: str, registry: Registry, *, tracker: 
                 check: Callable[[Any, Any], None] | None = None) -> RestoredRun:
     """Run `run_id` rebuilt on the CPU with its best weights. `check(model_spec,
     task_spec)` raises for a run the command cannot use, before any data is loaded."""
-    settings = run_settings(results_dir, run_id, tracker, where)
-    model, task = str(settings.values["model"]), str(settings.values["task"])
-    if check is not None:
-        check(registry.model(model), registry.task(task))
+    import tempfile
+
     checkpoint = best_checkpoint(results_dir, run_id)
-    if checkpoint is None:
-        raise ConfigError(f"--run {run_id}: no checkpoint under "
-                          f"{Path(results_dir) / 'runs' / run_id / 'checkpoints'} (pass the "
-                          "--results-dir it ran with; sweep search trials keep none)")
-    prepared = _prepare(settings, model, task, Path(results_dir), registry, run_id)
-    _load_weights(prepared.system, checkpoint, run_id)
+    with tempfile.TemporaryDirectory(prefix="rnnbench-model-") as tmp:
+        logged = None
+        if checkpoint is None and tracker is not None:
+            logged = logged_model(tracker, run_id, Path(tmp))
+        if logged is not None:  # the run's LoggedModel: its settings and best weights
+            checkpoint = logged / MODEL_WEIGHTS
+            settings = _settings_file(logged / MODEL_SETTINGS, f"{where} (logged model)")
+        else:
+            settings = run_settings(results_dir, run_id, tracker, where)
+        model, task = str(settings.values["model"]), str(settings.values["task"])
+        if check is not None:
+            check(registry.model(model), registry.task(task))
+        if checkpoint is None:
+            raise ConfigError(f"--run {run_id}: no checkpoint under "
+                              f"{Path(results_dir) / 'runs' / run_id / 'checkpoints'} and no "
+                              "logged model in the tracking store (pass the --results-dir or "
+                              "--tracking-uri it ran with; sweep search trials keep none)")
+        prepared = _prepare(settings, model, task, Path(results_dir), registry, run_id)
+        _load_weights(prepared.system, checkpoint, run_id)
     return RestoredRun(run_id, checkpoint, prepared, settings.source)
+
+
+# A LoggedModel's files (runner.log_best_model): {"state_dict": ...} of the best
+# checkpoint, and the run's result.json (its settings and data facts).
+MODEL_WEIGHTS, MODEL_SETTINGS = "weights.pt", "result.json"
+
+
+def logged_model(tracker: Any, run_id: str, folder: Path) -> Path | None:
+    """The files of run `run_id`'s LoggedModel downloaded into `folder`, or None."""
+    find = getattr(tracker, "find_model", None)
+    if find is None:
+        return None
+    try:
+        model_id = find(run_id)
+    except LookupError:
+        return None
+    if model_id is None:
+        return None
+    return tracker.download_model(model_id, folder)
+
+
+def _settings_file(result: Path, source: str) -> RunSettings:
+    try:
+        recorded = json.loads(result.read_text())
+        values, data = dict(recorded["hparams"]), dict(recorded.get("data") or {})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{result}: not a run result with its settings ({exc})") from None
+    return RunSettings(values, {k: str(v) for k, v in data.items()}, source)
 
 
 def _prepare(settings: RunSettings, model: str, task: str, results_dir: Path,

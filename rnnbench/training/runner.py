@@ -133,13 +133,16 @@ def execute(
     keep_checkpoints: bool = True,
     on_start: Callable[[str], None] | None = None,
     resume: bool = False,
+    log_model: bool = False,
 ) -> RunResult:
     """Train and evaluate a prepared run, tracked as one MLflow run; returns its result.
 
     On an exception the MLflow run is marked FAILED (KILLED on Ctrl-C) and the
-    exception propagates.
+    exception propagates. `log_model`: the best checkpoint's weights and the run's
+    settings go to the tracking store as an MLflow LoggedModel (see log_best_model).
     """
     from rnnbench import __version__
+    from rnnbench.tracking.views import SOLVED_METRIC
 
     config = prepared.config
     train = config.train
@@ -197,6 +200,8 @@ def execute(
             **cost, "gpu_seconds": result.gpu_seconds, "throughput": result.throughput,
             "params": result.params, "steps": result.steps, **({"baseline": result.baseline}
                                         if result.baseline is not None else {}),
+            # 1/0, so that the UI's leaderboard views average it into a solved fraction
+            **({SOLVED_METRIC: float(result.solved)} if result.solved is not None else {}),
         })
         # NaN stays NaN; inf is stored as NaN too (MLflow's SQL store would write the
         # largest float), its sign kept in the rnnbench.infinite_metrics tag
@@ -221,6 +226,8 @@ def execute(
         for name, obj in prepared.task.artifacts().items():
             tracker.log_json(run_id, obj, name)
         log_reports(tracker, run_id, run_dir, prepared)  # per-class report, embeddings
+        if log_model:
+            log_best_model(tracker, run_id, run_dir, config, result)
     except BaseException as exc:
         status = run_status(exc)
         tracker.log_metrics(run_id, spent())  # a pruned or failed run's cost counts too
@@ -303,3 +310,28 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
         hparams=config.flat(),
         data={k: str(v) for k, v in task.describe().items()},  # checked by training.restore
     )
+
+
+def log_best_model(tracker: Any, run_id: str, run_dir: Path, config: RunConfig,
+                   result: RunResult) -> str | None:
+    """Log the best checkpoint's weights (the system's state_dict only, float32: about
+    4 bytes per parameter, no optimiser state) with result.json as an MLflow LoggedModel
+    named TASK-MODEL-seedN, linked to the run and its test metrics; its id (None when
+    the run kept no checkpoint)."""
+    import tempfile
+
+    import torch
+
+    from rnnbench.training.restore import MODEL_SETTINGS, MODEL_WEIGHTS, best_checkpoint
+
+    checkpoint = best_checkpoint(run_dir.parent.parent, run_id)
+    if checkpoint is None:
+        return None
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    metrics = {k: v for k, v in result.metrics.items() if k.startswith("test_")}
+    with tempfile.TemporaryDirectory() as tmp:
+        torch.save({"state_dict": state}, Path(tmp) / MODEL_WEIGHTS)
+        shutil.copy(run_dir / "result.json", Path(tmp) / MODEL_SETTINGS)
+        return tracker.log_model(run_id, f"{config.task}-{config.model}-seed{config.train['seed']}",
+                                 Path(tmp), metrics, {"model": config.model, "task": config.task,
+                                                      "params": result.params})
