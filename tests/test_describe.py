@@ -78,7 +78,7 @@ def test_train_lists_every_shared_key_with_type_default_range_and_space(cli):
     lr = next(ln for ln in lines if ln.startswith("  train.lr "))
     assert "accepts >= 0; searched in [0.0003, 0.03], log scale" in lr
     optimizer = next(ln for ln in lines if ln.startswith("  train.optimizer "))
-    assert "accepts one of adam, adamw, sgd, rmsprop; not searched" in optimizer
+    assert "accepts one of adam, adamw, sgd, rmsprop, asgd; not searched" in optimizer
     assert max(len(line) for line in lines) <= COLUMNS
 
 

@@ -29,7 +29,10 @@ from rnnbench.training.reports import log_reports
 from rnnbench.training.result import RunResult
 from rnnbench.training.resume import config_hash, find_resumable
 from rnnbench.training.samples import TaskSamples
+from rnnbench.training.schedules import OPTIONS as SCHEDULE_OPTIONS
 from rnnbench.training.trainer import make_trainer, single_device_trainer
+
+SCHEDULE_NAMES = tuple(p.name for p in SCHEDULE_OPTIONS)
 
 
 @dataclass
@@ -85,6 +88,8 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
         stateful=task_spec.stateful and model_spec.stateful,
         clip_value=train["clip_value"] if clip != "none" else None, clip_algorithm=clip,
         needs=model_spec.needs,
+        schedule={name: train[name] for name in SCHEDULE_NAMES},
+        monitor=task_spec.monitor, mode=task_spec.mode,
     )
     diagnostics = selected_diagnostics(registry, train)
     check_first_batch(system, config, registry, spec=model_spec,
