@@ -73,6 +73,7 @@ def summarise(task: str, model: str, members: list) -> dict[str, Any] | None:
         "seeds": len(members), "values": values,
         "baseline": members[0].metrics.get("baseline"),
         "baseline_name": tags.get("rnnbench.baseline_name", ""),
+        "evaluation": tags.get("rnnbench.evaluation", ""),
         "solved": (f"{solved.count('True')}/{len(solved)}"
                    if any(s in ("True", "False") for s in solved) else ""),
         "diverged": diverged,

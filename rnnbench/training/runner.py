@@ -177,7 +177,8 @@ def execute(
         tags = {"rnnbench.diverged": result.diverged, "rnnbench.solved": result.solved,
                 "rnnbench.throughput_unit": result.throughput_unit,
                 "rnnbench.unit": prepared.task.metric_unit,
-                "rnnbench.baseline_name": prepared.task.baseline_name}
+                "rnnbench.baseline_name": prepared.task.baseline_name,
+                "rnnbench.evaluation": getattr(prepared.task, "evaluation", "")}
         if result.diverged:
             tags.update({"rnnbench.status": "diverged",
                          "rnnbench.diverged_reason": result.diverged_reason})
