@@ -21,6 +21,7 @@ from rnnbench.training.embeddings import OPTIONS as EMBEDDING_OPTIONS
 from rnnbench.training.embeddings import check_request as check_embeddings
 from rnnbench.training.schedules import OPTIONS as SCHEDULE_OPTIONS
 from rnnbench.training.schedules import check_request as check_schedule
+from rnnbench.training.tying import OPTIONS as TYING_OPTIONS
 
 TRAIN_PARAMS = ParamSet(
     (
@@ -69,6 +70,7 @@ TRAIN_PARAMS = ParamSet(
               "early stopping after N training batches without a better validation value, "
               "checked at each validation (0: train.patience epochs)", minimum=0),
         *SCHEDULE_OPTIONS,
+        *TYING_OPTIONS,
         *EMBEDDING_OPTIONS,
     )
 )

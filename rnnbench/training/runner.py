@@ -31,6 +31,7 @@ from rnnbench.training.resume import config_hash, find_resumable
 from rnnbench.training.samples import TaskSamples
 from rnnbench.training.schedules import OPTIONS as SCHEDULE_OPTIONS
 from rnnbench.training.trainer import make_trainer, single_device_trainer
+from rnnbench.training.tying import tied_head
 
 SCHEDULE_NAMES = tuple(p.name for p in SCHEDULE_OPTIONS)
 
@@ -91,6 +92,8 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
         schedule={name: train[name] for name in SCHEDULE_NAMES},
         monitor=task_spec.monitor, mode=task_spec.mode,
     )
+    if train["tie_embeddings"]:
+        system.head = tied_head(model, model_spec, task, train["tie_projection"])
     diagnostics = selected_diagnostics(registry, train)
     check_first_batch(system, config, registry, spec=model_spec,
                       step_states=any(d.needs_step_states for d in diagnostics))

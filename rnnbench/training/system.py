@@ -50,6 +50,8 @@ class BenchmarkSystem(pl.LightningModule):
 
     Logged per epoch: `{stage}_loss` (mean over the task's loss weights, e.g. tokens)
     and `{stage}_{metric}` for each task metric, plus the task's derived metrics.
+    A model whose training forward sets `model.penalty` (a scalar tensor, e.g. awd-lstm's
+    AR/TAR) has it added to the minimised loss; the logged loss is the task's alone.
     """
 
     def __init__(
@@ -182,7 +184,9 @@ class BenchmarkSystem(pl.LightningModule):
             self.log("loss", loss.detach(), prog_bar=True, logger=False, on_step=True,
                      on_epoch=False, batch_size=int(batch["lengths"].shape[0]))
         self._record_step("loss", loss.detach())
-        return loss
+        # a model's own training penalty (e.g. awd-lstm's AR/TAR), set by its forward
+        penalty = getattr(self.model, "penalty", None)
+        return loss + penalty if penalty is not None else loss
 
     def _record_step(self, name: str, value: torch.Tensor) -> None:
         """A per-step value, every log_every_n_steps steps, straight to the logger (the
