@@ -171,3 +171,25 @@ def test_nt_asgd_switches_and_validates_the_averaged_weights(cli, tmp_path, monk
     assert [value for _, value in switch] == [1.0]
     # SGD for two epochs, then ASGD, validated with its averages (not the iterates)
     assert seen == [("SGD", False), ("SGD", False), ("ASGD", True), ("ASGD", True)]
+
+
+def test_schedule_options_can_be_searched():
+    import optuna
+
+    from rnnbench.sweep.config import build_sweep_config
+    from rnnbench.sweep.space import sample_config
+
+    registry = get_registry()
+    config = build_sweep_config(registry, None, {
+        "models": ["lstm"], "tasks": ["adding"], "n_trials": 2,
+        "search_train": ["lr_schedule", "warmup_steps", "lr_factor", "lr_patience"]})
+    chosen = {"train.lr_schedule": "cosine", "train.warmup_steps": 100,
+              "train.lr_factor": 0.5, "train.lr_patience": 2}
+    trial = optuna.trial.FixedTrial({**chosen, "model.embedding_dim": 32,
+                                     "model.hidden_size": 32, "model.num_layers": 1,
+                                     "model.dropout": 0.0, "model.forget_bias": 1.0,
+                                     "model.variant": "vanilla", "model.init": "default",
+                                     "model.init_scale": 1.0})
+    run = sample_config(trial, config, registry, "adding", "lstm")
+    assert {f"train.{k}": run.train[k] for k in
+            ("lr_schedule", "warmup_steps", "lr_factor", "lr_patience")} == chosen
