@@ -122,7 +122,7 @@ def test_third_party_plugin_shows_its_distribution_and_both_specs_of_a_shared_na
 
 @pytest.mark.parametrize(("name", "hint"), [
     ("lstn", "(did you mean 'lstm'?)"), ("addng", "(did you mean 'adding'?)"),
-    ("trian", "(did you mean 'train'?)"), ("zzzz", "(known: adding, addition, birnn, bn-lstm,"),
+    ("trian", "(did you mean 'train'?)"), ("zzzz", "(known: adding, addition, awd-lstm, birnn, bn-lstm,"),
 ])
 def test_unknown_name_is_one_line_with_a_suggestion(cli, name, hint):
     code, out, err = cli("describe", name)
