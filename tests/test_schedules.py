@@ -141,6 +141,28 @@ def test_a_run_logs_its_learning_rate_every_logging_step(cli, tmp_path):
         assert lr == pytest.approx(0.01 * 0.5 ** (step // steps_per_epoch))
 
 
+def test_plateau_in_a_run_cuts_the_lr_after_each_validation_that_does_not_improve(
+        cli, tmp_path):
+    # SGD at lr 5 on a tiny corpus: some validations do not improve
+    result = run_lm(cli, tmp_path, "train.lr_schedule=plateau", "train.lr_factor=0.5",
+                    "train.max_epochs=6", "train.lr=5", "train.optimizer=sgd",
+                    "train.momentum=0", "train.patience=10")
+    results = tmp_path / "results"
+    val = [v for _, v in metric_history(results, result["mlflow_run_id"], "val_loss")]
+    lrs = metric_history(results, result["mlflow_run_id"], "lr")
+    steps_per_epoch = result["steps"] // 6
+    expected, best, cuts = [], float("inf"), 0
+    for value in val:  # lr of each epoch, by hand: 5 * 0.5 ** (cuts so far)
+        expected.append(5 * 0.5 ** cuts)
+        if value < best:
+            best = value
+        else:
+            cuts += 1
+    assert cuts >= 1, f"no validation without improvement: {val}"
+    for step, lr in lrs:
+        assert lr == pytest.approx(expected[step // steps_per_epoch])
+
+
 def test_nt_asgd_switches_and_validates_the_averaged_weights(cli, tmp_path, monkeypatch):
     from rnnbench.training import schedules, system
 
