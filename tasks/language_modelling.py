@@ -1,9 +1,12 @@
 """Character- and word-level language modelling (Zaremba, Sutskever & Vinyals 2014).
 
-The token stream of each split becomes B contiguous streams (B = batch size),
-cut into windows of task.bptt steps; window k+1 continues window k, so the model's
-recurrent state is carried across windows (detached) and reset at the start of each
-epoch and each evaluation. Word level appends <eos> to every line, as in Zaremba.
+The token stream of each split becomes B contiguous streams (B = train.batch_size for
+training, task.eval_batch_size for validation and test, 10 by default as in the PyTorch
+word-language-model example), cut into windows of task.bptt steps; window k+1 continues
+window k, so the model's recurrent state is carried across windows (detached) and reset
+at the start of each epoch and each evaluation. The test figure is thus the papers'
+convention: the state carried through the whole test stream (stated in the
+leaderboard's caption, Task.evaluation). Word level appends <eos> to every line, as in Zaremba.
 
 Input: plain text files, or the text column of CSV/TSV/JSON lines/Parquet tables
 (detected as for text classification, or task.text_column); a table's rows are
@@ -55,6 +58,9 @@ OPTIONS = ParamSet((
           "sentence, text, review, ...)"),
     Param("level", str, "char", "char or word", choices=("char", "word")),
     Param("bptt", int, 64, "window length in steps (truncated BPTT)", minimum=1),
+    Param("eval_batch_size", int, 10, "streams of the validation and test passes, whose "
+          "state is carried through the whole stream (10: the PyTorch word-language-model "
+          "example's evaluation batch; papers' figures follow this convention)", minimum=1),
     Param("valid_fraction", float, 0.05, "last fraction of a single file used for validation",
           minimum=0.0, maximum=0.5),
     Param("test_fraction", float, 0.05, "fraction before validation used for test "
@@ -66,7 +72,7 @@ OPTIONS = ParamSet((
 ))
 
 #: Options that do not change the prepared token ids (so not part of the cache key).
-CACHE_INDEPENDENT = ("cache", "bptt")
+CACHE_INDEPENDENT = ("cache", "bptt", "eval_batch_size")
 #: The run's sample artifacts (Task.samples): tokens drawn after the default prime.
 SAMPLE_LENGTH, SAMPLE_TEMPERATURE, PRIME_TOKENS = 200, 0.8, 40
 
@@ -197,9 +203,10 @@ class LanguageModellingTask(Task):
         for note in payload["notes"]:
             say_once(note)
         for split, ids in self.ids.items():
-            if ids.numel() // self.batch_size < 2:
+            streams, option = self.streams(split)
+            if ids.numel() // streams < 2:
                 raise DataError(f"task.dataset: the {split} text has {ids.numel()} tokens, too "
-                                f"few for {self.batch_size} streams (lower train.batch_size)")
+                                f"few for {streams} streams (lower {option})")
         self._datamodule.setup()
 
     def _build(self, files: dict[str, Path] | None) -> dict[str, Any]:
@@ -217,11 +224,24 @@ class LanguageModellingTask(Task):
                 "ids": {split: torch.tensor(vocab.encode(toks), dtype=torch.long)
                         for split, toks in tokens.items()}}
 
+    def streams(self, split: str) -> tuple[int, str]:
+        """(parallel streams of `split`, the option that sets it): training uses
+        train.batch_size; validation and test task.eval_batch_size."""
+        if split == "train":
+            return self.batch_size, "train.batch_size"
+        return self.o["eval_batch_size"], "task.eval_batch_size"
+
+    @property
+    def evaluation(self) -> str:
+        """The convention of the test figure, for the leaderboard caption."""
+        return (f"test: state carried through the whole test stream, "
+                f"{self.o['eval_batch_size']} streams, bptt {self.o['bptt']}")
+
     def _windows(self):
         self.prepare()
         from rnnbench.taskkit import StreamWindows
 
-        return tuple(StreamWindows(self.ids[s], self.batch_size, self.o["bptt"])
+        return tuple(StreamWindows(self.ids[s], self.streams(s)[0], self.o["bptt"])
                      for s in ("train", "validation", "test"))
 
     @property

@@ -78,7 +78,7 @@ def test_train_lists_every_shared_key_with_type_default_range_and_space(cli):
     lr = next(ln for ln in lines if ln.startswith("  train.lr "))
     assert "accepts >= 0; searched in [0.0003, 0.03], log scale" in lr
     optimizer = next(ln for ln in lines if ln.startswith("  train.optimizer "))
-    assert "accepts one of adam, adamw, sgd, rmsprop; not searched" in optimizer
+    assert "accepts one of adam, adamw, sgd, rmsprop, asgd; not searched" in optimizer
     assert max(len(line) for line in lines) <= COLUMNS
 
 
@@ -122,7 +122,7 @@ def test_third_party_plugin_shows_its_distribution_and_both_specs_of_a_shared_na
 
 @pytest.mark.parametrize(("name", "hint"), [
     ("lstn", "(did you mean 'lstm'?)"), ("addng", "(did you mean 'adding'?)"),
-    ("trian", "(did you mean 'train'?)"), ("zzzz", "(known: adding, addition, birnn, bn-lstm,"),
+    ("trian", "(did you mean 'train'?)"), ("zzzz", "(known: adding, addition, awd-lstm, birnn, bn-lstm,"),
 ])
 def test_unknown_name_is_one_line_with_a_suggestion(cli, name, hint):
     code, out, err = cli("describe", name)

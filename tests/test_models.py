@@ -27,6 +27,7 @@ VARIANTS = [
     ("bn-lstm", {}), ("bn-lstm", {"num_layers": 2}),
     ("seq2seq", {}), ("seq2seq-attn", {"attention": "luong", "bidirectional": True}),
     ("recnn", {}), ("treelstm", {}), ("treelstm", {"variant": "childsum"}),  # tree contract
+    ("awd-lstm", {"num_layers": 2}), ("awd-lstm", {"cell": "gru", "last_layer_embedding": False}),
 ]
 
 

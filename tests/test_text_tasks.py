@@ -205,7 +205,8 @@ def test_language_model_windows_are_contiguous_streams(tmp_path):
 
 def test_language_model_baseline_is_the_unigram_cross_entropy(tmp_path):
     path = write(tmp_path / "input.txt", "aab" * 30 + "ab" * 10)
-    t = make("language-modelling", dataset=path, batch_size=2, bptt=4, valid_fraction=0.2)
+    t = make("language-modelling", dataset=path, batch_size=2, bptt=4, valid_fraction=0.2,
+             eval_batch_size=2)
     train = t.ids["train"].tolist()
     test = t.ids["test"].tolist()
     V = len(t.vocab)

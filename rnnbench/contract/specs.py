@@ -173,6 +173,10 @@ class Task(abc.ABC):
     metric_unit: str = ""
     #: what the trivial baseline predicts ("predict 1", "training majority class").
     baseline_name: str = ""
+    #: how the test figure was computed when a convention matters for comparing it with
+    #: papers ("state carried through the whole test stream, 10 streams"); shown in the
+    #: leaderboard's caption. Empty: nothing to state.
+    evaluation: str = ""
 
     @property
     @abc.abstractmethod

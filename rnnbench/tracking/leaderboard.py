@@ -73,6 +73,7 @@ def summarise(task: str, model: str, members: list) -> dict[str, Any] | None:
         "seeds": len(members), "values": values,
         "baseline": members[0].metrics.get("baseline"),
         "baseline_name": tags.get("rnnbench.baseline_name", ""),
+        "evaluation": tags.get(schema.EVALUATION.name, ""),
         "solved": (f"{sum(s is True for s in solved)}/{len(solved)}"
                    if any(s is not None for s in solved) else ""),
         "diverged": diverged,

@@ -92,6 +92,8 @@ def title(rows: list[dict]) -> str:
         counted = "all" if first.get("budget_counts") == "all" else (
             "recurrent, embeddings and head excluded")
         text += f"; widths sized to {int(float(first['param_budget'])):,} parameters ({counted})"
+    if first.get("evaluation"):
+        text += f"; {first['evaluation']}"
     return text
 
 

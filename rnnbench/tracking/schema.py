@@ -70,6 +70,7 @@ INFINITE_METRICS = Key("rnnbench.infinite_metrics", str, "'name=inf,...' (stored
 THROUGHPUT_UNIT = Key("rnnbench.throughput_unit", str, "unit of the throughput metric")
 UNIT = Key("rnnbench.unit", str, "unit of the task's main metric")
 BASELINE_NAME = Key("rnnbench.baseline_name", str, "what the baseline metric is")
+EVALUATION = Key("rnnbench.evaluation", str, "how the test metric was evaluated (the language-modelling stream convention), shown in the leaderboard caption")
 # where it belongs (sweeps and horizon studies)
 ROLE = Key("rnnbench.role", str, "sweep | horizon: a parent run")
 PHASE = Key("rnnbench.phase", str, "search | final | horizon")

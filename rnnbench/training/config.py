@@ -19,6 +19,9 @@ from rnnbench.contract.specs import compatibility
 from rnnbench.training.budget import check_request
 from rnnbench.training.embeddings import OPTIONS as EMBEDDING_OPTIONS
 from rnnbench.training.embeddings import check_request as check_embeddings
+from rnnbench.training.schedules import OPTIONS as SCHEDULE_OPTIONS
+from rnnbench.training.schedules import check_request as check_schedule
+from rnnbench.training.tying import OPTIONS as TYING_OPTIONS
 
 TRAIN_PARAMS = ParamSet(
     (
@@ -26,7 +29,8 @@ TRAIN_PARAMS = ParamSet(
               space=FloatRange(3e-4, 3e-2, log=True)),
         Param("batch_size", int, 64, "training batch size", minimum=1,
               space=Choice((32, 64, 128))),
-        Param("optimizer", str, "adam", "optimiser", choices=("adam", "adamw", "sgd", "rmsprop")),
+        Param("optimizer", str, "adam", "optimiser (asgd: NT-ASGD, Merity et al. 2017)",
+              choices=("adam", "adamw", "sgd", "rmsprop", "asgd")),
         Param("weight_decay", float, 0.0, "L2 penalty (decoupled for adamw)", minimum=0.0),
         Param("momentum", float, 0.9, "momentum for sgd and rmsprop", minimum=0.0, maximum=1.0),
         Param("max_epochs", int, 10, "maximum epochs", minimum=1),
@@ -66,6 +70,8 @@ TRAIN_PARAMS = ParamSet(
         Param("patience_batches", int, 0,
               "early stopping after N training batches without a better validation value, "
               "checked at each validation (0: train.patience epochs)", minimum=0),
+        *SCHEDULE_OPTIONS,
+        *TYING_OPTIONS,
         *EMBEDDING_OPTIONS,
     )
 )
@@ -134,6 +140,7 @@ def build_run_config(
     if train["patience_batches"] and not train["val_check_interval"]:
         raise ConfigError("train.patience_batches: needs train.val_check_interval (validation "
                           "every N batches), e.g. train.val_check_interval=100")
+    check_schedule(train)
     check_embeddings(model_spec, task_spec, sets.get("model", {}), model_params, train)
     for diagnostic in selected_diagnostics(registry, train):
         why = diagnostic.applies(model_spec, model_params) if diagnostic.applies else None

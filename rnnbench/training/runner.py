@@ -30,7 +30,11 @@ from rnnbench.training.reports import log_reports
 from rnnbench.training.result import RunResult
 from rnnbench.training.resume import config_hash, find_resumable
 from rnnbench.training.samples import TaskSamples
+from rnnbench.training.schedules import OPTIONS as SCHEDULE_OPTIONS
 from rnnbench.training.trainer import make_trainer, single_device_trainer
+from rnnbench.training.tying import tied_head
+
+SCHEDULE_NAMES = tuple(p.name for p in SCHEDULE_OPTIONS)
 
 
 @dataclass
@@ -90,7 +94,11 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
         stateful=task_spec.stateful and model_spec.stateful,
         clip_value=train["clip_value"] if clip != "none" else None, clip_algorithm=clip,
         needs=model_spec.needs,
+        schedule={name: train[name] for name in SCHEDULE_NAMES},
+        monitor=task_spec.monitor, mode=task_spec.mode,
     )
+    if train["tie_embeddings"]:
+        system.head = tied_head(model, model_spec, task, train["tie_projection"])
     diagnostics = selected_diagnostics(registry, train)
     check_first_batch(system, config, registry, spec=model_spec,
                       step_states=any(d.needs_step_states for d in diagnostics))
@@ -212,7 +220,8 @@ def execute(
                 schema.SOLVED.name: schema.SOLVED.text(result.solved),
                 **schema.tags({schema.THROUGHPUT_UNIT: result.throughput_unit,
                                schema.UNIT: prepared.task.metric_unit,
-                               schema.BASELINE_NAME: prepared.task.baseline_name})}
+                               schema.BASELINE_NAME: prepared.task.baseline_name,
+                               schema.EVALUATION: getattr(prepared.task, "evaluation", "")})}
         if result.diverged:
             tags.update(schema.tags({schema.STATUS: "diverged",
                                      schema.DIVERGED_REASON: result.diverged_reason}))

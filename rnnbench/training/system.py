@@ -20,6 +20,12 @@ from torchmetrics import MeanMetric
 
 from rnnbench.contract.specs import Task
 from rnnbench.training.class_report import ClassReport
+from rnnbench.training.schedules import (
+    NonMonotoneTrigger,
+    averaged_weights,
+    scheduler_configs,
+    swap_averaged,
+)
 from rnnbench.training.seq2seq_step import seq2seq_step
 
 EVAL_STAGES = ("val", "test")  # stages with task metrics (training logs its loss only)
@@ -44,6 +50,8 @@ class BenchmarkSystem(pl.LightningModule):
 
     Logged per epoch: `{stage}_loss` (mean over the task's loss weights, e.g. tokens)
     and `{stage}_{metric}` for each task metric, plus the task's derived metrics.
+    A model whose training forward sets `model.penalty` (a scalar tensor, e.g. awd-lstm's
+    AR/TAR) has it added to the minimised loss; the logged loss is the task's alone.
     """
 
     def __init__(
@@ -58,7 +66,13 @@ class BenchmarkSystem(pl.LightningModule):
         clip_value: float | None = None,
         clip_algorithm: str = "none",
         needs: frozenset[str] = frozenset(),
+        schedule: Mapping[str, Any] | None = None,
+        monitor: str = "val_loss",
+        mode: str = "min",
     ) -> None:
+        """schedule: the train.* options of rnnbench.training.schedules (lr_schedule,
+        warmup_steps, ...; None: constant lr); monitor/mode: the task's validation
+        metric, read by the plateau schedule and NT-ASGD's trigger."""
         super().__init__()
         self.model = model
         self.task = task
@@ -71,6 +85,14 @@ class BenchmarkSystem(pl.LightningModule):
         self.stateful = stateful
         self.clip_value = clip_value
         self.clip_algorithm = clip_algorithm
+        self.schedule = dict(schedule or {"lr_schedule": "none", "warmup_steps": 0})
+        self.monitor, self.mode = monitor, mode
+        # NT-ASGD (optimizer "asgd"): the switch, and whether the averaged weights are in
+        # the parameters (during validation) instead of the SGD iterates
+        self.trigger = NonMonotoneTrigger(self.schedule.get("asgd_nonmono", 5)) \
+            if optimizer == "asgd" else None
+        self.averaging = False
+        self._swapped: list | None = None
         self.needs = tuple(sorted(needs))  # batch entries passed to the model by name ("tree")
         # ModuleDict keys may not shadow nn.Module attributes such as `train`.
         self.metrics = nn.ModuleDict(
@@ -144,6 +166,9 @@ class BenchmarkSystem(pl.LightningModule):
         self._state.pop("train", None)
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        if self._swapped is not None:  # NT-ASGD: back to the iterates after validation
+            swap_averaged(self._swapped)
+            self._swapped = None
         self._step_start = time.perf_counter()
 
     def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> torch.Tensor | None:
@@ -159,7 +184,9 @@ class BenchmarkSystem(pl.LightningModule):
             self.log("loss", loss.detach(), prog_bar=True, logger=False, on_step=True,
                      on_epoch=False, batch_size=int(batch["lengths"].shape[0]))
         self._record_step("loss", loss.detach())
-        return loss
+        # a model's own training penalty (e.g. awd-lstm's AR/TAR), set by its forward
+        penalty = getattr(self.model, "penalty", None)
+        return loss + penalty if penalty is not None else loss
 
     def _record_step(self, name: str, value: torch.Tensor) -> None:
         """A per-step value, every log_every_n_steps steps, straight to the logger (the
@@ -190,6 +217,7 @@ class BenchmarkSystem(pl.LightningModule):
         self._norm_steps.add_(1)
         self._clipped_steps.add_(clipped)
         self._record_step("grad_norm", norm)
+        self._record_step("lr", optimizer.param_groups[0]["lr"])
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
                                     gradient_clip_algorithm=None) -> None:
@@ -208,12 +236,29 @@ class BenchmarkSystem(pl.LightningModule):
     # --------------------------------------------------------------- validation
     def on_validation_epoch_start(self) -> None:
         self._state.pop("val", None)
+        fitting = self._trainer is not None and self.trainer.state.fn == "fit"
+        if self.averaging and fitting and self._swapped is None:
+            # NT-ASGD evaluates (and checkpoints) the averaged weights
+            self._swapped = averaged_weights(self.trainer.optimizers[0])
+            swap_averaged(self._swapped)
 
     def validation_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
         self._shared_step(batch, "val")
 
     def on_validation_epoch_end(self) -> None:
-        self._log_epoch("val")
+        values = self._log_epoch("val")
+        value = values.get(self.monitor)
+        if self.trigger is not None and not self.averaging and value is not None \
+                and self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+            if self.trigger.update(value if self.mode == "min" else -value):
+                self.start_averaging()
+
+    def start_averaging(self) -> None:
+        """NT-ASGD's switch: averaged SGD from the next step on, at the same lr."""
+        self.averaging = True
+        self.trainer.strategy.optimizers = [torch.optim.ASGD(
+            self.parameters(), lr=self.lr, t0=0, lambd=0.0, weight_decay=self.weight_decay)]
+        self.log("asgd_switch_epoch", float(self.current_epoch), logger=True)
 
     # --------------------------------------------------------------------- test
     def on_test_epoch_start(self) -> None:
@@ -227,8 +272,9 @@ class BenchmarkSystem(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")
 
-    def _log_epoch(self, stage: str) -> None:
-        """Compute (and, under DDP, synchronise) the epoch's metrics, then reset them."""
+    def _log_epoch(self, stage: str) -> dict[str, float]:
+        """Compute (and, under DDP, synchronise) the epoch's metrics, then reset them;
+        returns them."""
         values: dict[str, float] = {}
         if stage == "train":
             total = self.trainer.strategy.reduce(self._train_sum.clone(), reduce_op="sum")
@@ -260,9 +306,23 @@ class BenchmarkSystem(pl.LightningModule):
         if direct:
             self.logger.log_metrics(values, step=max(self.global_step - 1, 0))
             self.logger.save()
+        return values
 
     # --------------------------------------------------------------- optimisers
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self):
+        """The optimiser, with the schedule's Lightning scheduler configurations
+        (rnnbench.training.schedules) when train.lr_schedule or warmup_steps asks."""
+        optimizer = self._optimizer()
+        total = 0
+        if self.schedule.get("lr_schedule") == "cosine":
+            total = int(self.trainer.estimated_stepping_batches)
+        configs = scheduler_configs(optimizer, {"lr": self.lr, **self.schedule}, total,
+                                    self.monitor, self.mode) \
+            if self.schedule.get("lr_schedule", "none") != "none" \
+            or self.schedule.get("warmup_steps", 0) > 1 else []
+        return ([optimizer], configs) if configs else optimizer
+
+    def _optimizer(self) -> torch.optim.Optimizer:
         params = self.parameters()
         if self.optimizer_name == "adam":
             return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
@@ -271,6 +331,8 @@ class BenchmarkSystem(pl.LightningModule):
         if self.optimizer_name == "rmsprop":
             return torch.optim.RMSprop(params, lr=self.lr, weight_decay=self.weight_decay,
                                        momentum=self.momentum)
+        if self.optimizer_name == "asgd":  # NT-ASGD's first phase: SGD without momentum
+            return torch.optim.SGD(params, lr=self.lr, weight_decay=self.weight_decay)
         return torch.optim.SGD(params, lr=self.lr, weight_decay=self.weight_decay,
                                momentum=self.momentum)
 
