@@ -8,7 +8,6 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnbench.contract.params import Param
 from rnnbench.contract.specs import ModelContext
 from rnnbench.nn_init import (  # noqa: F401  (public through rnnbench.nn)
     IDENTITY_IS_FOR_ELMAN,
@@ -161,21 +160,9 @@ class FusedRecurrent(nn.Module):
         return ModelOutput(sequence=sequence, pooled=pooled, state=state), hidden
 
 
-def recurrent_params(hidden_default: int = 128):
-    """The hyperparameters every fused recurrent model shares (with search spaces)."""
-    from rnnbench.contract.params import Choice, FloatRange
-
-    return (
-        Param("embedding_dim", int, 64, "token embedding size (token inputs only)", minimum=1,
-              space=Choice((32, 64, 128))),
-        Param("hidden_size", int, hidden_default, "hidden units per direction", minimum=1,
-              space=Choice((32, 64, 128, 256))),
-        Param("num_layers", int, 1, "stacked recurrent layers", minimum=1, space=Choice((1, 2))),
-        Param("dropout", float, 0.0,
-              "dropout on inputs, between layers and on the output the task reads",
-              minimum=0.0, maximum=0.95, space=FloatRange(0.0, 0.5)),
-    )
-
+# the shared hyperparameters live (torch-free) in rnnbench.params, so that a plugin's
+# spec can be read without importing torch; still public here
+from rnnbench.params import recurrent_params  # noqa: E402, F401
 
 # --- Recurrent-weight initialisation shared by the recurrent families -----------------
 

@@ -110,10 +110,12 @@ _LAZY = {
     "rnnbench.data.columns": ("class_names_file", "pick_columns", "read_class_names",
                               "say_once"),
     "rnnbench.seq2seq_kit": ("ExactMatch", "TextMetric", "TokenAccuracy", "TokenSequences",
-                             "decode_options", "pad_sequences", "sequence_scores"),
+                             "pad_sequences", "sequence_scores"),
+    "rnnbench.contract.seq2seq": ("decode_options",),  # torch-free: usable in a task's spec
     "rnnbench.data.embeddings": ("Vectors", "load_vectors"),
     "rnnbench.data.embedding_align": ("align", "restricted_ids"),
-    "rnnbench.data.trees": ("NO_LABEL", "ParsedTree", "TreeBatches", "TreePool", "collate_trees",
+    "rnnbench.contract.trees": ("NO_LABEL",),  # torch-free: usable in a task's spec
+    "rnnbench.data.trees": ("ParsedTree", "TreeBatches", "TreePool", "collate_trees",
                             "heights", "max_children_of", "parse_ptb", "read_ptb_file"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
