@@ -60,6 +60,8 @@ def run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor, state=None)
     cpu_lengths = lengths.detach().to("cpu")
     if bool((cpu_lengths == total).all()):
         return rnn(x, state)
+    if hasattr(rnn, "forward_padded"):  # a recurrence that masks itself (nn_gru.GRU)
+        return rnn.forward_padded(x, lengths, state)
     packed = pack_padded_sequence(x, cpu_lengths, batch_first=True, enforce_sorted=False)
     out, final = rnn(packed, state)
     out, _ = pad_packed_sequence(out, batch_first=True, total_length=total)
@@ -160,8 +162,10 @@ class FusedRecurrent(nn.Module):
         return ModelOutput(sequence=sequence, pooled=pooled, state=state), hidden
 
 
-# the shared hyperparameters live (torch-free) in rnnbench.params, so that a plugin's
-# spec can be read without importing torch; still public here
+# GRU: torch's GRU with its own recurrence where the fused CPU kernel is slow (nn_gru);
+# the shared hyperparameters live (torch-free) in rnnbench.params, so that a plugin's spec
+# can be read without importing torch; both public here
+from rnnbench.nn_gru import GRU  # noqa: E402, F401
 from rnnbench.params import recurrent_params  # noqa: E402, F401
 
 # --- Recurrent-weight initialisation shared by the recurrent families -----------------
