@@ -4,7 +4,10 @@ uses, each as forward + backward time relative to the fused nn.LSTM in the same 
 then a profile of one forward + backward of each kernel (which ATen ops run, how often).
 
     python benchmarks/gru_kernels.py [--batch 64] [--length 100] [--inputs 2]
-        [--widths 32 64 128 256] [--repeats 7] [--profile-width 64]
+        [--widths 32 64 128 256] [--repeats 7] [--profile-width 64] [--threads N]
+
+--threads 1 is the setting of a sweep worker (2 workers x 1 thread on 2 cores) and the
+only one that gives stable figures on a loaded host.
 """
 
 from __future__ import annotations
@@ -69,7 +72,10 @@ def main() -> None:
     parser.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128, 256])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--profile-width", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # as the harness does (train.flush_denormal)
     torch.manual_seed(0)
     x = torch.randn(args.batch, args.length, args.inputs)
