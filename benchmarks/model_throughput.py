@@ -1,10 +1,12 @@
 """Training throughput (forward + backward, tokens/s) of every built-in model relative
 to fused nn.LSTM of the same size, in the same process.
 
-    python benchmarks/model_throughput.py [--batch 64] [--length 128] [--hidden 256]
+    python benchmarks/model_throughput.py [--batch 64] [--length 128] [--hidden 32 64 128 256]
         [--repeats 5] [--device cpu|cuda] [--bf16] [--keep-denormals] [--only NAME ...]
 
 Ratio = model throughput / fused LSTM throughput (1.0 = as fast; 0.33 = 3x the time).
+One table per width (default 32, 64, 128 and 256, so that a regression at small sizes
+shows), each against the fused LSTM of that width.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--length", type=int, default=128)
-    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[32, 64, 128, 256])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast")
@@ -79,23 +81,25 @@ def main() -> None:
     lengths = torch.full((args.batch,), args.length, device=device)
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if args.bf16 \
         else contextlib.nullcontext
-    rows, reference = [], None
     cases = CASES if not args.only else [CASES[0], *(c for c in CASES[1:]
                                                      if c[0].startswith(tuple(args.only)))]
-    for label, name, extra in cases:
-        output = "sequence" if name in SEQUENCE_MODELS else "pooled"
-        model = build(name, extra, args.hidden, output).to(device).train()
-        seconds = median_seconds(step_fn(model, inputs, lengths, output, autocast),
-                                 repeats=args.repeats)
-        tokens_per_s = args.batch * args.length / seconds
-        reference = reference or tokens_per_s
-        rows.append([label, f"{seconds * 1000:.1f}", f"{tokens_per_s:,.0f}",
-                     f"{tokens_per_s / reference:.2f}", f"{reference / tokens_per_s:.2f}x"])
-    print(f"# model throughput: batch {args.batch}, length {args.length}, hidden {args.hidden}, "
-          f"{device.type}{' bf16' if args.bf16 else ''}"
-          f"{', denormals kept' if args.keep_denormals else ''}; {machine()}")
-    print(markdown(["model", "step ms", "tokens/s", "throughput ratio", "time vs fused LSTM"], rows))
-
+    for hidden in args.hidden:
+        rows, reference = [], None
+        for label, name, extra in cases:
+            output = "sequence" if name in SEQUENCE_MODELS else "pooled"
+            model = build(name, extra, hidden, output).to(device).train()
+            seconds = median_seconds(step_fn(model, inputs, lengths, output, autocast),
+                                     repeats=args.repeats)
+            tokens_per_s = args.batch * args.length / seconds
+            reference = reference or tokens_per_s
+            rows.append([label, f"{seconds * 1000:.1f}", f"{tokens_per_s:,.0f}",
+                         f"{tokens_per_s / reference:.2f}", f"{reference / tokens_per_s:.2f}x"])
+        print(f"# model throughput: batch {args.batch}, length {args.length}, hidden {hidden}, "
+              f"{device.type}{' bf16' if args.bf16 else ''}"
+              f"{', denormals kept' if args.keep_denormals else ''}; {machine()}")
+        print(markdown(["model", "step ms", "tokens/s", "throughput ratio", "time vs fused LSTM"],
+                       rows))
+        print(flush=True)
 
 if __name__ == "__main__":
     main()

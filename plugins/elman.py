@@ -15,13 +15,15 @@ starting weights change):
 from __future__ import annotations
 
 from rnnbench import ModelContext, ModelSpec, Param, ParamSet, hookimpl
-from rnnbench.nn import FusedRecurrent, init_fused_, init_params, recurrent_params
+from rnnbench.params import init_params, recurrent_params
 
 
 def build_rnn(context: ModelContext, embedding_dim: int = 64, hidden_size: int = 128,
               num_layers: int = 1, dropout: float = 0.0, nonlinearity: str = "tanh",
               bidirectional: bool = False, init: str = "default", init_scale: float = 1.0):
     from torch import nn
+
+    from rnnbench.nn import FusedRecurrent, init_fused_
 
     model = FusedRecurrent(nn.RNN, context, embedding_dim, hidden_size, num_layers, dropout,
                            bidirectional, nonlinearity=nonlinearity)

@@ -1,4 +1,5 @@
-"""Gated recurrent unit (Cho et al. 2014) on torch's fused `nn.GRU`.
+"""Gated recurrent unit (Cho et al. 2014) on `rnnbench.nn.GRU`: torch's `nn.GRU` (its
+parameters, fused kernel), with its own recurrence where the CPU kernel is slow.
 
     r_t = σ(W_r x_t + U_r h_{t-1} + b_r)        z_t = σ(W_z x_t + U_z h_{t-1} + b_z)
     n_t = tanh(W_n x_t + r_t ⊙ (U_n h_{t-1} + b_hn) + b_in)
@@ -12,15 +13,16 @@ refused: the IRNN recipe is for the Elman recurrence, and no per-gate-block s·I
 from __future__ import annotations
 
 from rnnbench import ModelContext, ModelSpec, Param, ParamSet, hookimpl
-from rnnbench.nn import FusedRecurrent, init_fused_, init_params, recurrent_params
+from rnnbench.params import init_params, recurrent_params
 
 
 def build_gru(context: ModelContext, embedding_dim: int = 64, hidden_size: int = 128,
               num_layers: int = 1, dropout: float = 0.0, bidirectional: bool = False,
               init: str = "default", init_scale: float = 1.0):
-    from torch import nn
+    from rnnbench.nn import GRU, FusedRecurrent, init_fused_
 
-    model = FusedRecurrent(nn.GRU, context, embedding_dim, hidden_size, num_layers, dropout,
+    # nn.GRU's parameters and math; its own recurrence where torch's CPU kernel is slow
+    model = FusedRecurrent(GRU, context, embedding_dim, hidden_size, num_layers, dropout,
                            bidirectional)
     init_fused_(model.rnn, init, init_scale)
     return model
@@ -33,7 +35,8 @@ GRU = ModelSpec(
                      *init_params(refuse_identity=True))),
     causal=lambda hp: not hp.get("bidirectional", False), stateful=True,
     hidden_states=lambda hp: not hp.get("bidirectional", False),
-    description="GRU on fused nn.GRU", reference="Cho et al. 2014; Saxe et al. 2014 (orthogonal)",
+    description="GRU on nn.GRU (fused; own recurrence at small CPU widths)",
+    reference="Cho et al. 2014; Saxe et al. 2014 (orthogonal)",
     width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
 )
 

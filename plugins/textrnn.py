@@ -1,51 +1,18 @@
-"""TextRNN for text classification (Liu, Qiu & Huang 2016, "Recurrent Neural Network
-for Text Classification with Multi-Task Learning", the single-task model).
-
-    e_t = E[w_t]                                  (B, T, E)
-    →h_t, ←h_t = BiLSTM(e)                        (B, T, H) each
-    v = [→h_{len} ; ←h_1]                         (B, 2H)   final states at each true length
-    (the task's head maps v to class scores)
+"""The TextRNN plugin (Liu, Qiu & Huang 2016): spec and hyperparameters. The model is in
+rnnbench_models.textrnn_model, imported when it is built, so that listing
+and describing plugins does not import torch.
 """
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
-from rnnbench import (
-    Choice,
-    FloatRange,
-    ModelContext,
-    ModelOutput,
-    ModelSpec,
-    Param,
-    ParamSet,
-    hookimpl,
-)
-from rnnbench.nn import InputEncoder, final_hidden, run_rnn
+from rnnbench import Choice, FloatRange, ModelContext, ModelSpec, Param, ParamSet, hookimpl
 
 
-class TextRNN(nn.Module):
-    def __init__(self, context: ModelContext, embedding_dim: int, hidden_size: int,
-                 num_layers: int, dropout: float):
-        super().__init__()
-        self.encoder = InputEncoder(context, embedding_dim)
-        self.dropout = nn.Dropout(dropout)
-        self.lstm = nn.LSTM(self.encoder.output_size, hidden_size, num_layers=num_layers,
-                            batch_first=True, bidirectional=True,
-                            dropout=dropout if num_layers > 1 else 0.0)
-        self.output_size = 2 * hidden_size
+def build_textrnn(task_context: ModelContext, /, **hparams):
+    """`rnnbench_models.textrnn_model.build_textrnn` (torch loads here)."""
+    from rnnbench_models.textrnn_model import build_textrnn
 
-    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state=None) -> ModelOutput:
-        x = self.dropout(self.encoder(inputs))  # (B, T, E)
-        out, (h_n, _) = run_rnn(self.lstm, x, lengths)  # out (B, T, 2H); h_n (layers*2, B, H)
-        pooled = final_hidden(h_n, bidirectional=True)  # (B, 2H)
-        return ModelOutput(pooled=self.dropout(pooled))
-
-
-def build_textrnn(context: ModelContext, embedding_dim: int = 128, hidden_size: int = 128,
-                  num_layers: int = 1, dropout: float = 0.3) -> TextRNN:
-    return TextRNN(context, embedding_dim, hidden_size, num_layers, dropout)
+    return build_textrnn(task_context, **hparams)
 
 
 TEXTRNN = ModelSpec(
@@ -69,3 +36,15 @@ TEXTRNN = ModelSpec(
 @hookimpl
 def register_models(register):
     register(TEXTRNN)
+
+
+#: names of rnnbench_models.textrnn_model also readable here (loaded on first use)
+MODEL_NAMES = ("TextRNN",)
+
+
+def __getattr__(name: str):
+    if name not in MODEL_NAMES:  # pluggy probes plugins for hook names: never load for them
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module("rnnbench_models.textrnn_model"), name)

@@ -8,7 +8,6 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnbench.contract.params import Param
 from rnnbench.contract.specs import ModelContext
 from rnnbench.nn_init import (
     IDENTITY_IS_FOR_ELMAN,
@@ -88,6 +87,8 @@ def run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor, state=None)
     cpu_lengths = lengths.detach().to("cpu")
     if bool((cpu_lengths == total).all()):
         return rnn(x, state)
+    if hasattr(rnn, "forward_padded"):  # a recurrence that masks itself (nn_gru.GRU)
+        return rnn.forward_padded(x, lengths, state)
     packed = pack_padded_sequence(x, cpu_lengths, batch_first=True, enforce_sorted=False)
     out, final = rnn(packed, state)
     out, _ = pad_packed_sequence(out, batch_first=True, total_length=total)
@@ -188,21 +189,11 @@ class FusedRecurrent(nn.Module):
         return ModelOutput(sequence=sequence, pooled=pooled, state=state), hidden
 
 
-def recurrent_params(hidden_default: int = 128):
-    """The hyperparameters every fused recurrent model shares (with search spaces)."""
-    from rnnbench.contract.params import Choice, FloatRange
-
-    return (
-        Param("embedding_dim", int, 64, "token embedding size (token inputs only)", minimum=1,
-              space=Choice((32, 64, 128))),
-        Param("hidden_size", int, hidden_default, "hidden units per direction", minimum=1,
-              space=Choice((32, 64, 128, 256))),
-        Param("num_layers", int, 1, "stacked recurrent layers", minimum=1, space=Choice((1, 2))),
-        Param("dropout", float, 0.0,
-              "dropout on inputs, between layers and on the output the task reads",
-              minimum=0.0, maximum=0.95, space=FloatRange(0.0, 0.5)),
-    )
-
+# GRU: torch's GRU with its own recurrence where the fused CPU kernel is slow (nn_gru);
+# the shared hyperparameters live (torch-free) in rnnbench.params, so that a plugin's spec
+# can be read without importing torch; both public here
+from rnnbench.nn_gru import GRU  # noqa: E402, F401
+from rnnbench.params import recurrent_params  # noqa: E402, F401
 
 # --- Recurrent-weight initialisation shared by the recurrent families -----------------
 

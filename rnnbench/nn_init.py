@@ -9,13 +9,14 @@ the `init` / `init_scale` hyperparameters and what they do to a weight matrix.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from rnnbench.contract.errors import ConfigError
 from rnnbench.contract.params import Param
+
+if TYPE_CHECKING:  # torch loads in the functions that touch weights: the Params stay cheap
+    import torch
+    from torch import nn
 
 INITS = ("default", "identity", "orthogonal")
 
@@ -79,6 +80,9 @@ def init_recurrent_(weight: torch.Tensor, init: str, scale: float) -> None:
     default: the existing draw times `scale`; identity: every (H, H) block = scale·I;
     orthogonal: every (H, H) block an independent orthogonal matrix times `scale`.
     """
+    import torch
+    from torch import nn
+
     H = weight.shape[1]
     if weight.shape[0] % H:
         raise ValueError(f"recurrent weight {tuple(weight.shape)} is not a stack of (H, H) blocks")
@@ -97,6 +101,8 @@ def init_recurrent_(weight: torch.Tensor, init: str, scale: float) -> None:
 def init_fused_(rnn: nn.RNNBase, init: str, scale: float) -> None:
     """`init_recurrent_` on every weight_hh of a fused nn.RNN/LSTM/GRU (all layers and
     directions); identity also zeroes every bias (Le et al. 2015)."""
+    import torch
+
     for name, param in rnn.named_parameters():
         if name.startswith("weight_hh"):
             init_recurrent_(param, init, scale)

@@ -27,18 +27,15 @@ from pathlib import Path
 
 from rnnbench import ConfigError, DataError, ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
 from rnnbench.taskkit import (
-    InMemoryDataModule,
     ObjectiveTask,
     Seq2SeqTarget,
-    TensorBatches,
-    TextMetric,
-    TokenSequences,
     check_file,
     decode_options,
     local_files,
-    pad_sequences,
-    seq2seq_loss_weight,
 )
+
+# the data module, metrics and padding (Lightning, torch, torchmetrics) are imported where
+# used, so that reading this plugin's spec stays cheap
 
 SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")  # ids 0..3 on both sides
 #: Options that do not change the prepared tensors (so not part of the cache key).
@@ -106,6 +103,8 @@ class ParallelTextTask(ObjectiveTask, Task):
             raise ConfigError("task.valid_fraction + task.test_fraction must be < 1")
         self.seed, self.splits = seed, None
         self.char = self.options["level"] == "char"
+        from rnnbench.taskkit import InMemoryDataModule
+
         self._datamodule = InMemoryDataModule(self._build, batch_size=batch_size,
                                               eval_batch_size=max(batch_size, 128))
 
@@ -162,6 +161,8 @@ class ParallelTextTask(ObjectiveTask, Task):
             payload = cache.fetch(key, self._payload)
         else:
             payload = self._payload()
+        from rnnbench.taskkit import TensorBatches, TextMetric, TokenSequences
+
         self.vocab = [list(v) for v in payload["vocab"]]
         self.index = [{t: i for i, t in enumerate(v)} for v in self.vocab]
         self.sources, self.references = list(payload["sources"]), list(payload["references"])
@@ -211,6 +212,8 @@ class ParallelTextTask(ObjectiveTask, Task):
     def update_metrics(self, metrics, prediction, batch) -> None:
         """Text metrics against the reference texts; ids metrics with <unk> matching
         nothing (a model that emits <unk> for an unknown word has not translated it)."""
+        from rnnbench.taskkit import TextMetric
+
         target = batch["target"].masked_fill(batch["target"] == UNK, -1)  # (B, U)
         references = [self.references[i] for i in batch["reference"].tolist()]
         for metric in metrics.values():
@@ -235,6 +238,8 @@ class ParallelTextTask(ObjectiveTask, Task):
                             target=target)
 
     def loss_weight(self, batch) -> int:
+        from rnnbench.taskkit import seq2seq_loss_weight
+
         return seq2seq_loss_weight(batch)
 
     def baseline(self) -> float:
@@ -254,6 +259,8 @@ def _tensors(pairs, index, limit: int, start: int) -> dict:
     """Token pairs -> inputs (N, S), lengths (N,), target (N, U) = ids EOS padding,
     target_lengths (N,), reference (N,): each row's index into the plain texts."""
     import torch
+
+    from rnnbench.taskkit import pad_sequences
 
     ids = [[[index[side].get(t, UNK) for t in pair[side][:limit]] or [UNK] for pair in pairs]
            for side in (0, 1)]

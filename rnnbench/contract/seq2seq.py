@@ -40,6 +40,14 @@ SEQ2SEQ = "seq2seq"  # the output kind
 TARGET_KEYS = ("target", "target_lengths")
 
 
+def decode_options(beam: int = 1) -> tuple:
+    """The task option `beam`: validation/test decoding width (1: greedy)."""
+    from rnnbench.contract.params import Param
+
+    return (Param("beam", int, beam, "beam width of validation/test decoding (1: greedy)",
+                  minimum=1),)
+
+
 @dataclass(frozen=True)
 class Seq2SeqTarget:
     """The target side of a seq2seq task, in `ModelContext.target`.

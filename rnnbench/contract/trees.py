@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 TREE = "tree"  # the batch entry, the model's keyword argument, the needs/provides name
 NODES = "nodes"  # the output kind of per-node features (TreeOutput.nodes)
+NO_LABEL = -1  # node_target of a node without a label (ListOps' inner nodes)
 
 
 class TreeBatch(NamedTuple):

@@ -23,11 +23,10 @@ from typing import Any
 import torch
 
 from rnnbench.contract.errors import DataError
-from rnnbench.contract.trees import TreeBatch
+from rnnbench.contract.trees import NO_LABEL, TreeBatch
 from rnnbench.data.modules import TensorBatches
 
 _BRACKET_TOKENS = re.compile(r"\(|\)|[^ \t\r\n\f\v()]+")  # words may hold U+00A0
-NO_LABEL = -1  # node_target of a node without a label (ListOps' inner nodes)
 
 
 @dataclass

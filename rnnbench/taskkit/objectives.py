@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # torch loads on first use, so that task plugins import without it
+    import torch
+    from torch import nn
     from torchmetrics import Metric
 
 IGNORE_INDEX = -100  # target value of padded steps in per-step objectives
@@ -72,9 +70,13 @@ class Classification:
         return self.names if self.names is not None else [str(i) for i in range(self.num_classes)]
 
     def head(self, in_features: int) -> nn.Module:
+        from torch import nn
+
         return nn.Linear(in_features, self.num_classes)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
         return F.cross_entropy(logits, target)
 
     def metrics(self) -> dict[str, Metric]:
@@ -94,6 +96,8 @@ class Classification:
     def majority_accuracy(train_labels: torch.Tensor, test_labels: torch.Tensor) -> float:
         """Test accuracy of always predicting the training split's most frequent label
         (the training majority scored on test: 0.5 only if both agree on balance)."""
+        import torch
+
         majority = torch.bincount(train_labels).argmax()
         return float((test_labels == majority).float().mean())
 
@@ -106,9 +110,13 @@ class Regression:
     """One real target per sequence: features (B, D) -> (B,); mean squared error."""
 
     def head(self, in_features: int) -> nn.Module:
+        from torch import nn
+
         return nn.Sequential(nn.Linear(in_features, 1), nn.Flatten(0))
 
     def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
         return F.mse_loss(prediction, target)
 
     def metrics(self) -> dict[str, Metric]:
@@ -142,9 +150,13 @@ class StepClassification:
         self.num_classes = num_classes
 
     def head(self, in_features: int) -> nn.Module:
+        from torch import nn
+
         return nn.Linear(in_features, self.num_classes)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
         return F.cross_entropy(logits.reshape(-1, self.num_classes), target.reshape(-1),
                                ignore_index=IGNORE_INDEX)
 
@@ -165,6 +177,8 @@ class StepClassification:
         steps' label frequencies (add-one smoothed) scored on the test steps."""
         train = train_target[train_target != IGNORE_INDEX]
         test = test_target[test_target != IGNORE_INDEX]
+        import torch
+
         counts = torch.bincount(train, minlength=self.num_classes).double() + 1.0  # (C,)
         log_p = (counts / counts.sum()).log()
         return float(-log_p[test].mean())
@@ -178,6 +192,8 @@ class StepRegression(Regression):
     """
 
     def head(self, in_features: int) -> nn.Module:
+        from torch import nn
+
         return nn.Sequential(nn.Linear(in_features, 1), nn.Flatten(-2))  # (B, T, 1) -> (B, T)
 
     def update_metrics(self, metrics: Mapping[str, Metric], prediction: torch.Tensor,

@@ -23,13 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import Metric
 
-from rnnbench.contract.params import Param
-from rnnbench.contract.seq2seq import sequence_lengths
-
-
-def decode_options(beam: int = 1) -> tuple:
-    return (Param("beam", int, beam, "beam width of validation/test decoding (1: greedy)",
-                  minimum=1),)
+from rnnbench.contract.seq2seq import decode_options, sequence_lengths  # noqa: F401  (kit name)
 
 
 def pad_sequences(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
