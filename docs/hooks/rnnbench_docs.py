@@ -6,7 +6,9 @@
   guide page is listed without editing mkdocs.yml and a missing one breaks nothing.
 - on_files: the figures, tables and data files under results/ become files of the site
   (results/... in the built site), so pages show the committed figures without copies.
-- on_page_markdown: a link from a page to a file of the repository outside docs/
+- on_page_markdown: a line `--8<-- "NAME"` is replaced by docs/snippets/NAME (the
+  commands, figures and tables the English and Chinese pages share: written once);
+  then a link from a page to a file of the repository outside docs/
   (`../../results/reference/x.png` from docs/lessons/) is rewritten to that file's place
   in the site; on GitHub the same link works as written.
 """
@@ -30,6 +32,7 @@ SHARED_TREES = ("results",)  # repository folders whose files the site serves
 SHARED_SUFFIXES = {".png", ".svg", ".jpg", ".md", ".csv", ".json", ".txt", ".yaml", ".sh"}
 GUIDE_TITLE = "Guides"
 LINK = re.compile(r"(\]\()([^)\s]+)(\))")
+SNIPPET = re.compile(r'^--8<-- "([^"]+)"[ \t]*$', re.M)
 
 
 def _repo(config) -> Path:
@@ -84,8 +87,21 @@ def on_files(files, config):
     return files
 
 
+def expand_snippets(markdown: str, snippets: Path) -> str:
+    """`--8<-- "lessons/x.md"` lines -> the text of docs/snippets/lessons/x.md; a missing
+    snippet is an error (the build stops), never an empty section."""
+    def include(match):
+        path = snippets / match.group(1)
+        if not path.is_file():
+            raise FileNotFoundError(f"snippet {match.group(1)!r} not found in {snippets}")
+        return path.read_text(encoding="utf-8").rstrip("\n")
+
+    return SNIPPET.sub(include, markdown)
+
+
 def on_page_markdown(markdown, page, config, files):
     docs = Path(config["docs_dir"]).resolve()
+    markdown = expand_snippets(markdown, docs / "snippets")
     repo = docs.parent
     folder = (docs / page.file.src_uri).parent
 
