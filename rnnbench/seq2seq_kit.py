@@ -28,6 +28,7 @@ from rnnbench.contract.seq2seq import sequence_lengths
 
 
 def decode_options(beam: int = 1) -> tuple:
+    """The `beam` task option of a seq2seq task (decoding's beam width; 1 is greedy)."""
     return (Param("beam", int, beam, "beam width of validation/test decoding (1: greedy)",
                   minimum=1),)
 
