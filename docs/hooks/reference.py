@@ -102,30 +102,26 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return {}
 
 
-def _help_text(parser: argparse.ArgumentParser) -> str:
-    formatter = argparse.HelpFormatter(parser.prog, width=WIDTH, max_help_position=32)
-    parser.formatter_class = lambda prog: formatter  # noqa: E731
-    try:
-        return parser.format_help()
-    finally:
-        parser.formatter_class = argparse.HelpFormatter
+def _usage(parser: argparse.ArgumentParser) -> str:
+    """The usage lines of `--help`, wrapped at WIDTH columns."""
+    formatter = argparse.HelpFormatter(parser.prog, width=WIDTH)
+    formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups)
+    return formatter.format_help()
 
 
 def _option_rows(parser: argparse.ArgumentParser) -> list[str]:
+    """`| invocation | default | help |` per option, as `--help` words them."""
+    formatter = argparse.HelpFormatter(parser.prog, width=WIDTH)
     rows = []
-    for action in parser._actions:
+    for action in parser._actions:  # argparse's own formatting, so the words are --help's
         if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
             continue
-        flags = ", ".join(f"`{o}`" for o in action.option_strings) or f"`{action.metavar or action.dest}`"
+        flags = f"`{formatter._format_action_invocation(action)}`"
         default = action.default
-        shown = "" if default in (None, False, argparse.SUPPRESS) or action.option_strings == [] \
-            else f"`{default}`"
-        help_text = (action.help or "").replace("|", "\\|").replace("\n", " ")
-        if help_text and "%(" in help_text:
-            try:
-                help_text = help_text % {**vars(action), "prog": parser.prog}
-            except (KeyError, TypeError, ValueError):
-                pass
+        shown = "" if default in (None, False, [], argparse.SUPPRESS) or \
+            not action.option_strings else f"`{default}`"
+        help_text = formatter._expand_help(action) if action.help else ""
+        help_text = help_text.replace("|", "\\|").replace("\n", " ")
         rows.append(f"| {flags} | {shown} | {help_text} |")
     return rows
 
@@ -140,8 +136,8 @@ def command_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argum
 def cli_page() -> str:
     parser, commands = command_parsers()
     lines = ["# Command line", "",
-             "Generated from the argparse parsers of `rnnbench` at build time: what you read "
-             "here is what `rnnbench COMMAND --help` prints.", "",
+             "Generated from the argparse parsers of `rnnbench` at build time: the usage, "
+             "options and help text are those of `rnnbench COMMAND --help`.", "",
              "| command | what it does |", "| --- | --- |"]
     helps = {a.dest: a.help for a in next(a for a in parser._actions
                                           if isinstance(a, argparse._SubParsersAction))._choices_actions}
@@ -151,7 +147,9 @@ def cli_page() -> str:
               "with exit status 2 and nothing written.", ""]
     for name, sub in commands.items():
         lines += [f"## `rnnbench {name}` {{#rnnbench-{name}}}", "",
-                  "```text", _help_text(sub).rstrip(), "```", "",
+                  helps.get(name, "").capitalize() + ".", "",
+                  *([sub.description, ""] if sub.description else []),
+                  "```text", _usage(sub).rstrip(), "```", "",
                   "| option | default | meaning |", "| --- | --- | --- |",
                   *_option_rows(sub), ""]
     return "\n".join(lines)
