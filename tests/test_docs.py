@@ -73,8 +73,10 @@ def test_the_site_builds_strict_in_both_languages(site):
     assert (site / "index.html").is_file()
     assert (site / "zh" / "index.html").is_file()
     for lesson in LESSONS:
-        assert (site / "lessons" / lesson.stem / "index.html").is_file(), lesson.name
-        assert (site / "zh" / "lessons" / lesson.stem / "index.html").is_file(), lesson.name
+        folder = "" if lesson.stem == "index" else lesson.stem
+        assert (site / "lessons" / folder / "index.html").is_file(), lesson.name
+        assert (site / "zh" / "lessons" / folder / "index.html").is_file(), lesson.name
+        assert "lang=\"zh\"" in (site / "zh" / "lessons" / folder / "index.html").read_text()
     assert (site / "results" / "reference" / "gradient-flow" / "rnn-lstm-gru.png").is_file()
 
 
