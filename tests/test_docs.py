@@ -243,3 +243,29 @@ def test_every_python_block_on_the_pages_compiles():
     for page, code in found:
         code = code.replace("\n    ...\n", "\n    pass\n")
         compile(code, str(page), "exec")
+
+
+# ------------------------------------------------------------------ the lesson figures
+@pytest.mark.slow
+def test_the_lesson_figure_scripts_draw_from_finished_runs(cli, tmp_path):
+    """docs/figures/lesson_figures.py on two tiny runs: the waveform panels carry one line
+    per run beside the target, the attention map is a distribution per output step."""
+    import importlib.util
+
+    from conftest import TINY
+
+    spec = importlib.util.spec_from_file_location("lesson_figures",
+                                                  DOCS / "figures" / "lesson_figures.py")
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+    for model, task, folder in (("gru", "waveform", "wave"), ("seq2seq-attn", "reverse", "attn")):
+        code, out, err = cli("run", "--model", model, "--task", task, *TINY, "--set",
+                             "task.seq_len=6", "--set", "task.max_freq=2" if task == "waveform"
+                             else "task.beam=1", "--no-track", "--results-dir",
+                             str(tmp_path / folder), "--json")
+        assert code == 0, err
+    wave = figures.waveform({"gru": tmp_path / "wave"}, tmp_path / "wave.png")
+    attention = figures.attention(tmp_path / "attn", tmp_path / "attn.png")
+    assert wave.stat().st_size > 0 and attention.stat().st_size > 0
+    with pytest.raises(SystemExit, match="expected one run"):
+        figures.only_run(tmp_path)  # no runs/ of its own: one line, not a traceback

@@ -26,7 +26,8 @@ EXAMPLES = 4  # waveforms drawn
 
 
 def only_run(results_dir: Path):
-    runs = sorted(p.name for p in (results_dir / "runs").iterdir() if p.is_dir())
+    folder = results_dir / "runs"
+    runs = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
     if len(runs) != 1:
         raise SystemExit(f"{results_dir}: expected one run under runs/, found {len(runs)}")
     return restore_run(results_dir, runs[0], get_registry())
