@@ -55,17 +55,19 @@ class Attention(nn.Module):
         else:
             self.key = nn.Linear(memory_size, query_size, bias=False)  # W_a of s_tᵀ W_a h_s
 
-    def forward(self, query, keys, memory, mask):
-        # query (N, H) or (N, U, H); keys (N, S, H) = key(memory); mask (N, S)
-        single = query.dim() == 2
-        q = query.unsqueeze(1) if single else query  # (N, U, H)
+    def weights(self, query, keys, mask):
+        """α: (N, U, S), each row a distribution over the real source positions
+        (query (N, H) gives U = 1; keys (N, S, H) = key(memory); mask (N, S))."""
+        q = query.unsqueeze(1) if query.dim() == 2 else query  # (N, U, H)
         if self.kind == "bahdanau":
             e = self.v(torch.tanh(self.query(q).unsqueeze(2) + keys.unsqueeze(1))).squeeze(-1)
         else:
             e = q @ keys.transpose(1, 2)  # (N, U, S)
-        e = e.masked_fill(~mask.unsqueeze(1), -torch.inf)
-        context = e.softmax(-1) @ memory  # (N, U, He)
-        return context.squeeze(1) if single else context
+        return e.masked_fill(~mask.unsqueeze(1), -torch.inf).softmax(-1)
+
+    def forward(self, query, keys, memory, mask):
+        context = self.weights(query, keys, mask) @ memory  # (N, U, He)
+        return context.squeeze(1) if query.dim() == 2 else context
 
 
 class EncoderDecoder(nn.Module):

@@ -127,3 +127,36 @@ def test_clipping_keeps_a_large_learning_rate_stable(cli, tmp_path):
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'norm' / 'mlflow.db'}")
     assert len(client.get_metric_history(clipped["mlflow_run_id"], "grad_norm")) >= 3
+
+
+def test_gradient_flow_comparison_draws_every_run_on_one_colour_scale(tmp_path):
+    """The lesson's figure: one panel per model, titled with its name, one shared scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from rnnbench.training import diagnostics
+
+    records = {"rnn": [{"step": 1, "norms": [1e-20, 1e-3, 1.0]}],
+               "gru": [{"step": 1, "norms": [1e-2, 1e-1, 1.0]}, {"step": 25, "norms": [0.0, 1, 2]}]}
+    drawn = {}
+    real_close = plt.close
+    plt.close = lambda fig: drawn.setdefault("fig", fig)  # keep the figure to inspect it
+    try:
+        files = [tmp_path / f"{name}.json" for name in records]
+        for file, series in zip(files, records.values(), strict=True):
+            file.write_text(json.dumps(series))
+        out = tmp_path / "flow.png"
+        assert diagnostics.main([f"rnn={files[0]}", f"gru={files[1]}", "--out", str(out)]) == 0
+    finally:
+        plt.close = real_close
+    assert out.stat().st_size > 0
+    fig = drawn["fig"]
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title().split(":")[0] for ax in panels] == ["rnn", "gru"]
+    limits = {ax.images[0].get_clim() for ax in panels}
+    assert limits == {(-30.0, math.log10(2))}  # one scale: 0 floors at 1e-30
+    assert len(fig.axes) == 3  # two panels and one colour bar
+    with pytest.raises(SystemExit):
+        diagnostics.main(["rnn", "--out", str(out)])  # NAME=PATH required

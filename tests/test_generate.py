@@ -248,18 +248,18 @@ def test_word_codec_round_trip_and_errors():
 
 
 def test_the_readme_generative_task_example_runs():
-    """The README's codec()/samples() example, grafted onto a tiny vocabulary."""
+    """The plugin tutorial's codec()/samples() example, grafted onto a tiny vocabulary."""
     import re
     import types
     from pathlib import Path
 
     from rnnbench.taskkit import Vocabulary
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs/plugins/generative.md").read_text()
     code = re.search(r"```python\n(import rnnbench\n\nclass MyLanguageModel.*?)```", readme,
                      re.S).group(1)
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/plugins/generative.md", "exec"), namespace)
     cls = namespace["MyLanguageModel"]
     task = types.SimpleNamespace(vocab=Vocabulary(["<pad>", "<unk>", *"Firstlen \n"]), bptt=8)
     task.codec = lambda: cls.codec(task)

@@ -126,8 +126,8 @@ def test_the_readme_plugin_example_passes_the_contract():
 
     from rnnbench.testing import check_model_spec
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs/plugins/index.md").read_text()
     code = re.search(r"```python\n# my_package/my_model.py\n(.*?)```", readme, re.S).group(1)
     module = types.ModuleType("readme_example")
-    exec(compile(code, "README.md", "exec"), module.__dict__)
+    exec(compile(code, "docs/plugins/index.md", "exec"), module.__dict__)
     check_model_spec(module.SPEC)

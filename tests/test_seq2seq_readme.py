@@ -19,9 +19,9 @@ FIRST_LINE = "# my_package/my_seq2seq.py"
 
 
 def readme_block() -> str:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs/plugins/seq2seq.md").read_text()
     match = re.search(r"```python\n" + re.escape(FIRST_LINE) + r"\n(.*?)```", readme, re.S)
-    assert match, f"README has no python block starting with {FIRST_LINE!r}"
+    assert match, f"docs/plugins/seq2seq.md has no python block starting with {FIRST_LINE!r}"
     return f"{FIRST_LINE}\n{match.group(1)}"
 
 
@@ -53,10 +53,10 @@ TASK_FIRST_LINE = "# my_package/my_seq2seq_task.py"
 
 
 def readme_task_block() -> str:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs/plugins/seq2seq.md").read_text()
     match = re.search(r"```python\n" + re.escape(TASK_FIRST_LINE) + r"\n(.*?)```", readme,
                       re.S)
-    assert match, f"README has no python block starting with {TASK_FIRST_LINE!r}"
+    assert match, f"docs/plugins/seq2seq.md has no python block starting with {TASK_FIRST_LINE!r}"
     return f"{TASK_FIRST_LINE}\n{match.group(1)}"
 
 

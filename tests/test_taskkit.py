@@ -263,11 +263,11 @@ def _rejecting(factory):
     return bits_spec(build)
 
 
-# --------------------------------------------------------- the README example
+# --------------------------------------------------------- the plugin tutorial's example
 def readme_block(first_line: str) -> str:
-    readme = (ROOT / "README.md").read_text()
+    readme = "\n".join(p.read_text() for p in sorted((ROOT / "docs" / "plugins").glob("*.md")))
     match = re.search(r"```python\n" + re.escape(first_line) + r"\n(.*?)```", readme, re.S)
-    assert match, f"README has no python block starting with {first_line!r}"
+    assert match, f"docs/plugins/ has no python block starting with {first_line!r}"
     return f"{first_line}\n{match.group(1)}"
 
 
@@ -291,7 +291,7 @@ def test_readme_examples_install_pass_their_contracts_and_train(fake_plugin, cli
     assert registry.problems == []
     namespace = {"my_model": __import__(model), "my_task": __import__(task)}
     exec(compile(readme_block("from rnnbench.testing import check_model_spec, check_task_spec"),
-                 "README.md", "exec"), namespace)
+                 "docs/plugins/testing.md", "exec"), namespace)
     namespace["test_contracts"]()  # the README's own contract test
 
     code, out, err = cli("run", "--model", "rnn", "--task", "parity", *TINY,

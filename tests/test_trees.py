@@ -224,7 +224,7 @@ def test_the_readme_tree_model_example_passes_its_contract_and_trains(fake_plugi
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs/plugins/trees.md").read_text()
     code = re.search(r"```python\n(# my_package/my_tree_model.py\n.*?)```", readme, re.S).group(1)
     module = __import__(fake_plugin(code, dist="my-tree-model", entry_point="my_tree_model"))
     registry = get_registry(refresh=True)

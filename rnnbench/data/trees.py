@@ -174,6 +174,7 @@ class TreePool:
 
 
 def max_children_of(trees: Sequence[ParsedTree]) -> int:
+    """The most children any node of `trees` has (at least 1): a task's ModelContext.max_children."""
     return max((len(kids) for tree in trees for kids in tree.children), default=1) or 1
 
 

@@ -8,7 +8,13 @@ distance to the loss; gated models keep them far flatter.
 
 Logged: the metric `grad_flow_log10_ratio` = log10(‖∂L/∂h_1‖ / ‖∂L/∂h_T‖) per recorded
 step, and artifacts `gradient_flow.json` (raw norms) and `gradient_flow.png` (heat map,
-training step × time step, log colour scale).
+training step × time step, log colour scale, titled with the model's class).
+
+Several runs compared on one scale: `comparison_heat_map({"rnn": records, ...}, path)`,
+or from the command line, with the `gradient_flow.json` files of finished runs:
+
+    python -m rnnbench.training.diagnostics rnn=RUN_DIR/diagnostics/gradient_flow.json \
+        lstm=... gru=... --out gradient-flow.png
 
 Registered as the diagnostic `gradient-flow` by rnnbench.extensions, through the
 `rnnbench` entry-point group, exactly as a third-party diagnostic is.
@@ -48,12 +54,14 @@ class GradientFlowMonitor(Callback):
     def __init__(self, interval: int = 50) -> None:
         self.interval = interval
         self.records: list[dict[str, Any]] = []
+        self.model_name = ""  # the model's class, for the heat map's title
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
         if step != 1 and step % self.interval:
             return
         norms = gradient_flow(pl_module, batch)
+        self.model_name = type(pl_module.model).__name__
         ratio = log10_ratio(norms)
         self.records.append({"step": step, "norms": norms, "log10_ratio": ratio})
         if trainer.logger is not None:  # every record, not every log_every_n_steps
@@ -66,24 +74,64 @@ class GradientFlowMonitor(Callback):
         raw.write_text(json.dumps(self.records))
         if not self.records:
             return [raw]
-        return [raw, heat_map(self.records, folder / "gradient_flow.png")]
+        return [raw, heat_map(self.records, folder / "gradient_flow.png", self.model_name)]
 
 
-def heat_map(records: list[dict[str, Any]], path: Path) -> Path:
+def heat_map(records: list[dict[str, Any]], path: Path, name: str = "") -> Path:
+    """One run's heat map: training step × time step, colour log10 ‖∂L/∂h_t‖."""
+    return comparison_heat_map({name: records}, path)
+
+
+def _log_norms(records: list[dict[str, Any]]):
     import numpy as np
 
-    from rnnbench.tracking.figures import pyplot, save
+    return np.log10(np.array([[max(v, TINY) for v in r["norms"]] for r in records]))  # (S, T)
+
+
+def comparison_heat_map(series: Mapping[str, list[dict[str, Any]]], path: Path) -> Path:
+    """Runs side by side, one panel per name, on ONE colour scale with one colour bar, so
+    that the same colour is the same gradient norm in every panel."""
+    from rnnbench.tracking.figures import DPI, pyplot
 
     plt = pyplot()
+    logs = {name: _log_norms(records) for name, records in series.items()}
+    low = min(float(v.min()) for v in logs.values())
+    high = max(float(v.max()) for v in logs.values())
+    fig, axes = plt.subplots(1, len(logs), figsize=(1 + 4.2 * len(logs), 3.6), sharey=True,
+                             squeeze=False, layout="constrained")
+    for ax, (name, log), records in zip(axes[0], logs.items(), series.values(), strict=True):
+        image = ax.imshow(log, aspect="auto", origin="lower", cmap="viridis", vmin=low,
+                          vmax=high, extent=(0.5, log.shape[1] + 0.5, 0, log.shape[0]))
+        ax.set_yticks([i + 0.5 for i in range(len(records))], [str(r["step"]) for r in records])
+        ax.set_xlabel("time step t (the loss is read at t = T)")
+        ax.set_title(f"{name}: log10 ‖∂L/∂h_t‖" if name else "log10 ‖∂L/∂h_t‖")
+    axes[0][0].set_ylabel("training step")
+    fig.colorbar(image, ax=list(axes[0]), label="log10 ‖∂L/∂h_t‖ (one scale for all panels)")
+    fig.savefig(path, dpi=DPI)  # constrained layout: not figures.save's tight_layout
+    plt.close(fig)
+    return path
 
-    norms = np.array([[max(v, TINY) for v in r["norms"]] for r in records])  # (steps, T)
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    image = ax.imshow(np.log10(norms), aspect="auto", origin="lower", cmap="viridis",
-                      extent=(0.5, norms.shape[1] + 0.5, 0, len(records)))
-    ax.set_yticks(np.arange(len(records)) + 0.5, [str(r["step"]) for r in records])
-    ax.set_xlabel("time step t")
-    ax.set_ylabel("training step")
-    ax.set_title("log10 ‖∂L/∂h_t‖")
-    fig.colorbar(image, ax=ax)
-    return save(fig, path)
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m rnnbench.training.diagnostics NAME=gradient_flow.json ... --out FILE`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m rnnbench.training.diagnostics",
+        description="draw runs' gradient_flow.json side by side on one colour scale")
+    parser.add_argument("runs", nargs="+", metavar="NAME=JSON")
+    parser.add_argument("--out", required=True, type=Path, help="the PNG to write")
+    args = parser.parse_args(argv)
+    series = {}
+    for item in args.runs:
+        name, sep, file = item.partition("=")
+        if not sep:
+            parser.error(f"{item!r}: expected NAME=PATH of a gradient_flow.json")
+        series[name] = json.loads(Path(file).read_text())
+    print(comparison_heat_map(series, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
 

@@ -1,0 +1,120 @@
+"""MkDocs hooks for the rnnbench site (named in mkdocs.yml under `hooks:`).
+
+- on_config: write the generated reference pages (`reference.PAGES`) into docs/reference/
+  (only when their text changed, so `mkdocs serve` does not rebuild forever), and fill
+  the "Guides" section of the nav with every docs/guide/*.md present at build time, so a
+  guide page is listed without editing mkdocs.yml and a missing one breaks nothing.
+- on_files: the figures, tables and data files under results/ become files of the site
+  (results/... in the built site), so pages show the committed figures without copies.
+- on_page_markdown: a line `--8<-- "NAME"` is replaced by docs/snippets/NAME (the
+  commands, figures and tables the English and Chinese pages share: written once);
+  then a link from a page to a file of the repository outside docs/
+  (`../../results/reference/x.png` from docs/lessons/) is rewritten to that file's place
+  in the site; on GitHub the same link works as written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import reference  # noqa: E402  (docs/hooks/reference.py)
+
+SHARED_TREES = ("results",)  # repository folders whose files the site serves
+SHARED_SUFFIXES = {".png", ".svg", ".jpg", ".md", ".csv", ".json", ".txt", ".yaml", ".sh"}
+GUIDE_TITLE = "Guides"
+LINK = re.compile(r"(\]\()([^)\s]+)(\))")
+SNIPPET = re.compile(r'^--8<-- "([^"]+)"[ \t]*$', re.M)
+
+
+def _repo(config) -> Path:
+    return Path(config["docs_dir"]).resolve().parent
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def _title(page: Path) -> str:
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return page.stem.replace("-", " ").capitalize()
+
+
+def on_config(config):
+    docs = Path(config["docs_dir"])
+    for relative, make in reference.PAGES.items():
+        _write_if_changed(docs / "reference" / relative, make() + "\n")
+    guides = sorted(p for p in (docs / "guide").glob("*.md")
+                    if not re.search(r"\.[a-z]{2}\.md$", p.name))
+    nav = config.get("nav") or []
+    for item in nav:
+        if isinstance(item, dict) and GUIDE_TITLE in item:
+            item[GUIDE_TITLE] = [{_title(p): f"guide/{p.name}"} for p in guides]
+            if not guides:
+                nav.remove(item)
+            break
+    return config
+
+
+def git_ignored(repo: Path, path: Path) -> bool:
+    """Run outputs under results/ (databases, artifacts) are git-ignored: never published."""
+    relative = path.relative_to(repo).parts
+    return not (relative[:2] == ("results", "reference") or
+                relative[1:] in (("README.md",), ("benchmarks.md",)))
+
+
+@event_priority(-110)  # after the i18n plugin (-100), which drops pages outside docs/
+def on_files(files, config):
+    repo = _repo(config)
+    for tree in SHARED_TREES:
+        for path in sorted((repo / tree).rglob("*")):
+            if path.is_file() and path.suffix in SHARED_SUFFIXES and \
+                    not git_ignored(repo, path):
+                files.append(File(path.relative_to(repo).as_posix(), str(repo),
+                                  config["site_dir"], config["use_directory_urls"]))
+    return files
+
+
+def expand_snippets(markdown: str, snippets: Path) -> str:
+    """`--8<-- "lessons/x.md"` lines -> the text of docs/snippets/lessons/x.md; a missing
+    snippet is an error (the build stops), never an empty section."""
+    def include(match):
+        path = snippets / match.group(1)
+        if not path.is_file():
+            raise FileNotFoundError(f"snippet {match.group(1)!r} not found in {snippets}")
+        return path.read_text(encoding="utf-8").rstrip("\n")
+
+    return SNIPPET.sub(include, markdown)
+
+
+def on_page_markdown(markdown, page, config, files):
+    docs = Path(config["docs_dir"]).resolve()
+    markdown = expand_snippets(markdown, docs / "snippets")
+    repo = docs.parent
+    folder = (docs / page.file.src_uri).parent
+
+    def rewrite(match):
+        target = match.group(2)
+        if "://" in target or target.startswith(("#", "/", "mailto:")):
+            return match.group(0)
+        path, _, anchor = target.partition("#")
+        resolved = Path(os.path.normpath(folder / path))
+        if resolved.is_relative_to(docs) or not resolved.is_relative_to(repo):
+            return match.group(0)
+        inside = docs / resolved.relative_to(repo)  # where on_files put it
+        new = os.path.relpath(inside, folder).replace(os.sep, "/")
+        return f"{match.group(1)}{new}{'#' + anchor if anchor else ''}{match.group(3)}"
+
+    return LINK.sub(rewrite, markdown)

@@ -1,0 +1,277 @@
+"""The documentation site is tested like code.
+
+- `mkdocs build --strict` passes: a broken link or anchor, a missing page, a missing
+  figure under results/ or a missing shared snippet fails it;
+- every public name (each public module's `__all__`) has an entry in the built API
+  reference, with a docstring; every `--set` key, every sweep-file key and every CLI
+  option appears in the built reference;
+- every lesson page exists in English and Chinese, and both include the same shared
+  figures and commands;
+- every `rnnbench` command on the pages parses with the real parser and names only
+  existing models, tasks, `--set` keys and files; cheap ones (list, describe) run; every
+  sweep file a page names loads; every Python block compiles (the plugin tutorial's
+  blocks are executed by tests/test_plugins.py, test_taskkit.py, test_trees.py,
+  test_seq2seq_readme.py and test_generate.py).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import inspect
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+sys.path.insert(0, str(DOCS / "hooks"))
+
+import reference  # noqa: E402  (docs/hooks/reference.py: the lists the site is built from)
+
+LESSONS = sorted(p for p in (DOCS / "lessons").glob("*.md") if not p.name.endswith(".zh.md"))
+ZH_TERMS = ("梯度消失", "梯度爆炸", "梯度截断", "双向RNN", "递归神经网络", "长短期记忆网络",
+            "门控循环单元", "记忆网络")
+
+
+def pages() -> list[Path]:
+    """Every Markdown page and shared snippet of the site (generated pages excluded)."""
+    generated = {DOCS / "reference" / name for name in reference.PAGES}
+    return sorted(p for p in DOCS.rglob("*.md") if p not in generated)
+
+
+def blocks(language: str) -> list[tuple[Path, str]]:
+    """(page, text) of every fenced code block of that language on the pages."""
+    found = []
+    for page in pages():
+        for match in re.finditer(rf"^```{language}\n(.*?)^```", page.read_text(), re.S | re.M):
+            found.append((page, match.group(1)))
+    return found
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
+                           str(out)], cwd=ROOT, capture_output=True, text=True,
+                          env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert done.returncode == 0, done.stderr[-4000:]
+    return out
+
+
+def built(site: Path, relative: str) -> str:
+    return html.unescape((site / relative / "index.html").read_text())
+
+
+# ------------------------------------------------------------------ the build
+@pytest.mark.slow
+def test_the_site_builds_strict_in_both_languages(site):
+    assert (site / "index.html").is_file()
+    assert (site / "zh" / "index.html").is_file()
+    for lesson in LESSONS:
+        folder = "" if lesson.stem == "index" else lesson.stem
+        assert (site / "lessons" / folder / "index.html").is_file(), lesson.name
+        assert (site / "zh" / "lessons" / folder / "index.html").is_file(), lesson.name
+        assert "lang=\"zh\"" in (site / "zh" / "lessons" / folder / "index.html").read_text()
+    assert (site / "results" / "reference" / "gradient-flow" / "rnn-lstm-gru.png").is_file()
+
+
+@pytest.mark.slow
+def test_every_public_name_has_a_reference_entry_with_a_docstring(site):
+    for module_name in reference.API_MODULES:
+        page = built(site, f"reference/api/{reference.api_page_name(module_name)[:-3]}")
+        module = importlib.import_module(module_name)
+        names = reference.public_names(module_name)
+        assert names, module_name
+        for name in names:
+            value = getattr(module, name)
+            anchor = (reference.api_identifier(module_name, name) if callable(value)
+                      else f"{module_name}.{name}")
+            assert f'id="{anchor}"' in page, f"{module_name}.{name} has no reference entry"
+            if callable(value):
+                assert inspect.getdoc(value), f"{module_name}.{name} has no docstring"
+
+
+@pytest.mark.slow
+def test_every_set_key_is_documented(site):
+    page = built(site, "reference/settings")
+    entries = reference.describe_entries()
+    assert {e["kind"] for e in entries} == {"train", "model", "task"}
+    for entry in entries:
+        assert f'id="{reference.settings_anchor(entry)}"' in page, entry["name"]
+        for param in entry["params"]:
+            assert param["key"] in page, f"{entry['name']}: {param['key']} is undocumented"
+
+
+@pytest.mark.slow
+def test_every_sweep_file_key_and_cli_option_is_documented(site):
+    from rnnbench.sweep.config import KEYS
+
+    sweep = built(site, "reference/sweep-file")
+    assert all(f"<code>{key}</code>" in sweep for key in KEYS)
+    cli = built(site, "reference/cli")
+    _, commands = reference.command_parsers()
+    for name, parser in commands.items():
+        assert f'id="rnnbench-{name}"' in cli, name
+        for action in parser._actions:
+            for option in action.option_strings:
+                assert option in cli, f"rnnbench {name} {option} is undocumented"
+
+
+def test_the_generators_follow_the_code():
+    """A new --set key or sweep key shows in the generated pages without editing them."""
+    from rnnbench.training.config import TRAIN_PARAMS
+
+    settings = reference.settings_page()
+    assert all(f"train.{p.name}" in settings for p in TRAIN_PARAMS)
+    assert reference.public_names("rnnbench.testing")[0] in reference.api_page("rnnbench.testing")
+
+
+# ------------------------------------------------------------------ the lessons
+def test_every_lesson_has_both_languages_with_the_same_figures_and_commands():
+    assert len(LESSONS) >= 13
+    zh_text = ""
+    for english in LESSONS:
+        chinese = english.with_name(english.stem + ".zh.md")
+        assert chinese.is_file(), f"{english.name} has no Chinese page"
+        snippets = re.findall(r'^--8<-- "([^"]+)"', english.read_text(), re.M)
+        assert re.findall(r'^--8<-- "([^"]+)"', chinese.read_text(), re.M) == snippets, \
+            f"{english.name}: the languages include different figures or commands"
+        zh_text += chinese.read_text()
+    assert [term for term in ZH_TERMS if term not in zh_text] == []
+
+
+def test_every_lesson_shows_a_figure_or_table_and_its_one_command():
+    for english in LESSONS:
+        if english.stem == "index":
+            continue
+        text = english.read_text()
+        for name in re.findall(r'^--8<-- "([^"]+)"', text, re.M):
+            text += (DOCS / "snippets" / name).read_text()
+        assert re.search(r"!\[|^\|", text, re.M), f"{english.name}: no figure or table"
+        assert "```bash" in text, f"{english.name}: no command"
+        assert re.search(r"on a (shared )?2-core CPU", text), f"{english.name}: no time for the command"
+
+
+# ------------------------------------------------------------------ the commands
+def command_lines() -> list[tuple[Path, str]]:
+    """Each command of every bash block of the pages and the README, continuation lines
+    joined, comments dropped."""
+    readme = ROOT / "README.md"
+    lines = []
+    readme_blocks = [(readme, m.group(1)) for m in
+                     re.finditer(r"^```bash\n(.*?)^```", readme.read_text(), re.S | re.M)]
+    for page, code in blocks("bash") + readme_blocks:
+        for line in code.replace("\\\n", " ").splitlines():
+            line = line.split(" # ")[0].strip()
+            if line and not line.startswith("#"):
+                lines.append((page, line))
+    return lines
+
+
+def check_set_keys(argv: list[str], registry) -> None:
+    from rnnbench.training.config import TRAIN_PARAMS
+
+    def names(flag_single, flag_many):
+        out = []
+        for i, arg in enumerate(argv[:-1]):
+            if arg in (flag_single, flag_many):
+                out += argv[i + 1].split(",")
+        return [n for n in out if not n.startswith("$")]
+
+    models = [registry.model(m) for m in names("--model", "--models")]
+    tasks = [registry.task(t) for t in names("--task", "--tasks")]
+    for i, arg in enumerate(argv[:-1]):
+        if arg != "--set":
+            continue
+        key = argv[i + 1].split("=", 1)[0]
+        scope, _, name = key.partition(".")
+        if scope == "train":
+            assert name in {p.name for p in TRAIN_PARAMS}, key
+        elif scope == "model" and models:
+            assert any(name in {p.name for p in m.params} for m in models), key
+        elif scope == "task" and tasks:
+            assert any(name in {p.name for p in t.options} for t in tasks), key
+        else:
+            assert scope in ("model", "task"), key
+
+
+def test_every_command_on_the_pages_parses_and_names_what_exists(cli):
+    from rnnbench.cli import build_parser
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.sweep.config import build_sweep_config
+
+    registry = get_registry()
+    parser = build_parser()
+    checked = ran = 0
+    for page, line in command_lines():
+        if "$COMMON" in line or "sbatch" in line:
+            continue
+        words = shlex.split(line)
+        if words[:2] == ["rnnbench", "ui"] and "ui" not in reference.command_parsers()[1]:
+            continue  # README: `rnnbench ui` lands with the UI work (issue 27)
+        if words[0] == "rnnbench" and len(words) > 1:
+            argv = words[1:]
+            try:
+                args = parser.parse_args(argv)
+            except SystemExit as exc:
+                raise AssertionError(f"{page.relative_to(ROOT)}: {line}") from exc
+            check_set_keys(argv, registry)
+            config = getattr(args, "config", None)
+            if config and str(config).startswith("results/"):  # ours; others are the reader's
+                build_sweep_config(registry, ROOT / config, {})
+            if args.command in ("list", "describe"):
+                code, out, err = cli(*argv)
+                assert code == 0, f"{line}: {err}"
+                ran += 1
+            checked += 1
+        elif words[:2] == ["python", "benchmarks/remedies.py"]:
+            assert (ROOT / words[2]).is_file(), line
+            checked += 1
+        elif words[:2] == ["python", "docs/figures/lesson_figures.py"]:
+            assert words[2] in ("waveform", "attention") and "--out" in words, line
+            checked += 1
+        elif words[:3] == ["python", "-m", "rnnbench.training.diagnostics"]:
+            from rnnbench.training.diagnostics import main as draw  # noqa: F401
+
+            assert "--out" in words, line
+            checked += 1
+    assert checked >= 40 and ran >= 3, (checked, ran)
+
+
+def test_every_python_block_on_the_pages_compiles():
+    found = blocks("python")
+    assert len(found) >= 10
+    for page, code in found:
+        code = code.replace("\n    ...\n", "\n    pass\n")
+        compile(code, str(page), "exec")
+
+
+# ------------------------------------------------------------------ the lesson figures
+@pytest.mark.slow
+def test_the_lesson_figure_scripts_draw_from_finished_runs(cli, tmp_path):
+    """docs/figures/lesson_figures.py on two tiny runs: the waveform panels carry one line
+    per run beside the target, the attention map is a distribution per output step."""
+    import importlib.util
+
+    from conftest import TINY
+
+    spec = importlib.util.spec_from_file_location("lesson_figures",
+                                                  DOCS / "figures" / "lesson_figures.py")
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+    for model, task, folder in (("gru", "waveform", "wave"), ("seq2seq-attn", "reverse", "attn")):
+        code, out, err = cli("run", "--model", model, "--task", task, *TINY, "--set",
+                             "task.seq_len=6", "--set", "task.max_freq=2" if task == "waveform"
+                             else "task.beam=1", "--no-track", "--results-dir",
+                             str(tmp_path / folder), "--json")
+        assert code == 0, err
+    wave = figures.waveform({"gru": tmp_path / "wave"}, tmp_path / "wave.png")
+    attention = figures.attention(tmp_path / "attn", tmp_path / "attn.png")
+    assert wave.stat().st_size > 0 and attention.stat().st_size > 0
+    with pytest.raises(SystemExit, match="expected one run"):
+        figures.only_run(tmp_path)  # no runs/ of its own: one line, not a traceback
