@@ -1,5 +1,6 @@
-"""Building blocks for model plugins: input encoding, fused recurrences with packing,
-masks and pooling. Shapes: B batch, T time, E embedding, H hidden.
+"""Recurrent building blocks for model plugins (public through `rnnbench.nn`): input
+encoding, fused recurrences with packing, custom cell stacks, masks and pooling.
+Shapes: B batch, T time, E embedding, H hidden.
 """
 
 from __future__ import annotations
@@ -10,42 +11,6 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnbench.contract.params import Param
 from rnnbench.contract.specs import ModelContext
-from rnnbench.nn_init import (
-    IDENTITY_IS_FOR_ELMAN,
-    INITS,
-    PositiveParam,
-    RefusingParam,
-    init_fused_,
-    init_params,
-    init_recurrent_,
-)
-from rnnbench.nn_trees import chain_trees, child_rows, levels, node_inputs, tree_output
-
-# the public names (rnnbench._api): blocks, initialisation (nn_init), tree helpers (nn_trees)
-__all__ = [
-    "IDENTITY_IS_FOR_ELMAN",
-    "INITS",
-    "CellStack",
-    "FusedRecurrent",
-    "InputEncoder",
-    "PositiveParam",
-    "RefusingParam",
-    "chain_trees",
-    "child_rows",
-    "drop_read_output",
-    "final_hidden",
-    "init_fused_",
-    "init_params",
-    "init_recurrent_",
-    "keep_state",
-    "length_mask",
-    "levels",
-    "node_inputs",
-    "recurrent_params",
-    "reverse_padded",
-    "run_rnn",
-    "tree_output",
-]
 
 
 class InputEncoder(nn.Module):
