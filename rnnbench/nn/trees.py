@@ -16,6 +16,7 @@ Children always sit on lower levels, so `table` already holds them.
 from __future__ import annotations
 
 import itertools
+
 import torch
 
 from rnnbench.contract.specs import ModelContext
