@@ -1,5 +1,5 @@
 """GRU against LSTM on the CPU, per width: torch's nn.GRU kernel, rnnbench's own GRU
-recurrence (rnnbench.nn_gru) and the dispatching `rnnbench.nn.GRU` that the `gru` model
+recurrence (rnnbench.nn.gru) and the dispatching `rnnbench.nn.GRU` that the `gru` model
 uses, each as forward + backward time relative to the fused nn.LSTM in the same process;
 then a profile of one forward + backward of each kernel (which ATen ops run, how often).
 
@@ -18,7 +18,7 @@ import torch
 from common import machine, markdown, median_seconds
 from torch import nn
 
-import rnnbench.nn_gru as nn_gru
+import rnnbench.nn.gru as nn_gru
 from rnnbench.nn import GRU
 
 

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from rnnbench import ModelContext
-from rnnbench.nn_trees import chain_trees, child_rows, levels, node_inputs, tree_output
+from rnnbench.nn import chain_trees, child_rows, levels, node_inputs, tree_output
 
 
 class RecNN(nn.Module):

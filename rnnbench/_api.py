@@ -71,6 +71,15 @@ MOVED: dict[str, tuple[str, dict[str, str]]] = {
     "rnnbench.errors": ("rnnbench", _same(
         "ConfigError", "DataError", "IncompatibleError", "RnnbenchError")),
     "rnnbench.hookspecs": ("rnnbench", _same("hookimpl")),
+    "rnnbench.nn_init": ("rnnbench.nn", _same(
+        "IDENTITY_IS_FOR_ELMAN", "INITS", "PositiveParam", "RefusingParam", "init_fused_",
+        "init_params", "init_recurrent_")),
+    # the README's Python API section documented the horizon study at the top level
+    "rnnbench.horizon": ("rnnbench.sweep.horizon", _same(
+        "HorizonStudy", "HorizonPoint", "run_horizon", "check_task", "summary",
+        "largest_solved")),
+    "rnnbench.nn_trees": ("rnnbench.nn", _same(
+        "chain_trees", "child_rows", "levels", "node_inputs", "tree_output")),
 }
 
 

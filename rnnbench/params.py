@@ -6,7 +6,7 @@ its nn.Modules inside the builder) can be listed and described without torch.
 """
 
 from rnnbench.contract.params import Choice, FloatRange, IntRange, Param, ParamSet, Space, suggest
-from rnnbench.nn_init import init_params
+from rnnbench.nn.init import init_params
 
 __all__ = ["Choice", "FloatRange", "IntRange", "Param", "ParamSet", "Space", "init_params",
            "recurrent_params", "suggest"]

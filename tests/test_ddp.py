@@ -37,7 +37,7 @@ def test_ddp_run_is_tracked_once_and_tested_on_exactly_the_test_set(tmp_path):
     proc = rnnbench("run", "--model", "lstm", "--task", "adding", *TINY, *DDP,
                     "--max-epochs", "2", "--results-dir", str(results), "--json", cwd=tmp_path)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    client, all_runs = runs(results)
+    _client, all_runs = runs(results)
     assert [r.info.run_id for r in all_runs] == [result["mlflow_run_id"]]
     assert all_runs[0].info.status == "FINISHED"
 

@@ -31,7 +31,7 @@ def lm_run(cli, tmp_path):
 
 
 def test_exported_vectors_reload_to_the_same_tensor(cli, tmp_path, lm_run):
-    results, run_id, weight, corpus = lm_run
+    results, run_id, weight, _corpus = lm_run
     gz = tmp_path / "lm.txt.gz"
     assert cli("export-embeddings", "--run", run_id, str(gz), "--results-dir",
                str(results))[0] == 0
@@ -59,7 +59,7 @@ def test_exported_vectors_reload_to_the_same_tensor(cli, tmp_path, lm_run):
 
 
 def test_export_then_classifier_uses_them(cli, tmp_path, lm_run):
-    results, run_id, weight, _ = lm_run
+    results, run_id, _weight, _ = lm_run
     out = tmp_path / "lm.vec"
     assert cli("export-embeddings", "--run", run_id, str(out), "--results-dir",
                str(results))[0] == 0
@@ -68,7 +68,7 @@ def test_export_then_classifier_uses_them(cli, tmp_path, lm_run):
     rows = "".join(f"{'the cat sat' if i % 2 else 'a dog and a log'}\t{i % 2}\n" for i in range(20))
     for split in ("train", "dev", "test"):
         (folder / f"{split}.tsv").write_text("sentence\tlabel\n" + rows)
-    code, stdout, err = cli("run", "--model", "textrnn", "--task", "text-classification",
+    code, _stdout, err = cli("run", "--model", "textrnn", "--task", "text-classification",
                             "--set", f"task.dataset={folder}", "--set", f"train.embeddings={out}",
                             "--set", "model.hidden_size=4", "--set", "train.progress=false",
                             "--max-epochs", "1", "--no-track", "--results-dir",
@@ -78,7 +78,7 @@ def test_export_then_classifier_uses_them(cli, tmp_path, lm_run):
 
 
 def test_bad_export_requests_are_one_line_errors(cli, tmp_path, lm_run):
-    results, run_id, _, _ = lm_run
+    results, _run_id, _, _ = lm_run
     code, _, err = cli("export-embeddings", "--run", "nope", str(tmp_path / "x.vec"),
                        "--results-dir", str(results))
     assert code == 2 and "--run nope: no " in err and len(err.strip().splitlines()) == 1

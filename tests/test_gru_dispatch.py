@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-import rnnbench.nn_gru as nn_gru
+import rnnbench.nn.gru as nn_gru
 from rnnbench import ModelContext
 from rnnbench.contract.registry import get_registry
 from rnnbench.nn import GRU, run_rnn

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from rnnbench.horizon import HorizonPoint, largest_solved
+from rnnbench.sweep.horizon import HorizonPoint, largest_solved
 
 pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
@@ -55,7 +55,7 @@ def test_horizon_is_usable_from_python_and_refuses_tasks_without_a_length(tmp_pa
     import pytest
 
     from rnnbench.contract.errors import ConfigError
-    from rnnbench.horizon import HorizonStudy, run_horizon
+    from rnnbench.sweep.horizon import HorizonStudy, run_horizon
     from rnnbench.tracking.mlflow_tracker import MlflowTracker
 
     tracker = MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}")

@@ -121,7 +121,7 @@ def test_init_is_searchable_from_a_sweep_config_and_checked_there(tmp_path):
                                           r"'identity' is refused"):
         build_sweep_config(get_registry(), bad, {})
     bad.write_text(good.read_text().replace("low: 0.5", "low: 0.0"))
-    with pytest.raises(ConfigError, match="init_scale: must be > 0, got 0.0"):
+    with pytest.raises(ConfigError, match=r"init_scale: must be > 0, got 0\.0"):
         build_sweep_config(get_registry(), bad, {})
 
 

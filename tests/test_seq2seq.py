@@ -192,7 +192,7 @@ def test_a_sweep_searches_and_ranks_seq2seq_pairs_like_any_other(cli, tmp_path):
 
 
 def test_horizon_takes_the_synthetic_seq2seq_tasks():
-    from rnnbench.horizon import check_task
+    from rnnbench.sweep.horizon import check_task
 
     for name in ("reverse", "sort", "addition"):
         spec = check_task(get_registry(), name)  # a length option and a solved criterion

@@ -57,7 +57,7 @@ def parse_ints(text: str, option: str) -> list[int]:
 
 def run(args: argparse.Namespace) -> int:
     from rnnbench.contract.registry import get_registry
-    from rnnbench.horizon import HorizonStudy, check_task, run_horizon, summary
+    from rnnbench.sweep.horizon import HorizonStudy, check_task, run_horizon, summary
     from rnnbench.tracking.mlflow_tracker import MlflowTracker
     from rnnbench.training.config import parse_sets, resolve_tracking_uri
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from rnnbench.contract.specs import ModelOutput
+from rnnbench.contract.outputs import ModelOutput
 
 if TYPE_CHECKING:
     import torch

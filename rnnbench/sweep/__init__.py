@@ -1,4 +1,4 @@
-"""Optuna sweeps, one layer of small parts:
+"""Orchestration: Optuna sweeps and horizon studies, one layer of small parts:
 
     config    the typed sweep configuration (a YAML file overlaid by flags)
     run       run_sweep: check, open the stores, run the pairs, publish
@@ -12,6 +12,7 @@
     parent    the parent tracked run: identity, settings, the published leaderboard
     workers   helper processes on one machine
     context   what the parts share
+    horizon   the horizon study: the longest length each model learns in a step budget
 
 Importing this package imports neither Optuna nor torch.
 """

@@ -11,7 +11,8 @@ kind and the broken promise.
 """
 
 from rnnbench._api import lazy_names
-from rnnbench.testing.models import ContractError, check_model_spec, check_step_states
+from rnnbench.testing.inputs import ContractError
+from rnnbench.testing.models import check_model_spec, check_step_states
 from rnnbench.testing.tasks import check_task_spec
 from rnnbench.testing.trees import check_tree_model_spec, random_trees, tree_batches
 

@@ -7,14 +7,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from rnnbench.contract.specs import ModelContext, ModelSpec, OutputKind
-
-VOCAB = 13
-FEATURES = 3
-PAD = 0
-
-
-class ContractError(AssertionError):
-    pass
+from rnnbench.testing.inputs import FEATURES, PAD, VOCAB, ContractError
 
 
 def _contexts(spec: ModelSpec) -> list[ModelContext]:

@@ -11,7 +11,7 @@ import torch
 
 from rnnbench.contract.seq2seq import Seq2SeqTarget
 from rnnbench.contract.specs import InputKind, ModelContext, ModelSpec
-from rnnbench.testing.models import FEATURES, PAD, VOCAB, ContractError
+from rnnbench.testing.inputs import FEATURES, PAD, VOCAB, ContractError
 from rnnbench.training.decoding import beam_decode, greedy_decode
 
 TARGET = Seq2SeqTarget(vocab_size=11, bos_id=9, eos_id=10, padding_idx=0, max_length=6)

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from rnnbench.contract.specs import ModelContext, ModelSpec, OutputKind
 from rnnbench.contract.trees import NODES
-from rnnbench.testing.models import ContractError
+from rnnbench.testing.inputs import ContractError
 
 VOCAB = 13
 MAX_CHILDREN = 3

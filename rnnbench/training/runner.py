@@ -12,13 +12,11 @@ import math
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rnnbench.contract.errors import Interrupted, RnnbenchError, plugin_call
 from rnnbench.contract.registry import Registry
-from rnnbench.contract.specs import ModelSpec, Task, TaskSpec
 from rnnbench.tracking import schema
 from rnnbench.training.budget import apply_budget, budgeted_count
 from rnnbench.training.config import RunConfig, selected_diagnostics
@@ -26,6 +24,7 @@ from rnnbench.training.devices import check_devices, is_distributed
 from rnnbench.training.distributed import launch_context
 from rnnbench.training.divergence import divergence
 from rnnbench.training.embeddings import install_embeddings, prepare_embeddings
+from rnnbench.training.prepared import PreparedRun
 from rnnbench.training.reports import log_reports
 from rnnbench.training.result import RunResult
 from rnnbench.training.resume import config_hash, find_resumable
@@ -35,20 +34,6 @@ from rnnbench.training.trainer import make_trainer, single_device_trainer
 from rnnbench.training.tying import tied_head
 
 SCHEDULE_NAMES = tuple(p.name for p in SCHEDULE_OPTIONS)
-
-
-@dataclass
-class PreparedRun:
-    """Everything built and validated, nothing written yet."""
-
-    config: RunConfig
-    model_spec: ModelSpec
-    task_spec: TaskSpec
-    task: Task
-    system: Any
-    diagnostics: list = field(default_factory=list)  # DiagnosticSpecs to attach
-    budget: Any = None  # the BudgetFit that set the width (train.param_budget), or None
-    embeddings: Any = None  # the LoadedEmbeddings installed (train.embeddings), or None
 
 
 def prepare(config: RunConfig, registry: Registry) -> PreparedRun:

@@ -18,7 +18,7 @@ from rnnbench.contract.errors import RnnbenchError
 from rnnbench.contract.specs import Task
 
 if TYPE_CHECKING:
-    from rnnbench.training.runner import PreparedRun
+    from rnnbench.training.prepared import PreparedRun
 
 ARTIFACT_PATH = "samples"
 

@@ -11,7 +11,7 @@ from rnnbench.contract.errors import RnnbenchError
 from rnnbench.training.devices import parse_devices
 
 if TYPE_CHECKING:
-    from rnnbench.training.runner import PreparedRun
+    from rnnbench.training.prepared import PreparedRun
 
 
 def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: Iterable[Any]):

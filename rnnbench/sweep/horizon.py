@@ -8,7 +8,7 @@ it; the model's horizon is its largest solved length.
 
 From Python (the CLI `rnnbench horizon` only parses arguments and calls this):
 
-    from rnnbench.horizon import HorizonStudy, run_horizon
+    from rnnbench.sweep.horizon import HorizonStudy, run_horizon
     study = HorizonStudy(models=["rnn", "lstm"], task="adding", lengths=[25, 50],
                          budget_steps=500, seeds=2)
     result = run_horizon(study, tracker)   # tracker: rnnbench.tracking.MlflowTracker

@@ -15,6 +15,8 @@ Children always sit on lower levels, so `table` already holds them.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 
 from rnnbench.contract.specs import ModelContext
@@ -24,7 +26,7 @@ from rnnbench.contract.trees import NODES, TreeBatch, TreeOutput
 def levels(tree: TreeBatch) -> list[tuple[int, int]]:
     """(start, end) node ranges of the levels, leaves first."""
     bounds = tree.offsets.tolist()
-    return list(zip(bounds[:-1], bounds[1:], strict=True))
+    return list(itertools.pairwise(bounds))
 
 
 def node_inputs(embedding: torch.nn.Embedding, inputs: torch.Tensor,

@@ -1,5 +1,6 @@
-"""Building blocks for model plugins: input encoding, fused recurrences with packing,
-masks and pooling. Shapes: B batch, T time, E embedding, H hidden.
+"""Recurrent building blocks for model plugins (public through `rnnbench.nn`): input
+encoding, fused recurrences with packing, custom cell stacks, masks and pooling.
+Shapes: B batch, T time, E embedding, H hidden.
 """
 
 from __future__ import annotations
@@ -9,42 +10,6 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnbench.contract.specs import ModelContext
-from rnnbench.nn_init import (
-    IDENTITY_IS_FOR_ELMAN,
-    INITS,
-    PositiveParam,
-    RefusingParam,
-    init_fused_,
-    init_params,
-    init_recurrent_,
-)
-from rnnbench.nn_trees import chain_trees, child_rows, levels, node_inputs, tree_output
-
-# the public names (rnnbench._api): blocks, initialisation (nn_init), tree helpers (nn_trees)
-__all__ = [
-    "IDENTITY_IS_FOR_ELMAN",
-    "INITS",
-    "CellStack",
-    "FusedRecurrent",
-    "InputEncoder",
-    "PositiveParam",
-    "RefusingParam",
-    "chain_trees",
-    "child_rows",
-    "drop_read_output",
-    "final_hidden",
-    "init_fused_",
-    "init_params",
-    "init_recurrent_",
-    "keep_state",
-    "length_mask",
-    "levels",
-    "node_inputs",
-    "recurrent_params",
-    "reverse_padded",
-    "run_rnn",
-    "tree_output",
-]
 
 
 class InputEncoder(nn.Module):
@@ -87,7 +52,7 @@ def run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor, state=None)
     cpu_lengths = lengths.detach().to("cpu")
     if bool((cpu_lengths == total).all()):
         return rnn(x, state)
-    if hasattr(rnn, "forward_padded"):  # a recurrence that masks itself (nn_gru.GRU)
+    if hasattr(rnn, "forward_padded"):  # a recurrence that masks itself (rnnbench.nn.gru.GRU)
         return rnn.forward_padded(x, lengths, state)
     packed = pack_padded_sequence(x, cpu_lengths, batch_first=True, enforce_sorted=False)
     out, final = rnn(packed, state)
@@ -187,15 +152,6 @@ class FusedRecurrent(nn.Module):
         sequence, pooled = drop_read_output(self.dropout, self.reads,
                                             torch.stack(outputs, dim=1), hidden[-1][-1])
         return ModelOutput(sequence=sequence, pooled=pooled, state=state), hidden
-
-
-# GRU: torch's GRU with its own recurrence where the fused CPU kernel is slow (nn_gru);
-# the shared hyperparameters live (torch-free) in rnnbench.params, so that a plugin's spec
-# can be read without importing torch; both public here
-from rnnbench.nn_gru import GRU  # noqa: E402, F401
-from rnnbench.params import recurrent_params  # noqa: E402, F401
-
-# --- Recurrent-weight initialisation shared by the recurrent families -----------------
 
 
 # --- Stacks of custom recurrent cells -------------------------------------------------
