@@ -75,15 +75,30 @@ def git_ignored(repo: Path, path: Path) -> bool:
                 relative[1:] in (("README.md",), ("benchmarks.md",)))
 
 
+def linked_repository_files(docs: Path, repo: Path) -> set[Path]:
+    """Files outside docs/ that a page links to (a guide's `../../benchmarks/x.py`)."""
+    found = set()
+    for page in docs.rglob("*.md"):
+        for match in LINK.finditer(page.read_text(encoding="utf-8")):
+            target = match.group(2).partition("#")[0]
+            if not target or "://" in target or target.startswith(("/", "mailto:")):
+                continue
+            path = Path(os.path.normpath(page.parent / target))
+            if path.is_file() and path.is_relative_to(repo) and not path.is_relative_to(docs) \
+                    and path != repo / "README.md":  # served as the home page, not a page
+                found.add(path)
+    return found
+
+
 @event_priority(-110)  # after the i18n plugin (-100), which drops pages outside docs/
 def on_files(files, config):
     repo = _repo(config)
-    for tree in SHARED_TREES:
-        for path in sorted((repo / tree).rglob("*")):
-            if path.is_file() and path.suffix in SHARED_SUFFIXES and \
-                    not git_ignored(repo, path):
-                files.append(File(path.relative_to(repo).as_posix(), str(repo),
-                                  config["site_dir"], config["use_directory_urls"]))
+    docs = Path(config["docs_dir"]).resolve()
+    shared = {path for tree in SHARED_TREES for path in (repo / tree).rglob("*")
+              if path.is_file() and path.suffix in SHARED_SUFFIXES and not git_ignored(repo, path)}
+    for path in sorted(shared | linked_repository_files(docs, repo)):
+        files.append(File(path.relative_to(repo).as_posix(), str(repo),
+                          config["site_dir"], config["use_directory_urls"]))
     return files
 
 
@@ -101,20 +116,32 @@ def expand_snippets(markdown: str, snippets: Path) -> str:
 
 def on_page_markdown(markdown, page, config, files):
     docs = Path(config["docs_dir"]).resolve()
-    markdown = expand_snippets(markdown, docs / "snippets")
     repo = docs.parent
-    folder = (docs / page.file.src_uri).parent
+    markdown = expand_snippets(markdown, docs / "snippets")
+    real = Path(page.file.abs_src_path).resolve().parent  # where the file lies in the repository
+    virtual = docs / Path(page.file.src_uri).parent  # where the site puts it
+    outside = not real.is_relative_to(docs)  # results/README.md, a linked README.md
 
     def rewrite(match):
         target = match.group(2)
         if "://" in target or target.startswith(("#", "/", "mailto:")):
             return match.group(0)
         path, _, anchor = target.partition("#")
-        resolved = Path(os.path.normpath(folder / path))
-        if resolved.is_relative_to(docs) or not resolved.is_relative_to(repo):
+        resolved = Path(os.path.normpath(real / path))
+        home = resolved == repo / "README.md"
+        if home:
+            resolved = docs / "index.md"  # the README's place in the site is the home page
+        if resolved.is_relative_to(docs):
+            if not outside and not home:
+                return match.group(0)
+            inside = resolved
+        elif resolved.is_relative_to(repo):
+            inside = docs / resolved.relative_to(repo)  # where on_files put it
+        else:
             return match.group(0)
-        inside = docs / resolved.relative_to(repo)  # where on_files put it
-        new = os.path.relpath(inside, folder).replace(os.sep, "/")
+        if re.search(r"\.[a-z]{2}\.md$", inside.name):  # a translation: the site's page
+            inside = inside.with_name(re.sub(r"\.[a-z]{2}\.md$", ".md", inside.name))
+        new = os.path.relpath(inside, virtual).replace(os.sep, "/")
         return f"{match.group(1)}{new}{'#' + anchor if anchor else ''}{match.group(3)}"
 
     return LINK.sub(rewrite, markdown)
