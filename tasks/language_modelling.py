@@ -59,7 +59,7 @@ OPTIONS = ParamSet((
           minimum=0.0, maximum=0.5),
     Param("test_fraction", float, 0.05, "fraction before validation used for test "
           "(0: test on the validation text)", minimum=0.0, maximum=0.5),
-    Param("vocab_size", int, 50000, "maximum vocabulary size, specials included", minimum=1),
+    Param("vocab_size", int, 50000, "maximum vocabulary size, specials included (at least 3: <pad>, <unk> and one token)", minimum=3),
     Param("min_freq", int, 1, "minimum training frequency of a vocabulary token", minimum=1),
     Param("cache", bool, True, "reuse the token ids of local files from the datasets cache "
           "folder (keyed by the files' contents, the options and the code)"),

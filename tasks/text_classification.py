@@ -46,7 +46,7 @@ OPTIONS = ParamSet((
           choices=("auto", "word", "char")),
     Param("max_length", int, 256, "tokens kept per text (longer texts are truncated)",
           minimum=1, maximum=MAX_LENGTH_LIMIT),
-    Param("vocab_size", int, 30000, "maximum vocabulary size, specials included", minimum=1),
+    Param("vocab_size", int, 30000, "maximum vocabulary size, specials included (at least 3: <pad>, <unk> and one token)", minimum=3),
     Param("min_freq", int, 1, "minimum training-set frequency of a vocabulary token", minimum=1),
     Param("max_train_samples", int, 0, "cap on training examples (0: all)", minimum=0),
     Param("valid_fraction", float, 0.1, "fraction of train carved out when a split is missing",
