@@ -49,6 +49,8 @@ OPTIONS = ParamSet((
     Param("config", str, None, "hub config name (e.g. wikitext-2-raw-v1)", nullable=True),
     Param("format", str, "auto", "file format (auto: by extension; a .txt of lines with "
           "tabs is TSV)", choices=FORMAT_CHOICES),
+    Param("delimiter", str, "auto", "field separator of CSV files (auto: ',' unless ';' or "
+          "'|' alone splits every line evenly)", choices=("auto", ",", ";", "|", ":", " ")),
     Param("header", str, "auto", "CSV/TSV files start with a header line (auto: detected)",
           choices=("auto", "true", "false")),
     Param("text_column", str, "auto", "text column of a table or hub dataset (auto: "
@@ -117,7 +119,7 @@ class LanguageModellingTask(Task):
                       "test": "test"}
             name = self._text_column(hub["train"], None, f"split 'train' of {o['dataset']!r}")
             return {rename[s]: "".join(column(hub[s], name)) for s in hub if s in rename}
-        data = load_local(files, fmt=o["format"], header=o["header"])
+        data = load_local(files, fmt=o["format"], header=o["header"], delimiter=o["delimiter"])
         tables = getattr(data, "tables", {})
         texts = {}
         for split, ds in data.items():

@@ -40,6 +40,8 @@ OPTIONS = ParamSet((
           "lines is TSV)", choices=FORMAT_CHOICES),
     Param("text_column", str, "auto", "text column (auto: sentence, text, review, ...)"),
     Param("label_column", str, "auto", "label column (auto: label, sentiment, class, ...)"),
+    Param("delimiter", str, "auto", "field separator of CSV files (auto: ',' unless ';' or "
+          "'|' alone splits every line evenly)", choices=("auto", ",", ";", "|", ":", " ")),
     Param("header", str, "auto", "CSV/TSV files start with a header line (auto: detected; "
           "false: columns are 0, 1, ...)", choices=("auto", "true", "false")),
     Param("tokenizer", str, "auto", "auto, word (whitespace) or char",
@@ -106,7 +108,8 @@ class TextClassificationTask(ObjectiveTask, Task):
 
         o = self.o
         if self.files:
-            data = load_local(self.files, fmt=o["format"], header=o["header"])
+            data = load_local(self.files, fmt=o["format"], header=o["header"],
+                              delimiter=o["delimiter"])
             self.tables = dict(getattr(data, "tables", {}))
             return data
         hub = load_hub(o["dataset"], o["config"], "task.dataset")

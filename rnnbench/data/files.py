@@ -78,17 +78,19 @@ def local_files(path: Path, option: str = "task.dataset") -> dict[str, Path]:
     return files
 
 
-def load_local(files: dict[str, Path], fmt: str = "auto", header: str = "auto"):
+def load_local(files: dict[str, Path], fmt: str = "auto", header: str = "auto",
+               delimiter: str = "auto"):
     """A datasets.DatasetDict from local files (split -> path), with the files' Tables
     (line numbers, header decisions; rows dropped) in its `tables` attribute.
 
     fmt: task.format (auto | csv | tsv | jsonl | parquet | text); header: task.header
-    (auto | true | false), see rnnbench.data.tabular.
+    (auto | true | false); delimiter: task.delimiter (auto | one character), see
+    rnnbench.data.tabular.
     """
     import datasets
 
     datasets.disable_progress_bars()
-    tables = read_tables(files, fmt, header)
+    tables = read_tables(files, fmt, header, delimiter)
     splits = _local_splits_class()({split: datasets.Dataset.from_dict(table.data)
                           for split, table in tables.items()})
     for table in tables.values():
