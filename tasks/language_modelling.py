@@ -52,6 +52,8 @@ OPTIONS = ParamSet((
     Param("config", str, None, "hub config name (e.g. wikitext-2-raw-v1)", nullable=True),
     Param("format", str, "auto", "file format (auto: by extension; a .txt of lines with "
           "tabs is TSV)", choices=FORMAT_CHOICES),
+    Param("delimiter", str, "auto", "field separator of CSV files (auto: ',' unless ';' or "
+          "'|' alone splits every line evenly)", choices=("auto", ",", ";", "|", ":", " ")),
     Param("header", str, "auto", "CSV/TSV files start with a header line (auto: detected)",
           choices=("auto", "true", "false")),
     Param("text_column", str, "auto", "text column of a table or hub dataset (auto: "
@@ -65,7 +67,7 @@ OPTIONS = ParamSet((
           minimum=0.0, maximum=0.5),
     Param("test_fraction", float, 0.05, "fraction before validation used for test "
           "(0: test on the validation text)", minimum=0.0, maximum=0.5),
-    Param("vocab_size", int, 50000, "maximum vocabulary size, specials included", minimum=1),
+    Param("vocab_size", int, 50000, "maximum vocabulary size, specials included (at least 3: <pad>, <unk> and one token)", minimum=3),
     Param("min_freq", int, 1, "minimum training frequency of a vocabulary token", minimum=1),
     Param("cache", bool, True, "reuse the token ids of local files from the datasets cache "
           "folder (keyed by the files' contents, the options and the code)"),
@@ -123,7 +125,7 @@ class LanguageModellingTask(Task):
                       "test": "test"}
             name = self._text_column(hub["train"], None, f"split 'train' of {o['dataset']!r}")
             return {rename[s]: "".join(column(hub[s], name)) for s in hub if s in rename}
-        data = load_local(files, fmt=o["format"], header=o["header"])
+        data = load_local(files, fmt=o["format"], header=o["header"], delimiter=o["delimiter"])
         tables = getattr(data, "tables", {})
         texts = {}
         for split, ds in data.items():

@@ -40,13 +40,15 @@ OPTIONS = ParamSet((
           "lines is TSV)", choices=FORMAT_CHOICES),
     Param("text_column", str, "auto", "text column (auto: sentence, text, review, ...)"),
     Param("label_column", str, "auto", "label column (auto: label, sentiment, class, ...)"),
+    Param("delimiter", str, "auto", "field separator of CSV files (auto: ',' unless ';' or "
+          "'|' alone splits every line evenly)", choices=("auto", ",", ";", "|", ":", " ")),
     Param("header", str, "auto", "CSV/TSV files start with a header line (auto: detected; "
           "false: columns are 0, 1, ...)", choices=("auto", "true", "false")),
     Param("tokenizer", str, "auto", "auto, word (whitespace) or char",
           choices=("auto", "word", "char")),
     Param("max_length", int, 256, "tokens kept per text (longer texts are truncated)",
           minimum=1, maximum=MAX_LENGTH_LIMIT),
-    Param("vocab_size", int, 30000, "maximum vocabulary size, specials included", minimum=1),
+    Param("vocab_size", int, 30000, "maximum vocabulary size, specials included (at least 3: <pad>, <unk> and one token)", minimum=3),
     Param("min_freq", int, 1, "minimum training-set frequency of a vocabulary token", minimum=1),
     Param("max_train_samples", int, 0, "cap on training examples (0: all)", minimum=0),
     Param("valid_fraction", float, 0.1, "fraction of train carved out when a split is missing",
@@ -106,7 +108,8 @@ class TextClassificationTask(ObjectiveTask, Task):
 
         o = self.o
         if self.files:
-            data = load_local(self.files, fmt=o["format"], header=o["header"])
+            data = load_local(self.files, fmt=o["format"], header=o["header"],
+                              delimiter=o["delimiter"])
             self.tables = dict(getattr(data, "tables", {}))
             return data
         hub = load_hub(o["dataset"], o["config"], "task.dataset")

@@ -276,7 +276,8 @@ ROWS = {
               "columns: Phrase, Score); set task.text_column"),
     "missing file": Row(TC, lambda p: p / "nope.tsv", error="task.dataset: FILE does not exist"),
     "folder without a train file": Row(TC, no_train_file,
-                                       error="task.dataset FILE: no train file"),
+                                       error="task.dataset FILE: unknown folder layout; "
+                                             "accepted: a folder with train.csv|tsv|jsonl"),
     "lm table without a text column": Row(
         LM, lambda p: write(p / "t.csv", "id,score,other\n" + lines(50, lambda i: f"{i},1,x")),
         error="FILE: no text column found (looked for sentence, text,",

@@ -43,9 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from rnnbench.training.distributed import is_worker
-
     from rnnbench.cli import signals
+    from rnnbench.training.distributed import is_worker
 
     if is_worker():  # a rank re-launched by Lightning's DDP: train, track nothing
         from rnnbench.training.worker import run_worker

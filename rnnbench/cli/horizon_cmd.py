@@ -58,11 +58,13 @@ def parse_ints(text: str, option: str) -> list[int]:
 def run(args: argparse.Namespace) -> int:
     from rnnbench.contract.registry import get_registry
     from rnnbench.sweep.horizon import HorizonStudy, check_task, run_horizon, summary
-    from rnnbench.tracking.mlflow_tracker import MlflowTracker
-    from rnnbench.training.config import parse_sets, resolve_tracking_uri
-
-    from rnnbench.tracking.mlflow_tracker import check_tracking_uri
-    from rnnbench.training.config import check_experiment, tracking_uri_source
+    from rnnbench.tracking.mlflow_tracker import MlflowTracker, check_tracking_uri
+    from rnnbench.training.config import (
+        check_experiment,
+        parse_sets,
+        resolve_tracking_uri,
+        tracking_uri_source,
+    )
     from rnnbench.training.devices import check_devices
 
     for flag in ("budget_steps", "seeds"):

@@ -32,7 +32,6 @@ def run(args: argparse.Namespace) -> int:
     from rnnbench.tracking.leaderboard import build_rows, final_runs, sweep_runs
     from rnnbench.tracking.leaderboard_format import render
     from rnnbench.tracking.mlflow_tracker import MlflowTracker
-
     from rnnbench.training.config import tracking_uri_source
 
     tracker = MlflowTracker.open_existing(resolve_tracking_uri(args.tracking_uri, args.results_dir),

@@ -37,8 +37,10 @@ def find_split_files(folder: Path, option: str) -> dict[str, Path]:
                 found[split] = matches[0]
                 break
     if "train" not in found:
-        raise DataError(f"{option} {folder}: no train file (expected train.csv, train.tsv, "
-                        "train.jsonl, train.parquet or train.txt)")
+        raise DataError(f"{option} {folder}: unknown folder layout; accepted: a folder with "
+                        "train.csv|tsv|jsonl|parquet|txt (and optional dev|validation|valid|"
+                        "val and test files), one data file, or a `datasets` save_to_disk "
+                        "folder (DatasetDict or Dataset)")
     return found
 
 
@@ -76,17 +78,19 @@ def local_files(path: Path, option: str = "task.dataset") -> dict[str, Path]:
     return files
 
 
-def load_local(files: dict[str, Path], fmt: str = "auto", header: str = "auto"):
+def load_local(files: dict[str, Path], fmt: str = "auto", header: str = "auto",
+               delimiter: str = "auto"):
     """A datasets.DatasetDict from local files (split -> path), with the files' Tables
     (line numbers, header decisions; rows dropped) in its `tables` attribute.
 
     fmt: task.format (auto | csv | tsv | jsonl | parquet | text); header: task.header
-    (auto | true | false), see rnnbench.data.tabular.
+    (auto | true | false); delimiter: task.delimiter (auto | one character), see
+    rnnbench.data.tabular.
     """
     import datasets
 
     datasets.disable_progress_bars()
-    tables = read_tables(files, fmt, header)
+    tables = read_tables(files, fmt, header, delimiter)
     splits = _local_splits_class()({split: datasets.Dataset.from_dict(table.data)
                           for split, table in tables.items()})
     for table in tables.values():
@@ -107,8 +111,32 @@ def _local_splits_class():
     return LocalSplits
 
 
+def is_saved_dataset(path: Path) -> bool:
+    """A folder written by `DatasetDict.save_to_disk` (dataset_dict.json) or
+    `Dataset.save_to_disk` (state.json + dataset_info.json)."""
+    return path.is_dir() and ((path / "dataset_dict.json").is_file() or (
+        (path / "state.json").is_file() and (path / "dataset_info.json").is_file()))
+
+
+def load_saved(path: Path, option: str):
+    """A datasets.DatasetDict from a save_to_disk folder; a single saved Dataset is the
+    training split."""
+    import datasets
+
+    try:
+        data = datasets.load_from_disk(str(path))
+    except Exception as exc:  # a damaged folder: one line naming it
+        raise DataError(f"{option} {path}: not a readable `datasets` save_to_disk folder "
+                        f"({reason(exc)})") from None
+    return data if isinstance(data, datasets.DatasetDict) else datasets.DatasetDict(train=data)
+
+
 def load_hub(name: str, config: str | None, option: str):
-    """A datasets.DatasetDict from the Hugging Face Hub, with a clear offline error."""
+    """A datasets.DatasetDict from the Hugging Face Hub, with a clear offline error; a
+    local `save_to_disk` folder (see resolve_local) loads through `load_from_disk`."""
+    local = Path(name).expanduser()
+    if is_saved_dataset(local):
+        return load_saved(local, option)
     if is_offline():
         raise DataError(
             f"{option} {name!r}: not a local file or folder, and the Hugging Face Hub is "
@@ -132,11 +160,14 @@ def column(dataset, name: str) -> list:
 
 
 def resolve_local(dataset: str, option: str = "task.dataset") -> Path | None:
-    """The path named by `dataset` when it is local, None when it is a hub id.
+    """The path named by `dataset` when it is local files, None when it is a hub id or a
+    `datasets` save_to_disk folder (both loaded by load_hub).
 
     Local: it exists, starts with '.', '/' or '~', or ends in a known file type.
     """
     path = Path(dataset).expanduser()
+    if is_saved_dataset(path):
+        return None  # a DatasetDict/Dataset on disk: loaded like a hub dataset (load_hub)
     if path.exists():
         return path
     if dataset.startswith((".", "/", "~")) or path.suffix.lower() in FORMATS:

@@ -102,11 +102,12 @@ def _looks_tab_separated(path: Path) -> bool:
 
 # ------------------------------------------------------------------------ reading
 def read_table(path: Path, fmt: str, header: str = "auto",
-               fallback_header: bool | None = None) -> Table:
+               fallback_header: bool | None = None, delimiter: str = "auto") -> Table:
     """The file as a Table. header: auto | true | false (CSV and TSV only);
-    fallback_header: the decision to take when `auto` cannot decide (None: error)."""
+    fallback_header: the decision to take when `auto` cannot decide (None: error);
+    delimiter: a CSV file's field separator (auto: detected)."""
     if fmt in ("csv", "tsv"):
-        rows, lines = _records(path, fmt)
+        rows, lines = _records(path, fmt, delimiter)
         decided = detect_header(rows) if header == "auto" else None
         return _delimited(path, fmt, rows, lines, header,
                           fallback_header if decided is None else decided)
@@ -119,11 +120,11 @@ def read_table(path: Path, fmt: str, header: str = "auto",
 
 
 def read_tables(files: Mapping[str, Path], fmt: str = "auto",
-                header: str = "auto") -> dict[str, Table]:
+                header: str = "auto", delimiter: str = "auto") -> dict[str, Table]:
     """Split name -> Table. An undecidable header takes the decision made for the
     other files (the training file's first)."""
     formats = {split: file_format(path, fmt) for split, path in files.items()}
-    records = {split: _records(path, formats[split]) for split, path in files.items()
+    records = {split: _records(path, formats[split], delimiter) for split, path in files.items()
                if formats[split] in ("csv", "tsv")}
     decided = {split: detect_header(rows) for split, (rows, _) in records.items()
                if header == "auto"}
@@ -139,14 +140,38 @@ def read_tables(files: Mapping[str, Path], fmt: str = "auto",
     return tables
 
 
-def _records(path: Path, fmt: str) -> tuple[list[list[str]], list[int]]:
-    """Non-blank records of equal width and the line each starts on. TSV: quotes are text."""
+DELIMITERS = (",", ";", "|")  # what task.delimiter=auto considers for a .csv file
+
+
+def detect_delimiter(path: Path) -> str:
+    """',' unless the file's first lines split evenly (2+ fields, the same count on every
+    line) on exactly one of ';' and '|' and not on ','."""
+    with path.open("rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    lines = [ln for ln in head.decode("utf-8-sig", errors="replace").splitlines() if ln.strip()]
+    if len(head) == _SNIFF_BYTES:
+        lines = lines[:-1]  # possibly cut in the middle
+    even = []
+    for sep in DELIMITERS:
+        widths = {len(row) for row in csv.reader(lines, delimiter=sep)}
+        if len(widths) == 1 and min(widths) >= 2:
+            even.append(sep)
+    return even[0] if len(even) == 1 else ","
+
+
+def _records(path: Path, fmt: str, delimiter: str = "auto") -> tuple[list[list[str]], list[int]]:
+    """Non-blank records of equal width and the line each starts on. TSV: quotes are text.
+    delimiter: task.delimiter for CSV files (auto: detect_delimiter)."""
     csv.field_size_limit(2**31 - 1)
     rows: list[list[str]] = []
     lines: list[int] = []
     sep: str
     quoting: Literal[0, 1, 2, 3]
-    sep, quoting = ("\t", csv.QUOTE_NONE) if fmt == "tsv" else (",", csv.QUOTE_MINIMAL)
+    if fmt == "tsv":
+        sep, quoting = "\t", csv.QUOTE_NONE
+    else:
+        sep = detect_delimiter(path) if delimiter == "auto" else delimiter
+        quoting = csv.QUOTE_MINIMAL
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh, delimiter=sep, quoting=quoting)
         start = 1
