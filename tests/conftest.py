@@ -45,6 +45,11 @@ TINY = [
 ]
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: runs for minutes (real servers, several workers)")
+    config.addinivalue_line("markers", "postgres: needs the PostgreSQL server on 127.0.0.1")
+
+
 def pytest_unconfigure(config):
     shutil.rmtree(CACHE_ROOT, ignore_errors=True)
 

@@ -156,7 +156,7 @@ def test_rnnbench_ui_opens_every_leaderboard_ranked_with_zero_clicks(cli, tmp_pa
             model = re.search(r"Group: (\S+)", name).group(1)
             shown.append((model, number(row["metrics.`test_mse`"])))
         assert [m for m, _ in shown] == [m for m, _ in expected], (shown, expected)
-        for (model, value), (_, mean) in zip(shown, expected):
+        for (model, value), (_, mean) in zip(shown, expected, strict=True):
             assert value == pytest.approx(mean, rel=1e-9), model
         assert all("(average)" in row["metrics.`test_mse`"] for row in rows)
 

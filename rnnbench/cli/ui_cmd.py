@@ -78,6 +78,12 @@ def run(args: argparse.Namespace) -> int:
         print_urls(urls, base, sweep, args.open)
         return 0
     children: list[subprocess.Popen] = []
+    import signal
+
+    def terminated(signum, frame):  # `kill PID` stops the servers too, as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminated)
     try:
         if not is_server:
             children.append(start_mlflow(uri, args, base))

@@ -125,8 +125,12 @@ def open_sweep(config: SweepConfig, registry: Registry, report=stderr_line) -> S
     pairs = config.pairs(registry)
     with StorageLock(storage_url, f"{config.name}:init"):
         storage = open_storage(storage_url, config.heartbeat)
-        tracker = MlflowTracker(resolve_tracking_uri(config.tracking_uri, results_dir),
-                                config.experiment, artifact_root=results_dir / "mlartifacts")
+        uri = resolve_tracking_uri(config.tracking_uri, results_dir)
+        # a tracking server keeps the artifacts itself (every host reaches them through
+        # it); a database URI stores them beside the results
+        served = uri.lower().startswith(("http://", "https://"))
+        tracker = MlflowTracker(uri, config.experiment,
+                                artifact_root=None if served else results_dir / "mlartifacts")
         parent = open_parent(tracker, config, pairs, storage_url, report)
     progress = SweepProgress(len(pairs), config.n_trials + config.seeds, report)
     return SweepContext(config, registry, tracker, storage, storage_url, progress, parent)

@@ -136,7 +136,7 @@ def envelope(view: View, created_ms: int, updated_ms: int) -> str:
     """The tag value; ValueError when it cannot be brought under MAX_VIEW_CHARS (the
     collapsed-group list is dropped first: the ranking does not depend on it)."""
     state = dict(view.state)
-    for attempt in range(2):
+    for _attempt in range(2):
         value = json.dumps({"name": view.name, "createdAt": created_ms,
                             "updatedAt": updated_ms, "state": encode_state(state)})
         if len(value) <= MAX_VIEW_CHARS:
