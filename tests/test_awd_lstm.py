@@ -1,4 +1,4 @@
-"""AWD-LSTM's regularisers (rnnbench.nn_regularisers, plugins/awd_lstm.py) against their
+"""AWD-LSTM's regularisers (rnnbench.nn.regularisers, plugins/awd_lstm.py) against their
 invariants and hand computations, and tied embeddings (rnnbench.training.tying)."""
 
 import pytest
@@ -8,7 +8,7 @@ from torch import nn
 from rnnbench import ModelContext
 from rnnbench.contract.errors import ConfigError
 from rnnbench.contract.registry import get_registry
-from rnnbench.nn_regularisers import (
+from rnnbench.nn import (
     LockedDropout,
     WeightDrop,
     activation_regularisation,

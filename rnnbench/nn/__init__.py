@@ -6,6 +6,8 @@
                 (rnnbench.nn.gru)
     init        the `init` / `init_scale` hyperparameters and what they do to a
                 recurrent weight (rnnbench.nn.init)
+    regularisers  AWD-LSTM's locked, embedding and weight-drop dropout, AR/TAR
+                (rnnbench.nn.regularisers)
     trees       level-by-level helpers for tree models (rnnbench.nn.trees)
 
 Its names are `__all__` below (docs/guide/api.md lists them with their signatures).
@@ -16,7 +18,7 @@ from rnnbench._api import lazy_names
 # where the names load from on first use (modules, not names: the names are __all__), so
 # that `rnnbench.params` can use the torch-free `init` Params without importing torch
 _SOURCES = ("rnnbench.nn.init", "rnnbench.params", "rnnbench.nn.recurrent", "rnnbench.nn.gru",
-            "rnnbench.nn.trees")
+            "rnnbench.nn.regularisers", "rnnbench.nn.trees")
 
 __all__ = [
     "IDENTITY_IS_FOR_ELMAN",
@@ -25,11 +27,15 @@ __all__ = [
     "FusedRecurrent",
     "GRU",
     "InputEncoder",
+    "LockedDropout",
     "PositiveParam",
     "RefusingParam",
+    "WeightDrop",
+    "activation_regularisation",
     "chain_trees",
     "child_rows",
     "drop_read_output",
+    "embedded_dropout",
     "final_hidden",
     "init_fused_",
     "init_params",
