@@ -29,7 +29,7 @@ class TextRNN(nn.Module):
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state=None) -> ModelOutput:
         x = self.dropout(self.encoder(inputs))  # (B, T, E)
-        out, (h_n, _) = run_rnn(self.lstm, x, lengths)  # out (B, T, 2H); h_n (layers*2, B, H)
+        _out, (h_n, _) = run_rnn(self.lstm, x, lengths)  # out (B, T, 2H); h_n (layers*2, B, H)
         pooled = final_hidden(h_n, bidirectional=True)  # (B, 2H)
         return ModelOutput(pooled=self.dropout(pooled))
 

@@ -86,7 +86,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path, monkeypa
     args = [a.format(**fill) for a in args]
     if args[0] == "run":
         args += ["--results-dir", str(tmp_path / "results")]
-    code, out, err = cli(*args)
+    code, _out, err = cli(*args)
     lines = err.strip().splitlines()
     assert code == 2, err
     assert len(lines) == 1, err

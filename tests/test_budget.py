@@ -136,7 +136,7 @@ def test_bad_budgets_are_one_line_errors_and_write_nothing(cli, tmp_path, args, 
     else:
         head = ["horizon", "--models", "lstm", "--task", "adding", "--lengths", "6",
                 "--seeds", "1", "--budget-steps", "2", *TINY_ADDING[2:8]]  # --lengths: seq_len
-    code, out, err = cli(*head, *args, "--results-dir", str(results))
+    code, _out, err = cli(*head, *args, "--results-dir", str(results))
     assert code == 2, err
     assert err.strip().count("\n") == 0 and message in err, err
     assert not results.exists()

@@ -19,7 +19,7 @@ ADDING = ("run", "--model", "lstm", "--task", "adding")
 ])
 def test_bad_input_is_one_line_and_writes_nothing(cli, tmp_path, args, message):
     results = tmp_path / "results"
-    code, out, err = cli(*args, "--results-dir", str(results))
+    code, _out, err = cli(*args, "--results-dir", str(results))
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1

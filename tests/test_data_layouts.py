@@ -319,7 +319,7 @@ def test_layout_fails_in_one_line_and_writes_nothing(name, tmp_path, cache_dir, 
     dataset = row.layout(tmp_path / "data")
     results = tmp_path / "results"
     model = "lstm" if row.task == LM else "rnn"
-    code, out, err = cli("run", "--model", model, "--task", row.task,
+    code, _out, err = cli("run", "--model", model, "--task", row.task,
                          "--set", f"task.dataset={dataset}",
                          *[x for o in row.options for x in ("--set", f"task.{o}")],
                          *TINY_RUN, "--results-dir", str(results))

@@ -225,7 +225,7 @@ def test_every_command_on_the_pages_parses_and_names_what_exists(cli):
             if config and str(config).startswith("results/"):  # ours; others are the reader's
                 build_sweep_config(registry, ROOT / config, {})
             if args.command in ("list", "describe"):
-                code, out, err = cli(*argv)
+                code, _out, err = cli(*argv)
                 assert code == 0, f"{line}: {err}"
                 ran += 1
             checked += 1
@@ -265,7 +265,7 @@ def test_the_lesson_figure_scripts_draw_from_finished_runs(cli, tmp_path):
     figures = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(figures)
     for model, task, folder in (("gru", "waveform", "wave"), ("seq2seq-attn", "reverse", "attn")):
-        code, out, err = cli("run", "--model", model, "--task", task, *TINY, "--set",
+        code, _out, err = cli("run", "--model", model, "--task", task, *TINY, "--set",
                              "task.seq_len=6", "--set", "task.max_freq=2" if task == "waveform"
                              else "task.beam=1", "--no-track", "--results-dir",
                              str(tmp_path / folder), "--json")

@@ -230,7 +230,7 @@ def test_conflicting_embedding_dim_and_other_bad_requests(cli, tmp_path):
          "bad.txt line 2: 1 values, expected 2"),
     ]
     for args, message in cases:
-        code, out, err = cli("run", "--model", "textrnn", "--task", "text-classification",
+        code, _out, err = cli("run", "--model", "textrnn", "--task", "text-classification",
                              "--set", f"task.dataset={folder}", *args, "--results-dir",
                              str(results))
         assert code != 0 and message in err and len(err.strip().splitlines()) <= 2, err

@@ -93,7 +93,7 @@ def test_a_plugin_sampler_drives_a_sweep(cli, fake_plugin, tmp_path):
     module = importlib.import_module(fake_plugin(SAMPLER_PLUGIN, dist="qmc-plugin"))
     config = tmp_path / "sweep.yaml"
     config.write_text(SWEEP)
-    code, out, err = cli("sweep", "--config", str(config), "--sampler", "qmc",
+    code, _out, err = cli("sweep", "--config", str(config), "--sampler", "qmc",
                          "--results-dir", str(tmp_path / "results"), "--json")
     assert code == 0, err
     assert module.SEEDS == [0, 0, 1]  # the study's, then one per trial seeded by its position

@@ -66,7 +66,7 @@ def test_rows_are_ranked_flagged_and_compared():
     assert [r["model"] for r in rows] == ["gru", "lstm", "rnn"]
     assert [r["rank"] for r in rows] == [1, 2, 3] and [r["winner"] for r in rows] == [
         True, False, False]
-    gru, lstm, rnn = rows
+    gru, _lstm, rnn = rows
     assert gru["solved"] == "3/3" and rnn["solved"] == "0/3"
     assert gru["vs_baseline"] == "better" and gru["p_vs_baseline"] < 0.001
     assert rnn["vs_baseline"] == "at"  # 0.1692 ± 0.0006 cannot be told from 0.1694

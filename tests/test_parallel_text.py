@@ -87,7 +87,7 @@ def test_misaligned_files_are_one_line_errors(tmp_path, cli):
     (tmp_path / "gap.txt").write_text("x\n\nz\n")
     for target, message in (("tgt.txt", "has 3 lines, task.target_file"),
                             ("gap.txt", "gap.txt line 2: blank, but its aligned line is not")):
-        code, out, err = cli("run", "--model", "seq2seq", "--task", "parallel-text",
+        code, _out, err = cli("run", "--model", "seq2seq", "--task", "parallel-text",
                              "--set", f"task.source_file={tmp_path / 'src.txt'}",
                              "--set", f"task.target_file={tmp_path / target}", "--no-track")
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err

@@ -135,7 +135,7 @@ def test_bad_files_are_one_line_errors_and_write_nothing(cli, tmp_path, case):
     make_path, message = BAD[case]
     path = make_path(tmp_path)
     results = tmp_path / "results"
-    code, out, err = cli("run", "--model", "textrnn", "--task", "text-classification",
+    code, _out, err = cli("run", "--model", "textrnn", "--task", "text-classification",
                          "--set", f"task.dataset={path}", "--results-dir", str(results))
     assert code == 2, err
     assert message in err and len(err.strip().splitlines()) == 1

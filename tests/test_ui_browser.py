@@ -188,7 +188,7 @@ def test_rnnbench_ui_opens_every_leaderboard_ranked_with_zero_clicks(cli, tmp_pa
 
 
 def test_rnnbench_ui_refuses_in_one_line(cli, tmp_path, monkeypatch):
-    code, out, err = cli("ui", "--results-dir", str(tmp_path / "nothing"))
+    code, _out, err = cli("ui", "--results-dir", str(tmp_path / "nothing"))
     assert code == 2 and err.count("\n") == 1
     assert "no MLflow store at" in err and "nothing" in err
     (tmp_path / "r").mkdir()
@@ -197,8 +197,8 @@ def test_rnnbench_ui_refuses_in_one_line(cli, tmp_path, monkeypatch):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        code, out, err = cli("ui", "--results-dir", str(tmp_path / "r"), "--port", str(port))
+        code, _out, err = cli("ui", "--results-dir", str(tmp_path / "r"), "--port", str(port))
     assert code == 2 and err.count("\n") == 1 and f"--port {port}" in err, err
     monkeypatch.setitem(sys.modules, "optuna_dashboard", None)  # the extra not installed
-    code, out, err = cli("ui", "--results-dir", str(tmp_path / "r"), "--optuna")
+    code, _out, err = cli("ui", "--results-dir", str(tmp_path / "r"), "--optuna")
     assert code == 2 and err.count("\n") == 1 and "pip install 'rnnbench[ui]'" in err, err

@@ -192,7 +192,7 @@ def settings_page() -> str:
         if kind != "train":
             lines += [" · ".join(f"[`{e['name']}`](#{settings_anchor(e)})" for e in group), ""]
         for entry in group:
-            heading = "###" if kind != "train" else "###"
+            heading = "###"
             label = "train.*" if kind == "train" else f"{kind} `{entry['name']}`"
             lines += [f"{heading} {label} {{#{settings_anchor(entry)}}}", "",
                       f"`rnnbench describe {entry['name']}`:", "",

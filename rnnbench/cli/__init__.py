@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             except Exception:
                 if signals.received() is None:
                     raise
-                return signals.report(Interrupted(signals.received()))  # a peer stopped
+                return signals.report(Interrupted(int(signals.received() or 0)))  # a peer
     with signals.handled():
         try:
             parser = build_parser()
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if signals.received() is not None:  # raised because of the signal (DDP peers)
                 signals.close_open_runs()
-                return signals.report(Interrupted(signals.received()))
+                return signals.report(Interrupted(int(signals.received() or 0)))
             signals.close_open_runs("FAILED", "crashed (a bug: see the traceback on stderr)")
             print(f"rnnbench: internal error: this is a bug, not a mistake of yours; please "
                   f"report it with the traceback below to {BUG_REPORTS}", file=sys.stderr)

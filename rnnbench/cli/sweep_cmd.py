@@ -153,7 +153,8 @@ def closing_lines(result, results_dir: Path, args: argparse.Namespace,
         folder = Path(os.path.commonpath([Path(f).resolve().parent for f in result.files]))
         names = [str(Path(f).resolve().relative_to(folder)) for f in result.files]
         head = f"written to {shown_path(folder)}/: "
-        shown, left = [], list(names)
+        shown: list[str] = []
+        left = list(names)
         while left and len(head + ", ".join([*shown, left[0]])) + len(" (+99 more)") <= width:
             shown.append(left.pop(0))
         lines.append(head + ", ".join(shown) + (f" (+{len(left)} more)" if left else ""))

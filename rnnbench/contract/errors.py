@@ -37,7 +37,7 @@ def plugin_call(label: str, what: str, function, *args, **kwargs):
         raise PluginError(f"{label}: {what} raised {reason(exc)}") from exc
 
 
-class Interrupted(BaseException):  # noqa: N818  (a signal, not an error)
+class Interrupted(BaseException):
     """SIGINT or SIGTERM arrived; raised by the handlers that `rnnbench` installs.
 
     A BaseException that is *not* KeyboardInterrupt, on purpose: Lightning turns a

@@ -300,7 +300,7 @@ def _resolve_options(config: SweepConfig, registry: Registry, where,
                 param.convert(value, f"{at}: model_params.{model}.{name}")
         resolved[model] = out
         if config.train["param_budget"]:
-            if budget_flag:  # --param-budget overrides the file's widths, as flags do
+            if budget_flag and spec.width:  # --param-budget overrides the file's widths
                 out.pop(spec.width, None)
             check_request(spec, config.train["budget_counts"], out, config.budget_at)
     config.model_params = resolved

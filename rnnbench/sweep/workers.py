@@ -49,6 +49,7 @@ class Helpers:
             reader.start()
 
     def _read(self, proc: subprocess.Popen, kept: deque[str]) -> None:
+        assert proc.stderr is not None  # started with stderr=PIPE
         for line in proc.stderr:
             line = line.rstrip("\n")
             if line.startswith(PROGRESS_MARK):

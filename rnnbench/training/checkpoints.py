@@ -21,6 +21,9 @@ from pathlib import Path
 from lightning.pytorch.callbacks import Checkpoint
 
 LAST_NAME = "last.ckpt"
+# A LoggedModel's files (runner.log_best_model, read by training.restore): {"state_dict":
+# ...} of the best checkpoint, and the run's result.json (its settings and data facts).
+MODEL_WEIGHTS, MODEL_SETTINGS = "weights.pt", "result.json"
 
 
 class ResumeCheckpoint(Checkpoint):
@@ -35,3 +38,10 @@ class ResumeCheckpoint(Checkpoint):
         if trainer.is_global_zero:
             os.replace(partial, self.path)
         trainer.strategy.barrier("resume_checkpoint")
+
+
+def best_checkpoint(results_dir: Path, run_id: str) -> Path | None:
+    """The newest best*.ckpt of run `run_id` under results_dir/runs, or None."""
+    folder = Path(results_dir) / "runs" / run_id / "checkpoints"
+    found = sorted(folder.glob("best*.ckpt"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None

@@ -31,6 +31,7 @@ from typing import Any
 
 from rnnbench.contract.errors import ConfigError, DataError
 from rnnbench.contract.registry import Registry
+from rnnbench.training.checkpoints import MODEL_SETTINGS, MODEL_WEIGHTS, best_checkpoint
 
 #: train.* values that a restored run takes whatever it trained with
 RESTORE_TRAIN = {"param_budget": "0", "diagnostics": "none", "accelerator": "cpu",
@@ -80,12 +81,6 @@ def run_settings(results_dir: Path, run_id: str, tracker: Any = None,
     return settings
 
 
-def best_checkpoint(results_dir: Path, run_id: str) -> Path | None:
-    folder = Path(results_dir) / "runs" / run_id / "checkpoints"
-    found = sorted(folder.glob("best*.ckpt"), key=lambda p: p.stat().st_mtime)
-    return found[-1] if found else None
-
-
 def restore_run(results_dir: Path, run_id: str, registry: Registry, *, tracker: Any = None,
                 where: str | None = None,
                 check: Callable[[Any, Any], None] | None = None) -> RestoredRun:
@@ -114,11 +109,6 @@ def restore_run(results_dir: Path, run_id: str, registry: Registry, *, tracker: 
         prepared = _prepare(settings, model, task, Path(results_dir), registry, run_id)
         _load_weights(prepared.system, checkpoint, run_id)
     return RestoredRun(run_id, checkpoint, prepared, settings.source)
-
-
-# A LoggedModel's files (runner.log_best_model): {"state_dict": ...} of the best
-# checkpoint, and the run's result.json (its settings and data facts).
-MODEL_WEIGHTS, MODEL_SETTINGS = "weights.pt", "result.json"
 
 
 def logged_model(tracker: Any, run_id: str, folder: Path) -> Path | None:

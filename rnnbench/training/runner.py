@@ -17,6 +17,7 @@ from typing import Any
 
 from rnnbench.contract.errors import Interrupted, RnnbenchError, plugin_call
 from rnnbench.contract.registry import Registry
+from rnnbench.contract.specs import ModelSpec
 from rnnbench.tracking import schema
 from rnnbench.training.budget import apply_budget, budgeted_count
 from rnnbench.training.config import RunConfig, selected_diagnostics
@@ -316,7 +317,7 @@ def log_best_model(tracker: Any, run_id: str, run_dir: Path, config: RunConfig,
 
     import torch
 
-    from rnnbench.training.restore import MODEL_SETTINGS, MODEL_WEIGHTS, best_checkpoint
+    from rnnbench.training.checkpoints import MODEL_SETTINGS, MODEL_WEIGHTS, best_checkpoint
 
     checkpoint = best_checkpoint(run_dir.parent.parent, run_id)
     if checkpoint is None:
