@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         stopped = next(c for c in children if c.poll() is not None)
-        print(f"rnnbench: error: {getattr(stopped, "label", "a server")} stopped "
+        print(f"rnnbench: error: {getattr(stopped, 'label', 'a server')} stopped "
               f"(exit {stopped.returncode})", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
