@@ -45,7 +45,7 @@ def test_unusable_storage_urls_are_refused_in_one_line(tmp_path, url, expected, 
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
-@pytest.mark.parametrize("url", ["sqlite:///results/optuna.db", "sqlite:////tmp/x/optuna.db",
+@pytest.mark.parametrize("url", ["sqlite:///results/optuna.db", "sqlite:////tmp/optuna.db",
                                  MYSQL, MARIADB, PG])
 def test_supported_storage_urls_pass_the_check(url):
     check_storage_url(url)

@@ -17,7 +17,8 @@ PREPARE = textwrap.dedent("""
 
     data = Path(sys.argv[1])
     for task, options in (("text-classification", {"dataset": str(data / "tc.tsv")}),
-                          ("language-modelling", {"dataset": str(data / "lm.txt"), "bptt": "4"})):
+                          ("language-modelling", {"dataset": str(data / "lm.txt"), "bptt": "4",
+                                                  "eval_batch_size": "2"})):
         spec = get_registry().task(task)
         spec.factory(spec.options.resolve(options, "task"), batch_size=2, seed=0).prepare()
     import matplotlib

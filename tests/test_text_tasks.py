@@ -219,7 +219,7 @@ def test_language_model_baseline_is_the_unigram_cross_entropy(tmp_path):
 
 def test_word_level_appends_eos_per_line(tmp_path):
     path = write(tmp_path / "w.txt", "the cat sat\n\nthe dog\n" * 20)
-    t = make("language-modelling", dataset=path, level="word", batch_size=2, bptt=3)
+    t = make("language-modelling", dataset=path, level="word", batch_size=2, bptt=3, eval_batch_size=2)
     assert "<eos>" in t.vocab.stoi and "cat" in t.vocab.stoi
 
 

@@ -27,12 +27,13 @@ use the averaged weights, as the paper's evaluation does.
 from __future__ import annotations
 
 import math
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from rnnbench.contract.errors import ConfigError
 from rnnbench.contract.params import Choice, Param
+
+if TYPE_CHECKING:  # torch loads where a run needs it: the OPTIONS stay cheap for --help
+    import torch
 
 SCHEDULES = ("none", "plateau", "step", "cosine")
 
@@ -145,6 +146,8 @@ def averaged_weights(optimizer: torch.optim.Optimizer) -> list[tuple[torch.Tenso
 
 def swap_averaged(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
     """Exchange each parameter's values with its average (its own inverse)."""
+    import torch
+
     with torch.no_grad():
         for p, ax in pairs:
             tmp = p.detach().clone()
