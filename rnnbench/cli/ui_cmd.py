@@ -77,13 +77,9 @@ def run(args: argparse.Namespace) -> int:
     if is_server and storage is None:
         print_urls(urls, base, sweep, args.open)
         return 0
+    # Ctrl-C / SIGTERM raise the CLI's Interrupted (exit 130 / 143, as for every command);
+    # `finally` stops every server this command started
     children: list[subprocess.Popen] = []
-    import signal
-
-    def terminated(signum, frame):  # `kill PID` stops the servers too, as Ctrl-C does
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, terminated)
     try:
         if not is_server:
             children.append(start_mlflow(uri, args, base))
@@ -102,8 +98,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"rnnbench: error: {getattr(stopped, 'label', 'a server')} stopped "
               f"(exit {stopped.returncode})", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 0
     finally:
         stop_all(children)
 
