@@ -23,18 +23,23 @@ VOCAB = 1000
 #: cell -> (model, extra hyperparameters, recurrent work per step relative to an LSTM's:
 #: gate blocks x (input + recurrent) multiply-adds; fgr's gate recurrence adds 3x3 blocks)
 CELLS = {
-    "ln-lstm": ("ln-lstm", {}, 1.0), "ln-gru": ("ln-gru", {}, 0.75),
+    "ln-lstm": ("ln-lstm", {}, 1.0),
+    "ln-gru": ("ln-gru", {}, 0.75),
     "bn-lstm": ("bn-lstm", {}, 1.0),
     "peephole": ("lstm", {"variant": "peephole"}, 1.0),
-    "niaf": ("lstm", {"variant": "niaf"}, 1.0), "noaf": ("lstm", {"variant": "noaf"}, 1.0),
+    "niaf": ("lstm", {"variant": "niaf"}, 1.0),
+    "noaf": ("lstm", {"variant": "noaf"}, 1.0),
     "fgr": ("lstm", {"variant": "fgr"}, 1.75),
 }
 
 
 def build(name: str, extra: dict, hidden: int):
     context = ModelContext("tokens", "sequence", vocab_size=VOCAB, padding_idx=0)
-    return get_registry().model(name).builder(context, hidden_size=hidden,
-                                              embedding_dim=hidden, **extra)
+    return (
+        get_registry()
+        .model(name)
+        .builder(context, hidden_size=hidden, embedding_dim=hidden, **extra)
+    )
 
 
 def step_fn(model, inputs, lengths):
@@ -64,8 +69,9 @@ def main() -> None:
     torch.manual_seed(0)
     inputs = torch.randint(1, VOCAB, (args.batch, args.length))
     lengths = torch.full((args.batch,), args.length)
-    lstm = median_seconds(step_fn(build("lstm", {}, args.hidden), inputs, lengths),
-                          repeats=args.repeats)
+    lstm = median_seconds(
+        step_fn(build("lstm", {}, args.hidden), inputs, lengths), repeats=args.repeats
+    )
     rows = [["lstm (fused reference)", f"{lstm * 1000:.1f}", "", "1.00", "", "", ""]]
     for cell in args.cells:
         name, extra, work = CELLS[cell]
@@ -76,13 +82,35 @@ def main() -> None:
         step_fn(model, inputs, lengths)()  # compiles forward and backward
         compile_s = time.perf_counter() - start
         compiled = median_seconds(step_fn(model, inputs, lengths), repeats=args.repeats)
-        rows.append([cell, f"{eager * 1000:.1f}", f"{compiled * 1000:.1f}",
-                     f"{eager / lstm:.2f}", f"{compiled / lstm:.2f}",
-                     f"{eager / lstm / work:.2f}", f"{compile_s:.0f}"])
-    print(f"# custom cells, eager vs compiled step: batch {args.batch}, length {args.length}, "
-          f"hidden {args.hidden}; {machine()}")
-    print(markdown(["cell", "eager ms", "compiled ms", "eager / lstm", "compiled / lstm",
-                    "eager / lstm per unit of work", "compile s"], rows))
+        rows.append(
+            [
+                cell,
+                f"{eager * 1000:.1f}",
+                f"{compiled * 1000:.1f}",
+                f"{eager / lstm:.2f}",
+                f"{compiled / lstm:.2f}",
+                f"{eager / lstm / work:.2f}",
+                f"{compile_s:.0f}",
+            ]
+        )
+    print(
+        f"# custom cells, eager vs compiled step: batch {args.batch}, length {args.length}, "
+        f"hidden {args.hidden}; {machine()}"
+    )
+    print(
+        markdown(
+            [
+                "cell",
+                "eager ms",
+                "compiled ms",
+                "eager / lstm",
+                "compiled / lstm",
+                "eager / lstm per unit of work",
+                "compile s",
+            ],
+            rows,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -32,14 +32,17 @@ print(time.perf_counter() - start)
 def prepare_seconds(data: str, cache: str, prepared_cache: bool = True) -> float:
     env = {**os.environ, "HF_DATASETS_CACHE": cache, "HF_HUB_OFFLINE": "1"}
     code = PREPARE % (data, str(prepared_cache).lower())
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+    ).stdout
     return float(out.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2"))
+    parser.add_argument(
+        "--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2")
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     cold, maps_only, warm = [], [], []
@@ -53,8 +56,12 @@ def main() -> None:
     rows += [["warm, datasets map cache only (task.cache=false)", statistics.median(maps_only)]]
     rows += [["warm, prepared-data cache", statistics.median(warm)]]
     print(f"# SST-2 data preparation (median of {args.repeats}); {machine()}")
-    print(markdown(["cache", "seconds", "speed-up"],
-                   [[name, f"{s:.2f}", f"{c / s:.2f}x"] for name, s in rows]))
+    print(
+        markdown(
+            ["cache", "seconds", "speed-up"],
+            [[name, f"{s:.2f}", f"{c / s:.2f}x"] for name, s in rows],
+        )
+    )
 
 
 if __name__ == "__main__":

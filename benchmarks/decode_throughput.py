@@ -51,8 +51,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    spec = Seq2SeqTarget(vocab_size=VOCAB, bos_id=VOCAB - 2, eos_id=VOCAB - 1, padding_idx=0,
-                         max_length=args.target)
+    spec = Seq2SeqTarget(
+        vocab_size=VOCAB, bos_id=VOCAB - 2, eos_id=VOCAB - 1, padding_idx=0, max_length=args.target
+    )
     context = ModelContext("tokens", "seq2seq", vocab_size=VOCAB, padding_idx=0, target=spec)
     B, S, U = args.batch, args.source, args.target
     inputs = torch.randint(1, VOCAB - 2, (B, S))
@@ -62,11 +63,19 @@ def main() -> None:
     target_lengths = torch.full((B,), U)
     tokens = B * U
     rows = []
-    for name, attention in (("seq2seq", "none"), ("seq2seq-attn luong", "luong"),
-                            ("seq2seq-attn bahdanau", "bahdanau")):
+    for name, attention in (
+        ("seq2seq", "none"),
+        ("seq2seq-attn luong", "luong"),
+        ("seq2seq-attn bahdanau", "bahdanau"),
+    ):
         model_name = name.split()[0]
-        model = get_registry().model(model_name).builder(
-            context, hidden_size=args.hidden, embedding_dim=args.hidden, attention=attention)
+        model = (
+            get_registry()
+            .model(model_name)
+            .builder(
+                context, hidden_size=args.hidden, embedding_dim=args.hidden, attention=attention
+            )
+        )
         head = NoEosHead(model.output_size, spec.eos_id)
         optimiser = torch.optim.Adam([*model.parameters(), *head.parameters()])
         y_in = decoder_inputs(target, target_lengths, spec)
@@ -74,32 +83,51 @@ def main() -> None:
         def train_step(model=model, head=head, optimiser=optimiser, y_in=y_in):
             model.train()
             optimiser.zero_grad(set_to_none=True)
-            logits = head(model(inputs, lengths, decoder_inputs=y_in,
-                                decoder_lengths=target_lengths).sequence)
-            torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB),
-                                              target.reshape(-1)).backward()
+            logits = head(
+                model(inputs, lengths, decoder_inputs=y_in, decoder_lengths=target_lengths).sequence
+            )
+            torch.nn.functional.cross_entropy(
+                logits.reshape(-1, VOCAB), target.reshape(-1)
+            ).backward()
             optimiser.step()
 
         reference = median_seconds(train_step, args.repeats)
-        rows.append([name, "teacher-forced train step", f"{reference * 1e3:.1f}",
-                     f"{tokens / reference:,.0f}", "1.00"])
+        rows.append(
+            [
+                name,
+                "teacher-forced train step",
+                f"{reference * 1e3:.1f}",
+                f"{tokens / reference:,.0f}",
+                "1.00",
+            ]
+        )
         model.eval()
         for k in [int(b) for b in args.beams.split(",")]:
             if k == 1:
-                label, fn = "greedy", lambda m=model, h=head: greedy_decode(m, h, inputs,
-                                                                            lengths, spec)
+                label, fn = (
+                    "greedy",
+                    lambda m=model, h=head: greedy_decode(m, h, inputs, lengths, spec),
+                )
             else:
                 label = f"beam {k}"
                 fn = lambda m=model, h=head, k=k: beam_decode(m, h, inputs, lengths, spec, k)  # noqa: E731
             out, _ = fn()
             assert out.shape == (B, U), out.shape  # every row decoded all U steps
             seconds = median_seconds(fn, args.repeats)
-            rows.append([name, label, f"{seconds * 1e3:.1f}", f"{tokens / seconds:,.0f}",
-                         f"{reference / seconds:.2f}"])
-    print(f"machine: {machine()}; B={B}, source {S}, target {U} tokens, hidden {args.hidden}, "
-          f"{args.repeats} repeats (median)")
-    print(markdown(["model", "what", "ms / batch", "output tokens/s", "ratio vs train step"],
-                   rows))
+            rows.append(
+                [
+                    name,
+                    label,
+                    f"{seconds * 1e3:.1f}",
+                    f"{tokens / seconds:,.0f}",
+                    f"{reference / seconds:.2f}",
+                ]
+            )
+    print(
+        f"machine: {machine()}; B={B}, source {S}, target {U} tokens, hidden {args.hidden}, "
+        f"{args.repeats} repeats (median)"
+    )
+    print(markdown(["model", "what", "ms / batch", "output tokens/s", "ratio vs train step"], rows))
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ import uuid
 from pathlib import Path
 
 
-def worker(rounds: list[tuple[str, list[str]]], n_trials: int, sleep_ms: tuple[int, int],
-           barrier) -> None:
+def worker(
+    rounds: list[tuple[str, list[str]]], n_trials: int, sleep_ms: tuple[int, int], barrier
+) -> None:
     """One worker process: for each round (storage URL, study names), wait until every
     worker is ready, then claim slots of each study in turn until its cap says FULL (as
     Sweep.search does). Processes live across rounds, so a round costs no start-up."""
@@ -46,15 +47,19 @@ def worker(rounds: list[tuple[str, list[str]]], n_trials: int, sleep_ms: tuple[i
         studies = [optuna.load_study(study_name=name, storage=storage) for name in names]
         barrier.wait()  # all workers claim at the same moment
         for study in studies:
-            slots = TrialSlots(StorageLock(url, f"{study.study_name}:claim"), n_trials,
-                               before_claim=optuna.storages.fail_stale_trials)
+            slots = TrialSlots(
+                StorageLock(url, f"{study.study_name}:claim"),
+                n_trials,
+                before_claim=optuna.storages.fail_stale_trials,
+            )
             while (claim := slots.run_one(study, objective)) is not Claim.FULL:
                 if claim is Claim.BUSY:
                     time.sleep(0.01)
 
 
-def run_rounds(rounds: list[tuple[str, list[str]]], workers: int, n_trials: int,
-               sleep_ms: tuple[int, int]) -> list[list[int]]:
+def run_rounds(
+    rounds: list[tuple[str, list[str]]], workers: int, n_trials: int, sleep_ms: tuple[int, int]
+) -> list[list[int]]:
     """Finished trials per study of every round, after `workers` processes ran them."""
     import multiprocessing
 
@@ -69,8 +74,10 @@ def run_rounds(rounds: list[tuple[str, list[str]]], workers: int, n_trials: int,
             optuna.create_study(study_name=name, storage=storage)
     context = multiprocessing.get_context("spawn")  # fresh processes, like real workers
     barrier = context.Barrier(workers)
-    procs = [context.Process(target=worker, args=(rounds, n_trials, sleep_ms, barrier))
-             for _ in range(workers)]
+    procs = [
+        context.Process(target=worker, args=(rounds, n_trials, sleep_ms, barrier))
+        for _ in range(workers)
+    ]
     for proc in procs:
         proc.start()
     for proc in procs:
@@ -106,9 +113,15 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         tag = uuid.uuid4().hex[:8]
-        rounds = [(f"sqlite:///{Path(tmp) / f'rep{rep}.db'}" if args.storage == "sqlite"
-                   else args.storage, [f"stress-{tag}-{rep}:{i}" for i in range(args.studies)])
-                  for rep in range(args.repetitions)]
+        rounds = [
+            (
+                f"sqlite:///{Path(tmp) / f'rep{rep}.db'}"
+                if args.storage == "sqlite"
+                else args.storage,
+                [f"stress-{tag}-{rep}:{i}" for i in range(args.studies)],
+            )
+            for rep in range(args.repetitions)
+        ]
         counts = run_rounds(rounds, args.workers, args.n_trials, (low, high))
     seen: dict[int, int] = {}
     for rep, found in enumerate(counts, start=1):
@@ -116,13 +129,21 @@ def main() -> None:
         for c in found:
             seen[c] = seen.get(c, 0) + 1
     flat = [c for found in counts for c in found]
-    print(json.dumps({"storage": args.storage.split(":")[0], "repetitions": args.repetitions,
-                      "workers": args.workers, "studies": args.studies,
-                      "n_trials": args.n_trials,
-                      "overcounts": sum(c > args.n_trials for c in flat),
-                      "undercounts": sum(c < args.n_trials for c in flat),
-                      "finished_counts": {str(k): v for k, v in sorted(seen.items())},
-                      "wall_seconds": round(time.perf_counter() - started, 1)}))
+    print(
+        json.dumps(
+            {
+                "storage": args.storage.split(":")[0],
+                "repetitions": args.repetitions,
+                "workers": args.workers,
+                "studies": args.studies,
+                "n_trials": args.n_trials,
+                "overcounts": sum(c > args.n_trials for c in flat),
+                "undercounts": sum(c < args.n_trials for c in flat),
+                "finished_counts": {str(k): v for k, v in sorted(seen.items())},
+                "wall_seconds": round(time.perf_counter() - started, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

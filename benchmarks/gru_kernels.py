@@ -57,8 +57,10 @@ def profile(module, x, length: int, top: int = 8) -> list[list[str]]:
         run()
     events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
     total = sum(e.self_cpu_time_total for e in events) / 1000
-    rows = [[e.key, f"{e.count / length:.1f}", f"{e.self_cpu_time_total / 1000:.1f}"]
-            for e in events[:top]]
+    rows = [
+        [e.key, f"{e.count / length:.1f}", f"{e.self_cpu_time_total / 1000:.1f}"]
+        for e in events[:top]
+    ]
     calls = sum(e.count for e in events if e.key.startswith("aten::"))
     rows.append([f"all ops ({total:.1f} ms)", f"{calls / length:.1f} aten calls/step", ""])
     return rows
@@ -82,20 +84,47 @@ def main() -> None:
     rows = []
     for width in args.widths:
         kernels = {"lstm": nn.LSTM, "torch gru": TorchGRU, "own gru": OwnGRU, "gru model": GRU}
-        ms = {name: 1000 * median_seconds(step(cls(args.inputs, width, batch_first=True), x),
-                                          repeats=args.repeats)
-              for name, cls in kernels.items()}
+        ms = {
+            name: 1000
+            * median_seconds(
+                step(cls(args.inputs, width, batch_first=True), x), repeats=args.repeats
+            )
+            for name, cls in kernels.items()
+        }
         path = "own" if width <= nn_gru.UNFUSED_MAX_HIDDEN else "torch"
-        rows.append([str(width), *(f"{ms[k]:.1f}" for k in kernels),
-                     *(f"{ms[k] / ms['lstm']:.2f}" for k in ("torch gru", "own gru", "gru model")),
-                     path])
-    print(f"# GRU vs LSTM, forward + backward: batch {args.batch}, length {args.length}, "
-          f"{args.inputs} inputs; {machine()}")
-    print(markdown(["hidden", "lstm ms", "torch gru ms", "own gru ms", "gru model ms",
-                    "torch gru / lstm", "own gru / lstm", "gru model / lstm", "model's path"],
-                   rows))
-    for name, cls in (("nn.LSTM", nn.LSTM), ("nn.GRU (torch)", TorchGRU),
-                      ("own GRU recurrence", OwnGRU)):
+        rows.append(
+            [
+                str(width),
+                *(f"{ms[k]:.1f}" for k in kernels),
+                *(f"{ms[k] / ms['lstm']:.2f}" for k in ("torch gru", "own gru", "gru model")),
+                path,
+            ]
+        )
+    print(
+        f"# GRU vs LSTM, forward + backward: batch {args.batch}, length {args.length}, "
+        f"{args.inputs} inputs; {machine()}"
+    )
+    print(
+        markdown(
+            [
+                "hidden",
+                "lstm ms",
+                "torch gru ms",
+                "own gru ms",
+                "gru model ms",
+                "torch gru / lstm",
+                "own gru / lstm",
+                "gru model / lstm",
+                "model's path",
+            ],
+            rows,
+        )
+    )
+    for name, cls in (
+        ("nn.LSTM", nn.LSTM),
+        ("nn.GRU (torch)", TorchGRU),
+        ("own GRU recurrence", OwnGRU),
+    ):
         module = cls(args.inputs, args.profile_width, batch_first=True)
         print(f"\n# profile: {name}, hidden {args.profile_width}, one forward + backward")
         print(markdown(["op", "calls per step", "self ms"], profile(module, x, args.length)))

@@ -24,10 +24,22 @@ from rnnbench.training.trainer import make_trainer
 
 
 def harness_config(hidden: int, batch: int, length: int, steps: int):
-    sets = {"model": {"hidden_size": hidden}, "task": {"seq_len": length,
-            "train_size": batch * (steps + 5), "val_size": batch, "test_size": batch},
-            "train": {"batch_size": batch, "max_steps": steps, "max_epochs": 1,
-                      "limit_eval_batches": 1, "progress": False}}
+    sets = {
+        "model": {"hidden_size": hidden},
+        "task": {
+            "seq_len": length,
+            "train_size": batch * (steps + 5),
+            "val_size": batch,
+            "test_size": batch,
+        },
+        "train": {
+            "batch_size": batch,
+            "max_steps": steps,
+            "max_epochs": 1,
+            "limit_eval_batches": 1,
+            "progress": False,
+        },
+    }
     return build_run_config(get_registry(), "lstm", "adding", sets)
 
 
@@ -86,8 +98,14 @@ def main() -> None:
                 harness.append(statistics.median(time_harness(config, Path(tmp))[5:]))
             hand.append(statistics.median(time_hand_written(config)[5:]))
         h, r = min(harness), min(hand)
-        rows.append([f"LSTM hidden {hidden}, batch 64, length 128", f"{r * 1000:.2f}",
-                     f"{h * 1000:.2f}", f"{h / r:.3f}"])
+        rows.append(
+            [
+                f"LSTM hidden {hidden}, batch 64, length 128",
+                f"{r * 1000:.2f}",
+                f"{h * 1000:.2f}",
+                f"{h / r:.3f}",
+            ]
+        )
     print(f"# harness overhead, {args.steps} steps; {machine()}")
     print(markdown(["case", "hand-written ms/step", "rnnbench ms/step", "ratio"], rows))
 

@@ -25,13 +25,20 @@ SEQUENCE_MODELS = ("rnn", "lstm", "gru", "memnet", "ln-lstm", "ln-gru", "bn-lstm
 
 CASES = [
     ("lstm (fused reference)", "lstm", {}),
-    ("rnn", "rnn", {}), ("birnn", "birnn", {}), ("gru", "gru", {}),
+    ("rnn", "rnn", {}),
+    ("birnn", "birnn", {}),
+    ("gru", "gru", {}),
     ("lstm peephole", "lstm", {"variant": "peephole"}),
     ("lstm coupled", "lstm", {"variant": "coupled"}),
-    *((f"lstm {v}", "lstm", {"variant": v})
-      for v in ("nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr")),
-    ("ln-lstm", "ln-lstm", {}), ("ln-gru", "ln-gru", {}), ("bn-lstm", "bn-lstm", {}),
-    ("textrnn", "textrnn", {}), ("rcnn", "rcnn", {"context_size": None}),
+    *(
+        (f"lstm {v}", "lstm", {"variant": v})
+        for v in ("nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr")
+    ),
+    ("ln-lstm", "ln-lstm", {}),
+    ("ln-gru", "ln-gru", {}),
+    ("bn-lstm", "bn-lstm", {}),
+    ("textrnn", "textrnn", {}),
+    ("rcnn", "rcnn", {"context_size": None}),
     ("memnet", "memnet", {}),
 ]
 
@@ -67,39 +74,65 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast")
-    parser.add_argument("--keep-denormals", action="store_true",
-                        help="do not flush denormals to zero (the harness flushes them: "
-                             "train.flush_denormal)")
-    parser.add_argument("--only", nargs="+", metavar="LABEL",
-                        help="measure only the rows whose label starts with one of these "
-                             "(the fused LSTM reference always runs first)")
+    parser.add_argument(
+        "--keep-denormals",
+        action="store_true",
+        help="do not flush denormals to zero (the harness flushes them: train.flush_denormal)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="LABEL",
+        help="measure only the rows whose label starts with one of these "
+        "(the fused LSTM reference always runs first)",
+    )
     args = parser.parse_args()
     torch.set_flush_denormal(not args.keep_denormals)
     device = torch.device(args.device)
     torch.manual_seed(0)
     inputs = torch.randint(1, VOCAB, (args.batch, args.length), device=device)
     lengths = torch.full((args.batch,), args.length, device=device)
-    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if args.bf16 \
+    autocast = (
+        (lambda: torch.autocast(device.type, dtype=torch.bfloat16))
+        if args.bf16
         else contextlib.nullcontext
-    cases = CASES if not args.only else [CASES[0], *(c for c in CASES[1:]
-                                                     if c[0].startswith(tuple(args.only)))]
+    )
+    cases = (
+        CASES
+        if not args.only
+        else [CASES[0], *(c for c in CASES[1:] if c[0].startswith(tuple(args.only)))]
+    )
     for hidden in args.hidden:
         rows, reference = [], None
         for label, name, extra in cases:
             output = "sequence" if name in SEQUENCE_MODELS else "pooled"
             model = build(name, extra, hidden, output).to(device).train()
-            seconds = median_seconds(step_fn(model, inputs, lengths, output, autocast),
-                                     repeats=args.repeats)
+            seconds = median_seconds(
+                step_fn(model, inputs, lengths, output, autocast), repeats=args.repeats
+            )
             tokens_per_s = args.batch * args.length / seconds
             reference = reference or tokens_per_s
-            rows.append([label, f"{seconds * 1000:.1f}", f"{tokens_per_s:,.0f}",
-                         f"{tokens_per_s / reference:.2f}", f"{reference / tokens_per_s:.2f}x"])
-        print(f"# model throughput: batch {args.batch}, length {args.length}, hidden {hidden}, "
-              f"{device.type}{' bf16' if args.bf16 else ''}"
-              f"{', denormals kept' if args.keep_denormals else ''}; {machine()}")
-        print(markdown(["model", "step ms", "tokens/s", "throughput ratio", "time vs fused LSTM"],
-                       rows))
+            rows.append(
+                [
+                    label,
+                    f"{seconds * 1000:.1f}",
+                    f"{tokens_per_s:,.0f}",
+                    f"{tokens_per_s / reference:.2f}",
+                    f"{reference / tokens_per_s:.2f}x",
+                ]
+            )
+        print(
+            f"# model throughput: batch {args.batch}, length {args.length}, hidden {hidden}, "
+            f"{device.type}{' bf16' if args.bf16 else ''}"
+            f"{', denormals kept' if args.keep_denormals else ''}; {machine()}"
+        )
+        print(
+            markdown(
+                ["model", "step ms", "tokens/s", "throughput ratio", "time vs fused LSTM"], rows
+            )
+        )
         print(flush=True)
+
 
 if __name__ == "__main__":
     main()

@@ -47,24 +47,24 @@ VOCAB = 10_000  # words + <unk> + <eos>, as the example counts them
 
 #: rnnbench's settings for the example's defaults (main.py's argparse defaults).
 MAPPING = {
-    "model.embedding_dim": 200,        # --emsize 200
-    "model.hidden_size": 200,          # --nhid 200
-    "model.num_layers": 2,             # --nlayers 2
-    "model.dropout": 0.2,              # --dropout 0.2 (embeddings, between layers, output)
-    "model.forget_bias": 0.0,          # the example keeps torch's LSTM bias draw
-    "train.optimizer": "sgd",          # p.data.add_(p.grad, alpha=-lr)
+    "model.embedding_dim": 200,  # --emsize 200
+    "model.hidden_size": 200,  # --nhid 200
+    "model.num_layers": 2,  # --nlayers 2
+    "model.dropout": 0.2,  # --dropout 0.2 (embeddings, between layers, output)
+    "model.forget_bias": 0.0,  # the example keeps torch's LSTM bias draw
+    "train.optimizer": "sgd",  # p.data.add_(p.grad, alpha=-lr)
     "train.momentum": 0.0,
-    "train.lr": 20.0,                  # --lr 20
-    "train.lr_schedule": "plateau",    # lr /= 4 when val_loss is not below the best
+    "train.lr": 20.0,  # --lr 20
+    "train.lr_schedule": "plateau",  # lr /= 4 when val_loss is not below the best
     "train.lr_factor": 0.25,
     "train.lr_patience": 0,
-    "train.clip_algorithm": "norm",    # clip_grad_norm_(..., --clip 0.25)
+    "train.clip_algorithm": "norm",  # clip_grad_norm_(..., --clip 0.25)
     "train.clip_value": 0.25,
-    "train.batch_size": 20,            # --batch_size 20
-    "task.bptt": 35,                   # --bptt 35
-    "task.eval_batch_size": 10,        # eval_batch_size = 10
+    "train.batch_size": 20,  # --batch_size 20
+    "task.bptt": 35,  # --bptt 35
+    "task.eval_batch_size": 10,  # eval_batch_size = 10
     "task.level": "word",
-    "task.vocab_size": VOCAB + 1,      # + rnnbench's padding id
+    "task.vocab_size": VOCAB + 1,  # + rnnbench's padding id
     "train.progress": False,
 }
 
@@ -78,17 +78,20 @@ def prepare_data(out: Path, source: Path = SOURCE) -> None:
     keep = {w for w, _ in counts.most_common(VOCAB - 2)}
     out.mkdir(parents=True, exist_ok=True)
     for name, part in splits.items():
-        text = "".join(" ".join(w if w in keep else "<unk>" for w in line.split()) + "\n"
-                       for line in part)
+        text = "".join(
+            " ".join(w if w in keep else "<unk>" for w in line.split()) + "\n" for line in part
+        )
         (out / f"{name}.txt").write_text(text, encoding="utf-8")
-        print(f"{out / name}.txt: {len(part)} lines, "
-              f"{sum(len(x.split()) + 1 for x in part):,} tokens")
+        print(
+            f"{out / name}.txt: {len(part)} lines, {sum(len(x.split()) + 1 for x in part):,} tokens"
+        )
 
 
 def timed(command: list[str], cwd: Path | None = None) -> tuple[str, dict]:
     """Run under /usr/bin/time -v; (stdout, {wall_s, cpu_s, rss_mib})."""
-    proc = subprocess.run(["/usr/bin/time", "-v", *command], cwd=cwd, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        ["/usr/bin/time", "-v", *command], cwd=cwd, capture_output=True, text=True
+    )
     if proc.returncode:
         sys.exit(f"failed ({proc.returncode}): {' '.join(command)}\n{proc.stderr[-3000:]}")
     err = proc.stderr
@@ -99,27 +102,55 @@ def timed(command: list[str], cwd: Path | None = None) -> tuple[str, dict]:
     wall = 0.0
     for part in field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":"):
         wall = wall * 60 + float(part)
-    cost = {"wall_s": wall,
-            "cpu_s": float(field("User time (seconds)")) + float(field("System time (seconds)")),
-            "rss_mib": int(field("Maximum resident set size (kbytes)")) / 1024}
+    cost = {
+        "wall_s": wall,
+        "cpu_s": float(field("User time (seconds)")) + float(field("System time (seconds)")),
+        "rss_mib": int(field("Maximum resident set size (kbytes)")) / 1024,
+    }
     return proc.stdout, cost
 
 
 def run_example(example: Path, data: Path, seed: int, epochs: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        out, cost = timed([sys.executable, "main.py", "--data", str(data), "--epochs",
-                           str(epochs), "--seed", str(seed), "--save", f"{tmp}/model.pt"],
-                          cwd=example)
+        out, cost = timed(
+            [
+                sys.executable,
+                "main.py",
+                "--data",
+                str(data),
+                "--epochs",
+                str(epochs),
+                "--seed",
+                str(seed),
+                "--save",
+                f"{tmp}/model.pt",
+            ],
+            cwd=example,
+        )
     ppl = float(re.findall(r"test ppl\s+([0-9.]+)", out)[-1])
     loss = float(re.findall(r"test loss\s+([0-9.]+)", out)[-1])
     return {"side": "example", "seed": seed, "test_ppl": ppl, "test_loss": loss, **cost}
 
 
 def ours_command(data: Path, seed: int, epochs: int, results: Path) -> list[str]:
-    sets = {**MAPPING, "task.dataset": str(data), "train.seed": seed,
-            "train.max_epochs": epochs, "train.patience": epochs}
-    command = [str(Path(sys.executable).with_name("rnnbench")), "run", "--model", "lstm",
-               "--task", "language-modelling", "--results-dir", str(results), "--json"]
+    sets = {
+        **MAPPING,
+        "task.dataset": str(data),
+        "train.seed": seed,
+        "train.max_epochs": epochs,
+        "train.patience": epochs,
+    }
+    command = [
+        str(Path(sys.executable).with_name("rnnbench")),
+        "run",
+        "--model",
+        "lstm",
+        "--task",
+        "language-modelling",
+        "--results-dir",
+        str(results),
+        "--json",
+    ]
     for key, value in sets.items():
         command += ["--set", f"{key}={value}"]
     return command
@@ -130,8 +161,13 @@ def run_ours(data: Path, seed: int, epochs: int) -> dict:
         out, cost = timed(ours_command(data, seed, epochs, Path(tmp)), cwd=ROOT)
     result = json.loads(out.strip().splitlines()[-1])
     metrics = result["metrics"]
-    return {"side": "rnnbench", "seed": seed, "test_ppl": metrics["test_ppl"],
-            "test_loss": metrics["test_loss"], **cost}
+    return {
+        "side": "rnnbench",
+        "seed": seed,
+        "test_ppl": metrics["test_ppl"],
+        "test_loss": metrics["test_loss"],
+        **cost,
+    }
 
 
 def table(path: Path) -> str:
@@ -146,17 +182,30 @@ def table(path: Path) -> str:
         sd = statistics.stdev(values) if len(values) > 1 else 0.0
         return f"{statistics.fmean(values):.2f} ± {sd:.2f}"
 
-    lines = ["| | pytorch/examples main.py | rnnbench run | ratio (ours / theirs) |",
-             "|---|---|---|---|"]
-    for key, label in (("test_ppl", "test perplexity"), ("wall_s", "wall time (s)"),
-                       ("cpu_s", "CPU time (s)"), ("rss_mib", "peak RSS (MiB)")):
-        lines.append(f"| {label} | {spread('example', key)} | {spread('rnnbench', key)} | "
-                     f"{mean('rnnbench', key) / mean('example', key):.3f} |")
+    lines = [
+        "| | pytorch/examples main.py | rnnbench run | ratio (ours / theirs) |",
+        "|---|---|---|---|",
+    ]
+    for key, label in (
+        ("test_ppl", "test perplexity"),
+        ("wall_s", "wall time (s)"),
+        ("cpu_s", "CPU time (s)"),
+        ("rss_mib", "peak RSS (MiB)"),
+    ):
+        lines.append(
+            f"| {label} | {spread('example', key)} | {spread('rnnbench', key)} | "
+            f"{mean('rnnbench', key) / mean('example', key):.3f} |"
+        )
     seeds = sorted({r["seed"] for r in rows})
-    lines.append(f"\nseeds {seeds}; per seed (example, ours) test ppl: " + ", ".join(
-        f"{s}: ({next(r['test_ppl'] for r in sides['example'] if r['seed'] == s):.2f}, "
-        f"{next(r['test_ppl'] for r in sides['rnnbench'] if r['seed'] == s):.2f})"
-        for s in seeds if any(r["seed"] == s for r in sides["rnnbench"])))
+    lines.append(
+        f"\nseeds {seeds}; per seed (example, ours) test ppl: "
+        + ", ".join(
+            f"{s}: ({next(r['test_ppl'] for r in sides['example'] if r['seed'] == s):.2f}, "
+            f"{next(r['test_ppl'] for r in sides['rnnbench'] if r['seed'] == s):.2f})"
+            for s in seeds
+            if any(r["seed"] == s for r in sides["rnnbench"])
+        )
+    )
     return "\n".join(lines)
 
 
@@ -181,8 +230,11 @@ def main() -> None:
         for side in ("example", "rnnbench"):
             if args.side not in ("both", side):
                 continue
-            row = run_example(args.example, args.data, args.seed, args.epochs) \
-                if side == "example" else run_ours(args.data, args.seed, args.epochs)
+            row = (
+                run_example(args.example, args.data, args.seed, args.epochs)
+                if side == "example"
+                else run_ours(args.data, args.seed, args.epochs)
+            )
             with args.out.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)

@@ -47,8 +47,17 @@ from rnnbench.contract.registry import get_registry
 from rnnbench.training.config import build_run_config, resolve_tracking_uri
 from rnnbench.training.setup import ensure_results_dir, quiet_libraries
 
-KEYS = {"name", "task", "lengths", "seeds", "budget_steps", "task_options", "train", "runs",
-        "compare_to"}
+KEYS = {
+    "name",
+    "task",
+    "lengths",
+    "seeds",
+    "budget_steps",
+    "task_options",
+    "train",
+    "runs",
+    "compare_to",
+}
 RUN_KEYS = {"model", "params", "train"}
 SPIKE = 10.0  # a spike: gradient norm above SPIKE x the run's median
 
@@ -65,8 +74,11 @@ class StepRecorder(Callback):
         if not grads:  # the system skipped backward on a non-finite loss
             self.grad_norm.append(math.nan)
             return
-        self.grad_norm.append(float(torch.linalg.vector_norm(
-            torch.stack([torch.linalg.vector_norm(g) for g in grads]))))
+        self.grad_norm.append(
+            float(
+                torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+            )
+        )
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
@@ -102,15 +114,25 @@ def plan(path: Path, data: dict, registry, results_dir: Path, only: list[str] | 
     runs = []
     for label in labels:
         run = data["runs"][label]
-        sets = {"model": dict(run.get("params") or {}),
-                "task": dict(data.get("task_options") or {}),
-                "train": {"progress": False, **(data.get("train") or {}), **(run.get("train") or {})}}
-        base = build_run_config(registry, run["model"], task, sets, source=f"{path} runs.{label}",
-                                results_dir=results_dir, experiment="rnnbench-remedies")
+        sets = {
+            "model": dict(run.get("params") or {}),
+            "task": dict(data.get("task_options") or {}),
+            "train": {"progress": False, **(data.get("train") or {}), **(run.get("train") or {})},
+        }
+        base = build_run_config(
+            registry,
+            run["model"],
+            task,
+            sets,
+            source=f"{path} runs.{label}",
+            results_dir=results_dir,
+            experiment="rnnbench-remedies",
+        )
         for length in lengths:
             for seed in range(seeds):
-                runs.append((label, length, seed,
-                             budget_config(base, length, seed, budget, results_dir)))
+                runs.append(
+                    (label, length, seed, budget_config(base, length, seed, budget, results_dir))
+                )
     return runs
 
 
@@ -120,11 +142,22 @@ def budget_config(base, length: int | None, seed: int, budget: int, results_dir:
     from rnnbench.training.config import RunConfig
 
     task_options = {**base.task_options, **({"seq_len": length} if length else {})}
-    train = {**base.train, "seed": seed, "max_steps": budget, "max_epochs": 10_000,
-             "patience": 10_000}
-    return RunConfig(model=base.model, task=base.task, model_params=dict(base.model_params),
-                     task_options=task_options, train=train, results_dir=results_dir,
-                     experiment=base.experiment)
+    train = {
+        **base.train,
+        "seed": seed,
+        "max_steps": budget,
+        "max_epochs": 10_000,
+        "patience": 10_000,
+    }
+    return RunConfig(
+        model=base.model,
+        task=base.task,
+        model_params=dict(base.model_params),
+        task_options=task_options,
+        train=train,
+        results_dir=results_dir,
+        experiment=base.experiment,
+    )
 
 
 def compare(rows: list[dict], reference: str) -> str:
@@ -132,21 +165,29 @@ def compare(rows: list[dict], reference: str) -> str:
     from scipy import stats
 
     def values(label):
-        return [r["test_metric"] for r in rows
-                if r["label"] == label and math.isfinite(r["test_metric"])]
+        return [
+            r["test_metric"]
+            for r in rows
+            if r["label"] == label and math.isfinite(r["test_metric"])
+        ]
 
     ref = values(reference)
-    lines = [f"| configuration | {rows[0]['metric']} mean ± std | difference from {reference} "
-             "| Welch t | p |", "|---|---|---|---|---|"]
+    lines = [
+        f"| configuration | {rows[0]['metric']} mean ± std | difference from {reference} "
+        "| Welch t | p |",
+        "|---|---|---|---|---|",
+    ]
     for label in dict.fromkeys(r["label"] for r in rows):
         mine = values(label)
         if len(mine) < 2 or len(ref) < 2:
             continue
         diff = statistics.fmean(mine) - statistics.fmean(ref)
         test = stats.ttest_ind(mine, ref, equal_var=False) if label != reference else None
-        lines.append(f"| {label} | {statistics.fmean(mine):.4f} ± {statistics.stdev(mine):.4f} | "
-                     f"{diff:+.4f} | {'' if test is None else f'{test.statistic:.2f}'} | "
-                     f"{'' if test is None else f'{test.pvalue:.3f}'} |")
+        lines.append(
+            f"| {label} | {statistics.fmean(mine):.4f} ± {statistics.stdev(mine):.4f} | "
+            f"{diff:+.4f} | {'' if test is None else f'{test.statistic:.2f}'} | "
+            f"{'' if test is None else f'{test.pvalue:.3f}'} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -154,9 +195,10 @@ def flow_ratios(tracking_uri: str, run_id: str) -> tuple[float | None, float | N
     """The first and last logged grad_flow_log10_ratio of a run (None without them)."""
     from mlflow.tracking import MlflowClient
 
-    history = sorted(MlflowClient(tracking_uri).get_metric_history(run_id,
-                                                                    "grad_flow_log10_ratio"),
-                     key=lambda m: m.step)
+    history = sorted(
+        MlflowClient(tracking_uri).get_metric_history(run_id, "grad_flow_log10_ratio"),
+        key=lambda m: m.step,
+    )
     return (history[0].value, history[-1].value) if history else (None, None)
 
 
@@ -175,19 +217,24 @@ def summarise(rows: list[dict]) -> list[dict]:
         mse = [r["test_metric"] for r in mine if math.isfinite(r["test_metric"])]  # finite
         starts = [r["flow_start"] for r in mine if r["flow_start"] is not None]
         ends = [r["flow_end"] for r in mine if r["flow_end"] is not None]
-        out.append({
-            "label": key[0], "length": key[1], "model": mine[0]["model"],
-            "solved": sum(r["solved"] for r in mine), "diverged": sum(r["diverged"] for r in mine),
-            "nonfinite": sum(r["nonfinite"] for r in mine),
-            "runs": len(mine),
-            "mse_mean": statistics.fmean(mse) if mse else math.nan,
-            "mse_std": statistics.stdev(mse) if len(mse) > 1 else 0.0,
-            "grad_max": max(r["grad_max"] for r in mine),
-            "spikes": sum(r["spikes"] for r in mine),
-            "flow_start": statistics.fmean(starts) if starts else None,
-            "flow_end": statistics.fmean(ends) if ends else None,
-            "wall_mean": statistics.fmean(r["wall_seconds"] for r in mine),
-        })
+        out.append(
+            {
+                "label": key[0],
+                "length": key[1],
+                "model": mine[0]["model"],
+                "solved": sum(r["solved"] for r in mine),
+                "diverged": sum(r["diverged"] for r in mine),
+                "nonfinite": sum(r["nonfinite"] for r in mine),
+                "runs": len(mine),
+                "mse_mean": statistics.fmean(mse) if mse else math.nan,
+                "mse_std": statistics.stdev(mse) if len(mse) > 1 else 0.0,
+                "grad_max": max(r["grad_max"] for r in mine),
+                "spikes": sum(r["spikes"] for r in mine),
+                "flow_start": statistics.fmean(starts) if starts else None,
+                "flow_end": statistics.fmean(ends) if ends else None,
+                "wall_mean": statistics.fmean(r["wall_seconds"] for r in mine),
+            }
+        )
     return out
 
 
@@ -195,18 +242,21 @@ def markdown(summary: list[dict], baseline: float | None, metric: str) -> str:
     def flow(v):
         return "" if v is None else f"{v:+.2f}"
 
-    lines = ["| configuration | model | T | solved | diverged (NaN/inf or above baseline) | "
-             "of which NaN/inf | "
-             f"{metric} mean ± std | max grad norm | spikes | log10 flow start → end | "
-             "wall s/run |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| configuration | model | T | solved | diverged (NaN/inf or above baseline) | "
+        "of which NaN/inf | "
+        f"{metric} mean ± std | max grad norm | spikes | log10 flow start → end | "
+        "wall s/run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for s in summary:
         lines.append(
             f"| {s['label']} | {s['model']} | {s['length'] or '-'} | {s['solved']}/{s['runs']} | "
             f"{s['diverged']}/{s['runs']} | {s['nonfinite']} | "
             f"{s['mse_mean']:.4f} ± {s['mse_std']:.4f} | "
             f"{s['grad_max']:.3g} | {s['spikes']} | {flow(s['flow_start'])} → "
-            f"{flow(s['flow_end'])} | {s['wall_mean']:.1f} |")
+            f"{flow(s['flow_end'])} | {s['wall_mean']:.1f} |"
+        )
     if baseline is not None:
         lines += ["", f"Baseline (the task's trivial predictor): {metric} {baseline:.4f}."]
     return "\n".join(lines) + "\n"
@@ -224,8 +274,13 @@ def plot(rows: list[dict], curves: dict, baseline: float | None, out: Path) -> l
     for r in rows:
         curve = curves[r["key"]]
         first = r["seed"] == 0
-        loss_ax.plot(curve["loss"], color=colours[r["label"]], lw=0.8, alpha=0.8,
-                     label=f"{r['label']} T={r['length'] or '-'}" if first else None)
+        loss_ax.plot(
+            curve["loss"],
+            color=colours[r["label"]],
+            lw=0.8,
+            alpha=0.8,
+            label=f"{r['label']} T={r['length'] or '-'}" if first else None,
+        )
         grad_ax.plot(curve["grad_norm"], color=colours[r["label"]], lw=0.6, alpha=0.8)
     if baseline is not None:
         loss_ax.axhline(baseline, color="k", ls="--", lw=0.8, label="baseline")
@@ -263,19 +318,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", type=Path)
     parser.add_argument("--out", type=Path, help="output folder (default results/NAME)")
-    parser.add_argument("--results-dir", type=Path, default=Path("results"),
-                        help="MLflow database and run folders")
+    parser.add_argument(
+        "--results-dir", type=Path, default=Path("results"), help="MLflow database and run folders"
+    )
     parser.add_argument("--only", nargs="+", metavar="LABEL", help="run only these labels")
-    parser.add_argument("--replot", type=float, metavar="BASELINE",
-                        help="only rebuild summary.md and the charts from --out's runs.csv "
-                             "and curves.json, with this baseline")
+    parser.add_argument(
+        "--replot",
+        type=float,
+        metavar="BASELINE",
+        help="only rebuild summary.md and the charts from --out's runs.csv "
+        "and curves.json, with this baseline",
+    )
     args = parser.parse_args(argv)
     try:
         if args.replot is not None:
             out = args.out or args.results_dir / args.config.stem
             rows, curves = read_runs(out)
-            report(out, rows, curves, args.replot, "Rebuilt from runs.csv (--replot).",
-                   load(args.config).get("compare_to"))
+            report(
+                out,
+                rows,
+                curves,
+                args.replot,
+                "Rebuilt from runs.csv (--replot).",
+                load(args.config).get("compare_to"),
+            )
             return 0
         return run(args)
     except RnnbenchError as exc:
@@ -299,9 +365,14 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or args.results_dir / name
     results_dir = ensure_results_dir(args.results_dir)
     tracking_uri = resolve_tracking_uri(None, results_dir)
-    tracker = MlflowTracker(tracking_uri, "rnnbench-remedies", artifact_root=results_dir / "mlartifacts")
-    parent = tracker.start_run(f"remedies-{name}", {"rnnbench.role": "remedies"},
-                               {"remedies.config": str(args.config), "remedies.runs": len(runs)})
+    tracker = MlflowTracker(
+        tracking_uri, "rnnbench-remedies", artifact_root=results_dir / "mlartifacts"
+    )
+    parent = tracker.start_run(
+        f"remedies-{name}",
+        {"rnnbench.role": "remedies"},
+        {"remedies.config": str(args.config), "remedies.runs": len(runs)},
+    )
     rows, curves, baseline = [], {}, None
     started = time.perf_counter()
     try:
@@ -309,35 +380,62 @@ def run(args: argparse.Namespace) -> int:
             print(f"{label} T={length} seed {seed}", file=sys.stderr, flush=True)
             recorder = StepRecorder()
             clock = time.perf_counter()
-            result = execute(prepare(config, registry), registry, tracker,
-                             run_name=f"{label}-T{length}-seed{seed}", parent_run_id=parent,
-                             keep_checkpoints=False, callbacks=[recorder],
-                             extra_tags={"rnnbench.phase": "remedies", "rnnbench.label": label})
+            result = execute(
+                prepare(config, registry),
+                registry,
+                tracker,
+                run_name=f"{label}-T{length}-seed{seed}",
+                parent_run_id=parent,
+                keep_checkpoints=False,
+                callbacks=[recorder],
+                extra_tags={"rnnbench.phase": "remedies", "rnnbench.label": label},
+            )
             wall = time.perf_counter() - clock
             baseline = result.baseline
             mse = result.metrics.get(metric, math.nan)
-            diverged = bool(result.diverged) or not math.isfinite(mse) or \
-                (baseline is not None and mse > baseline)
+            diverged = (
+                bool(result.diverged)
+                or not math.isfinite(mse)
+                or (baseline is not None and mse > baseline)
+            )
             start, end = flow_ratios(tracking_uri, result.mlflow_run_id)
             key = f"{label}/T{length}/seed{seed}"
             curves[key] = {"loss": recorder.loss, "grad_norm": recorder.grad_norm}
             finite = [g for g in recorder.grad_norm if math.isfinite(g)]
-            rows.append({"key": key, "label": label, "model": config.model, "length": length,
-                         "seed": seed, "metric": metric, "test_metric": mse,
-                         "solved": bool(result.solved),
-                         "diverged": diverged,
-                         "nonfinite": bool(result.diverged) or not math.isfinite(mse),
-                         "grad_max": max(finite) if finite else math.nan,
-                         "spikes": spikes(recorder.grad_norm), "flow_start": start,
-                         "flow_end": end, "wall_seconds": wall, "steps": len(recorder.loss),
-                         "mlflow_run_id": result.mlflow_run_id})
+            rows.append(
+                {
+                    "key": key,
+                    "label": label,
+                    "model": config.model,
+                    "length": length,
+                    "seed": seed,
+                    "metric": metric,
+                    "test_metric": mse,
+                    "solved": bool(result.solved),
+                    "diverged": diverged,
+                    "nonfinite": bool(result.diverged) or not math.isfinite(mse),
+                    "grad_max": max(finite) if finite else math.nan,
+                    "spikes": spikes(recorder.grad_norm),
+                    "flow_start": start,
+                    "flow_end": end,
+                    "wall_seconds": wall,
+                    "steps": len(recorder.loss),
+                    "mlflow_run_id": result.mlflow_run_id,
+                }
+            )
             write_runs(out, rows, curves)  # after every run: a stopped study keeps its rows
     except BaseException:
         tracker.end_run(parent, "KILLED")
         raise
     total = time.perf_counter() - started
-    files = report(out, rows, curves, baseline,
-                   f"Total wall time {total:.0f} s for {len(rows)} runs.", compare_to)
+    files = report(
+        out,
+        rows,
+        curves,
+        baseline,
+        f"Total wall time {total:.0f} s for {len(rows)} runs.",
+        compare_to,
+    )
     for path in files:
         tracker.log_artifact(parent, path)
     tracker.end_run(parent, "FINISHED")
@@ -351,13 +449,16 @@ def write_runs(out: Path, rows: list[dict], curves: dict) -> None:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    rounded = {key: {name: [float(f"{v:.4g}") for v in values] for name, values in curve.items()}
-               for key, curve in curves.items()}  # 4 significant digits: a tenth of the size
+    rounded = {
+        key: {name: [float(f"{v:.4g}") for v in values] for name, values in curve.items()}
+        for key, curve in curves.items()
+    }  # 4 significant digits: a tenth of the size
     (out / "curves.json").write_text(json.dumps(rounded, separators=(",", ":")))
 
 
 def read_runs(out: Path) -> tuple[list[dict], dict]:
     """runs.csv and curves.json back as rows and curves (for --replot)."""
+
     def value(key: str, text: str):
         if key in ("solved", "diverged", "nonfinite"):
             return text == "True"
@@ -368,21 +469,34 @@ def read_runs(out: Path) -> tuple[list[dict], dict]:
         return text
 
     with (out / "runs.csv").open() as fh:  # files before `metric` hold test_mse
-        rows = [{("test_metric" if k == "test_mse" else k): value(
-            "test_metric" if k == "test_mse" else k, v) for k, v in row.items()}
-            for row in csv.DictReader(fh)]
+        rows = [
+            {
+                ("test_metric" if k == "test_mse" else k): value(
+                    "test_metric" if k == "test_mse" else k, v
+                )
+                for k, v in row.items()
+            }
+            for row in csv.DictReader(fh)
+        ]
     curves = json.loads((out / "curves.json").read_text())
     for r in rows:
         r.setdefault("key", f"{r['label']}/T{r['length']}/seed{r['seed']}")
         r.setdefault("metric", "test_mse")
         if "nonfinite" not in r:  # files written before the column existed
-            r["nonfinite"] = not math.isfinite(r["test_metric"]) or \
-                not all(math.isfinite(v) for v in curves[r["key"]]["loss"])
+            r["nonfinite"] = not math.isfinite(r["test_metric"]) or not all(
+                math.isfinite(v) for v in curves[r["key"]]["loss"]
+            )
     return rows, curves
 
 
-def report(out: Path, rows: list[dict], curves: dict, baseline: float | None,
-           note: str, compare_to: str | None = None) -> list[Path]:
+def report(
+    out: Path,
+    rows: list[dict],
+    curves: dict,
+    baseline: float | None,
+    note: str,
+    compare_to: str | None = None,
+) -> list[Path]:
     text = markdown(summarise(rows), baseline, rows[0]["metric"]) + f"\n{note}\n"
     if compare_to:
         text += "\n" + compare(rows, compare_to)

@@ -32,10 +32,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.manual_seed(0)
-    context = rnnbench.ModelContext("tokens", "sequence", vocab_size=VOCAB, padding_idx=0,
-                                    stateful=True)
-    model = get_registry().model("lstm").builder(context, hidden_size=args.hidden,
-                                                 embedding_dim=64)
+    context = rnnbench.ModelContext(
+        "tokens", "sequence", vocab_size=VOCAB, padding_idx=0, stateful=True
+    )
+    model = get_registry().model("lstm").builder(context, hidden_size=args.hidden, embedding_dim=64)
     head = torch.nn.Linear(model.output_size, VOCAB)
     codec = rnnbench.TokenCodec(tuple(f"c{i}" for i in range(VOCAB)), window=BPTT)
     optimizer = torch.optim.Adam([*model.parameters(), *head.parameters()], lr=1e-3)
@@ -58,12 +58,21 @@ def main() -> None:
     window = median_seconds(lambda: windowed(prime, args.tokens), args.repeats)
     rows = [
         ["training step, batch 64 x 64 (reference)", f"{step * 1e3:.1f} ms", "1.00"],
-        [f"sample of {args.tokens} tokens, state carried", f"{carried * 1e3:.1f} ms",
-         f"{carried / step:.2f}"],
-        ["  per token", f"{carried / args.tokens * 1e3:.2f} ms",
-         f"{carried / args.tokens / step:.3f}"],
-        [f"sample of {args.tokens} tokens, latest {BPTT} tokens re-read",
-         f"{window * 1e3:.1f} ms", f"{window / step:.2f}"],
+        [
+            f"sample of {args.tokens} tokens, state carried",
+            f"{carried * 1e3:.1f} ms",
+            f"{carried / step:.2f}",
+        ],
+        [
+            "  per token",
+            f"{carried / args.tokens * 1e3:.2f} ms",
+            f"{carried / args.tokens / step:.3f}",
+        ],
+        [
+            f"sample of {args.tokens} tokens, latest {BPTT} tokens re-read",
+            f"{window * 1e3:.1f} ms",
+            f"{window / step:.2f}",
+        ],
     ]
     print(f"lstm hidden {args.hidden}, vocabulary {VOCAB}; {machine()}")
     print(markdown(["what", "median time", "x training step"], rows))

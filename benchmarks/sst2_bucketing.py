@@ -24,9 +24,11 @@ from rnnbench.training.runner import execute, prepare
 
 
 def run(data: str, bucket: bool, epochs: int, tmp: Path):
-    sets = {"task": {"dataset": data, "bucket": str(bucket), "max_length": "64"},
-            "train": {"max_epochs": str(epochs), "progress": "false", "lr": "0.002"},
-            "model": {"dropout": "0.5"}}
+    sets = {
+        "task": {"dataset": data, "bucket": str(bucket), "max_length": "64"},
+        "train": {"max_epochs": str(epochs), "progress": "false", "lr": "0.002"},
+        "model": {"dropout": "0.5"},
+    }
     registry = get_registry()
     config = build_run_config(registry, "textrnn", "text-classification", sets, results_dir=tmp)
     tracker = MlflowTracker(f"sqlite:///{tmp / 'mlflow.db'}", artifact_root=tmp / "artifacts")
@@ -38,7 +40,9 @@ def run(data: str, bucket: bool, epochs: int, tmp: Path):
 def main() -> None:
     warnings.filterwarnings("ignore")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2"))
+    parser.add_argument(
+        "--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2")
+    )
     parser.add_argument("--epochs", type=int, default=1)
     args = parser.parse_args()
     rows = []
@@ -46,8 +50,14 @@ def main() -> None:
         padded = run(args.data, False, args.epochs, Path(tmp))
         bucketed = run(args.data, True, args.epochs, Path(tmp))
     rows.append(["pad to max_length (64)", f"{padded[0]:.1f}", f"{padded[1]:.4f}", "1.00x"])
-    rows.append(["length bucketing", f"{bucketed[0]:.1f}", f"{bucketed[1]:.4f}",
-                 f"{padded[0] / bucketed[0]:.2f}x"])
+    rows.append(
+        [
+            "length bucketing",
+            f"{bucketed[0]:.1f}",
+            f"{bucketed[1]:.4f}",
+            f"{padded[0] / bucketed[0]:.2f}x",
+        ]
+    )
     print(f"# SST-2 textrnn, {args.epochs} epoch(s); {machine()}")
     print(markdown(["batching", "train s/epoch", "test acc", "speed-up"], rows))
 

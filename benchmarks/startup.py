@@ -34,8 +34,7 @@ REFERENCE = 1  # index of the import-torch row in COMMANDS
 def run_once(python: str, args: list[str]) -> tuple[float, float]:
     """(wall seconds, peak resident MiB) of one child process."""
     start = time.perf_counter()
-    child = subprocess.Popen([python, *args], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    child = subprocess.Popen([python, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -50,16 +49,20 @@ def measure(python: str, repeats: int) -> list[tuple[float, float]]:
     for _, args in COMMANDS:
         run_once(python, args)  # warm the page cache and bytecode
         runs = [run_once(python, args) for _ in range(repeats)]
-        results.append((statistics.median(r[0] for r in runs),
-                        statistics.median(r[1] for r in runs)))
+        results.append(
+            (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
+        )
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--before", metavar="PYTHON",
-                        help="another environment's interpreter, timed in the same run")
+    parser.add_argument(
+        "--before",
+        metavar="PYTHON",
+        help="another environment's interpreter, timed in the same run",
+    )
     args = parser.parse_args()
     columns = [("after" if args.before else "this checkout", sys.executable)]
     if args.before:

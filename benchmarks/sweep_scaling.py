@@ -65,9 +65,24 @@ def sweep(trials: int, seeds: int, workers: int, threads: int) -> tuple[float, f
         config.write_text(CONFIG.format(seeds=seeds, threads=threads))
         results = Path(tmp) / "results"
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "rnnbench", "sweep", "--config", str(config),
-                        "--n-trials", str(trials), "--workers", str(workers),
-                        "--results-dir", str(results)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rnnbench",
+                "sweep",
+                "--config",
+                str(config),
+                "--n-trials",
+                str(trials),
+                "--workers",
+                str(workers),
+                "--results-dir",
+                str(results),
+            ],
+            check=True,
+            capture_output=True,
+        )
         wall = time.perf_counter() - start
         return search_span(f"sqlite:///{results / 'optuna.db'}"), wall
 
@@ -78,29 +93,49 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    setups = {"1 worker x 2 threads": (1, 0), "1 worker x 1 thread": (1, 1),
-              "2 workers x 1 thread": (2, 0)}
+    setups = {
+        "1 worker x 2 threads": (1, 0),
+        "1 worker x 1 thread": (1, 1),
+        "2 workers x 1 thread": (2, 0),
+    }
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in setups}
     for _ in range(args.repeats):  # alternate, so load changes hit every set-up alike
         for name, (workers, threads) in setups.items():
             runs[name].append(sweep(args.trials, args.seeds, workers, threads))
-            print(f"{name}: search {runs[name][-1][0]:.1f} s, sweep {runs[name][-1][1]:.1f} s",
-                  file=sys.stderr)
+            print(
+                f"{name}: search {runs[name][-1][0]:.1f} s, sweep {runs[name][-1][1]:.1f} s",
+                file=sys.stderr,
+            )
     search = {n: statistics.median(s for s, _ in r) for n, r in runs.items()}
     wall = {n: statistics.median(t for _, t in r) for n, r in runs.items()}
     base = "1 worker x 2 threads"
-    rows = [[n, f"{search[n]:.1f}", f"{args.trials * 3600 / search[n]:.0f}",
-             f"{search[base] / search[n]:.2f}x", f"{wall[n]:.1f}", f"{wall[base] / wall[n]:.2f}x"]
-            for n in setups]
-    print(f"# sweep scaling, {args.trials} trials + {args.seeds} final seeds, median of "
-          f"{args.repeats}; {machine()}")
-    print(markdown(["set-up", "search s", "search trials/hour", "vs 1x2", "sweep wall s",
-                    "vs 1x2"], rows))
+    rows = [
+        [
+            n,
+            f"{search[n]:.1f}",
+            f"{args.trials * 3600 / search[n]:.0f}",
+            f"{search[base] / search[n]:.2f}x",
+            f"{wall[n]:.1f}",
+            f"{wall[base] / wall[n]:.2f}x",
+        ]
+        for n in setups
+    ]
+    print(
+        f"# sweep scaling, {args.trials} trials + {args.seeds} final seeds, median of "
+        f"{args.repeats}; {machine()}"
+    )
+    print(
+        markdown(
+            ["set-up", "search s", "search trials/hour", "vs 1x2", "sweep wall s", "vs 1x2"], rows
+        )
+    )
     harness = search["1 worker x 1 thread"] / search["2 workers x 1 thread"]
     threads = search["1 worker x 1 thread"] / search[base]
-    print(f"\nharness scaling (2 workers vs 1, 1 thread each): {harness:.2f}x; torch thread "
-          f"speed-up (2 threads vs 1, one worker): {threads:.2f}x, so 2 workers x 1 thread "
-          f"can beat 1 worker x 2 threads by at most {2 / threads:.2f}x")
+    print(
+        f"\nharness scaling (2 workers vs 1, 1 thread each): {harness:.2f}x; torch thread "
+        f"speed-up (2 threads vs 1, one worker): {threads:.2f}x, so 2 workers x 1 thread "
+        f"can beat 1 worker x 2 threads by at most {2 / threads:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -18,15 +18,26 @@ import argparse
 import random
 from pathlib import Path
 
-CLASSES = ("finance", "realty", "stocks", "education", "science", "society", "politics",
-           "sports", "game", "entertainment")  # THUCNews' ten, in its order
+CLASSES = (
+    "finance",
+    "realty",
+    "stocks",
+    "education",
+    "science",
+    "society",
+    "politics",
+    "sports",
+    "game",
+    "entertainment",
+)  # THUCNews' ten, in its order
 ALPHABET = [chr(0x4E00 + i) for i in range(4800)]  # CJK unified ideographs
 
 
 def headline(rng: random.Random, own: list[str]) -> str:
     length = min(30, max(8, int(rng.gauss(19, 4))))
-    return "".join(rng.choice(own) if rng.random() < 0.4 else rng.choice(ALPHABET)
-                   for _ in range(length))
+    return "".join(
+        rng.choice(own) if rng.random() < 0.4 else rng.choice(ALPHABET) for _ in range(length)
+    )
 
 
 def main() -> None:

@@ -58,24 +58,31 @@ def main() -> None:
     inputs = torch.zeros(len(trees), int(lengths.max()), dtype=torch.long)
     for i, t in enumerate(trees):
         inputs[i, : len(t.words)] = torch.tensor(vocab.encode(t.words))
-    data = TreeBatches(TreePool.build(trees, 2), inputs=inputs, lengths=lengths,
-                       target=torch.tensor([t.label[0] for t in trees]))
-    batches = [data.__getitems__(list(range(i, min(i + args.batch, len(trees)))))
-               for i in range(0, len(trees), args.batch)]
-    context = ModelContext("tokens", "pooled", vocab_size=len(vocab), padding_idx=0,
-                           max_children=2)
+    data = TreeBatches(
+        TreePool.build(trees, 2),
+        inputs=inputs,
+        lengths=lengths,
+        target=torch.tensor([t.label[0] for t in trees]),
+    )
+    batches = [
+        data.__getitems__(list(range(i, min(i + args.batch, len(trees)))))
+        for i in range(0, len(trees), args.batch)
+    ]
+    context = ModelContext("tokens", "pooled", vocab_size=len(vocab), padding_idx=0, max_children=2)
     registry = get_registry()
 
     def model(name, **extra):
         torch.manual_seed(0)
-        return registry.model(name).builder(context, hidden_size=args.hidden,
-                                            embedding_dim=args.hidden, **extra)
+        return registry.model(name).builder(
+            context, hidden_size=args.hidden, embedding_dim=args.hidden, **extra
+        )
 
     def epoch(m, forward):
         def run():
             for b in batches:
                 m.zero_grad()
                 forward(m, b).pow(2).sum().backward()
+
         return run
 
     batched = lambda m, b: m(b["inputs"], b["lengths"], tree=b["tree"]).pooled  # noqa: E731
@@ -93,10 +100,16 @@ def main() -> None:
     ref = times["treelstm level-batched"]
     nodes = sum(b["tree"].num_nodes for b in batches)
     levels = sum(len(b["tree"].offsets) - 1 for b in batches)
-    print(f"{len(trees)} SST training sentences, {nodes} nodes, batch {args.batch} "
-          f"({levels} level steps in all), hidden {args.hidden}; {machine()}")
-    print(markdown(["model", "s / epoch", "vs level-batched treelstm"],
-                   [[k, f"{v:.3f}", f"{v / ref:.2f}x"] for k, v in times.items()]))
+    print(
+        f"{len(trees)} SST training sentences, {nodes} nodes, batch {args.batch} "
+        f"({levels} level steps in all), hidden {args.hidden}; {machine()}"
+    )
+    print(
+        markdown(
+            ["model", "s / epoch", "vs level-batched treelstm"],
+            [[k, f"{v:.3f}", f"{v / ref:.2f}x"] for k, v in times.items()],
+        )
+    )
     for name in ("treelstm", "recnn"):
         speedup = times[f"{name} naive per-node recursion"] / times[f"{name} level-batched"]
         print(f"{name}: level batching is {speedup:.1f}x faster than per-node recursion")

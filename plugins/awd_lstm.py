@@ -36,39 +36,68 @@ def build_awd_lstm(task_context: ModelContext, /, **hparams):
 
 
 def _rate(name: str, default: float, help: str) -> Param:
-    return Param(name, float, default, help, minimum=0.0, maximum=0.95,
-                 space=FloatRange(0.0, 0.7))
+    return Param(name, float, default, help, minimum=0.0, maximum=0.95, space=FloatRange(0.0, 0.7))
 
 
 AWD_LSTM = ModelSpec(
     name="awd-lstm",
     builder=build_awd_lstm,
-    params=ParamSet((
-        Param("embedding_dim", int, 400, "token embedding size", minimum=1,
-              space=Choice((200, 400))),
-        Param("hidden_size", int, 1150, "hidden units of every layer but the last when "
-              "last_layer_embedding", minimum=1, space=Choice((256, 512, 1150))),
-        Param("num_layers", int, 3, "stacked single-layer recurrences", minimum=1),
-        _rate("dropout", 0.4, "locked dropout on the top layer's output"),
-        _rate("dropout_hidden", 0.3, "locked dropout between layers"),
-        _rate("dropout_input", 0.65, "locked dropout on the embeddings"),
-        _rate("dropout_embedding", 0.1, "embedding dropout: whole words"),
-        _rate("weight_drop", 0.5, "DropConnect on each layer's W_hh, per batch"),
-        Param("ar", float, 2.0, "activation regularisation: ar * mean(h_t^2) of the dropped "
-              "top output", minimum=0.0),
-        Param("tar", float, 1.0, "temporal AR: tar * mean((h_t - h_{t-1})^2) of the raw top "
-              "output", minimum=0.0),
-        Param("last_layer_embedding", bool, True, "the last layer has embedding_dim units "
-              "(the paper's configuration for tied weights)"),
-        Param("cell", str, "lstm", "the fused recurrence of every layer",
-              choices=CELL_NAMES),
-    )),
+    params=ParamSet(
+        (
+            Param(
+                "embedding_dim",
+                int,
+                400,
+                "token embedding size",
+                minimum=1,
+                space=Choice((200, 400)),
+            ),
+            Param(
+                "hidden_size",
+                int,
+                1150,
+                "hidden units of every layer but the last when last_layer_embedding",
+                minimum=1,
+                space=Choice((256, 512, 1150)),
+            ),
+            Param("num_layers", int, 3, "stacked single-layer recurrences", minimum=1),
+            _rate("dropout", 0.4, "locked dropout on the top layer's output"),
+            _rate("dropout_hidden", 0.3, "locked dropout between layers"),
+            _rate("dropout_input", 0.65, "locked dropout on the embeddings"),
+            _rate("dropout_embedding", 0.1, "embedding dropout: whole words"),
+            _rate("weight_drop", 0.5, "DropConnect on each layer's W_hh, per batch"),
+            Param(
+                "ar",
+                float,
+                2.0,
+                "activation regularisation: ar * mean(h_t^2) of the dropped top output",
+                minimum=0.0,
+            ),
+            Param(
+                "tar",
+                float,
+                1.0,
+                "temporal AR: tar * mean((h_t - h_{t-1})^2) of the raw top output",
+                minimum=0.0,
+            ),
+            Param(
+                "last_layer_embedding",
+                bool,
+                True,
+                "the last layer has embedding_dim units "
+                "(the paper's configuration for tied weights)",
+            ),
+            Param("cell", str, "lstm", "the fused recurrence of every layer", choices=CELL_NAMES),
+        )
+    ),
     inputs=frozenset({"tokens"}),
     causal=True,
     stateful=True,
     description="AWD-LSTM: locked, embedding and weight-dropped (W_hh) dropout, AR/TAR",
     reference="Merity, Keskar & Socher 2017; Gal & Ghahramani 2016; Wan et al. 2013",
-    width="hidden_size", embedding="embedding", embedding_dim="embedding_dim",
+    width="hidden_size",
+    embedding="embedding",
+    embedding_dim="embedding_dim",
 )
 
 

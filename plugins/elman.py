@@ -18,15 +18,31 @@ from rnnbench import ModelContext, ModelSpec, Param, ParamSet, hookimpl
 from rnnbench.params import init_params, recurrent_params
 
 
-def build_rnn(context: ModelContext, embedding_dim: int = 64, hidden_size: int = 128,
-              num_layers: int = 1, dropout: float = 0.0, nonlinearity: str = "tanh",
-              bidirectional: bool = False, init: str = "default", init_scale: float = 1.0):
+def build_rnn(
+    context: ModelContext,
+    embedding_dim: int = 64,
+    hidden_size: int = 128,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    nonlinearity: str = "tanh",
+    bidirectional: bool = False,
+    init: str = "default",
+    init_scale: float = 1.0,
+):
     from torch import nn
 
     from rnnbench.nn import FusedRecurrent, init_fused_
 
-    model = FusedRecurrent(nn.RNN, context, embedding_dim, hidden_size, num_layers, dropout,
-                           bidirectional, nonlinearity=nonlinearity)
+    model = FusedRecurrent(
+        nn.RNN,
+        context,
+        embedding_dim,
+        hidden_size,
+        num_layers,
+        dropout,
+        bidirectional,
+        nonlinearity=nonlinearity,
+    )
     init_fused_(model.rnn, init, init_scale)
     return model
 
@@ -35,23 +51,34 @@ def build_birnn(context: ModelContext, **hparams):
     return build_rnn(context, bidirectional=True, **hparams)
 
 
-NONLINEARITY = Param("nonlinearity", str, "tanh", "f in h_t = f(U x_t + W h_{t-1} + b)",
-                     choices=("tanh", "relu"))
+NONLINEARITY = Param(
+    "nonlinearity", str, "tanh", "f in h_t = f(U x_t + W h_{t-1} + b)", choices=("tanh", "relu")
+)
 PARAMS = ParamSet((*recurrent_params(), NONLINEARITY, *init_params()))
 
 RNN = ModelSpec(
-    name="rnn", builder=build_rnn, params=PARAMS,
-    causal=True, stateful=True, hidden_states=True,
+    name="rnn",
+    builder=build_rnn,
+    params=PARAMS,
+    causal=True,
+    stateful=True,
+    hidden_states=True,
     description="Elman RNN on fused nn.RNN (tanh or relu; identity init = IRNN)",
     reference="Elman 1990; Le, Jaitly & Hinton 2015 (IRNN); Saxe et al. 2014 (orthogonal)",
-    width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
+    width="hidden_size",
+    embedding="encoder.embedding",
+    embedding_dim="embedding_dim",
 )
 BIRNN = ModelSpec(
-    name="birnn", builder=build_birnn, params=PARAMS,
+    name="birnn",
+    builder=build_birnn,
+    params=PARAMS,
     causal=False,
     description="bidirectional Elman RNN: forward and backward passes concatenated",
     reference="Schuster & Paliwal 1997; Le et al. 2015 (identity init); Saxe et al. 2014",
-    width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
+    width="hidden_size",
+    embedding="encoder.embedding",
+    embedding_dim="embedding_dim",
 )
 
 

@@ -16,28 +16,44 @@ from rnnbench import ModelContext, ModelSpec, Param, ParamSet, hookimpl
 from rnnbench.params import init_params, recurrent_params
 
 
-def build_gru(context: ModelContext, embedding_dim: int = 64, hidden_size: int = 128,
-              num_layers: int = 1, dropout: float = 0.0, bidirectional: bool = False,
-              init: str = "default", init_scale: float = 1.0):
+def build_gru(
+    context: ModelContext,
+    embedding_dim: int = 64,
+    hidden_size: int = 128,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    bidirectional: bool = False,
+    init: str = "default",
+    init_scale: float = 1.0,
+):
     from rnnbench.nn import GRU, FusedRecurrent, init_fused_
 
     # nn.GRU's parameters and math; its own recurrence where torch's CPU kernel is slow
-    model = FusedRecurrent(GRU, context, embedding_dim, hidden_size, num_layers, dropout,
-                           bidirectional)
+    model = FusedRecurrent(
+        GRU, context, embedding_dim, hidden_size, num_layers, dropout, bidirectional
+    )
     init_fused_(model.rnn, init, init_scale)
     return model
 
 
 GRU = ModelSpec(
-    name="gru", builder=build_gru,
-    params=ParamSet((*recurrent_params(),
-                     Param("bidirectional", bool, False, "read both ways (not causal)"),
-                     *init_params(refuse_identity=True))),
-    causal=lambda hp: not hp.get("bidirectional", False), stateful=True,
+    name="gru",
+    builder=build_gru,
+    params=ParamSet(
+        (
+            *recurrent_params(),
+            Param("bidirectional", bool, False, "read both ways (not causal)"),
+            *init_params(refuse_identity=True),
+        )
+    ),
+    causal=lambda hp: not hp.get("bidirectional", False),
+    stateful=True,
     hidden_states=lambda hp: not hp.get("bidirectional", False),
     description="GRU on nn.GRU (fused; own recurrence at small CPU widths)",
     reference="Cho et al. 2014; Saxe et al. 2014 (orthogonal)",
-    width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
+    width="hidden_size",
+    embedding="encoder.embedding",
+    embedding_dim="embedding_dim",
 )
 
 

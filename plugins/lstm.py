@@ -38,24 +38,33 @@ def build_lstm(task_context: ModelContext, /, **hparams):
 LSTM = ModelSpec(
     name="lstm",
     builder=build_lstm,
-    params=ParamSet((
-        *recurrent_params(),
-        Param("bidirectional", bool, False, "read the sequence both ways (not causal)"),
-        Param("forget_bias", float, 1.0, "initial forget-gate bias", space=Choice((0.0, 1.0))),
-        Param("variant", str, "vanilla",
-              "vanilla (fused, = Greff's NP; alias np), peephole (Greff's vanilla), nig, nfg, "
-              "nog, niaf, noaf, cifg, fgr (Greff et al. 2017), coupled (CIFG without "
-              "peepholes); searched by default: vanilla, peephole, coupled",
-              choices=VARIANTS, space=Choice(("vanilla", "peephole", "coupled"))),
-        *init_params(refuse_identity=True),
-    )),
+    params=ParamSet(
+        (
+            *recurrent_params(),
+            Param("bidirectional", bool, False, "read the sequence both ways (not causal)"),
+            Param("forget_bias", float, 1.0, "initial forget-gate bias", space=Choice((0.0, 1.0))),
+            Param(
+                "variant",
+                str,
+                "vanilla",
+                "vanilla (fused, = Greff's NP; alias np), peephole (Greff's vanilla), nig, nfg, "
+                "nog, niaf, noaf, cifg, fgr (Greff et al. 2017), coupled (CIFG without "
+                "peepholes); searched by default: vanilla, peephole, coupled",
+                choices=VARIANTS,
+                space=Choice(("vanilla", "peephole", "coupled")),
+            ),
+            *init_params(refuse_identity=True),
+        )
+    ),
     causal=lambda hp: not hp.get("bidirectional", False),
     stateful=True,
     hidden_states=lambda hp: not hp.get("bidirectional", False),
     description="LSTM: fused nn.LSTM, or one of Greff et al.'s variants (custom cell)",
     reference="Hochreiter & Schmidhuber 1997; Gers et al. 2000; Jozefowicz et al. 2015; "
-              "Greff et al. 2017; Saxe et al. 2014 (orthogonal)",
-    width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
+    "Greff et al. 2017; Saxe et al. 2014 (orthogonal)",
+    width="hidden_size",
+    embedding="encoder.embedding",
+    embedding_dim="embedding_dim",
 )
 
 

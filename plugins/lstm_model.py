@@ -50,8 +50,15 @@ class VariantLSTMLayer(nn.Module):
     `blocks`; peep (len(peep_gates), H); gate_recurrent (R) (3H, 3H) for fgr.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, variant: str, forget_bias: float,
-                 init: str = "default", init_scale: float = 1.0):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        variant: str,
+        forget_bias: float,
+        init: str = "default",
+        init_scale: float = 1.0,
+    ):
         super().__init__()
         self.variant = variant
         self.hidden_size = H = hidden_size
@@ -74,12 +81,14 @@ class VariantLSTMLayer(nn.Module):
         B, T, _ = x.shape
         H = self.hidden_size
         if state is None:
-            state = (x.new_zeros(B, H), x.new_zeros(B, H)) + \
-                ((x.new_zeros(B, 3 * H),) if self.fgr else ())
+            state = (x.new_zeros(B, H), x.new_zeros(B, H)) + (
+                (x.new_zeros(B, 3 * H),) if self.fgr else ()
+            )
         projected = self.input_proj(x)  # (B, T, G*H), all steps at once
         masks = mask.unbind(1) if mask is not None else [None] * T
-        peep = dict(zip(self.peep_gates, self.peep.unbind(0), strict=True)) \
-            if self.peep_gates else {}
+        peep = (
+            dict(zip(self.peep_gates, self.peep.unbind(0), strict=True)) if self.peep_gates else {}
+        )
         outputs = []
         for gx, m in zip(projected.unbind(1), masks, strict=True):
             new = self.step(gx, state, peep)
@@ -93,8 +102,9 @@ class VariantLSTMLayer(nn.Module):
     def step(self, gx: torch.Tensor, state: tuple, peep: dict) -> tuple:
         """One step from gx = W x_t + b (B, G*H) and the previous state."""
         h, c = state[0], state[1]
-        pre = dict(zip(self.blocks, (gx + self.recurrent(h)).split(self.hidden_size, 1),
-                       strict=True))  # block -> (B, H)
+        pre = dict(
+            zip(self.blocks, (gx + self.recurrent(h)).split(self.hidden_size, 1), strict=True)
+        )  # block -> (B, H)
         if self.fgr:
             r_i, r_f, r_o = self.gate_recurrent(state[2]).chunk(3, dim=1)
             pre["i"], pre["f"], pre["o"] = pre["i"] + r_i, pre["f"] + r_f, pre["o"] + r_o
@@ -120,13 +130,30 @@ class VariantLSTM(CellStack):
     """Stacked (optionally bidirectional) Greff-variant LSTM with the same ModelOutput
     contract as `rnnbench.nn.FusedRecurrent`."""
 
-    def __init__(self, context: ModelContext, embedding_dim: int, hidden_size: int,
-                 num_layers: int, dropout: float, bidirectional: bool, variant: str,
-                 forget_bias: float, init: str = "default", init_scale: float = 1.0):
-        super().__init__(context, embedding_dim, hidden_size, num_layers, dropout,
-                         bidirectional,
-                         lambda size: VariantLSTMLayer(size, hidden_size, variant, forget_bias,
-                                                       init, init_scale))
+    def __init__(
+        self,
+        context: ModelContext,
+        embedding_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        dropout: float,
+        bidirectional: bool,
+        variant: str,
+        forget_bias: float,
+        init: str = "default",
+        init_scale: float = 1.0,
+    ):
+        super().__init__(
+            context,
+            embedding_dim,
+            hidden_size,
+            num_layers,
+            dropout,
+            bidirectional,
+            lambda size: VariantLSTMLayer(
+                size, hidden_size, variant, forget_bias, init, init_scale
+            ),
+        )
 
 
 def build_lstm(
@@ -142,10 +169,21 @@ def build_lstm(
     init_scale: float = 1.0,
 ) -> nn.Module:
     if variant not in FUSED:
-        return VariantLSTM(context, embedding_dim, hidden_size, num_layers, dropout,
-                           bidirectional, variant, forget_bias, init, init_scale)
-    model = FusedRecurrent(nn.LSTM, context, embedding_dim, hidden_size, num_layers, dropout,
-                           bidirectional)
+        return VariantLSTM(
+            context,
+            embedding_dim,
+            hidden_size,
+            num_layers,
+            dropout,
+            bidirectional,
+            variant,
+            forget_bias,
+            init,
+            init_scale,
+        )
+    model = FusedRecurrent(
+        nn.LSTM, context, embedding_dim, hidden_size, num_layers, dropout, bidirectional
+    )
     init_fused_(model.rnn, init, init_scale)
     # torch orders the gate blocks (i, f, g, o); b_f = b_ih[f] + b_hh[f] = forget_bias.
     for name, bias in model.rnn.named_parameters():

@@ -16,20 +16,44 @@ def build_memnet(task_context: ModelContext, /, **hparams):
 
 
 MEMNET = ModelSpec(
-    name="memnet", builder=build_memnet,
-    params=ParamSet((
-        Param("embedding_dim", int, 64, "memory/query size d", minimum=1,
-              space=Choice((32, 64, 128))),
-        Param("hops", int, 3, "memory hops K", minimum=1, space=Choice((1, 2, 3))),
-        Param("memory_size", int, 50, "newest memories kept (words, for language modelling)",
-              minimum=1, space=Choice((20, 50, 100))),
-        Param("window", int, 4, "tokens per memory when the task gives no sentences",
-              minimum=1, space=Choice((2, 4, 8))),
-        Param("linear_start_steps", int, 0, "training steps without softmax (0: off)",
-              minimum=0),
-    )),
-    inputs=frozenset({"tokens"}), outputs=frozenset({"sequence", "pooled"}),
-    causal=True, stateful=True,
+    name="memnet",
+    builder=build_memnet,
+    params=ParamSet(
+        (
+            Param(
+                "embedding_dim",
+                int,
+                64,
+                "memory/query size d",
+                minimum=1,
+                space=Choice((32, 64, 128)),
+            ),
+            Param("hops", int, 3, "memory hops K", minimum=1, space=Choice((1, 2, 3))),
+            Param(
+                "memory_size",
+                int,
+                50,
+                "newest memories kept (words, for language modelling)",
+                minimum=1,
+                space=Choice((20, 50, 100)),
+            ),
+            Param(
+                "window",
+                int,
+                4,
+                "tokens per memory when the task gives no sentences",
+                minimum=1,
+                space=Choice((2, 4, 8)),
+            ),
+            Param(
+                "linear_start_steps", int, 0, "training steps without softmax (0: off)", minimum=0
+            ),
+        )
+    ),
+    inputs=frozenset({"tokens"}),
+    outputs=frozenset({"sequence", "pooled"}),
+    causal=True,
+    stateful=True,
     description="End-to-end memory network: K hops, position + temporal encoding",
     reference="Sukhbaatar, Szlam, Weston & Fergus 2015",
     width="embedding_dim",

@@ -45,8 +45,15 @@ def position_encoding(j: torch.Tensor, J: torch.Tensor, d: int) -> torch.Tensor:
 
 
 class MemN2N(nn.Module):
-    def __init__(self, context: ModelContext, embedding_dim: int, hops: int, memory_size: int,
-                 window: int, linear_start_steps: int):
+    def __init__(
+        self,
+        context: ModelContext,
+        embedding_dim: int,
+        hops: int,
+        memory_size: int,
+        window: int,
+        linear_start_steps: int,
+    ):
         super().__init__()
         d, V = embedding_dim, context.vocab_size
         self.language_model = context.output == "sequence"
@@ -137,7 +144,9 @@ class MemN2N(nn.Module):
         full = torch.cat([history, tokens], dim=1)  # (B, S), S = P + T
         S = full.shape[1]
         device = tokens.device
-        distance = (P + torch.arange(T, device=device)).unsqueeze(1) - torch.arange(S, device=device)
+        distance = (P + torch.arange(T, device=device)).unsqueeze(1) - torch.arange(
+            S, device=device
+        )
         band = (distance >= 0) & (distance < M)  # (T, S): word s is in step t's memory
         by_distance = distance.clamp(0, M - 1).expand(B, T, S)  # recency index of word s
         # position of the word at distance r from step t, for reading weights by recency
@@ -154,13 +163,22 @@ class MemN2N(nn.Module):
             scores = scores + recency.gather(2, by_distance)  # (B, T, S)
             p = self.attend(scores, band.expand(B, T, S))  # (B, T, S), zero off the band
             p_by_distance = p.gather(2, source) * present  # (B, T, M)
-            u = u + torch.einsum("bts,bsd->btd", p, words_out) \
+            u = (
+                u
+                + torch.einsum("bts,bsd->btd", p, words_out)
                 + torch.einsum("btm,md->btd", p_by_distance, self.temporal[k + 1])
+            )
             words_in = words_out
-        carry = full[:, -(M - 1):] if M > 1 else full[:, :0]
+        carry = full[:, -(M - 1) :] if M > 1 else full[:, :0]
         return ModelOutput(sequence=u, state=carry)
 
 
-def build_memnet(context: ModelContext, embedding_dim: int = 64, hops: int = 3,
-                 memory_size: int = 50, window: int = 4, linear_start_steps: int = 0) -> MemN2N:
+def build_memnet(
+    context: ModelContext,
+    embedding_dim: int = 64,
+    hops: int = 3,
+    memory_size: int = 50,
+    window: int = 4,
+    linear_start_steps: int = 0,
+) -> MemN2N:
     return MemN2N(context, embedding_dim, hops, memory_size, window, linear_start_steps)

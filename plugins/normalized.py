@@ -34,26 +34,43 @@ def build_bn_lstm(task_context: ModelContext, /, **hparams):
 FORGET_BIAS = Param("forget_bias", float, 1.0, "initial forget-gate bias")
 
 LN_LSTM = ModelSpec(
-    name="ln-lstm", builder=build_ln_lstm,
+    name="ln-lstm",
+    builder=build_ln_lstm,
     params=ParamSet((*recurrent_params(), FORGET_BIAS, *init_params(refuse_identity=True))),
-    causal=True, stateful=True, hidden_states=True,
-    description="layer-normalised LSTM (custom cell)", reference="Ba, Kiros & Hinton 2016",
-    width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
+    causal=True,
+    stateful=True,
+    hidden_states=True,
+    description="layer-normalised LSTM (custom cell)",
+    reference="Ba, Kiros & Hinton 2016",
+    width="hidden_size",
+    embedding="encoder.embedding",
+    embedding_dim="embedding_dim",
 )
 LN_GRU = ModelSpec(
-    name="ln-gru", builder=build_ln_gru,
+    name="ln-gru",
+    builder=build_ln_gru,
     params=ParamSet((*recurrent_params(), *init_params(refuse_identity=True))),
-    causal=True, stateful=True, hidden_states=True,
-    description="layer-normalised GRU (custom cell)", reference="Ba, Kiros & Hinton 2016",
-    width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
+    causal=True,
+    stateful=True,
+    hidden_states=True,
+    description="layer-normalised GRU (custom cell)",
+    reference="Ba, Kiros & Hinton 2016",
+    width="hidden_size",
+    embedding="encoder.embedding",
+    embedding_dim="embedding_dim",
 )
 BN_LSTM = ModelSpec(
-    name="bn-lstm", builder=build_bn_lstm,
+    name="bn-lstm",
+    builder=build_bn_lstm,
     params=ParamSet((*recurrent_params(), FORGET_BIAS, *init_params(refuse_identity=True))),
-    causal=True, stateful=False, hidden_states=True,
+    causal=True,
+    stateful=False,
+    hidden_states=True,
     description="recurrent batch-normalised LSTM, statistics per time step (custom cell)",
     reference="Cooijmans et al. 2017",
-    width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
+    width="hidden_size",
+    embedding="encoder.embedding",
+    embedding_dim="embedding_dim",
 )
 
 

@@ -54,8 +54,9 @@ def _run(inputs: torch.Tensor, mask: torch.Tensor | None, state: tuple, steps, s
 class LayerNormLSTMLayer(nn.Module):
     """One LN-LSTM layer: forward(x (B, T, E), mask, state (h, c) or None, steps)."""
 
-    def __init__(self, input_size: int, hidden_size: int, forget_bias: float,
-                 init: str, init_scale: float):
+    def __init__(
+        self, input_size: int, hidden_size: int, forget_bias: float, init: str, init_scale: float
+    ):
         super().__init__()
         H = self.hidden_size = hidden_size
         self.input_proj = nn.Linear(input_size, 4 * H, bias=False)  # W
@@ -98,8 +99,9 @@ class LayerNormGRULayer(nn.Module):
         B, H = x.shape[0], self.hidden_size
         state = state or (x.new_zeros(B, H),)
         wx = self.input_proj(x)  # (B, T, 3H)
-        projected = torch.cat([self.norm_x_gates(wx[..., : 2 * H]),
-                               self.norm_x_new(wx[..., 2 * H :])], dim=-1)  # (B, T, 3H)
+        projected = torch.cat(
+            [self.norm_x_gates(wx[..., : 2 * H]), self.norm_x_new(wx[..., 2 * H :])], dim=-1
+        )  # (B, T, 3H)
         return _run(projected, mask, state, steps, self.step)
 
     def step(self, t, gx, state, m):
@@ -121,8 +123,14 @@ class StepBatchNorm(nn.Module):
     step L-1's; before any training, mean 0 and variance 1.
     """
 
-    def __init__(self, features: int, gamma: float = 0.1, shift: bool = True,
-                 momentum: float = 0.1, eps: float = 1e-5):
+    def __init__(
+        self,
+        features: int,
+        gamma: float = 0.1,
+        shift: bool = True,
+        momentum: float = 0.1,
+        eps: float = 1e-5,
+    ):
         super().__init__()
         self.momentum, self.eps = momentum, eps
         self.weight = nn.Parameter(torch.full((features,), gamma))  # γ
@@ -142,8 +150,12 @@ class StepBatchNorm(nn.Module):
         if self.training:
             self._reserve(start + T)
             if mask is None and B > 1:  # torch's fused kernel, steps as T*F channels
-                return self._fused(x, self.running_mean[start : start + T],
-                                   self.running_var[start : start + T], True)
+                return self._fused(
+                    x,
+                    self.running_mean[start : start + T],
+                    self.running_var[start : start + T],
+                    True,
+                )
             return self._masked(x, mask, start)
         L = self.running_mean.shape[0]
         if L == 0:
@@ -162,8 +174,15 @@ class StepBatchNorm(nn.Module):
         weight = self.weight.repeat(T)
         bias = self.bias.repeat(T) if self.bias is not None else None
         out = torch.nn.functional.batch_norm(
-            x.reshape(B, T * F), mean.reshape(-1), var.reshape(-1), weight, bias,
-            training, self.momentum, self.eps)
+            x.reshape(B, T * F),
+            mean.reshape(-1),
+            var.reshape(-1),
+            weight,
+            bias,
+            training,
+            self.momentum,
+            self.eps,
+        )
         return out.view(B, T, F)
 
     def _masked(self, x, mask, start: int) -> torch.Tensor:
@@ -181,10 +200,12 @@ class StepBatchNorm(nn.Module):
         """Grow the running rows to `steps`; new steps start at mean 0, variance 1."""
         L, F = self.running_mean.shape
         if steps > L:
-            self.running_mean = torch.cat([self.running_mean,
-                                           self.running_mean.new_zeros(steps - L, F)])
-            self.running_var = torch.cat([self.running_var,
-                                          self.running_var.new_ones(steps - L, F)])
+            self.running_mean = torch.cat(
+                [self.running_mean, self.running_mean.new_zeros(steps - L, F)]
+            )
+            self.running_var = torch.cat(
+                [self.running_var, self.running_var.new_ones(steps - L, F)]
+            )
 
     @torch.no_grad()
     def _update(self, start: int, mean, var, count) -> None:
@@ -192,8 +213,10 @@ class StepBatchNorm(nn.Module):
         a step's mean moves when a sequence ran there, its variance when two did."""
         end = start + mean.shape[0]
         unbiased = var * count / (count - 1).clamp(min=1)
-        for buffer, value, enough in ((self.running_mean, mean, count > 0),
-                                      (self.running_var, unbiased, count > 1)):
+        for buffer, value, enough in (
+            (self.running_mean, mean, count > 0),
+            (self.running_var, unbiased, count > 1),
+        ):
             old = buffer[start:end]
             buffer[start:end] = torch.where(enough, old.lerp(value, self.momentum), old)
 
@@ -201,8 +224,9 @@ class StepBatchNorm(nn.Module):
 class BatchNormLSTMLayer(nn.Module):
     """One BN-LSTM layer: forward(x (B, T, E), mask, state (h, c) or None, steps)."""
 
-    def __init__(self, input_size: int, hidden_size: int, forget_bias: float,
-                 init: str, init_scale: float):
+    def __init__(
+        self, input_size: int, hidden_size: int, forget_bias: float, init: str, init_scale: float
+    ):
         super().__init__()
         H = self.hidden_size = hidden_size
         self.input_proj = nn.Linear(input_size, 4 * H, bias=False)  # W
@@ -231,24 +255,63 @@ class BatchNormLSTMLayer(nn.Module):
         return torch.sigmoid(o) * torch.tanh(normed), c
 
 
-def build_ln_lstm(context: ModelContext, embedding_dim: int = 64, hidden_size: int = 128,
-                  num_layers: int = 1, dropout: float = 0.0, forget_bias: float = 1.0,
-                  init: str = "default", init_scale: float = 1.0) -> nn.Module:
-    return CellStack(context, embedding_dim, hidden_size, num_layers, dropout, False,
-                     lambda size: LayerNormLSTMLayer(size, hidden_size, forget_bias, init,
-                                                     init_scale))
+def build_ln_lstm(
+    context: ModelContext,
+    embedding_dim: int = 64,
+    hidden_size: int = 128,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    forget_bias: float = 1.0,
+    init: str = "default",
+    init_scale: float = 1.0,
+) -> nn.Module:
+    return CellStack(
+        context,
+        embedding_dim,
+        hidden_size,
+        num_layers,
+        dropout,
+        False,
+        lambda size: LayerNormLSTMLayer(size, hidden_size, forget_bias, init, init_scale),
+    )
 
 
-def build_ln_gru(context: ModelContext, embedding_dim: int = 64, hidden_size: int = 128,
-                 num_layers: int = 1, dropout: float = 0.0, init: str = "default",
-                 init_scale: float = 1.0) -> nn.Module:
-    return CellStack(context, embedding_dim, hidden_size, num_layers, dropout, False,
-                     lambda size: LayerNormGRULayer(size, hidden_size, init, init_scale))
+def build_ln_gru(
+    context: ModelContext,
+    embedding_dim: int = 64,
+    hidden_size: int = 128,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    init: str = "default",
+    init_scale: float = 1.0,
+) -> nn.Module:
+    return CellStack(
+        context,
+        embedding_dim,
+        hidden_size,
+        num_layers,
+        dropout,
+        False,
+        lambda size: LayerNormGRULayer(size, hidden_size, init, init_scale),
+    )
 
 
-def build_bn_lstm(context: ModelContext, embedding_dim: int = 64, hidden_size: int = 128,
-                  num_layers: int = 1, dropout: float = 0.0, forget_bias: float = 1.0,
-                  init: str = "default", init_scale: float = 1.0) -> nn.Module:
-    return CellStack(context, embedding_dim, hidden_size, num_layers, dropout, False,
-                     lambda size: BatchNormLSTMLayer(size, hidden_size, forget_bias, init,
-                                                     init_scale))
+def build_bn_lstm(
+    context: ModelContext,
+    embedding_dim: int = 64,
+    hidden_size: int = 128,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    forget_bias: float = 1.0,
+    init: str = "default",
+    init_scale: float = 1.0,
+) -> nn.Module:
+    return CellStack(
+        context,
+        embedding_dim,
+        hidden_size,
+        num_layers,
+        dropout,
+        False,
+        lambda size: BatchNormLSTMLayer(size, hidden_size, forget_bias, init, init_scale),
+    )

@@ -18,23 +18,61 @@ def build_rcnn(task_context: ModelContext, /, **hparams):
 
 
 RCNN_SPEC = ModelSpec(
-    name="rcnn", builder=build_rcnn,
-    params=ParamSet((
-        Param("embedding_dim", int, 128, "word embedding size |e|", minimum=1,
-              space=Choice((64, 128, 256))),
-        Param("context_size", int, 64, "left/right context size |c|", minimum=1,
-              space=Choice((32, 64, 128))),
-        Param("hidden_size", int, 128, "latent semantic vector size H", minimum=1,
-              space=Choice((64, 128, 256))),
-        Param("dropout", float, 0.3, "dropout on embeddings and the pooled vector",
-              minimum=0.0, maximum=0.95, space=FloatRange(0.0, 0.5)),
-        Param("cell", str, "rnn", "context recurrence", choices=CELL_NAMES,
-              space=Choice(CELL_NAMES)),
-    )),
-    inputs=frozenset({"tokens"}), outputs=frozenset({"pooled"}), causal=False,
+    name="rcnn",
+    builder=build_rcnn,
+    params=ParamSet(
+        (
+            Param(
+                "embedding_dim",
+                int,
+                128,
+                "word embedding size |e|",
+                minimum=1,
+                space=Choice((64, 128, 256)),
+            ),
+            Param(
+                "context_size",
+                int,
+                64,
+                "left/right context size |c|",
+                minimum=1,
+                space=Choice((32, 64, 128)),
+            ),
+            Param(
+                "hidden_size",
+                int,
+                128,
+                "latent semantic vector size H",
+                minimum=1,
+                space=Choice((64, 128, 256)),
+            ),
+            Param(
+                "dropout",
+                float,
+                0.3,
+                "dropout on embeddings and the pooled vector",
+                minimum=0.0,
+                maximum=0.95,
+                space=FloatRange(0.0, 0.5),
+            ),
+            Param(
+                "cell",
+                str,
+                "rnn",
+                "context recurrence",
+                choices=CELL_NAMES,
+                space=Choice(CELL_NAMES),
+            ),
+        )
+    ),
+    inputs=frozenset({"tokens"}),
+    outputs=frozenset({"pooled"}),
+    causal=False,
     description="RCNN: bidirectional context + word, tanh projection, max-pool over time",
     reference="Lai, Xu, Liu & Zhao 2015",
-    width="context_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
+    width="context_size",
+    embedding="encoder.embedding",
+    embedding_dim="embedding_dim",
 )
 
 

@@ -27,8 +27,15 @@ CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
 class RCNN(nn.Module):
-    def __init__(self, context: ModelContext, embedding_dim: int, context_size: int,
-                 hidden_size: int, dropout: float, cell: str):
+    def __init__(
+        self,
+        context: ModelContext,
+        embedding_dim: int,
+        context_size: int,
+        hidden_size: int,
+        dropout: float,
+        cell: str,
+    ):
         super().__init__()
         self.encoder = InputEncoder(context, embedding_dim)
         self.dropout = nn.Dropout(dropout)
@@ -55,6 +62,12 @@ class RCNN(nn.Module):
         return ModelOutput(pooled=self.dropout(pooled))
 
 
-def build_rcnn(context: ModelContext, embedding_dim: int = 128, context_size: int = 64,
-               hidden_size: int = 128, dropout: float = 0.3, cell: str = "rnn") -> RCNN:
+def build_rcnn(
+    context: ModelContext,
+    embedding_dim: int = 128,
+    context_size: int = 64,
+    hidden_size: int = 128,
+    dropout: float = 0.3,
+    cell: str = "rnn",
+) -> RCNN:
     return RCNN(context, embedding_dim, context_size, hidden_size, dropout, cell)

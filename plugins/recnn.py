@@ -16,16 +16,40 @@ def build_recnn(task_context: ModelContext, /, **hparams):
 
 
 RECNN = ModelSpec(
-    name="recnn", builder=build_recnn,
-    params=ParamSet((
-        Param("embedding_dim", int, 64, "token embedding size", minimum=1,
-              space=Choice((32, 64, 128))),
-        Param("hidden_size", int, 128, "node vector size", minimum=1,
-              space=Choice((32, 64, 128, 256))),
-        Param("dropout", float, 0.0, "dropout on node inputs and on the output features",
-              minimum=0.0, maximum=0.95, space=FloatRange(0.0, 0.5)),
-    )),
-    inputs=frozenset({"tokens"}), outputs=frozenset({"pooled", "nodes"}), causal=False,
+    name="recnn",
+    builder=build_recnn,
+    params=ParamSet(
+        (
+            Param(
+                "embedding_dim",
+                int,
+                64,
+                "token embedding size",
+                minimum=1,
+                space=Choice((32, 64, 128)),
+            ),
+            Param(
+                "hidden_size",
+                int,
+                128,
+                "node vector size",
+                minimum=1,
+                space=Choice((32, 64, 128, 256)),
+            ),
+            Param(
+                "dropout",
+                float,
+                0.0,
+                "dropout on node inputs and on the output features",
+                minimum=0.0,
+                maximum=0.95,
+                space=FloatRange(0.0, 0.5),
+            ),
+        )
+    ),
+    inputs=frozenset({"tokens"}),
+    outputs=frozenset({"pooled", "nodes"}),
+    causal=False,
     needs=frozenset({"tree"}),
     description="recursive neural network p = tanh(W[c1; c2] + b) over the task's trees",
     reference="Socher et al. 2011; Socher et al. 2013",

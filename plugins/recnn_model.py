@@ -27,13 +27,13 @@ from rnnbench.nn import chain_trees, child_rows, levels, node_inputs, tree_outpu
 
 
 class RecNN(nn.Module):
-    def __init__(self, context: ModelContext, embedding_dim: int, hidden_size: int,
-                 dropout: float):
+    def __init__(self, context: ModelContext, embedding_dim: int, hidden_size: int, dropout: float):
         super().__init__()
         self.context = context
         self.K = context.max_children or 2
-        self.embedding = nn.Embedding(context.vocab_size, embedding_dim,
-                                      padding_idx=context.padding_idx)
+        self.embedding = nn.Embedding(
+            context.vocab_size, embedding_dim, padding_idx=context.padding_idx
+        )
         self.word = nn.Linear(embedding_dim, hidden_size)  # V x + b
         self.compose = nn.Linear(self.K * hidden_size, hidden_size, bias=False)  # W [c_1; ..]
         self.dropout = nn.Dropout(dropout)
@@ -51,6 +51,7 @@ class RecNN(nn.Module):
         return tree_output(self.dropout(table), tree, self.context)  # (B, H) / (N, H)
 
 
-def build_recnn(context: ModelContext, embedding_dim: int = 64, hidden_size: int = 128,
-                dropout: float = 0.0) -> RecNN:
+def build_recnn(
+    context: ModelContext, embedding_dim: int = 64, hidden_size: int = 128, dropout: float = 0.0
+) -> RecNN:
     return RecNN(context, embedding_dim, hidden_size, dropout)

@@ -22,31 +22,66 @@ def build_seq2seq(task_context: ModelContext, /, **hparams):
 def _params(attention: str, attention_space: tuple | None) -> ParamSet:
     """attention_space None: attention is fixed (the plain model never searches into
     attention, so a leaderboard row `seq2seq` is always the model without it)."""
-    return ParamSet((
-        *recurrent_params(),
-        Param("cell", str, "gru", "recurrent cell of encoder and decoder",
-              choices=CELL_NAMES, space=Choice(CELL_NAMES)),
-        Param("bidirectional", bool, False, "bidirectional encoder (memory He = 2H)",
-              space=Choice((False, True))),
-        Param("context", str, "init", "how c reaches the decoder: init (s_0 = tanh(W c)) "
-              "or input (concatenated to every decoder input)", choices=("init", "input"),
-              space=Choice(("init", "input"))),
-        Param("attention", str, attention, "none, bahdanau (additive) or luong (general)",
-              choices=("none", "bahdanau", "luong"),
-              space=Choice(attention_space) if attention_space else None),
-    ))
+    return ParamSet(
+        (
+            *recurrent_params(),
+            Param(
+                "cell",
+                str,
+                "gru",
+                "recurrent cell of encoder and decoder",
+                choices=CELL_NAMES,
+                space=Choice(CELL_NAMES),
+            ),
+            Param(
+                "bidirectional",
+                bool,
+                False,
+                "bidirectional encoder (memory He = 2H)",
+                space=Choice((False, True)),
+            ),
+            Param(
+                "context",
+                str,
+                "init",
+                "how c reaches the decoder: init (s_0 = tanh(W c)) "
+                "or input (concatenated to every decoder input)",
+                choices=("init", "input"),
+                space=Choice(("init", "input")),
+            ),
+            Param(
+                "attention",
+                str,
+                attention,
+                "none, bahdanau (additive) or luong (general)",
+                choices=("none", "bahdanau", "luong"),
+                space=Choice(attention_space) if attention_space else None,
+            ),
+        )
+    )
 
 
-COMMON = dict(builder=build_seq2seq, inputs=frozenset({"tokens", "features"}),
-              outputs=frozenset({"seq2seq"}), causal=True, width="hidden_size",
-              reference="Sutskever et al. 2014; Cho et al. 2014; Bahdanau et al. 2015; "
-                        "Luong et al. 2015")
-SEQ2SEQ = ModelSpec(name="seq2seq", params=_params("none", None),
-                    description="RNN encoder-decoder (context as s_0 or as input; "
-                                "no attention; the option exists for --set)", **COMMON)
-SEQ2SEQ_ATTN = ModelSpec(name="seq2seq-attn", params=_params("bahdanau", ("bahdanau", "luong")),
-                         description="RNN encoder-decoder with attention (Bahdanau by "
-                                     "default, or Luong)", **COMMON)
+COMMON = dict(
+    builder=build_seq2seq,
+    inputs=frozenset({"tokens", "features"}),
+    outputs=frozenset({"seq2seq"}),
+    causal=True,
+    width="hidden_size",
+    reference="Sutskever et al. 2014; Cho et al. 2014; Bahdanau et al. 2015; Luong et al. 2015",
+)
+SEQ2SEQ = ModelSpec(
+    name="seq2seq",
+    params=_params("none", None),
+    description="RNN encoder-decoder (context as s_0 or as input; "
+    "no attention; the option exists for --set)",
+    **COMMON,
+)
+SEQ2SEQ_ATTN = ModelSpec(
+    name="seq2seq-attn",
+    params=_params("bahdanau", ("bahdanau", "luong")),
+    description="RNN encoder-decoder with attention (Bahdanau by default, or Luong)",
+    **COMMON,
+)
 
 
 @hookimpl

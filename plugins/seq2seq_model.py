@@ -71,9 +71,18 @@ class Attention(nn.Module):
 
 
 class EncoderDecoder(nn.Module):
-    def __init__(self, context: ModelContext, embedding_dim: int, hidden_size: int,
-                 num_layers: int, dropout: float, cell: str, bidirectional: bool,
-                 context_mode: str, attention: str) -> None:
+    def __init__(
+        self,
+        context: ModelContext,
+        embedding_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        dropout: float,
+        cell: str,
+        bidirectional: bool,
+        context_mode: str,
+        attention: str,
+    ) -> None:
         super().__init__()
         target = context.target
         rnn = CELLS[cell]
@@ -83,12 +92,20 @@ class EncoderDecoder(nn.Module):
         between = dropout if num_layers > 1 else 0.0
         memory = hidden_size * (2 if bidirectional else 1)  # He
         self.source = InputEncoder(context, embedding_dim)
-        self.encoder = rnn(self.source.output_size, hidden_size, num_layers, batch_first=True,
-                           dropout=between, bidirectional=bidirectional)
-        self.embed = nn.Embedding(target.vocab_size, embedding_dim,
-                                  padding_idx=target.padding_idx)
-        step_in = embedding_dim + (memory if context_mode == "input" else 0) + \
-            (memory if attention == "bahdanau" else 0)
+        self.encoder = rnn(
+            self.source.output_size,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            dropout=between,
+            bidirectional=bidirectional,
+        )
+        self.embed = nn.Embedding(target.vocab_size, embedding_dim, padding_idx=target.padding_idx)
+        step_in = (
+            embedding_dim
+            + (memory if context_mode == "input" else 0)
+            + (memory if attention == "bahdanau" else 0)
+        )
         self.decoder = rnn(step_in, hidden_size, num_layers, batch_first=True, dropout=between)
         if context_mode == "init":
             self.bridge = nn.Linear(memory, num_layers * hidden_size)  # W_b
@@ -112,9 +129,12 @@ class EncoderDecoder(nn.Module):
             h0 = h0.transpose(0, 1).contiguous()  # (L, B, H)
         else:
             h0 = summary.new_zeros(self.layers, B, self.hidden)
-        state = {"rnn": (h0, torch.zeros_like(h0)) if self.cell == "lstm" else h0,
-                 "summary": summary, "memory": memory,
-                 "mask": length_mask(lengths, memory.shape[1])}  # (B, S)
+        state = {
+            "rnn": (h0, torch.zeros_like(h0)) if self.cell == "lstm" else h0,
+            "summary": summary,
+            "memory": memory,
+            "mask": length_mask(lengths, memory.shape[1]),
+        }  # (B, S)
         if self.attention_kind != "none":
             state["keys"] = self.attend.key(memory)  # (B, S, H)
         return state
@@ -122,8 +142,11 @@ class EncoderDecoder(nn.Module):
     def select_state(self, state: dict, index: torch.Tensor) -> dict:
         out = {k: v.index_select(0, index) for k, v in state.items() if k != "rnn"}
         rnn = state["rnn"]
-        out["rnn"] = tuple(h.index_select(1, index) for h in rnn) if isinstance(rnn, tuple) \
+        out["rnn"] = (
+            tuple(h.index_select(1, index) for h in rnn)
+            if isinstance(rnn, tuple)
             else rnn.index_select(1, index)
+        )
         return out
 
     # ------------------------------------------------------------------ decoder
@@ -133,8 +156,11 @@ class EncoderDecoder(nn.Module):
     def _inputs(self, tokens: torch.Tensor, state: dict) -> torch.Tensor:
         x = self.dropout(self.embed(tokens))  # (N[, U], E)
         if self.context_mode == "input":
-            c = state["summary"] if x.dim() == 2 else \
-                state["summary"].unsqueeze(1).expand(-1, x.shape[1], -1)
+            c = (
+                state["summary"]
+                if x.dim() == 2
+                else state["summary"].unsqueeze(1).expand(-1, x.shape[1], -1)
+            )
             x = torch.cat([x, c], dim=-1)  # (N[, U], E + He)
         return x
 
@@ -156,8 +182,15 @@ class EncoderDecoder(nn.Module):
             o = s
         return self.dropout(o), {**state, "rnn": rnn_state}
 
-    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state=None, *,
-                decoder_inputs: torch.Tensor, decoder_lengths: torch.Tensor) -> ModelOutput:
+    def forward(
+        self,
+        inputs: torch.Tensor,
+        lengths: torch.Tensor,
+        state=None,
+        *,
+        decoder_inputs: torch.Tensor,
+        decoder_lengths: torch.Tensor,
+    ) -> ModelOutput:
         """Teacher forcing: decoder_inputs (B, U) = BOS y_1 .. -> sequence (B, U, D).
         Positions >= decoder_lengths are computed but never read (the decoder is causal)."""
         enc = self.encode(inputs, lengths)
@@ -174,14 +207,33 @@ class EncoderDecoder(nn.Module):
         return ModelOutput(sequence=self.dropout(s))  # (B, U, D)
 
 
-def build_seq2seq(task_context: ModelContext, /, embedding_dim: int = 64,
-                  hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0,
-                  cell: str = "gru", bidirectional: bool = False, context: str = "init",
-                  attention: str = "none") -> EncoderDecoder:
+def build_seq2seq(
+    task_context: ModelContext,
+    /,
+    embedding_dim: int = 64,
+    hidden_size: int = 128,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    cell: str = "gru",
+    bidirectional: bool = False,
+    context: str = "init",
+    attention: str = "none",
+) -> EncoderDecoder:
     if task_context.target is None:
         from rnnbench import ConfigError
 
-        raise ConfigError("model seq2seq: the task gives no target side (ModelContext.target); "
-                          "pair it with a task whose output is seq2seq")
-    return EncoderDecoder(task_context, embedding_dim, hidden_size, num_layers, dropout, cell,
-                          bidirectional, context, attention)
+        raise ConfigError(
+            "model seq2seq: the task gives no target side (ModelContext.target); "
+            "pair it with a task whose output is seq2seq"
+        )
+    return EncoderDecoder(
+        task_context,
+        embedding_dim,
+        hidden_size,
+        num_layers,
+        dropout,
+        cell,
+        bidirectional,
+        context,
+        attention,
+    )

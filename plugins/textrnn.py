@@ -16,20 +16,46 @@ def build_textrnn(task_context: ModelContext, /, **hparams):
 
 
 TEXTRNN = ModelSpec(
-    name="textrnn", builder=build_textrnn,
-    params=ParamSet((
-        Param("embedding_dim", int, 128, "word embedding size", minimum=1,
-              space=Choice((64, 128, 256))),
-        Param("hidden_size", int, 128, "LSTM units per direction", minimum=1,
-              space=Choice((64, 128, 256))),
-        Param("num_layers", int, 1, "stacked BiLSTM layers", minimum=1, space=Choice((1, 2))),
-        Param("dropout", float, 0.3, "dropout on embeddings and the sentence vector",
-              minimum=0.0, maximum=0.95, space=FloatRange(0.0, 0.5)),
-    )),
-    inputs=frozenset({"tokens"}), outputs=frozenset({"pooled"}), causal=False,
+    name="textrnn",
+    builder=build_textrnn,
+    params=ParamSet(
+        (
+            Param(
+                "embedding_dim",
+                int,
+                128,
+                "word embedding size",
+                minimum=1,
+                space=Choice((64, 128, 256)),
+            ),
+            Param(
+                "hidden_size",
+                int,
+                128,
+                "LSTM units per direction",
+                minimum=1,
+                space=Choice((64, 128, 256)),
+            ),
+            Param("num_layers", int, 1, "stacked BiLSTM layers", minimum=1, space=Choice((1, 2))),
+            Param(
+                "dropout",
+                float,
+                0.3,
+                "dropout on embeddings and the sentence vector",
+                minimum=0.0,
+                maximum=0.95,
+                space=FloatRange(0.0, 0.5),
+            ),
+        )
+    ),
+    inputs=frozenset({"tokens"}),
+    outputs=frozenset({"pooled"}),
+    causal=False,
     description="TextRNN: BiLSTM final states at the true length, concatenated",
     reference="Liu, Qiu & Huang 2016",
-    width="hidden_size", embedding="encoder.embedding", embedding_dim="embedding_dim",
+    width="hidden_size",
+    embedding="encoder.embedding",
+    embedding_dim="embedding_dim",
 )
 
 

@@ -17,14 +17,25 @@ from rnnbench.nn import InputEncoder, final_hidden, run_rnn
 
 
 class TextRNN(nn.Module):
-    def __init__(self, context: ModelContext, embedding_dim: int, hidden_size: int,
-                 num_layers: int, dropout: float):
+    def __init__(
+        self,
+        context: ModelContext,
+        embedding_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        dropout: float,
+    ):
         super().__init__()
         self.encoder = InputEncoder(context, embedding_dim)
         self.dropout = nn.Dropout(dropout)
-        self.lstm = nn.LSTM(self.encoder.output_size, hidden_size, num_layers=num_layers,
-                            batch_first=True, bidirectional=True,
-                            dropout=dropout if num_layers > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            self.encoder.output_size,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
         self.output_size = 2 * hidden_size
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state=None) -> ModelOutput:
@@ -34,6 +45,11 @@ class TextRNN(nn.Module):
         return ModelOutput(pooled=self.dropout(pooled))
 
 
-def build_textrnn(context: ModelContext, embedding_dim: int = 128, hidden_size: int = 128,
-                  num_layers: int = 1, dropout: float = 0.3) -> TextRNN:
+def build_textrnn(
+    context: ModelContext,
+    embedding_dim: int = 128,
+    hidden_size: int = 128,
+    num_layers: int = 1,
+    dropout: float = 0.3,
+) -> TextRNN:
     return TextRNN(context, embedding_dim, hidden_size, num_layers, dropout)

@@ -18,18 +18,48 @@ def build_treelstm(task_context: ModelContext, /, **hparams):
 
 
 TREELSTM = ModelSpec(
-    name="treelstm", builder=build_treelstm,
-    params=ParamSet((
-        Param("embedding_dim", int, 64, "token embedding size", minimum=1,
-              space=Choice((32, 64, 128))),
-        Param("hidden_size", int, 128, "memory cell size", minimum=1,
-              space=Choice((32, 64, 128, 256))),
-        Param("variant", str, "nary", "nary: N-ary Tree-LSTM (ordered children, N = the "
-              "task's most children); childsum: Child-Sum Tree-LSTM", choices=VARIANTS),
-        Param("dropout", float, 0.0, "dropout on node inputs and on the output features",
-              minimum=0.0, maximum=0.95, space=FloatRange(0.0, 0.5)),
-    )),
-    inputs=frozenset({"tokens"}), outputs=frozenset({"pooled", "nodes"}), causal=False,
+    name="treelstm",
+    builder=build_treelstm,
+    params=ParamSet(
+        (
+            Param(
+                "embedding_dim",
+                int,
+                64,
+                "token embedding size",
+                minimum=1,
+                space=Choice((32, 64, 128)),
+            ),
+            Param(
+                "hidden_size",
+                int,
+                128,
+                "memory cell size",
+                minimum=1,
+                space=Choice((32, 64, 128, 256)),
+            ),
+            Param(
+                "variant",
+                str,
+                "nary",
+                "nary: N-ary Tree-LSTM (ordered children, N = the "
+                "task's most children); childsum: Child-Sum Tree-LSTM",
+                choices=VARIANTS,
+            ),
+            Param(
+                "dropout",
+                float,
+                0.0,
+                "dropout on node inputs and on the output features",
+                minimum=0.0,
+                maximum=0.95,
+                space=FloatRange(0.0, 0.5),
+            ),
+        )
+    ),
+    inputs=frozenset({"tokens"}),
+    outputs=frozenset({"pooled", "nodes"}),
+    causal=False,
     needs=frozenset({"tree"}),
     description="Tree-LSTM over the task's trees (N-ary or Child-Sum), level-batched",
     reference="Tai, Socher & Manning 2015",

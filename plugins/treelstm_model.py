@@ -29,14 +29,21 @@ from rnnbench.nn import chain_trees, child_rows, levels, node_inputs, tree_outpu
 
 
 class TreeLSTM(nn.Module):
-    def __init__(self, context: ModelContext, embedding_dim: int, hidden_size: int,
-                 variant: str, dropout: float):
+    def __init__(
+        self,
+        context: ModelContext,
+        embedding_dim: int,
+        hidden_size: int,
+        variant: str,
+        dropout: float,
+    ):
         super().__init__()
         self.context, self.variant = context, variant
         self.K = context.max_children or 2  # N of the N-ary variant
         H, K = hidden_size, self.K
-        self.embedding = nn.Embedding(context.vocab_size, embedding_dim,
-                                      padding_idx=context.padding_idx)
+        self.embedding = nn.Embedding(
+            context.vocab_size, embedding_dim, padding_idx=context.padding_idx
+        )
         self.input_gates = nn.Linear(embedding_dim, 4 * H)  # W_{i,o,u,f} x + b: (n, 4H)
         if variant == "nary":
             self.child_iou = nn.Linear(K * H, 3 * H, bias=False)  # Σ_l U^(l) h_l
@@ -77,6 +84,11 @@ class TreeLSTM(nn.Module):
         return tree_output(self.dropout(table[:, :H]), tree, self.context)  # (B, H) / (N, H)
 
 
-def build_treelstm(context: ModelContext, embedding_dim: int = 64, hidden_size: int = 128,
-                   variant: str = "nary", dropout: float = 0.0) -> TreeLSTM:
+def build_treelstm(
+    context: ModelContext,
+    embedding_dim: int = 64,
+    hidden_size: int = 128,
+    variant: str = "nary",
+    dropout: float = 0.0,
+) -> TreeLSTM:
     return TreeLSTM(context, embedding_dim, hidden_size, variant, dropout)

@@ -38,8 +38,13 @@ from types import ModuleType
 from typing import Any
 
 #: the public modules; their `__all__` lists are the public API
-PUBLIC_MODULES = ("rnnbench", "rnnbench.nn", "rnnbench.params", "rnnbench.taskkit",
-                  "rnnbench.testing")
+PUBLIC_MODULES = (
+    "rnnbench",
+    "rnnbench.nn",
+    "rnnbench.params",
+    "rnnbench.taskkit",
+    "rnnbench.testing",
+)
 
 DEPRECATED_SINCE = "0.2"
 REMOVED_IN = "0.4"  # two minor releases after the deprecation, at the earliest
@@ -51,35 +56,80 @@ def _same(*names: str) -> dict[str, str]:
 
 #: old module -> (new public module, {old name: new name}): the 0.1 paths that moved
 MOVED: dict[str, tuple[str, dict[str, str]]] = {
-    "rnnbench.data": ("rnnbench.taskkit", _same(
-        "TensorBatches", "StreamWindows", "BucketBatchSampler", "InMemoryDataModule")),
-    "rnnbench.objectives": ("rnnbench.taskkit", _same(
-        "ObjectiveTask", "Classification", "Regression", "StepClassification",
-        "StepRegression", "IGNORE_INDEX")),
-    "rnnbench.seq2seq_kit": ("rnnbench.taskkit", {
-        **_same("ExactMatch", "TextMetric", "TokenAccuracy", "TokenSequences",
-                "decode_options", "pad_sequences", "sequence_scores"),
-        "loss_weight": "seq2seq_loss_weight"}),
-    "rnnbench.prepared_cache": ("rnnbench.taskkit", _same(
-        "PreparedCache", "file_digests", "datasets_version")),
-    "rnnbench.datafiles": ("rnnbench.taskkit", _same(
-        "check_file", "column", "load_hub", "load_local", "local_files", "resolve_local")),
-    "rnnbench.text": ("rnnbench.taskkit", _same(
-        "EOS", "Vocabulary", "detect_level", "encode_batch", "tokenize_batch")),
-    "rnnbench.specs": ("rnnbench", _same(
-        "ModelContext", "ModelOutput", "ModelSpec", "Task", "TaskSpec", "compatibility")),
-    "rnnbench.errors": ("rnnbench", _same(
-        "ConfigError", "DataError", "IncompatibleError", "RnnbenchError")),
+    "rnnbench.data": (
+        "rnnbench.taskkit",
+        _same("TensorBatches", "StreamWindows", "BucketBatchSampler", "InMemoryDataModule"),
+    ),
+    "rnnbench.objectives": (
+        "rnnbench.taskkit",
+        _same(
+            "ObjectiveTask",
+            "Classification",
+            "Regression",
+            "StepClassification",
+            "StepRegression",
+            "IGNORE_INDEX",
+        ),
+    ),
+    "rnnbench.seq2seq_kit": (
+        "rnnbench.taskkit",
+        {
+            **_same(
+                "ExactMatch",
+                "TextMetric",
+                "TokenAccuracy",
+                "TokenSequences",
+                "decode_options",
+                "pad_sequences",
+                "sequence_scores",
+            ),
+            "loss_weight": "seq2seq_loss_weight",
+        },
+    ),
+    "rnnbench.prepared_cache": (
+        "rnnbench.taskkit",
+        _same("PreparedCache", "file_digests", "datasets_version"),
+    ),
+    "rnnbench.datafiles": (
+        "rnnbench.taskkit",
+        _same("check_file", "column", "load_hub", "load_local", "local_files", "resolve_local"),
+    ),
+    "rnnbench.text": (
+        "rnnbench.taskkit",
+        _same("EOS", "Vocabulary", "detect_level", "encode_batch", "tokenize_batch"),
+    ),
+    "rnnbench.specs": (
+        "rnnbench",
+        _same("ModelContext", "ModelOutput", "ModelSpec", "Task", "TaskSpec", "compatibility"),
+    ),
+    "rnnbench.errors": (
+        "rnnbench",
+        _same("ConfigError", "DataError", "IncompatibleError", "RnnbenchError"),
+    ),
     "rnnbench.hookspecs": ("rnnbench", _same("hookimpl")),
-    "rnnbench.nn_init": ("rnnbench.nn", _same(
-        "IDENTITY_IS_FOR_ELMAN", "INITS", "PositiveParam", "RefusingParam", "init_fused_",
-        "init_params", "init_recurrent_")),
+    "rnnbench.nn_init": (
+        "rnnbench.nn",
+        _same(
+            "IDENTITY_IS_FOR_ELMAN",
+            "INITS",
+            "PositiveParam",
+            "RefusingParam",
+            "init_fused_",
+            "init_params",
+            "init_recurrent_",
+        ),
+    ),
     # the README's Python API section documented the horizon study at the top level
-    "rnnbench.horizon": ("rnnbench.sweep.horizon", _same(
-        "HorizonStudy", "HorizonPoint", "run_horizon", "check_task", "summary",
-        "largest_solved")),
-    "rnnbench.nn_trees": ("rnnbench.nn", _same(
-        "chain_trees", "child_rows", "levels", "node_inputs", "tree_output")),
+    "rnnbench.horizon": (
+        "rnnbench.sweep.horizon",
+        _same(
+            "HorizonStudy", "HorizonPoint", "run_horizon", "check_task", "summary", "largest_solved"
+        ),
+    ),
+    "rnnbench.nn_trees": (
+        "rnnbench.nn",
+        _same("chain_trees", "child_rows", "levels", "node_inputs", "tree_output"),
+    ),
 }
 
 
@@ -95,10 +145,13 @@ def moved_getattr(module: str) -> Callable[[str], Any]:
         # `from package import name` first probes with hasattr (importlib's
         # _handle_fromlist), then reads the name: warn once, on the read
         if sys._getframe(1).f_code.co_name != "_handle_fromlist":
-            warnings.warn(f"{module}.{name} is deprecated since rnnbench {DEPRECATED_SINCE} and "
-                          f"will be removed in {REMOVED_IN}: use {new} "
-                          f"(from {new_module} import {names[name]})",
-                          DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                f"{module}.{name} is deprecated since rnnbench {DEPRECATED_SINCE} and "
+                f"will be removed in {REMOVED_IN}: use {new} "
+                f"(from {new_module} import {names[name]})",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         return getattr(importlib.import_module(new_module), names[name])
 
     return __getattr__
@@ -108,8 +161,9 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Serves the old modules of MOVED that no longer exist as files (asked last,
     after the normal finders, so a real module always wins)."""
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None
-                  ) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Any = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname not in MOVED:
             return None
         return importlib.util.spec_from_loader(fullname, self)
@@ -119,8 +173,9 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         new_module, _ = MOVED[module.__name__]
-        module.__doc__ = (f"Deprecated since rnnbench {DEPRECATED_SINCE}: its names moved "
-                          f"to {new_module}.")
+        module.__doc__ = (
+            f"Deprecated since rnnbench {DEPRECATED_SINCE}: its names moved to {new_module}."
+        )
         module.__getattr__ = moved_getattr(module.__name__)  # type: ignore[method-assign]
 
 
@@ -152,8 +207,9 @@ def _defined_names(module: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(found), frozenset(imported)
 
 
-def lazy_names(module: str, public: Iterable[str], sources: Iterable[str]
-               ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+def lazy_names(
+    module: str, public: Iterable[str], sources: Iterable[str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """`__getattr__` and `__dir__` for a public module whose names in `public` (its
     `__all__`) are loaded on first use from the first of `sources` that defines them
     (else the first that imports them).
@@ -173,4 +229,3 @@ def lazy_names(module: str, public: Iterable[str], sources: Iterable[str]
         return sorted(public)
 
     return __getattr__, __dir__
-

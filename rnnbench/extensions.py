@@ -23,14 +23,19 @@ def gradient_flow_monitor(interval: int) -> Any:
 def needs_step_states(model_spec: Any, hparams: Mapping[str, Any]) -> str | None:
     if model_spec.exposes_hidden(hparams):
         return None
-    return (f"model {model_spec.name!r} does not expose per-step hidden states with these "
-            "hyperparameters (ModelSpec.hidden_states)")
+    return (
+        f"model {model_spec.name!r} does not expose per-step hidden states with these "
+        "hyperparameters (ModelSpec.hidden_states)"
+    )
 
 
 GRADIENT_FLOW = DiagnosticSpec(
-    name="gradient-flow", factory=gradient_flow_monitor, applies=needs_step_states,
+    name="gradient-flow",
+    factory=gradient_flow_monitor,
+    applies=needs_step_states,
     needs_step_states=True,
-    description="‖∂L/∂h_t‖ for t = 1..T during training: how gradients vanish through time")
+    description="‖∂L/∂h_t‖ for t = 1..T during training: how gradients vanish through time",
+)
 
 
 def tpe(seed: int) -> Any:
@@ -76,7 +81,13 @@ def register_samplers(register):
 
 @hookimpl
 def register_pruners(register):
-    register(PrunerSpec("median", median, "stop a trial below the median of earlier trials "
-                                          "at the same epoch (after 2 trials, from epoch 2)"))
+    register(
+        PrunerSpec(
+            "median",
+            median,
+            "stop a trial below the median of earlier trials "
+            "at the same epoch (after 2 trials, from epoch 2)",
+        )
+    )
     register(PrunerSpec("hyperband", hyperband, "Hyperband over 1..max_epochs epochs"))
     register(PrunerSpec("none", no_pruning, "never prune"))

@@ -46,32 +46,87 @@ from rnnbench import (
 )
 from rnnbench.taskkit import FORMAT_CHOICES, Vocabulary
 
-OPTIONS = ParamSet((
-    Param("dataset", str, "", "hub id (wikitext) or a local text file or folder "
-          "(train.txt, valid.txt, test.txt)"),
-    Param("config", str, None, "hub config name (e.g. wikitext-2-raw-v1)", nullable=True),
-    Param("format", str, "auto", "file format (auto: by extension; a .txt of lines with "
-          "tabs is TSV)", choices=FORMAT_CHOICES),
-    Param("delimiter", str, "auto", "field separator of CSV files (auto: ',' unless ';' or "
-          "'|' alone splits every line evenly)", choices=("auto", ",", ";", "|", ":", " ")),
-    Param("header", str, "auto", "CSV/TSV files start with a header line (auto: detected)",
-          choices=("auto", "true", "false")),
-    Param("text_column", str, "auto", "text column of a table or hub dataset (auto: "
-          "sentence, text, review, ...)"),
-    Param("level", str, "char", "char or word", choices=("char", "word")),
-    Param("bptt", int, 64, "window length in steps (truncated BPTT)", minimum=1),
-    Param("eval_batch_size", int, 10, "streams of the validation and test passes, whose "
-          "state is carried through the whole stream (10: the PyTorch word-language-model "
-          "example's evaluation batch; papers' figures follow this convention)", minimum=1),
-    Param("valid_fraction", float, 0.05, "last fraction of a single file used for validation",
-          minimum=0.0, maximum=0.5),
-    Param("test_fraction", float, 0.05, "fraction before validation used for test "
-          "(0: test on the validation text)", minimum=0.0, maximum=0.5),
-    Param("vocab_size", int, 50000, "maximum vocabulary size, specials included (at least 3: <pad>, <unk> and one token)", minimum=3),
-    Param("min_freq", int, 1, "minimum training frequency of a vocabulary token", minimum=1),
-    Param("cache", bool, True, "reuse the token ids of local files from the datasets cache "
-          "folder (keyed by the files' contents, the options and the code)"),
-))
+OPTIONS = ParamSet(
+    (
+        Param(
+            "dataset",
+            str,
+            "",
+            "hub id (wikitext) or a local text file or folder (train.txt, valid.txt, test.txt)",
+        ),
+        Param("config", str, None, "hub config name (e.g. wikitext-2-raw-v1)", nullable=True),
+        Param(
+            "format",
+            str,
+            "auto",
+            "file format (auto: by extension; a .txt of lines with tabs is TSV)",
+            choices=FORMAT_CHOICES,
+        ),
+        Param(
+            "delimiter",
+            str,
+            "auto",
+            "field separator of CSV files (auto: ',' unless ';' or "
+            "'|' alone splits every line evenly)",
+            choices=("auto", ",", ";", "|", ":", " "),
+        ),
+        Param(
+            "header",
+            str,
+            "auto",
+            "CSV/TSV files start with a header line (auto: detected)",
+            choices=("auto", "true", "false"),
+        ),
+        Param(
+            "text_column",
+            str,
+            "auto",
+            "text column of a table or hub dataset (auto: sentence, text, review, ...)",
+        ),
+        Param("level", str, "char", "char or word", choices=("char", "word")),
+        Param("bptt", int, 64, "window length in steps (truncated BPTT)", minimum=1),
+        Param(
+            "eval_batch_size",
+            int,
+            10,
+            "streams of the validation and test passes, whose "
+            "state is carried through the whole stream (10: the PyTorch word-language-model "
+            "example's evaluation batch; papers' figures follow this convention)",
+            minimum=1,
+        ),
+        Param(
+            "valid_fraction",
+            float,
+            0.05,
+            "last fraction of a single file used for validation",
+            minimum=0.0,
+            maximum=0.5,
+        ),
+        Param(
+            "test_fraction",
+            float,
+            0.05,
+            "fraction before validation used for test (0: test on the validation text)",
+            minimum=0.0,
+            maximum=0.5,
+        ),
+        Param(
+            "vocab_size",
+            int,
+            50000,
+            "maximum vocabulary size, specials included (at least 3: <pad>, <unk> and one token)",
+            minimum=3,
+        ),
+        Param("min_freq", int, 1, "minimum training frequency of a vocabulary token", minimum=1),
+        Param(
+            "cache",
+            bool,
+            True,
+            "reuse the token ids of local files from the datasets cache "
+            "folder (keyed by the files' contents, the options and the code)",
+        ),
+    )
+)
 
 #: Options that do not change the prepared token ids (so not part of the cache key).
 CACHE_INDEPENDENT = ("cache", "bptt", "eval_batch_size")
@@ -107,8 +162,10 @@ class LanguageModellingTask(Task):
 
         self.o = dict(options)
         if not self.o["dataset"]:
-            raise ConfigError("task.dataset: required (a hub id or a local text file or folder), "
-                              "e.g. --set task.dataset=../shared/data/tinyshakespeare/input.txt")
+            raise ConfigError(
+                "task.dataset: required (a hub id or a local text file or folder), "
+                "e.g. --set task.dataset=../shared/data/tinyshakespeare/input.txt"
+            )
         self.batch_size = batch_size
         self.ids: dict | None = None
         self.notes: list[str] = []  # what detection chose, printed once on stderr
@@ -121,8 +178,12 @@ class LanguageModellingTask(Task):
         o = self.o
         if files is None:
             hub = load_hub(o["dataset"], o["config"], "task.dataset")
-            rename = {"validation": "validation", "valid": "validation", "train": "train",
-                      "test": "test"}
+            rename = {
+                "validation": "validation",
+                "valid": "validation",
+                "train": "train",
+                "test": "test",
+            }
             name = self._text_column(hub["train"], None, f"split 'train' of {o['dataset']!r}")
             return {rename[s]: "".join(column(hub[s], name)) for s in hub if s in rename}
         data = load_local(files, fmt=o["format"], header=o["header"], delimiter=o["delimiter"])
@@ -134,8 +195,7 @@ class LanguageModellingTask(Task):
                 texts[split] = column(ds, "text")[0]
                 continue
             name = self._text_column(ds, table, str(files[split]))
-            texts[split] = "".join(f"{value}\n" for value in column(ds, name)
-                                   if value is not None)
+            texts[split] = "".join(f"{value}\n" for value in column(ds, name) if value is not None)
         if set(texts) == {"train"}:
             texts = self._split_one(texts["train"], files["train"])
         return texts
@@ -147,10 +207,14 @@ class LanguageModellingTask(Task):
 
         if self.o["text_column"] == "auto" or self.o["text_column"] not in ds.column_names:
             sample = ds.select(range(min(200, len(ds))))
-            name, _, note = pick_columns(ds.column_names,
-                                         table.header if table is not None else None,
-                                         lambda c: column(sample, c), self.o["text_column"],
-                                         None, where=where)
+            name, _, note = pick_columns(
+                ds.column_names,
+                table.header if table is not None else None,
+                lambda c: column(sample, c),
+                self.o["text_column"],
+                None,
+                where=where,
+            )
             self.o["text_column"] = name
             if note:
                 self.notes.append(note)
@@ -191,9 +255,11 @@ class LanguageModellingTask(Task):
 
             cache = PreparedCache("language-modelling")
             shaping = {k: v for k, v in self.o.items() if k not in CACHE_INDEPENDENT}
-            key = cache.key({"files": file_digests(files), "datasets": datasets_version()},
-                            shaping,
-                            [__file__, *loading_code()])
+            key = cache.key(
+                {"files": file_digests(files), "datasets": datasets_version()},
+                shaping,
+                [__file__, *loading_code()],
+            )
             payload = cache.fetch(key, lambda: self._build(files))
         else:
             payload = self._build(files)
@@ -207,8 +273,10 @@ class LanguageModellingTask(Task):
         for split, ids in self.ids.items():
             streams, option = self.streams(split)
             if ids.numel() // streams < 2:
-                raise DataError(f"task.dataset: the {split} text has {ids.numel()} tokens, too "
-                                f"few for {streams} streams (lower {option})")
+                raise DataError(
+                    f"task.dataset: the {split} text has {ids.numel()} tokens, too "
+                    f"few for {streams} streams (lower {option})"
+                )
         self._datamodule.setup()
 
     def _build(self, files: dict[str, Path] | None) -> dict[str, Any]:
@@ -222,9 +290,15 @@ class LanguageModellingTask(Task):
         level = self.o["level"]
         tokens = {split: tokens_of(text, level) for split, text in texts.items()}
         vocab = Vocabulary.build([tokens["train"]], self.o["vocab_size"], self.o["min_freq"])
-        return {"itos": vocab.itos, "text_column": self.o["text_column"], "notes": self.notes,
-                "ids": {split: torch.tensor(vocab.encode(toks), dtype=torch.long)
-                        for split, toks in tokens.items()}}
+        return {
+            "itos": vocab.itos,
+            "text_column": self.o["text_column"],
+            "notes": self.notes,
+            "ids": {
+                split: torch.tensor(vocab.encode(toks), dtype=torch.long)
+                for split, toks in tokens.items()
+            },
+        }
 
     def streams(self, split: str) -> tuple[int, str]:
         """(parallel streams of `split`, the option that sets it): training uses
@@ -236,23 +310,32 @@ class LanguageModellingTask(Task):
     @property
     def evaluation(self) -> str:
         """The convention of the test figure, for the leaderboard caption."""
-        return (f"test: state carried through the whole test stream, "
-                f"{self.o['eval_batch_size']} streams, bptt {self.o['bptt']}")
+        return (
+            f"test: state carried through the whole test stream, "
+            f"{self.o['eval_batch_size']} streams, bptt {self.o['bptt']}"
+        )
 
     def _windows(self):
         self.prepare()
         from rnnbench.taskkit import StreamWindows
 
-        return tuple(StreamWindows(self.ids[s], self.streams(s)[0], self.o["bptt"])
-                     for s in ("train", "validation", "test"))
+        return tuple(
+            StreamWindows(self.ids[s], self.streams(s)[0], self.o["bptt"])
+            for s in ("train", "validation", "test")
+        )
 
     @property
     def datamodule(self):
         return self._datamodule
 
     def context(self) -> ModelContext:
-        return ModelContext(input_kind="tokens", output="sequence", vocab_size=len(self.vocab),
-                            padding_idx=0, stateful=True)
+        return ModelContext(
+            input_kind="tokens",
+            output="sequence",
+            vocab_size=len(self.vocab),
+            padding_idx=0,
+            stateful=True,
+        )
 
     def head(self, in_features):
         from torch import nn
@@ -262,8 +345,9 @@ class LanguageModellingTask(Task):
     def loss(self, prediction, batch):
         import torch.nn.functional as F
 
-        return F.cross_entropy(prediction.reshape(-1, prediction.shape[-1]),
-                               batch["target"].reshape(-1))
+        return F.cross_entropy(
+            prediction.reshape(-1, prediction.shape[-1]), batch["target"].reshape(-1)
+        )
 
     def loss_weight(self, batch) -> int:
         return int(batch["target"].numel())
@@ -299,8 +383,11 @@ class LanguageModellingTask(Task):
         return torch.bincount(self.ids["train"], minlength=len(self.vocab))
 
     def describe(self) -> dict[str, Any]:
-        return {"level": self.o["level"], "vocab_size": len(self.vocab),
-                **{f"{s}_tokens": int(ids.numel()) for s, ids in self.ids.items()}}
+        return {
+            "level": self.o["level"],
+            "vocab_size": len(self.vocab),
+            **{f"{s}_tokens": int(ids.numel()) for s, ids in self.ids.items()},
+        }
 
     def codec(self) -> TokenCodec:
         """The vocabulary as text; the default prime is the training text's first line
@@ -317,9 +404,13 @@ class LanguageModellingTask(Task):
                 start = start[: start.index(line_end) + 1]
             never = {0} | ({unk} if not bool((train == unk).any()) else set())
             level = self.o["level"]
-            self._codec = TokenCodec(tuple(self.vocab.itos), level=level,
-                                     line_end=EOS if level == "word" else None,
-                                     never=frozenset(never), window=self.o["bptt"])
+            self._codec = TokenCodec(
+                tuple(self.vocab.itos),
+                level=level,
+                line_end=EOS if level == "word" else None,
+                never=frozenset(never),
+                window=self.o["bptt"],
+            )
             self._codec = replace(self._codec, prime=self._codec.decode(start))
         return self._codec
 
@@ -334,9 +425,16 @@ class LanguageModellingTask(Task):
 
 
 LANGUAGE_MODELLING = TaskSpec(
-    name="language-modelling", factory=LanguageModellingTask, input_kind="tokens",
-    output="sequence", options=OPTIONS, causal=True, stateful=True, monitor="val_loss",
-    mode="min", main_metric="loss",
+    name="language-modelling",
+    factory=LanguageModellingTask,
+    input_kind="tokens",
+    output="sequence",
+    options=OPTIONS,
+    causal=True,
+    stateful=True,
+    monitor="val_loss",
+    mode="min",
+    main_metric="loss",
     description="char/word language modelling with carried state (cross-entropy, perplexity)",
 )
 

@@ -46,9 +46,11 @@ class WaveformTask(SyntheticTask):
     def __init__(self, options, batch_size, seed):
         T, top = options["seq_len"], options["max_freq"]
         if top >= T / 2:
-            raise ConfigError(f"task.max_freq: {top:g} cycles in task.seq_len={T} samples "
-                              f"reaches the Nyquist limit of {T / 2:g} (seq_len / 2); lower "
-                              "task.max_freq or raise task.seq_len")
+            raise ConfigError(
+                f"task.max_freq: {top:g} cycles in task.seq_len={T} samples "
+                f"reaches the Nyquist limit of {T / 2:g} (seq_len / 2); lower "
+                "task.max_freq or raise task.seq_len"
+            )
         super().__init__(options, batch_size, seed)
         self.objective = StepRegression()
 
@@ -68,27 +70,57 @@ class WaveformTask(SyntheticTask):
         inputs = vector[:, None, :].expand(n, T, 4 * K).clone()  # (N, T, 4K)
         if self.options["feed"] == "first":
             inputs[:, 1:] = 0.0
-        return {"inputs": inputs, "lengths": torch.full((n,), T, dtype=torch.long),
-                "target": waves.sum(1)}  # (N, T)
+        return {
+            "inputs": inputs,
+            "lengths": torch.full((n,), T, dtype=torch.long),
+            "target": waves.sum(1),
+        }  # (N, T)
 
     def context(self) -> ModelContext:
-        return ModelContext(input_kind="features", output="sequence",
-                            feature_size=4 * self.options["components"])
+        return ModelContext(
+            input_kind="features", output="sequence", feature_size=4 * self.options["components"]
+        )
 
 
 WAVEFORM = TaskSpec(
-    name="waveform", factory=WaveformTask, input_kind="features", output="sequence",
-    options=ParamSet((
-        *size_options(50, "waveform length T (samples per sequence)", 2000, 500, 500),
-        Param("feed", str, "first", "how the parameter vector reaches the network: at the "
-              "first step only (zeros after) or at every step", choices=FEEDS),
-        Param("components", int, 1, "sines summed per waveform (2: a mixture)", minimum=1,
-              maximum=2),
-        Param("max_freq", float, 3.0, "highest frequency in cycles per sequence (frequencies "
-              "are uniform in [1, max_freq]; below seq_len / 2)", minimum=MIN_FREQ),
-    )),
-    monitor="val_loss", mode="min", main_metric="mse",
-    solved=lambda m: m.get("mse", math.inf) < SOLVED_MSE, synthetic=True,
+    name="waveform",
+    factory=WaveformTask,
+    input_kind="features",
+    output="sequence",
+    options=ParamSet(
+        (
+            *size_options(50, "waveform length T (samples per sequence)", 2000, 500, 500),
+            Param(
+                "feed",
+                str,
+                "first",
+                "how the parameter vector reaches the network: at the "
+                "first step only (zeros after) or at every step",
+                choices=FEEDS,
+            ),
+            Param(
+                "components",
+                int,
+                1,
+                "sines summed per waveform (2: a mixture)",
+                minimum=1,
+                maximum=2,
+            ),
+            Param(
+                "max_freq",
+                float,
+                3.0,
+                "highest frequency in cycles per sequence (frequencies "
+                "are uniform in [1, max_freq]; below seq_len / 2)",
+                minimum=MIN_FREQ,
+            ),
+        )
+    ),
+    monitor="val_loss",
+    mode="min",
+    main_metric="mse",
+    solved=lambda m: m.get("mse", math.inf) < SOLVED_MSE,
+    synthetic=True,
     length_option="seq_len",
     description="1-vs-N: a waveform of T samples generated from one parameter vector (MSE)",
 )

@@ -66,9 +66,11 @@ def read_aligned(source: Path, target: Path) -> list[tuple[str, str]]:
     left = source.read_text(encoding="utf-8-sig").splitlines()
     right = target.read_text(encoding="utf-8-sig").splitlines()
     if len(left) != len(right):
-        raise DataError(f"task.source_file {source} has {len(left)} lines, task.target_file "
-                        f"{target} has {len(right)}: the files must be aligned line by line "
-                        f"(first unmatched line {min(len(left), len(right)) + 1})")
+        raise DataError(
+            f"task.source_file {source} has {len(left)} lines, task.target_file "
+            f"{target} has {len(right)}: the files must be aligned line by line "
+            f"(first unmatched line {min(len(left), len(right)) + 1})"
+        )
     pairs = []
     for number, (s, t) in enumerate(zip(left, right, strict=True), 1):
         if not s.strip() and not t.strip():
@@ -94,19 +96,24 @@ class ParallelTextTask(ObjectiveTask, Task):
         self.options = dict(options)
         given = [k for k in ("source_file", "target_file") if self.options[k]]
         if self.options["dataset"] and given:
-            raise ConfigError("task.dataset: give either task.dataset or task.source_file and "
-                              "task.target_file, not both")
+            raise ConfigError(
+                "task.dataset: give either task.dataset or task.source_file and "
+                "task.target_file, not both"
+            )
         if not self.options["dataset"] and len(given) != 2:
-            raise ConfigError("task.dataset: give a TSV file or folder (task.dataset), or two "
-                              "aligned files (task.source_file and task.target_file)")
+            raise ConfigError(
+                "task.dataset: give a TSV file or folder (task.dataset), or two "
+                "aligned files (task.source_file and task.target_file)"
+            )
         if self.options["valid_fraction"] + self.options["test_fraction"] >= 1:
             raise ConfigError("task.valid_fraction + task.test_fraction must be < 1")
         self.seed, self.splits = seed, None
         self.char = self.options["level"] == "char"
         from rnnbench.taskkit import InMemoryDataModule
 
-        self._datamodule = InMemoryDataModule(self._build, batch_size=batch_size,
-                                              eval_batch_size=max(batch_size, 128))
+        self._datamodule = InMemoryDataModule(
+            self._build, batch_size=batch_size, eval_batch_size=max(batch_size, 128)
+        )
 
     # -------------------------------------------------------------------- data
     def _read(self) -> dict[str, list[tuple[str, str]]]:
@@ -121,17 +128,21 @@ class ParallelTextTask(ObjectiveTask, Task):
         pairs = splits["train"]
         order = list(range(len(pairs)))
         random.Random(o["split_seed"]).shuffle(order)
-        n_val, n_test = (0 if name in splits else max(1, int(len(pairs) * o[option]))
-                         for name, option in (("validation", "valid_fraction"),
-                                              ("test", "test_fraction")))  # only the missing
+        n_val, n_test = (
+            0 if name in splits else max(1, int(len(pairs) * o[option]))
+            for name, option in (("validation", "valid_fraction"), ("test", "test_fraction"))
+        )  # only the missing
         if len(pairs) < n_val + n_test + 1:
             where = files["train"] if o["dataset"] else Path(o["source_file"])
-            raise DataError(f"{where}: {len(pairs)} pairs are too few to carve validation "
-                            "and test splits")
+            raise DataError(
+                f"{where}: {len(pairs)} pairs are too few to carve validation and test splits"
+            )
         pick = lambda ids: [pairs[i] for i in ids]  # noqa: E731
-        return {"train": pick(order[n_val + n_test:]),
-                "validation": splits.get("validation", pick(order[:n_val])),
-                "test": splits.get("test", pick(order[n_val:n_val + n_test]))}
+        return {
+            "train": pick(order[n_val + n_test :]),
+            "validation": splits.get("validation", pick(order[:n_val])),
+            "test": splits.get("test", pick(order[n_val : n_val + n_test])),
+        }
 
     def tokens(self, text: str) -> list[str]:
         return list(self.plain(text)) if self.char else text.split()
@@ -156,8 +167,9 @@ class ParallelTextTask(ObjectiveTask, Task):
 
             cache = PreparedCache("parallel-text")
             shaping = {k: v for k, v in o.items() if k not in CACHE_INDEPENDENT}
-            key = cache.key({"files": file_digests(self._files())}, shaping,
-                            [__file__, *loading_code()])
+            key = cache.key(
+                {"files": file_digests(self._files())}, shaping, [__file__, *loading_code()]
+            )
             payload = cache.fetch(key, self._payload)
         else:
             payload = self._payload()
@@ -166,11 +178,19 @@ class ParallelTextTask(ObjectiveTask, Task):
         self.vocab = [list(v) for v in payload["vocab"]]
         self.index = [{t: i for i, t in enumerate(v)} for v in self.vocab]
         self.sources, self.references = list(payload["sources"]), list(payload["references"])
-        self.objective = TokenSequences(len(self.vocab[1]), EOS, PAD, extra={
-            "bleu": lambda: TextMetric(_bleu(), self.text, EOS, nested_references=True),
-            "cer": lambda: TextMetric(_cer(), self.text, EOS)})
-        self.splits = tuple(TensorBatches(trim=("inputs",), trim_by={"target": "target_lengths"},
-                                          **tensors) for tensors in payload["splits"])
+        self.objective = TokenSequences(
+            len(self.vocab[1]),
+            EOS,
+            PAD,
+            extra={
+                "bleu": lambda: TextMetric(_bleu(), self.text, EOS, nested_references=True),
+                "cer": lambda: TextMetric(_cer(), self.text, EOS),
+            },
+        )
+        self.splits = tuple(
+            TensorBatches(trim=("inputs",), trim_by={"target": "target_lengths"}, **tensors)
+            for tensors in payload["splits"]
+        )
         return self.splits
 
     def _files(self) -> dict[str, Path]:
@@ -190,16 +210,21 @@ class ParallelTextTask(ObjectiveTask, Task):
         raw = self._read()
         tokenised = {k: [(self.tokens(s), self.tokens(t)) for s, t in v] for k, v in raw.items()}
         limit = o["max_length"]
-        kept = {"train": [i for i, p in enumerate(tokenised["train"])
-                          if len(p[0]) <= limit and len(p[1]) <= limit],
-                "validation": range(len(raw["validation"])), "test": range(len(raw["test"]))}
+        kept = {
+            "train": [
+                i
+                for i, p in enumerate(tokenised["train"])
+                if len(p[0]) <= limit and len(p[1]) <= limit
+            ],
+            "validation": range(len(raw["validation"])),
+            "test": range(len(raw["test"])),
+        }
         if not kept["train"]:
             raise DataError(f"task.max_length={limit}: no training pair is that short")
         vocab = []
         for side in (0, 1):
             counts = Counter(tok for i in kept["train"] for tok in tokenised["train"][i][side])
-            vocab.append([*SPECIALS, *sorted(t for t, c in counts.items()
-                                             if c >= o["min_freq"])])
+            vocab.append([*SPECIALS, *sorted(t for t, c in counts.items() if c >= o["min_freq"])])
         index = [{t: i for i, t in enumerate(v)} for v in vocab]
         sources, references, splits = [], [], []
         for name in ("train", "validation", "test"):
@@ -231,11 +256,17 @@ class ParallelTextTask(ObjectiveTask, Task):
 
     def context(self) -> ModelContext:
         self._build()
-        target = Seq2SeqTarget(vocab_size=len(self.vocab[1]), bos_id=BOS, eos_id=EOS,
-                               padding_idx=PAD, max_length=self.options["max_length"] + 1,
-                               beam_width=self.options["beam"])
-        return ModelContext("tokens", "seq2seq", vocab_size=len(self.vocab[0]), padding_idx=PAD,
-                            target=target)
+        target = Seq2SeqTarget(
+            vocab_size=len(self.vocab[1]),
+            bos_id=BOS,
+            eos_id=EOS,
+            padding_idx=PAD,
+            max_length=self.options["max_length"] + 1,
+            beam_width=self.options["beam"],
+        )
+        return ModelContext(
+            "tokens", "seq2seq", vocab_size=len(self.vocab[0]), padding_idx=PAD, target=target
+        )
 
     def loss_weight(self, batch) -> int:
         from rnnbench.taskkit import seq2seq_loss_weight
@@ -245,14 +276,20 @@ class ParallelTextTask(ObjectiveTask, Task):
     def baseline(self) -> float:
         """BLEU of copying the source text as the output."""
         index = self._build()[2].tensors["reference"].tolist()
-        return float(_bleu()([self.sources[i] for i in index],
-                             [[self.references[i]] for i in index]))
+        return float(
+            _bleu()([self.sources[i] for i in index], [[self.references[i]] for i in index])
+        )
 
     def describe(self) -> dict:
         train, val, test = self._build()
-        return {"train_pairs": len(train), "val_pairs": len(val), "test_pairs": len(test),
-                "source_vocab": len(self.vocab[0]), "target_vocab": len(self.vocab[1]),
-                "level": self.options["level"]}
+        return {
+            "train_pairs": len(train),
+            "val_pairs": len(val),
+            "test_pairs": len(test),
+            "source_vocab": len(self.vocab[0]),
+            "target_vocab": len(self.vocab[1]),
+            "level": self.options["level"],
+        }
 
 
 def _tensors(pairs, index, limit: int, start: int) -> dict:
@@ -262,12 +299,19 @@ def _tensors(pairs, index, limit: int, start: int) -> dict:
 
     from rnnbench.taskkit import pad_sequences
 
-    ids = [[[index[side].get(t, UNK) for t in pair[side][:limit]] or [UNK] for pair in pairs]
-           for side in (0, 1)]
+    ids = [
+        [[index[side].get(t, UNK) for t in pair[side][:limit]] or [UNK] for pair in pairs]
+        for side in (0, 1)
+    ]
     inputs, lengths = pad_sequences(ids[0], PAD)
     target, target_lengths = pad_sequences([row + [EOS] for row in ids[1]], PAD)
-    return {"inputs": inputs, "lengths": lengths, "target": target,
-            "target_lengths": target_lengths, "reference": torch.arange(start, start + len(pairs))}
+    return {
+        "inputs": inputs,
+        "lengths": lengths,
+        "target": target,
+        "target_lengths": target_lengths,
+        "reference": torch.arange(start, start + len(pairs)),
+    }
 
 
 def _bleu():
@@ -285,26 +329,57 @@ def _cer():
 
 
 PARALLEL_TEXT = TaskSpec(
-    name="parallel-text", factory=ParallelTextTask, input_kind="tokens", output="seq2seq",
-    options=ParamSet((
-        Param("dataset", str, "", "TSV file (source<TAB>target) or folder of train/dev/test"),
-        Param("source_file", str, "", "source side, aligned line by line with target_file"),
-        Param("target_file", str, "", "target side, aligned line by line with source_file"),
-        Param("level", str, "word", "tokens: word or char", choices=("word", "char")),
-        Param("min_freq", int, 1, "training occurrences for a token to get its own id",
-              minimum=1),
-        Param("max_length", int, 50, "longest side in tokens (training pairs longer are "
-              "dropped; decoding stops after max_length + 1)", minimum=1),
-        Param("valid_fraction", float, 0.1, "validation share of a single training file",
-              minimum=0.0, maximum=0.5),
-        Param("test_fraction", float, 0.1, "test share of a single training file",
-              minimum=0.0, maximum=0.5),
-        Param("split_seed", int, 0, "shuffle seed of that split"),
-        Param("cache", bool, True, "reuse the prepared tensors from the datasets cache folder "
-              "(keyed by the files' contents and the options)"),
-        *decode_options(),
-    )),
-    monitor="val_token_acc", mode="max", main_metric="bleu",
+    name="parallel-text",
+    factory=ParallelTextTask,
+    input_kind="tokens",
+    output="seq2seq",
+    options=ParamSet(
+        (
+            Param("dataset", str, "", "TSV file (source<TAB>target) or folder of train/dev/test"),
+            Param("source_file", str, "", "source side, aligned line by line with target_file"),
+            Param("target_file", str, "", "target side, aligned line by line with source_file"),
+            Param("level", str, "word", "tokens: word or char", choices=("word", "char")),
+            Param(
+                "min_freq", int, 1, "training occurrences for a token to get its own id", minimum=1
+            ),
+            Param(
+                "max_length",
+                int,
+                50,
+                "longest side in tokens (training pairs longer are "
+                "dropped; decoding stops after max_length + 1)",
+                minimum=1,
+            ),
+            Param(
+                "valid_fraction",
+                float,
+                0.1,
+                "validation share of a single training file",
+                minimum=0.0,
+                maximum=0.5,
+            ),
+            Param(
+                "test_fraction",
+                float,
+                0.1,
+                "test share of a single training file",
+                minimum=0.0,
+                maximum=0.5,
+            ),
+            Param("split_seed", int, 0, "shuffle seed of that split"),
+            Param(
+                "cache",
+                bool,
+                True,
+                "reuse the prepared tensors from the datasets cache folder "
+                "(keyed by the files' contents and the options)",
+            ),
+            *decode_options(),
+        )
+    ),
+    monitor="val_token_acc",
+    mode="max",
+    main_metric="bleu",
     description="parallel text (TSV or two aligned files): BLEU, CER, exact match",
 )
 

@@ -39,8 +39,10 @@ class Seq2SeqSynthetic(SyntheticTask):
 
     def __init__(self, options, batch_size, seed):
         if options["min_len"] > options["seq_len"]:
-            raise ConfigError(f"task.min_len: must be <= task.seq_len ({options['seq_len']}), "
-                              f"got {options['min_len']}")
+            raise ConfigError(
+                f"task.min_len: must be <= task.seq_len ({options['seq_len']}), "
+                f"got {options['min_len']}"
+            )
         from rnnbench.taskkit import TokenSequences
 
         super().__init__(options, batch_size, seed)
@@ -65,18 +67,28 @@ class Seq2SeqSynthetic(SyntheticTask):
         sources, targets = self.pairs(n, seed)
         inputs, lengths = pad_sequences(sources, PAD)  # (N, S), (N,)
         target, target_lengths = pad_sequences([t + [self.eos] for t in targets], PAD)
-        return {"inputs": inputs, "lengths": lengths, "target": target,
-                "target_lengths": target_lengths}  # target (N, U): y_1 .. y_n EOS PAD..
+        return {
+            "inputs": inputs,
+            "lengths": lengths,
+            "target": target,
+            "target_lengths": target_lengths,
+        }  # target (N, U): y_1 .. y_n EOS PAD..
 
     def max_target(self) -> int:
         return self.options["seq_len"] + 1
 
     def context(self) -> ModelContext:
-        target = Seq2SeqTarget(vocab_size=self.symbols + 3, bos_id=self.bos, eos_id=self.eos,
-                               padding_idx=PAD, max_length=self.max_target(),
-                               beam_width=self.options["beam"])
-        return ModelContext("tokens", "seq2seq", vocab_size=self.source_vocab(),
-                            padding_idx=PAD, target=target)
+        target = Seq2SeqTarget(
+            vocab_size=self.symbols + 3,
+            bos_id=self.bos,
+            eos_id=self.eos,
+            padding_idx=PAD,
+            max_length=self.max_target(),
+            beam_width=self.options["beam"],
+        )
+        return ModelContext(
+            "tokens", "seq2seq", vocab_size=self.source_vocab(), padding_idx=PAD, target=target
+        )
 
     def source_vocab(self) -> int:
         return self.symbols + 1
@@ -90,8 +102,10 @@ class Seq2SeqSynthetic(SyntheticTask):
         from rnnbench.taskkit import pad_sequences
 
         test = self._build()[2].tensors
-        rows = [row[:n] for row, n in zip(test["inputs"].tolist(), test["lengths"].tolist(),
-                                          strict=True)]
+        rows = [
+            row[:n]
+            for row, n in zip(test["inputs"].tolist(), test["lengths"].tolist(), strict=True)
+        ]
         hyp, _ = pad_sequences([self.trivial(r) + [self.eos] for r in rows], PAD)
         return self.objective.baseline(hyp, test["target"])
 
@@ -134,8 +148,8 @@ class AdditionTask(Seq2SeqSynthetic):
         rng = random.Random(seed)
         sources, targets = [], []
         for da, db in digits:  # numbers of exactly da and db digits (1 digit: 0..9)
-            a = rng.randrange(10 ** (da - 1) if da > 1 else 0, 10 ** da)
-            b = rng.randrange(10 ** (db - 1) if db > 1 else 0, 10 ** db)
+            a = rng.randrange(10 ** (da - 1) if da > 1 else 0, 10**da)
+            b = rng.randrange(10 ** (db - 1) if db > 1 else 0, 10**db)
             sources.append([*self.ids(a), self.PLUS, *self.ids(b)])
             targets.append(self.ids(a + b))
         return sources, targets
@@ -146,7 +160,7 @@ class AdditionTask(Seq2SeqSynthetic):
 
     def trivial(self, source):
         plus = source.index(self.PLUS)
-        a, b = source[:plus], source[plus + 1:]
+        a, b = source[:plus], source[plus + 1 :]
         return a if len(a) >= len(b) else b
 
     def max_target(self) -> int:
@@ -158,29 +172,53 @@ class AdditionTask(Seq2SeqSynthetic):
 
 def _options(seq_len: int, help_: str, symbols: bool) -> ParamSet:
     extra = (Param("symbols", int, 8, "alphabet size K", minimum=2),) if symbols else ()
-    return ParamSet((
-        *size_options(seq_len, help_, 5000, 500, 1000),
-        Param("min_len", int, 0, "shortest source length (0: every source has seq_len)",
-              minimum=0),
-        *extra, *decode_options(),
-    ))
+    return ParamSet(
+        (
+            *size_options(seq_len, help_, 5000, 500, 1000),
+            Param(
+                "min_len", int, 0, "shortest source length (0: every source has seq_len)", minimum=0
+            ),
+            *extra,
+            *decode_options(),
+        )
+    )
 
 
 def _spec(name: str, factory, options: ParamSet, description: str) -> TaskSpec:
     return TaskSpec(
-        name=name, factory=factory, input_kind="tokens", output="seq2seq", options=options,
-        monitor="val_token_acc", mode="max", main_metric="exact", synthetic=True,
-        solved=lambda m: m.get("exact", 0.0) >= SOLVED_EXACT, length_option="seq_len",
+        name=name,
+        factory=factory,
+        input_kind="tokens",
+        output="seq2seq",
+        options=options,
+        monitor="val_token_acc",
+        mode="max",
+        main_metric="exact",
+        synthetic=True,
+        solved=lambda m: m.get("exact", 0.0) >= SOLVED_EXACT,
+        length_option="seq_len",
         description=description,
     )
 
 
-REVERSE = _spec("reverse", ReverseTask, _options(10, "source length L (symbols)", True),
-                "seq2seq: reverse a sequence of L symbols (exact match)")
-SORT = _spec("sort", SortTask, _options(10, "source length L (symbols)", True),
-             "seq2seq: sort L symbols ascending (exact match)")
-ADDITION = _spec("addition", AdditionTask, _options(3, "digits per operand (at most)", False),
-                 "seq2seq: the sum of two numbers written as digits, '347+85' -> '432'")
+REVERSE = _spec(
+    "reverse",
+    ReverseTask,
+    _options(10, "source length L (symbols)", True),
+    "seq2seq: reverse a sequence of L symbols (exact match)",
+)
+SORT = _spec(
+    "sort",
+    SortTask,
+    _options(10, "source length L (symbols)", True),
+    "seq2seq: sort L symbols ascending (exact match)",
+)
+ADDITION = _spec(
+    "addition",
+    AdditionTask,
+    _options(3, "digits per operand (at most)", False),
+    "seq2seq: the sum of two numbers written as digits, '347+85' -> '432'",
+)
 
 
 @hookimpl

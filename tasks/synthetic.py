@@ -49,7 +49,9 @@ class AddingTask(SyntheticTask):
 
     def __init__(self, options, batch_size, seed):
         if options["seq_len"] < 2:
-            raise ConfigError(f"task.seq_len: the adding problem needs >= 2, got {options['seq_len']}")
+            raise ConfigError(
+                f"task.seq_len: the adding problem needs >= 2, got {options['seq_len']}"
+            )
         super().__init__(options, batch_size, seed)
         self.objective = Regression()
 
@@ -106,8 +108,11 @@ class CopyTask(SyntheticTask):
         inputs[:, COPY_SYMBOLS + T - 1] = 9  # delimiter
         target = torch.zeros(n, length, dtype=torch.long)
         target[:, -COPY_SYMBOLS:] = symbols
-        return {"inputs": inputs, "lengths": torch.full((n,), length, dtype=torch.long),
-                "target": target}
+        return {
+            "inputs": inputs,
+            "lengths": torch.full((n,), length, dtype=torch.long),
+            "target": target,
+        }
 
     def context(self) -> ModelContext:
         return ModelContext(input_kind="tokens", output="sequence", vocab_size=COPY_CLASSES)
@@ -121,8 +126,9 @@ class CopyTask(SyntheticTask):
         return {"recall_acc": MulticlassAccuracy(COPY_CLASSES, average="micro")}
 
     def update_metrics(self, metrics, prediction, batch) -> None:
-        metrics["recall_acc"].update(prediction[:, -COPY_SYMBOLS:].argmax(-1),
-                                     batch["target"][:, -COPY_SYMBOLS:])
+        metrics["recall_acc"].update(
+            prediction[:, -COPY_SYMBOLS:].argmax(-1), batch["target"][:, -COPY_SYMBOLS:]
+        )
 
     def baseline(self) -> float:
         return COPY_SYMBOLS * math.log(8) / (self.options["seq_len"] + 2 * COPY_SYMBOLS)
@@ -203,8 +209,11 @@ class ListOpsTask(SyntheticTask):
         inputs = torch.zeros(n, longest, dtype=torch.long)
         for i, row in enumerate(rows):
             inputs[i, : len(row)] = torch.tensor(row)
-        return {"inputs": inputs, "lengths": torch.tensor(list(map(len, rows))),
-                "target": torch.tensor(labels)}
+        return {
+            "inputs": inputs,
+            "lengths": torch.tensor(list(map(len, rows))),
+            "target": torch.tensor(labels),
+        }
 
     def _build(self) -> tuple:
         """The kit's seeded splits, each with its expressions' trees."""
@@ -212,42 +221,83 @@ class ListOpsTask(SyntheticTask):
 
         if self.splits is None:
             o = self.options
-            plain = seeded_splits(self.generate, (o["train_size"], o["val_size"],
-                                                  o["test_size"]), self.seed)
-            self.splits = tuple(TreeBatches(TreePool.build(
-                [listops_tree(row[:n].tolist()) for row, n in
-                 zip(split.tensors["inputs"], split.tensors["lengths"], strict=True)],
-                o["max_args"]), trim=(), **split.tensors) for split in plain)
+            plain = seeded_splits(
+                self.generate, (o["train_size"], o["val_size"], o["test_size"]), self.seed
+            )
+            self.splits = tuple(
+                TreeBatches(
+                    TreePool.build(
+                        [
+                            listops_tree(row[:n].tolist())
+                            for row, n in zip(
+                                split.tensors["inputs"], split.tensors["lengths"], strict=True
+                            )
+                        ],
+                        o["max_args"],
+                    ),
+                    trim=(),
+                    **split.tensors,
+                )
+                for split in plain
+            )
         return self.splits
 
     def context(self) -> ModelContext:
-        return ModelContext(input_kind="tokens", output="pooled", vocab_size=len(LISTOPS_VOCAB),
-                            padding_idx=0, max_children=self.options["max_args"])
+        return ModelContext(
+            input_kind="tokens",
+            output="pooled",
+            vocab_size=len(LISTOPS_VOCAB),
+            padding_idx=0,
+            max_children=self.options["max_args"],
+        )
 
 
 ADDING = TaskSpec(
-    name="adding", factory=AddingTask, input_kind="features", output="pooled",
+    name="adding",
+    factory=AddingTask,
+    input_kind="features",
+    output="pooled",
     options=ParamSet(size_options(50, "sequence length T", 5000, 500, 1000)),
-    monitor="val_loss", mode="min", main_metric="mse",
-    solved=lambda m: m.get("mse", math.inf) < 0.01, synthetic=True, length_option="seq_len",
+    monitor="val_loss",
+    mode="min",
+    main_metric="mse",
+    solved=lambda m: m.get("mse", math.inf) < 0.01,
+    synthetic=True,
+    length_option="seq_len",
     description="adding problem: sum of two marked values in a length-T sequence (MSE)",
 )
 COPY = TaskSpec(
-    name="copy", factory=CopyTask, input_kind="tokens", output="sequence",
-    options=ParamSet(size_options(20, "blank stretch T between symbols and recall", 5000, 500,
-                                  1000)),
-    monitor="val_loss", mode="min", main_metric="loss",
-    solved=lambda m: m.get("recall_acc", 0.0) >= 0.99, synthetic=True, length_option="seq_len",
+    name="copy",
+    factory=CopyTask,
+    input_kind="tokens",
+    output="sequence",
+    options=ParamSet(
+        size_options(20, "blank stretch T between symbols and recall", 5000, 500, 1000)
+    ),
+    monitor="val_loss",
+    mode="min",
+    main_metric="loss",
+    solved=lambda m: m.get("recall_acc", 0.0) >= 0.99,
+    synthetic=True,
+    length_option="seq_len",
     description="copy memory: recall 10 symbols after T blanks (per-step cross-entropy)",
 )
 LISTOPS = TaskSpec(
-    name="listops", factory=ListOpsTask, input_kind="tokens", output="pooled",
-    options=ParamSet((
-        *size_options(100, "maximum tokens per expression", 5000, 500, 1000),
-        Param("depth", int, 3, "maximum nesting depth", minimum=1),
-        Param("max_args", int, 4, "maximum arguments per operator", minimum=2),
-    )),
-    monitor="val_acc", mode="max", main_metric="acc", synthetic=True,
+    name="listops",
+    factory=ListOpsTask,
+    input_kind="tokens",
+    output="pooled",
+    options=ParamSet(
+        (
+            *size_options(100, "maximum tokens per expression", 5000, 500, 1000),
+            Param("depth", int, 3, "maximum nesting depth", minimum=1),
+            Param("max_args", int, 4, "maximum arguments per operator", minimum=2),
+        )
+    ),
+    monitor="val_acc",
+    mode="max",
+    main_metric="acc",
+    synthetic=True,
     provides=frozenset({"tree"}),
     description="ListOps: value (0-9) of nested MAX/MIN/MED/SM expressions",
 )

@@ -27,40 +27,92 @@ UNKNOWN_LABEL = "<unknown>"
 #: Longest text kept, in tokens: an unbucketed split is a (rows, max_length) tensor.
 MAX_LENGTH_LIMIT = 100_000
 
-OPTIONS = ParamSet((
-    Param("dataset", str, "", "hub id (glue, ag_news, imdb) or a local file or folder"),
-    Param("config", str, None, "hub config name (e.g. sst2)", nullable=True),
-    Param("train_file", str, None, "explicit training file", nullable=True),
-    Param("validation_file", str, None, "explicit validation file", nullable=True),
-    Param("test_file", str, None, "explicit test file", nullable=True),
-    Param("train_split", str, "train", "hub split for training"),
-    Param("validation_split", str, "validation", "hub split for validation"),
-    Param("test_split", str, "test", "hub split for testing"),
-    Param("format", str, "auto", "file format (auto: by extension; a .txt of text<TAB>label "
-          "lines is TSV)", choices=FORMAT_CHOICES),
-    Param("text_column", str, "auto", "text column (auto: sentence, text, review, ...)"),
-    Param("label_column", str, "auto", "label column (auto: label, sentiment, class, ...)"),
-    Param("delimiter", str, "auto", "field separator of CSV files (auto: ',' unless ';' or "
-          "'|' alone splits every line evenly)", choices=("auto", ",", ";", "|", ":", " ")),
-    Param("header", str, "auto", "CSV/TSV files start with a header line (auto: detected; "
-          "false: columns are 0, 1, ...)", choices=("auto", "true", "false")),
-    Param("tokenizer", str, "auto", "auto, word (whitespace) or char",
-          choices=("auto", "word", "char")),
-    Param("max_length", int, 256, "tokens kept per text (longer texts are truncated)",
-          minimum=1, maximum=MAX_LENGTH_LIMIT),
-    Param("vocab_size", int, 30000, "maximum vocabulary size, specials included (at least 3: <pad>, <unk> and one token)", minimum=3),
-    Param("min_freq", int, 1, "minimum training-set frequency of a vocabulary token", minimum=1),
-    Param("max_train_samples", int, 0, "cap on training examples (0: all)", minimum=0),
-    Param("valid_fraction", float, 0.1, "fraction of train carved out when a split is missing",
-          minimum=0.0, maximum=0.5),
-    Param("split_seed", int, 0, "seed for carving splits and capping train", minimum=0),
-    Param("unseen_labels", str, "error",
-          "a validation/test label never seen in train: error, or map to an unknown class",
-          choices=("error", "unknown")),
-    Param("bucket", bool, True, "batch texts of similar length (else pad to max_length)"),
-    Param("cache", bool, True, "reuse the prepared tensors from the datasets cache folder "
-          "(keyed by the data's contents, the options and the code)"),
-))
+OPTIONS = ParamSet(
+    (
+        Param("dataset", str, "", "hub id (glue, ag_news, imdb) or a local file or folder"),
+        Param("config", str, None, "hub config name (e.g. sst2)", nullable=True),
+        Param("train_file", str, None, "explicit training file", nullable=True),
+        Param("validation_file", str, None, "explicit validation file", nullable=True),
+        Param("test_file", str, None, "explicit test file", nullable=True),
+        Param("train_split", str, "train", "hub split for training"),
+        Param("validation_split", str, "validation", "hub split for validation"),
+        Param("test_split", str, "test", "hub split for testing"),
+        Param(
+            "format",
+            str,
+            "auto",
+            "file format (auto: by extension; a .txt of text<TAB>label lines is TSV)",
+            choices=FORMAT_CHOICES,
+        ),
+        Param("text_column", str, "auto", "text column (auto: sentence, text, review, ...)"),
+        Param("label_column", str, "auto", "label column (auto: label, sentiment, class, ...)"),
+        Param(
+            "delimiter",
+            str,
+            "auto",
+            "field separator of CSV files (auto: ',' unless ';' or "
+            "'|' alone splits every line evenly)",
+            choices=("auto", ",", ";", "|", ":", " "),
+        ),
+        Param(
+            "header",
+            str,
+            "auto",
+            "CSV/TSV files start with a header line (auto: detected; false: columns are 0, 1, ...)",
+            choices=("auto", "true", "false"),
+        ),
+        Param(
+            "tokenizer",
+            str,
+            "auto",
+            "auto, word (whitespace) or char",
+            choices=("auto", "word", "char"),
+        ),
+        Param(
+            "max_length",
+            int,
+            256,
+            "tokens kept per text (longer texts are truncated)",
+            minimum=1,
+            maximum=MAX_LENGTH_LIMIT,
+        ),
+        Param(
+            "vocab_size",
+            int,
+            30000,
+            "maximum vocabulary size, specials included (at least 3: <pad>, <unk> and one token)",
+            minimum=3,
+        ),
+        Param(
+            "min_freq", int, 1, "minimum training-set frequency of a vocabulary token", minimum=1
+        ),
+        Param("max_train_samples", int, 0, "cap on training examples (0: all)", minimum=0),
+        Param(
+            "valid_fraction",
+            float,
+            0.1,
+            "fraction of train carved out when a split is missing",
+            minimum=0.0,
+            maximum=0.5,
+        ),
+        Param("split_seed", int, 0, "seed for carving splits and capping train", minimum=0),
+        Param(
+            "unseen_labels",
+            str,
+            "error",
+            "a validation/test label never seen in train: error, or map to an unknown class",
+            choices=("error", "unknown"),
+        ),
+        Param("bucket", bool, True, "batch texts of similar length (else pad to max_length)"),
+        Param(
+            "cache",
+            bool,
+            True,
+            "reuse the prepared tensors from the datasets cache folder "
+            "(keyed by the data's contents, the options and the code)",
+        ),
+    )
+)
 
 
 class TextClassificationTask(ObjectiveTask, Task):
@@ -72,8 +124,10 @@ class TextClassificationTask(ObjectiveTask, Task):
 
         self.o = dict(options)
         if not self.o["dataset"] and not self.o["train_file"]:
-            raise ConfigError("task.dataset: required (a hub id or a local file or folder), "
-                              "e.g. --set task.dataset=../shared/data/sst2")
+            raise ConfigError(
+                "task.dataset: required (a hub id or a local file or folder), "
+                "e.g. --set task.dataset=../shared/data/sst2"
+            )
         self.batch_size = batch_size
         self.splits: dict | None = None
         self.files: dict[str, Path] = {}
@@ -81,8 +135,12 @@ class TextClassificationTask(ObjectiveTask, Task):
         self.tables: dict = {}  # split -> rnnbench.data.tabular.Table of local files
         self.notes: list[str] = []  # what detection chose, printed once on stderr
         self._datamodule = InMemoryDataModule(
-            self._tensors, batch_size=batch_size, eval_batch_size=max(batch_size, 256),
-            train_batch_sampler=self._sampler(True), eval_batch_sampler=self._sampler(False))
+            self._tensors,
+            batch_size=batch_size,
+            eval_batch_size=max(batch_size, 256),
+            train_batch_sampler=self._sampler(True),
+            eval_batch_sampler=self._sampler(False),
+        )
 
     # ------------------------------------------------------------------ loading
     def _local_files(self) -> dict[str, Path] | None:
@@ -94,7 +152,9 @@ class TextClassificationTask(ObjectiveTask, Task):
         explicit = {s: o[f"{s}_file"] for s in ("train", "validation", "test") if o[f"{s}_file"]}
         if explicit:
             if "train" not in explicit:
-                raise ConfigError("task.train_file: required when validation_file or test_file is set")
+                raise ConfigError(
+                    "task.train_file: required when validation_file or test_file is set"
+                )
             files = {s: Path(p).expanduser() for s, p in explicit.items()}
             for split, path in files.items():
                 check_file(path, f"task.{split}_file")
@@ -108,16 +168,22 @@ class TextClassificationTask(ObjectiveTask, Task):
 
         o = self.o
         if self.files:
-            data = load_local(self.files, fmt=o["format"], header=o["header"],
-                              delimiter=o["delimiter"])
+            data = load_local(
+                self.files, fmt=o["format"], header=o["header"], delimiter=o["delimiter"]
+            )
             self.tables = dict(getattr(data, "tables", {}))
             return data
         hub = load_hub(o["dataset"], o["config"], "task.dataset")
-        names = {"train": o["train_split"], "validation": o["validation_split"],
-                 "test": o["test_split"]}
+        names = {
+            "train": o["train_split"],
+            "validation": o["validation_split"],
+            "test": o["test_split"],
+        }
         if names["train"] not in hub:
-            raise DataError(f"task.train_split {names['train']!r}: not in {o['dataset']!r} "
-                            f"(splits: {', '.join(hub)})")
+            raise DataError(
+                f"task.train_split {names['train']!r}: not in {o['dataset']!r} "
+                f"(splits: {', '.join(hub)})"
+            )
         import datasets
 
         return datasets.DatasetDict({k: hub[v] for k, v in names.items() if v in hub})
@@ -137,9 +203,13 @@ class TextClassificationTask(ObjectiveTask, Task):
         table = self.tables.get("train")
         sample = train.select(range(min(200, len(train))))
         text, label, note = pick_columns(
-            train.column_names, table.header if table is not None else None,
-            lambda name: column(sample, name), o["text_column"], o["label_column"],
-            where=str(self.files.get("train", "split 'train'")))
+            train.column_names,
+            table.header if table is not None else None,
+            lambda name: column(sample, name),
+            o["text_column"],
+            o["label_column"],
+            where=str(self.files.get("train", "split 'train'")),
+        )
         o["text_column"], o["label_column"] = text, label
         if note:
             self.notes.append(note)
@@ -147,8 +217,10 @@ class TextClassificationTask(ObjectiveTask, Task):
             for option in ("text_column", "label_column"):
                 if o[option] not in ds.column_names:
                     where = self.files.get(split, f"split {split!r}")
-                    raise DataError(f"{where}: no column {o[option]!r} (task.{option}, as in the "
-                                    f"training data); columns: {', '.join(ds.column_names)}")
+                    raise DataError(
+                        f"{where}: no column {o[option]!r} (task.{option}, as in the "
+                        f"training data); columns: {', '.join(ds.column_names)}"
+                    )
 
     def _label_map(self, data) -> None:
         """Set self.labels (class names in id order) and self.label_ids (raw label ->
@@ -159,7 +231,11 @@ class TextClassificationTask(ObjectiveTask, Task):
         labels_of = {split: column(ds, self.o["label_column"]) for split, ds in data.items()}
         for split in data:
             for row, label in enumerate(labels_of[split]):
-                if label is None or label != label or (isinstance(label, str) and not label.strip()):
+                if (
+                    label is None
+                    or label != label
+                    or (isinstance(label, str) and not label.strip())
+                ):
                     raise DataError(f"{self._where(split, row)}: empty label")
         names = self._class_names(data)
         if names is not None:
@@ -184,7 +260,8 @@ class TextClassificationTask(ObjectiveTask, Task):
                         raise DataError(
                             f"{self._where(split, row)}: label {label!r} never appears in the "
                             "training data (set task.unseen_labels=unknown to map it to an "
-                            "unknown class)")
+                            "unknown class)"
+                        )
                     if UNKNOWN_LABEL not in ordered:
                         ordered.append(UNKNOWN_LABEL)
         self.labels = ordered
@@ -210,8 +287,10 @@ class TextClassificationTask(ObjectiveTask, Task):
         except (TypeError, ValueError):
             i = -1
         if isinstance(label, bool) or not 0 <= i < len(names):
-            raise DataError(f"{self._where(split, row)}: label {label!r} is not a class id "
-                            f"0-{len(names) - 1} or a name in {source} ({len(names)} names)")
+            raise DataError(
+                f"{self._where(split, row)}: label {label!r} is not a class id "
+                f"0-{len(names) - 1} or a name in {source} ({len(names)} names)"
+            )
         return i
 
     def _carve(self, data):
@@ -226,8 +305,10 @@ class TextClassificationTask(ObjectiveTask, Task):
                     raise DataError(f"no {split} split, and task.valid_fraction is 0")
                 if len(train) - math.ceil(len(train) * o["valid_fraction"]) < 1:
                     where = self.files.get("train", "split 'train'")
-                    raise DataError(f"{where}: {len(train)} row(s), too few to carve a {split} "
-                                    f"split (task.valid_fraction={o['valid_fraction']:g})")
+                    raise DataError(
+                        f"{where}: {len(train)} row(s), too few to carve a {split} "
+                        f"split (task.valid_fraction={o['valid_fraction']:g})"
+                    )
                 parts = train.train_test_split(test_size=o["valid_fraction"], seed=o["split_seed"])
                 train, data[split] = parts["train"], parts["test"]
         if o["max_train_samples"] and len(train) > o["max_train_samples"]:
@@ -253,14 +334,20 @@ class TextClassificationTask(ObjectiveTask, Task):
         sources = None
         if self.o["cache"]:  # file contents, or the hub splits' datasets fingerprints
             named = {"class_names": self.class_file} if self.class_file else {}
-            sources = (file_digests({**self.files, **named}) if self.files else
-                       {split: getattr(ds, "_fingerprint", None) for split, ds in data.items()})
+            sources = (
+                file_digests({**self.files, **named})
+                if self.files
+                else {split: getattr(ds, "_fingerprint", None) for split, ds in data.items()}
+            )
         if sources is not None and None not in sources.values():
             from rnnbench.taskkit import loading_code
 
             cache = PreparedCache("text-classification")
-            key = cache.key({"splits": sources, "datasets": datasets_version()}, options,
-                            [__file__, *loading_code()])
+            key = cache.key(
+                {"splits": sources, "datasets": datasets_version()},
+                options,
+                [__file__, *loading_code()],
+            )
             payload = cache.fetch(key, lambda: self._build(data))
         else:
             payload = self._build(data)
@@ -281,18 +368,31 @@ class TextClassificationTask(ObjectiveTask, Task):
         o = self.o
         level = o["tokenizer"]
         if level == "auto":
-            level = detect_level(column(data["train"].select(range(min(2000, len(data["train"])))),
-                                        o["text_column"]))
-        data = data.map(tokenize_batch, batched=True,
-                        fn_kwargs={"text_column": o["text_column"], "level": level})
+            level = detect_level(
+                column(data["train"].select(range(min(2000, len(data["train"])))), o["text_column"])
+            )
+        data = data.map(
+            tokenize_batch,
+            batched=True,
+            fn_kwargs={"text_column": o["text_column"], "level": level},
+        )
         vocab = Vocabulary.build(column(data["train"], "tokens"), o["vocab_size"], o["min_freq"])
-        data = data.map(encode_batch, batched=True,
-                        fn_kwargs={"stoi": vocab.stoi, "unk": vocab.unk_id,
-                                   "max_length": o["max_length"]})
-        return {"text_column": o["text_column"], "label_column": o["label_column"],
-                "level": level, "labels": self.labels, "notes": self.notes, "itos": vocab.itos,
-                "splits": {split: self._to_tensors(data[split])
-                           for split in ("train", "validation", "test")}}
+        data = data.map(
+            encode_batch,
+            batched=True,
+            fn_kwargs={"stoi": vocab.stoi, "unk": vocab.unk_id, "max_length": o["max_length"]},
+        )
+        return {
+            "text_column": o["text_column"],
+            "label_column": o["label_column"],
+            "level": level,
+            "labels": self.labels,
+            "notes": self.notes,
+            "itos": vocab.itos,
+            "splits": {
+                split: self._to_tensors(data[split]) for split in ("train", "validation", "test")
+            },
+        }
 
     def _restore(self, payload: Mapping[str, Any]) -> None:
         from rnnbench.taskkit import Vocabulary
@@ -323,18 +423,23 @@ class TextClassificationTask(ObjectiveTask, Task):
         inputs = torch.zeros(len(ids), width, dtype=torch.long)
         # row-major boolean assignment fills each row's first `length` slots in order
         inputs[torch.arange(width) < lengths[:, None]] = torch.tensor(
-            list(chain.from_iterable(ids)), dtype=torch.long)
+            list(chain.from_iterable(ids)), dtype=torch.long
+        )
         labels = [index.get(label, unknown) for label in column(ds, self.o["label_column"])]
-        return {"inputs": inputs, "lengths": lengths,
-                "target": torch.tensor(labels, dtype=torch.long)}
+        return {
+            "inputs": inputs,
+            "lengths": lengths,
+            "target": torch.tensor(labels, dtype=torch.long),
+        }
 
     def _tensors(self):
         from rnnbench.taskkit import TensorBatches
 
         self.prepare()
         trim = ("inputs",) if self.o["bucket"] else ()
-        return tuple(TensorBatches(trim=trim, **self.splits[s])
-                     for s in ("train", "validation", "test"))
+        return tuple(
+            TensorBatches(trim=trim, **self.splits[s]) for s in ("train", "validation", "test")
+        )
 
     def _sampler(self, train: bool):
         if not self.o["bucket"]:
@@ -360,24 +465,31 @@ class TextClassificationTask(ObjectiveTask, Task):
         return Classification(len(self.labels), names=[str(label) for label in self.labels])
 
     def context(self) -> ModelContext:
-        return ModelContext(input_kind="tokens", output="pooled", vocab_size=len(self.vocab),
-                            padding_idx=0)
+        return ModelContext(
+            input_kind="tokens", output="pooled", vocab_size=len(self.vocab), padding_idx=0
+        )
 
     def baseline(self) -> float:
         from rnnbench.taskkit import Classification
 
-        return Classification.majority_accuracy(self.splits["train"]["target"],
-                                                self.splits["test"]["target"])
+        return Classification.majority_accuracy(
+            self.splits["train"]["target"], self.splits["test"]["target"]
+        )
 
     def describe(self) -> dict[str, Any]:
         """MLflow params (data.*): bounded strings only."""
         classes = ", ".join(map(str, self.labels))
         if len(classes) > 200:
             classes = classes[:200].rsplit(", ", 1)[0] + f", ... ({len(self.labels)} in all)"
-        return {"tokenizer": self.level, "vocab_size": len(self.vocab),
-                "num_classes": len(self.labels), "classes": classes,
-                "text_column": self.o["text_column"], "label_column": self.o["label_column"],
-                **{f"{s}_size": len(t["target"]) for s, t in self.splits.items()}}
+        return {
+            "tokenizer": self.level,
+            "vocab_size": len(self.vocab),
+            "num_classes": len(self.labels),
+            "classes": classes,
+            "text_column": self.o["text_column"],
+            "label_column": self.o["label_column"],
+            **{f"{s}_size": len(t["target"]) for s, t in self.splits.items()},
+        }
 
     def artifacts(self) -> dict[str, Any]:
         return {"label_map.json": {str(label): i for i, label in enumerate(self.labels)}}
@@ -406,8 +518,14 @@ class TextClassificationTask(ObjectiveTask, Task):
 
 
 TEXT_CLASSIFICATION = TaskSpec(
-    name="text-classification", factory=TextClassificationTask, input_kind="tokens",
-    output="pooled", options=OPTIONS, monitor="val_acc", mode="max", main_metric="acc",
+    name="text-classification",
+    factory=TextClassificationTask,
+    input_kind="tokens",
+    output="pooled",
+    options=OPTIONS,
+    monitor="val_acc",
+    mode="max",
+    main_metric="acc",
     description="text classification from local files or hub ids (accuracy, macro-F1)",
 )
 

@@ -31,24 +31,59 @@ SST_BINARY = {0: 0, 1: 0, 2: NO_LABEL, 3: 1, 4: 1}  # fine label -> binary (neut
 
 
 def options(sst: bool) -> ParamSet:
-    return ParamSet((
-        Param("dataset", str, "../shared/data/sst-trees" if sst else "",
-              "folder with train.txt, dev.txt (or validation/valid/val) and test.txt"),
-        Param("train_file", str, None, "explicit training file", nullable=True),
-        Param("validation_file", str, None, "explicit validation file", nullable=True),
-        Param("test_file", str, None, "explicit test file", nullable=True),
-        *((Param("labels", str, "binary", "fine: 5 classes; binary: neutral roots dropped, "
-                 "0-1 negative, 3-4 positive", choices=("fine", "binary")),) if sst else
-          (Param("num_classes", int, 0, "classes (0: the largest training label + 1)",
-                 minimum=0),)),
-        Param("supervision", str, "roots", "roots: a label per sentence; phrases: every "
-              "labelled node (tree models only); evaluation on roots either way",
-              choices=("roots", "phrases")),
-        Param("lowercase", bool, sst, "lower-case words before the vocabulary"),
-        Param("min_freq", int, 1, "minimum training frequency of a vocabulary word", minimum=1),
-        Param("max_train_samples", int, 0, "N training trees drawn at random, the same for "
-              "every run (treebank files are often sorted by label; 0: all)", minimum=0),
-    ))
+    return ParamSet(
+        (
+            Param(
+                "dataset",
+                str,
+                "../shared/data/sst-trees" if sst else "",
+                "folder with train.txt, dev.txt (or validation/valid/val) and test.txt",
+            ),
+            Param("train_file", str, None, "explicit training file", nullable=True),
+            Param("validation_file", str, None, "explicit validation file", nullable=True),
+            Param("test_file", str, None, "explicit test file", nullable=True),
+            *(
+                (
+                    Param(
+                        "labels",
+                        str,
+                        "binary",
+                        "fine: 5 classes; binary: neutral roots dropped, "
+                        "0-1 negative, 3-4 positive",
+                        choices=("fine", "binary"),
+                    ),
+                )
+                if sst
+                else (
+                    Param(
+                        "num_classes",
+                        int,
+                        0,
+                        "classes (0: the largest training label + 1)",
+                        minimum=0,
+                    ),
+                )
+            ),
+            Param(
+                "supervision",
+                str,
+                "roots",
+                "roots: a label per sentence; phrases: every "
+                "labelled node (tree models only); evaluation on roots either way",
+                choices=("roots", "phrases"),
+            ),
+            Param("lowercase", bool, sst, "lower-case words before the vocabulary"),
+            Param("min_freq", int, 1, "minimum training frequency of a vocabulary word", minimum=1),
+            Param(
+                "max_train_samples",
+                int,
+                0,
+                "N training trees drawn at random, the same for "
+                "every run (treebank files are often sorted by label; 0: all)",
+                minimum=0,
+            ),
+        )
+    )
 
 
 class TreebankTask(Task):
@@ -64,9 +99,12 @@ class TreebankTask(Task):
         self.splits: tuple | None = None
         lengths = lambda ds: ds.tensors["lengths"]  # noqa: E731
         self._datamodule = InMemoryDataModule(
-            self._build, batch_size=batch_size, eval_batch_size=max(batch_size, 256),
+            self._build,
+            batch_size=batch_size,
+            eval_batch_size=max(batch_size, 256),
             train_batch_sampler=lambda ds: BucketBatchSampler(lengths(ds), batch_size, True),
-            eval_batch_sampler=lambda ds: BucketBatchSampler(lengths(ds), 256, False))
+            eval_batch_sampler=lambda ds: BucketBatchSampler(lengths(ds), 256, False),
+        )
 
     def _files(self) -> dict[str, Path]:
         from rnnbench.taskkit import check_file, local_files
@@ -78,8 +116,10 @@ class TreebankTask(Task):
             for split, path in files.items():
                 check_file(path, f"task.{split}_file")
         elif not o["dataset"]:
-            raise ConfigError("task.dataset: required (a folder with train.txt, dev.txt and "
-                              "test.txt), or task.train_file, validation_file and test_file")
+            raise ConfigError(
+                "task.dataset: required (a folder with train.txt, dev.txt and "
+                "test.txt), or task.train_file, validation_file and test_file"
+            )
         else:
             path = Path(o["dataset"]).expanduser()
             if not path.exists():
@@ -87,8 +127,10 @@ class TreebankTask(Task):
             files = local_files(path)
         missing = [s for s in SPLITS if s not in files]
         if missing:
-            raise ConfigError(f"task.{missing[0]}_file: no {missing[0]} trees (a treebank "
-                              "needs train, validation (dev) and test files)")
+            raise ConfigError(
+                f"task.{missing[0]}_file: no {missing[0]} trees (a treebank "
+                "needs train, validation (dev) and test files)"
+            )
         return files
 
     # ------------------------------------------------------------------ loading
@@ -100,8 +142,11 @@ class TreebankTask(Task):
         o = self.o
         limit = 5 if self.sst else (o["num_classes"] or None)
         trees = {"train": read_ptb_file(self.files["train"], limit)}
-        self.num_classes = 2 if self.sst and o["labels"] == "binary" else (
-            limit or 1 + max(v for t in trees["train"] for v in t.label))
+        self.num_classes = (
+            2
+            if self.sst and o["labels"] == "binary"
+            else (limit or 1 + max(v for t in trees["train"] for v in t.label))
+        )
         for split in SPLITS[1:]:
             trees[split] = read_ptb_file(self.files[split], limit or self.num_classes)
         for split in SPLITS:
@@ -118,8 +163,9 @@ class TreebankTask(Task):
         self.vocab = Vocabulary.build((t.words for t in trees["train"]), min_freq=o["min_freq"])
         self.max_children = max(max_children_of(trees[s]) for s in SPLITS)
         self.sizes = {s: len(trees[s]) for s in SPLITS}
-        self.splits = tuple(self._tensors(trees[s], TreePool.build(trees[s], self.max_children))
-                            for s in SPLITS)
+        self.splits = tuple(
+            self._tensors(trees[s], TreePool.build(trees[s], self.max_children)) for s in SPLITS
+        )
         return self.splits
 
     def _relabel(self, tree):
@@ -151,8 +197,13 @@ class TreebankTask(Task):
     def context(self) -> ModelContext:
         self._build()
         output = "nodes" if self.o["supervision"] == "phrases" else "pooled"
-        return ModelContext("tokens", output, vocab_size=len(self.vocab), padding_idx=0,
-                            max_children=self.max_children)
+        return ModelContext(
+            "tokens",
+            output,
+            vocab_size=len(self.vocab),
+            padding_idx=0,
+            max_children=self.max_children,
+        )
 
     # --------------------------------------------------------------- objective
     @property
@@ -189,9 +240,13 @@ class TreebankTask(Task):
 
     def describe(self) -> dict[str, Any]:
         self._build()
-        return {**{k: v for k, v in self.o.items() if v is not None}, "classes": self.num_classes,
-                "vocab_size": len(self.vocab), "max_children": self.max_children,
-                **{f"{s}_trees": n for s, n in self.sizes.items()}}
+        return {
+            **{k: v for k, v in self.o.items() if v is not None},
+            "classes": self.num_classes,
+            "vocab_size": len(self.vocab),
+            "max_children": self.max_children,
+            **{f"{s}_trees": n for s, n in self.sizes.items()},
+        }
 
 
 def _factory(sst: bool):
@@ -199,14 +254,26 @@ def _factory(sst: bool):
 
 
 SST = TaskSpec(
-    name="sst", factory=_factory(True), input_kind="tokens", output="pooled",
-    options=options(sst=True), monitor="val_acc", mode="max", main_metric="acc",
+    name="sst",
+    factory=_factory(True),
+    input_kind="tokens",
+    output="pooled",
+    options=options(sst=True),
+    monitor="val_acc",
+    mode="max",
+    main_metric="acc",
     provides=frozenset({"tree"}),
     description="Stanford Sentiment Treebank with its parse trees: root sentiment accuracy",
 )
 TREEBANK = TaskSpec(
-    name="treebank", factory=_factory(False), input_kind="tokens", output="pooled",
-    options=options(sst=False), monitor="val_acc", mode="max", main_metric="acc",
+    name="treebank",
+    factory=_factory(False),
+    input_kind="tokens",
+    output="pooled",
+    options=options(sst=False),
+    monitor="val_acc",
+    mode="max",
+    main_metric="acc",
     provides=frozenset({"tree"}),
     description="any labelled PTB-bracket treebank: root label accuracy",
 )

@@ -17,12 +17,16 @@ import pytest
 # prepared-data cache beside it (rnnbench.data.cache), the Hugging Face hub and
 # matplotlib's font cache. Nothing lands in the user's ~/.cache or ~/.config.
 if getattr(sys, "_rnnbench_conftest_loaded", False):  # e.g. `from tests.conftest import`
-    raise RuntimeError("tests/conftest.py imported twice (a second cache folder would leak): "
-                       "import its names with `from conftest import ...`")
+    raise RuntimeError(
+        "tests/conftest.py imported twice (a second cache folder would leak): "
+        "import its names with `from conftest import ...`"
+    )
 sys._rnnbench_conftest_loaded = True
 if "datasets" in sys.modules:
-    raise RuntimeError("tests/conftest.py: `datasets` was imported before the suite could "
-                       "point HF_DATASETS_CACHE at its temporary folder")
+    raise RuntimeError(
+        "tests/conftest.py: `datasets` was imported before the suite could "
+        "point HF_DATASETS_CACHE at its temporary folder"
+    )
 CACHE_ROOT = Path(tempfile.mkdtemp(prefix="rnnbench-test-caches-"))
 os.environ["HF_HOME"] = str(CACHE_ROOT / "huggingface")
 os.environ["HF_DATASETS_CACHE"] = str(CACHE_ROOT / "huggingface" / "datasets")
@@ -39,9 +43,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Tiny settings that make any run on a synthetic task finish in about a second.
 TINY = [
-    "--set", "task.train_size=256", "--set", "task.val_size=64", "--set", "task.test_size=64",
-    "--set", "model.hidden_size=16", "--set", "model.embedding_dim=8",
-    "--set", "train.progress=false", "--max-epochs", "2",
+    "--set",
+    "task.train_size=256",
+    "--set",
+    "task.val_size=64",
+    "--set",
+    "task.test_size=64",
+    "--set",
+    "model.hidden_size=16",
+    "--set",
+    "model.embedding_dim=8",
+    "--set",
+    "train.progress=false",
+    "--max-epochs",
+    "2",
 ]
 
 
@@ -86,8 +101,12 @@ def fake_plugin(tmp_path, monkeypatch):
     """
     counter = iter(range(1000))
 
-    def install(code: str, dist: str = "fake-rnnbench-plugin", version: str = "1.2.3",
-                entry_point: str = "fake") -> str:
+    def install(
+        code: str,
+        dist: str = "fake-rnnbench-plugin",
+        version: str = "1.2.3",
+        entry_point: str = "fake",
+    ) -> str:
         n = next(counter)
         module = f"fake_rnnbench_plugin_{os.getpid()}_{n}"
         site = tmp_path / f"site{n}"
@@ -112,8 +131,10 @@ def shared_data(relative: str) -> Path:
     root = Path(os.environ.get("RNNBENCH_DATA", ROOT.parent / "shared" / "data"))
     path = root / relative
     if not path.exists():
-        required = os.environ.get("RNNBENCH_REQUIRE_DATA") == "1" or \
-            os.environ.get("CI", "").lower() == "true"
+        required = (
+            os.environ.get("RNNBENCH_REQUIRE_DATA") == "1"
+            or os.environ.get("CI", "").lower() == "true"
+        )
         message = f"shared data missing: {path} (set RNNBENCH_DATA to its folder)"
         if required:
             pytest.fail(message)
@@ -137,5 +158,9 @@ SERVICE_MARKS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
 def backends(*names: str) -> list:
     """Storage backends as pytest parameters; those that need a database server carry
     its marker (`-m "not postgres and not mysql"` runs without the services)."""
-    return [pytest.param(name, marks=getattr(pytest.mark, SERVICE_MARKS[name]))
-            if name in SERVICE_MARKS else name for name in names]
+    return [
+        pytest.param(name, marks=getattr(pytest.mark, SERVICE_MARKS[name]))
+        if name in SERVICE_MARKS
+        else name
+        for name in names
+    ]

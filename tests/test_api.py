@@ -19,16 +19,22 @@ REGENERATE = "python -m rnnbench._api_snapshot --write"
 def test_snapshot_matches_the_public_api():
     committed = json.loads(_api_snapshot.SNAPSHOT.read_text())
     now = _api_snapshot.snapshot()
-    changed = sorted(f"{module}.{name}" for module in now.keys() | committed.keys()
-                     for name in now.get(module, {}).keys() | committed.get(module, {}).keys()
-                     if now.get(module, {}).get(name) != committed.get(module, {}).get(name))
-    assert not changed, (f"the public API changed: {changed}. If deliberate, record it in "
-                         f"CHANGELOG.md and run `{REGENERATE}`")
+    changed = sorted(
+        f"{module}.{name}"
+        for module in now.keys() | committed.keys()
+        for name in now.get(module, {}).keys() | committed.get(module, {}).keys()
+        if now.get(module, {}).get(name) != committed.get(module, {}).get(name)
+    )
+    assert not changed, (
+        f"the public API changed: {changed}. If deliberate, record it in "
+        f"CHANGELOG.md and run `{REGENERATE}`"
+    )
 
 
 def test_reference_page_is_derived_from_the_snapshot():
-    assert _api_snapshot.REFERENCE.read_text() == _api_snapshot.reference(), \
+    assert _api_snapshot.REFERENCE.read_text() == _api_snapshot.reference(), (
         f"docs/guide/api.md is stale: run `{REGENERATE}`"
+    )
 
 
 @pytest.mark.parametrize("module_name", _api.PUBLIC_MODULES)
@@ -47,10 +53,13 @@ def test_taskkit_resolves_a_lazy_name_without_loading_its_neighbours(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys, rnnbench.taskkit as kit; kit.EOS, kit.Vocabulary, kit.check_file; "
-            "print('lightning' in sys.modules, 'datasets' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120)
+    code = (
+        "import sys, rnnbench.taskkit as kit; kit.EOS, kit.Vocabulary, kit.check_file; "
+        "print('lightning' in sys.modules, 'datasets' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert done.stdout.split() == ["False", "False"], done.stderr
 
 
@@ -64,16 +73,23 @@ def test_an_unknown_name_is_an_attribute_error():
         rnnbench.testing.Nope  # noqa: B018
 
 
-MOVED = [(old, name, new, new_name) for old, (new, names) in _api.MOVED.items()
-         for name, new_name in names.items()]
+MOVED = [
+    (old, name, new, new_name)
+    for old, (new, names) in _api.MOVED.items()
+    for name, new_name in names.items()
+]
 
 
-@pytest.mark.parametrize(("old", "name", "new", "new_name"), MOVED,
-                         ids=[f"{m[0]}.{m[1]}" for m in MOVED])
+@pytest.mark.parametrize(
+    ("old", "name", "new", "new_name"), MOVED, ids=[f"{m[0]}.{m[1]}" for m in MOVED]
+)
 def test_moved_name_warns_with_its_new_path(old, name, new, new_name):
     module = importlib.import_module(old)
-    with pytest.warns(DeprecationWarning, match=rf"{old}\.{name} is deprecated .* use "
-                                                rf"{new}\.{new_name}\b"):
+    with pytest.warns(
+        DeprecationWarning,
+        match=rf"{old}\.{name} is deprecated .* use "
+        rf"{new}\.{new_name}\b",
+    ):
         value = getattr(module, name)
     assert value is getattr(importlib.import_module(new), new_name)
 
@@ -171,15 +187,30 @@ def test_a_plugin_written_against_0_1_runs_unchanged(fake_plugin, cli, tmp_path,
     fake_plugin(OLD_PLUGIN, dist="old-style-plugin", version="0.1.0", entry_point="old")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        status, out, err = cli("run", "--model", "old-gru", "--task", "first-bit",
-                               "--max-epochs", "1", "--set", "train.progress=false",
-                               "--results-dir", str(tmp_path / "results"))
+        status, out, err = cli(
+            "run",
+            "--model",
+            "old-gru",
+            "--task",
+            "first-bit",
+            "--max-epochs",
+            "1",
+            "--set",
+            "train.progress=false",
+            "--results-dir",
+            str(tmp_path / "results"),
+        )
     assert status == 0, err
     assert "test_acc" in out or "acc" in out
-    moved = {str(w.message).split(" is deprecated")[0]: str(w.message) for w in caught
-             if issubclass(w.category, DeprecationWarning) and "rnnbench" in str(w.message)}
-    for old, new in [("rnnbench.data.InMemoryDataModule", "rnnbench.taskkit.InMemoryDataModule"),
-                     ("rnnbench.data.TensorBatches", "rnnbench.taskkit.TensorBatches"),
-                     ("rnnbench.objectives.Classification", "rnnbench.taskkit.Classification"),
-                     ("rnnbench.objectives.ObjectiveTask", "rnnbench.taskkit.ObjectiveTask")]:
+    moved = {
+        str(w.message).split(" is deprecated")[0]: str(w.message)
+        for w in caught
+        if issubclass(w.category, DeprecationWarning) and "rnnbench" in str(w.message)
+    }
+    for old, new in [
+        ("rnnbench.data.InMemoryDataModule", "rnnbench.taskkit.InMemoryDataModule"),
+        ("rnnbench.data.TensorBatches", "rnnbench.taskkit.TensorBatches"),
+        ("rnnbench.objectives.Classification", "rnnbench.taskkit.Classification"),
+        ("rnnbench.objectives.ObjectiveTask", "rnnbench.taskkit.ObjectiveTask"),
+    ]:
         assert old in moved and f"use {new} " in moved[old], moved

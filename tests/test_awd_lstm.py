@@ -17,8 +17,9 @@ from rnnbench.nn import (
 from rnnbench.training.config import build_run_config
 from rnnbench.training.runner import prepare
 
-CONTEXT = ModelContext(input_kind="tokens", output="sequence", vocab_size=30, padding_idx=0,
-                       stateful=True)
+CONTEXT = ModelContext(
+    input_kind="tokens", output="sequence", vocab_size=30, padding_idx=0, stateful=True
+)
 
 
 def test_locked_dropout_mask_is_the_same_at_every_time_step():
@@ -42,19 +43,20 @@ def test_embedding_dropout_drops_whole_words():
         # a word is dropped everywhere in the batch or nowhere; kept rows are scaled by 2
         assert zero[at].all() or not zero[at].any()
         if not zero[at].any():
-            assert torch.allclose(out[at], 2 * embedding.weight[word].detach().expand(
-                int(at.sum()), 6))
+            assert torch.allclose(
+                out[at], 2 * embedding.weight[word].detach().expand(int(at.sum()), 6)
+            )
     assert zero.any() and not zero.all()
-    assert torch.equal(embedded_dropout(embedding, words, 0.5, training=False),
-                       embedding(words))
+    assert torch.equal(embedded_dropout(embedding, words, 0.5, training=False), embedding(words))
 
 
 def test_weight_drop_keeps_the_eval_forward_and_resamples_in_training():
     torch.manual_seed(0)
     plain = nn.LSTM(5, 7, batch_first=True)
     dropped = WeightDrop(nn.LSTM(5, 7, batch_first=True), 0.5)
-    dropped.rnn.load_state_dict({k: v for k, v in plain.state_dict().items()
-                                 if k != "weight_hh_l0"}, strict=False)
+    dropped.rnn.load_state_dict(
+        {k: v for k, v in plain.state_dict().items() if k != "weight_hh_l0"}, strict=False
+    )
     with torch.no_grad():
         dropped.weight_hh_raw.copy_(plain.weight_hh_l0)
     x = torch.randn(3, 6, 5)
@@ -76,7 +78,7 @@ def test_ar_tar_against_a_hand_computation():
     raw = torch.tensor([[[1.0, 2.0], [3.0, 0.0], [3.0, 4.0]]])  # (1, 3, 2)
     dropped = torch.tensor([[[2.0, 0.0], [6.0, 0.0], [0.0, 8.0]]])
     ar = (4 + 0 + 36 + 0 + 0 + 64) / 6
-    tar = ((2 ** 2 + 2 ** 2) + (0 + 4 ** 2)) / 4  # changes (2, -2) and (0, 4)
+    tar = ((2**2 + 2**2) + (0 + 4**2)) / 4  # changes (2, -2) and (0, 4)
     got = activation_regularisation(dropped, raw, ar=2.0, tar=1.0)
     assert got.item() == pytest.approx(2.0 * ar + 1.0 * tar)
 
@@ -97,15 +99,20 @@ def test_awd_lstm_sets_its_penalty_in_training_only():
 
 def run_config(tmp_path, model: str, model_params: dict, **train):
     (tmp_path / "lm.txt").write_text("to be or not to be that is the question\n" * 40)
-    sets = {"task": {"dataset": str(tmp_path / "lm.txt"), "bptt": 8, "cache": False},
-            "model": model_params, "train": {"batch_size": 4, "progress": False, **train}}
-    return prepare(build_run_config(get_registry(), model, "language-modelling", sets),
-                   get_registry())
+    sets = {
+        "task": {"dataset": str(tmp_path / "lm.txt"), "bptt": 8, "cache": False},
+        "model": model_params,
+        "train": {"batch_size": 4, "progress": False, **train},
+    }
+    return prepare(
+        build_run_config(get_registry(), model, "language-modelling", sets), get_registry()
+    )
 
 
 def test_tied_weights_share_storage(tmp_path):
-    run = run_config(tmp_path, "awd-lstm", {"embedding_dim": 8, "hidden_size": 12},
-                     tie_embeddings=True)
+    run = run_config(
+        tmp_path, "awd-lstm", {"embedding_dim": 8, "hidden_size": 12}, tie_embeddings=True
+    )
     embedding = run.system.model.embedding
     assert run.system.head.weight is embedding.weight
     assert run.system.head.weight.data_ptr() == embedding.weight.data_ptr()
@@ -115,13 +122,20 @@ def test_tied_weights_share_storage(tmp_path):
 
 
 def test_tying_different_sizes_is_refused_in_one_line_or_projected(tmp_path):
-    with pytest.raises(ConfigError, match="train.tie_embeddings: model 'lstm' outputs 16 "
-                       "features but its embedding has 8; make them equal or set "
-                       "train.tie_projection=true"):
-        run_config(tmp_path, "lstm", {"embedding_dim": 8, "hidden_size": 16},
-                   tie_embeddings=True)
-    run = run_config(tmp_path, "lstm", {"embedding_dim": 8, "hidden_size": 16},
-                     tie_embeddings=True, tie_projection=True)
+    with pytest.raises(
+        ConfigError,
+        match="train.tie_embeddings: model 'lstm' outputs 16 "
+        "features but its embedding has 8; make them equal or set "
+        "train.tie_projection=true",
+    ):
+        run_config(tmp_path, "lstm", {"embedding_dim": 8, "hidden_size": 16}, tie_embeddings=True)
+    run = run_config(
+        tmp_path,
+        "lstm",
+        {"embedding_dim": 8, "hidden_size": 16},
+        tie_embeddings=True,
+        tie_projection=True,
+    )
     projection, softmax = run.system.head
     assert (projection.in_features, projection.out_features) == (16, 8)
     assert softmax.weight is run.system.model.encoder.embedding.weight

@@ -54,15 +54,32 @@ def test_only_classification_tasks_report():
 def test_run_prints_and_logs_the_report_with_label_names(cli, tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
-    rows = "".join(f"{'good fine' if i % 3 else 'bad awful'} film\t{'pos' if i % 3 else 'neg'}\n"
-                   for i in range(40))
+    rows = "".join(
+        f"{'good fine' if i % 3 else 'bad awful'} film\t{'pos' if i % 3 else 'neg'}\n"
+        for i in range(40)
+    )
     for split in ("train", "dev", "test"):
         (folder / f"{split}.tsv").write_text("sentence\tlabel\n" + rows)
     results = tmp_path / "results"
-    code, out, err = cli("run", "--model", "textrnn", "--task", "text-classification",
-                         "--set", f"task.dataset={folder}", "--set", "model.hidden_size=8",
-                         "--set", "model.embedding_dim=8", "--set", "train.progress=false",
-                         "--max-epochs", "1", "--results-dir", str(results))
+    code, out, err = cli(
+        "run",
+        "--model",
+        "textrnn",
+        "--task",
+        "text-classification",
+        "--set",
+        f"task.dataset={folder}",
+        "--set",
+        "model.hidden_size=8",
+        "--set",
+        "model.embedding_dim=8",
+        "--set",
+        "train.progress=false",
+        "--max-epochs",
+        "1",
+        "--results-dir",
+        str(results),
+    )
     assert code == 0, err
     report = out.split("per-class report (test):")[1]
     assert "neg" in report and "pos" in report and "support" in report
@@ -81,8 +98,17 @@ def test_run_prints_and_logs_the_report_with_label_names(cli, tmp_path):
 
 
 def test_regression_run_has_no_report(cli, tmp_path):
-    code, out, err = cli("run", "--model", "gru", "--task", "adding", *TINY, "--no-track",
-                         "--results-dir", str(tmp_path / "r"))
+    code, out, err = cli(
+        "run",
+        "--model",
+        "gru",
+        "--task",
+        "adding",
+        *TINY,
+        "--no-track",
+        "--results-dir",
+        str(tmp_path / "r"),
+    )
     assert code == 0, err
     assert "per-class report" not in out
     assert not list((tmp_path / "r").rglob("confusion_matrix.png"))

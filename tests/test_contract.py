@@ -42,7 +42,9 @@ class PeekingAhead(LeakyMean):
 
 
 def spec(builder, **kw):
-    return ModelSpec(name="broken", builder=lambda ctx: builder(ctx), inputs=frozenset({"features"}), **kw)
+    return ModelSpec(
+        name="broken", builder=lambda ctx: builder(ctx), inputs=frozenset({"features"}), **kw
+    )
 
 
 def test_padding_leak_is_caught():
@@ -58,8 +60,6 @@ def test_unreached_parameter_is_caught():
 def test_false_causality_claim_is_caught():
     with pytest.raises(ContractError, match="future inputs change past outputs"):
         check_model_spec(spec(PeekingAhead, outputs=frozenset({"sequence"}), length_aware=False))
-
-
 
 
 class Recurrent(nn.Module):
@@ -117,12 +117,19 @@ def test_correct_step_states_pass():
     check_model_spec(hidden_spec(Recurrent))
 
 
-@pytest.mark.parametrize(("builder", "message"), [
-    (NoUnrolled, "declares hidden_states, but the model has no method forward_unrolled"),
-    (Transposed, "step state h_1 has shape (4, 3), expected (B, H) or (layers, B, H) with B = 3"),
-    (Detached, "step state h_1 is not on the computation path"),
-    (Stacked, "forward_unrolled returned Tensor step states, expected a list"),
-], ids=["missing", "shape", "detached", "not-a-list"])
+@pytest.mark.parametrize(
+    ("builder", "message"),
+    [
+        (NoUnrolled, "declares hidden_states, but the model has no method forward_unrolled"),
+        (
+            Transposed,
+            "step state h_1 has shape (4, 3), expected (B, H) or (layers, B, H) with B = 3",
+        ),
+        (Detached, "step state h_1 is not on the computation path"),
+        (Stacked, "forward_unrolled returned Tensor step states, expected a list"),
+    ],
+    ids=["missing", "shape", "detached", "not-a-list"],
+)
 def test_broken_step_states_are_contract_errors(builder, message):
     with pytest.raises(ContractError, match=re.escape(message)):
         check_model_spec(hidden_spec(builder))

@@ -24,10 +24,22 @@ TC, LM = "text-classification", "language-modelling"
 NEWS = ["World", "Sports", "Business", "Sci/Tech"]
 ZH = ["体育", "财经", "房产", "教育"]  # class names of the CTC-P layout
 HEADERLESS = "has no header row: column 0 is the text and column 1 the label"
-TINY_RUN = ["--set", "model.hidden_size=8", "--set", "model.embedding_dim=8",
-            "--set", "train.progress=false", "--set", "train.limit_train_batches=2",
-            "--set", "train.limit_eval_batches=1", "--set", "train.batch_size=4",
-            "--max-epochs", "1"]
+TINY_RUN = [
+    "--set",
+    "model.hidden_size=8",
+    "--set",
+    "model.embedding_dim=8",
+    "--set",
+    "train.progress=false",
+    "--set",
+    "train.limit_train_batches=2",
+    "--set",
+    "train.limit_eval_batches=1",
+    "--set",
+    "train.batch_size=4",
+    "--max-epochs",
+    "1",
+]
 
 
 def english(i: int) -> str:
@@ -70,14 +82,19 @@ def label_first_tsv(folder: Path) -> Path:
 
 
 def csv_other_names(folder: Path) -> Path:
-    write(folder / "reviews.csv", "Review_Text,Sentiment\n" +
-          lines(40, lambda i: f"\"{english(i)}, really\",{['neg', 'pos'][i % 2]}"))
+    write(
+        folder / "reviews.csv",
+        "Review_Text,Sentiment\n"
+        + lines(40, lambda i: f'"{english(i)}, really",{["neg", "pos"][i % 2]}'),
+    )
     return folder / "reviews.csv"
 
 
 def jsonl(folder: Path) -> Path:
-    write(folder / "train.jsonl", lines(40, lambda i: json.dumps(
-        {"id": i, "content": english(i), "category": NEWS[i % 4]})))
+    write(
+        folder / "train.jsonl",
+        lines(40, lambda i: json.dumps({"id": i, "content": english(i), "category": NEWS[i % 4]})),
+    )
     return folder / "train.jsonl"
 
 
@@ -88,8 +105,9 @@ def json_array(folder: Path) -> Path:
 
 def parquet(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"document": [english(i) for i in range(40)],
-                  "target": [i % 2 for i in range(40)]}).to_parquet(folder / "train.parquet")
+    pd.DataFrame(
+        {"document": [english(i) for i in range(40)], "target": [i % 2 for i in range(40)]}
+    ).to_parquet(folder / "train.parquet")
     return folder / "train.parquet"
 
 
@@ -110,6 +128,7 @@ def split_names(name: str) -> Callable[[Path], Path]:
         write(folder / f"{name}.csv", "text,label\n" + lines(6, lambda i: f"{english(i)},{i % 2}"))
         write(folder / "test.csv", "text,label\n" + lines(5, lambda i: f"{english(i)},{i % 2}"))
         return folder
+
     return make
 
 
@@ -123,7 +142,9 @@ def plain_text(folder: Path) -> Path:
 
 
 def lm_tsv(folder: Path) -> Path:
-    write(folder / "train.tsv", "sentence\tlabel\n" + lines(200, lambda i: f"{english(i)}\t{i % 2}"))
+    write(
+        folder / "train.tsv", "sentence\tlabel\n" + lines(200, lambda i: f"{english(i)}\t{i % 2}")
+    )
     return folder / "train.tsv"
 
 
@@ -134,8 +155,13 @@ def lm_headerless_tsv(folder: Path) -> Path:
 
 # ------------------------------------------------------------- bad layouts
 def empty_label_after_blank(folder: Path) -> Path:
-    text = "sentence\tlabel\n" + lines(3, lambda i: f"{english(i)}\t1") + "\n\n" + \
-        f"{english(4)}\t\n" + lines(20, lambda i: f"{english(i)}\t0")
+    text = (
+        "sentence\tlabel\n"
+        + lines(3, lambda i: f"{english(i)}\t1")
+        + "\n\n"
+        + f"{english(4)}\t\n"
+        + lines(20, lambda i: f"{english(i)}\t0")
+    )
     write(folder / "train.tsv", text)  # line 7: the empty label, after two blank lines
     return folder / "train.tsv"
 
@@ -198,6 +224,7 @@ def labels_are(labels, level=None, sizes=None, note=None):
             assert note in err and len([x for x in err.splitlines() if "note:" in x]) == 1
         else:
             assert "note:" not in err
+
     return check
 
 
@@ -217,24 +244,29 @@ def lm_reads_column(column, text_start):
         n = sum(t.ids[s].numel() for s in ("train", "validation", "test"))
         assert t.ids["test"].numel() > 0.04 * n and t.ids["validation"].numel() > 0.04 * n
         assert t.ids["test"].tolist() != t.ids["validation"].tolist()
+
     return check
 
 
 ROWS = {
     "ctcp folder with class.txt": Row(TC, lambda p: ctcp(p, True), ctcp_names),
-    "ctcp folder without class.txt": Row(TC, lambda p: ctcp(p, False),
-                                         labels_are([0, 1, 2, 3], "char", [40, 8, 8],
-                                                    HEADERLESS)),
+    "ctcp folder without class.txt": Row(
+        TC, lambda p: ctcp(p, False), labels_are([0, 1, 2, 3], "char", [40, 8, 8], HEADERLESS)
+    ),
     "header-less tsv, string labels": Row(
-        TC, headerless_tsv_strings,
-        labels_are(sorted(NEWS), "word", note=HEADERLESS)),
+        TC, headerless_tsv_strings, labels_are(sorted(NEWS), "word", note=HEADERLESS)
+    ),
     "header-less csv": Row(TC, headerless_csv, labels_are([0, 1], note="has no header row")),
     "header-less label<TAB>text": Row(
-        TC, label_first_tsv, labels_are([0, 1, 2], note="column 1 is the text and column 0 "
-                                        "the label")),
+        TC,
+        label_first_tsv,
+        labels_are([0, 1, 2], note="column 1 is the text and column 0 the label"),
+    ),
     "csv with other column names": Row(
-        TC, csv_other_names,
-        labels_are(["neg", "pos"], note="taking column 'Review_Text' as the text")),
+        TC,
+        csv_other_names,
+        labels_are(["neg", "pos"], note="taking column 'Review_Text' as the text"),
+    ),
     "json lines": Row(TC, jsonl, labels_are(sorted(NEWS))),
     "json array": Row(TC, json_array, labels_are([0, 1])),
     "parquet": Row(TC, parquet, labels_are([0, 1])),
@@ -244,44 +276,74 @@ ROWS = {
     "dev file": Row(TC, split_names("dev"), labels_are([0, 1], sizes=[40, 6, 5])),
     "validation file": Row(TC, split_names("validation"), labels_are([0, 1], sizes=[40, 6, 5])),
     "train file only": Row(TC, train_only, labels_are([0, 1], sizes=[40, 5, 5])),
-    "lm plain text": Row(LM, plain_text, lm_reads_column("auto", ["good", "film", "number",
-                                                                  "0", "plot", "<eos>"]),
-                         options=("level=word",)),
-    "lm tsv": Row(LM, lm_tsv, lm_reads_column("sentence", ["good", "film", "number", "0",
-                                                           "plot", "<eos>"]),
-                  options=("level=word",)),
+    "lm plain text": Row(
+        LM,
+        plain_text,
+        lm_reads_column("auto", ["good", "film", "number", "0", "plot", "<eos>"]),
+        options=("level=word",),
+    ),
+    "lm tsv": Row(
+        LM,
+        lm_tsv,
+        lm_reads_column("sentence", ["good", "film", "number", "0", "plot", "<eos>"]),
+        options=("level=word",),
+    ),
     "lm header-less txt of text<TAB>label": Row(
-        LM, lm_headerless_tsv, lm_reads_column("0", list("good f")), options=("level=char",)),
+        LM, lm_headerless_tsv, lm_reads_column("0", list("good f")), options=("level=char",)
+    ),
     # the rest fail in one line
-    "empty label after blank lines": Row(TC, empty_label_after_blank,
-                                         error="FILE line 7: empty label"),
-    "unseen test label": Row(TC, unseen_test_label,
-                             error="FILE/test.csv line 3: label 7 never appears in the training "
-                                   "data (set task.unseen_labels=unknown"),
+    "empty label after blank lines": Row(
+        TC, empty_label_after_blank, error="FILE line 7: empty label"
+    ),
+    "unseen test label": Row(
+        TC,
+        unseen_test_label,
+        error="FILE/test.csv line 3: label 7 never appears in the training "
+        "data (set task.unseen_labels=unknown",
+    ),
     "ragged csv": Row(TC, ragged, error="FILE line 3: expected 2 fields, saw 3"),
     "header only": Row(TC, header_only, error="FILE/train.tsv: no data rows (only a header line"),
     "three header-less columns": Row(
-        TC, three_headerless, error="FILE: no header row and 3 column(s) (0, 1, 2): set "
-                                    "task.text_column and task.label_column"),
-    "undecidable header": Row(TC, undecidable, error="FILE line 1: cannot tell whether the first "
-                              "row ('good film number 0 plot', 'dull film number 3 plot') is a "
-                              "header or data: set task.header=false if it is data"),
-    "class id without a name": Row(TC, class_id_out_of_range,
-                                   error="FILE/test.txt line 2: label 9 is not a class id 0-3 "
-                                         "or a name in FILE/class.txt (4 names)"),
+        TC,
+        three_headerless,
+        error="FILE: no header row and 3 column(s) (0, 1, 2): set "
+        "task.text_column and task.label_column",
+    ),
+    "undecidable header": Row(
+        TC,
+        undecidable,
+        error="FILE line 1: cannot tell whether the first "
+        "row ('good film number 0 plot', 'dull film number 3 plot') is a "
+        "header or data: set task.header=false if it is data",
+    ),
+    "class id without a name": Row(
+        TC,
+        class_id_out_of_range,
+        error="FILE/test.txt line 2: label 9 is not a class id 0-3 "
+        "or a name in FILE/class.txt (4 names)",
+    ),
     "header of unknown names": Row(  # a header by the numeric column's vote
-        TC, lambda p: write(p / "t.tsv", "Phrase\tScore\n" + lines(20, lambda i: f"{english(i)}\t{i % 2}")),
+        TC,
+        lambda p: write(
+            p / "t.tsv", "Phrase\tScore\n" + lines(20, lambda i: f"{english(i)}\t{i % 2}")
+        ),
         error="FILE: no text column found (looked for sentence, text, review, content, "
-              "document, comment, tweet, body, utterance, sentence1, question, description; "
-              "columns: Phrase, Score); set task.text_column"),
+        "document, comment, tweet, body, utterance, sentence1, question, description; "
+        "columns: Phrase, Score); set task.text_column",
+    ),
     "missing file": Row(TC, lambda p: p / "nope.tsv", error="task.dataset: FILE does not exist"),
-    "folder without a train file": Row(TC, no_train_file,
-                                       error="task.dataset FILE: unknown folder layout; "
-                                             "accepted: a folder with train.csv|tsv|jsonl"),
+    "folder without a train file": Row(
+        TC,
+        no_train_file,
+        error="task.dataset FILE: unknown folder layout; "
+        "accepted: a folder with train.csv|tsv|jsonl",
+    ),
     "lm table without a text column": Row(
-        LM, lambda p: write(p / "t.csv", "id,score,other\n" + lines(50, lambda i: f"{i},1,x")),
+        LM,
+        lambda p: write(p / "t.csv", "id,score,other\n" + lines(50, lambda i: f"{i},1,x")),
         error="FILE: no text column found (looked for sentence, text,",
-        options=("level=word",)),
+        options=("level=word",),
+    ),
 }
 
 
@@ -319,10 +381,19 @@ def test_layout_fails_in_one_line_and_writes_nothing(name, tmp_path, cache_dir, 
     dataset = row.layout(tmp_path / "data")
     results = tmp_path / "results"
     model = "lstm" if row.task == LM else "rnn"
-    code, _out, err = cli("run", "--model", model, "--task", row.task,
-                         "--set", f"task.dataset={dataset}",
-                         *[x for o in row.options for x in ("--set", f"task.{o}")],
-                         *TINY_RUN, "--results-dir", str(results))
+    code, _out, err = cli(
+        "run",
+        "--model",
+        model,
+        "--task",
+        row.task,
+        "--set",
+        f"task.dataset={dataset}",
+        *[x for o in row.options for x in ("--set", f"task.{o}")],
+        *TINY_RUN,
+        "--results-dir",
+        str(results),
+    )
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1, err
     assert row.error.replace("FILE", str(dataset)) in err
@@ -333,9 +404,20 @@ def test_layout_fails_in_one_line_and_writes_nothing(name, tmp_path, cache_dir, 
 def run_json(cli, tmp_path, task, dataset, *options):
     results = tmp_path / "results"
     model = "lstm" if task == LM else "rnn"
-    code, out, err = cli("run", "--model", model, "--task", task,
-                         "--set", f"task.dataset={dataset}", *options, *TINY_RUN,
-                         "--results-dir", str(results), "--json")
+    code, out, err = cli(
+        "run",
+        "--model",
+        model,
+        "--task",
+        task,
+        "--set",
+        f"task.dataset={dataset}",
+        *options,
+        *TINY_RUN,
+        "--results-dir",
+        str(results),
+        "--json",
+    )
     assert code == 0, err
     return json.loads(out.strip().splitlines()[-1]), err, results
 
@@ -355,8 +437,16 @@ def test_ctcp_folder_trains_and_reports_class_names(cli, tmp_path, cache_dir):
 
 
 def test_word_language_model_on_a_classification_tsv_trains(cli, tmp_path, cache_dir):
-    result, _, _ = run_json(cli, tmp_path, LM, lm_tsv(tmp_path / "sst"), "--set",
-                            "task.level=word", "--set", "task.bptt=4")
+    result, _, _ = run_json(
+        cli,
+        tmp_path,
+        LM,
+        lm_tsv(tmp_path / "sst"),
+        "--set",
+        "task.level=word",
+        "--set",
+        "task.bptt=4",
+    )
     assert result["metrics"]["test_loss"] > 0 and result["baseline"] > 0
 
 
@@ -377,10 +467,13 @@ def test_format_option_reads_a_txt_table_as_text(tmp_path, cache_dir):
 
 def test_explicit_header_and_columns_override_detection(tmp_path, cache_dir):
     path = write(tmp_path / "d" / "train.csv", lines(40, lambda i: f"{english(i)},{i % 2}"))
-    t = prepared(TC, path, ("header=true", "text_column=good film number 0 plot",
-                            "label_column=0"))
-    assert len(t.splits["train"]["target"]) + len(t.splits["validation"]["target"]) + \
-        len(t.splits["test"]["target"]) == 39  # the first row became the header
+    t = prepared(TC, path, ("header=true", "text_column=good film number 0 plot", "label_column=0"))
+    assert (
+        len(t.splits["train"]["target"])
+        + len(t.splits["validation"]["target"])
+        + len(t.splits["test"]["target"])
+        == 39
+    )  # the first row became the header
 
 
 def test_the_header_less_note_is_said_once_per_process(tmp_path, cache_dir, capsys):

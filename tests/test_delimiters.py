@@ -9,8 +9,10 @@ from rnnbench.data.tabular import detect_delimiter, read_tables
 
 
 def rows(sep: str, n: int = 20) -> str:
-    return "\n".join([f"text{sep}label"] + [f"a film, number {i}{sep}{i % 2}"
-                                             for i in range(n)]) + "\n"
+    return (
+        "\n".join([f"text{sep}label"] + [f"a film, number {i}{sep}{i % 2}" for i in range(n)])
+        + "\n"
+    )
 
 
 def test_semicolon_and_pipe_are_detected_when_unambiguous(tmp_path):
@@ -36,9 +38,23 @@ def test_the_option_forces_the_delimiter(tmp_path):
 
 def test_a_semicolon_csv_trains_text_classification(cli, tmp_path):
     path = write(tmp_path / "reviews.csv", rows(";", 64))
-    code, out, err = cli("run", "--model", "lstm", "--task", "text-classification", "--set",
-                         f"task.dataset={path}", "--set", "model.hidden_size=8", "--set",
-                         "train.progress=false", "--max-epochs", "1", "--json",
-                         "--results-dir", str(tmp_path / "results"))
+    code, out, err = cli(
+        "run",
+        "--model",
+        "lstm",
+        "--task",
+        "text-classification",
+        "--set",
+        f"task.dataset={path}",
+        "--set",
+        "model.hidden_size=8",
+        "--set",
+        "train.progress=false",
+        "--max-epochs",
+        "1",
+        "--json",
+        "--results-dir",
+        str(tmp_path / "results"),
+    )
     assert code == 0, err
     assert "test_acc" in out

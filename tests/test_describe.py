@@ -11,7 +11,7 @@ from rnnbench.training.config import TRAIN_PARAMS
 COLUMNS = 120  # the promised maximum width of the text output
 
 # A third-party plugin whose model and task share one name, with a long help text.
-SHARED_NAME = '''
+SHARED_NAME = """
 import rnnbench
 from rnnbench.nn import FusedRecurrent
 
@@ -34,7 +34,7 @@ def register_models(register):
 def register_tasks(register):
     register(rnnbench.TaskSpec(name="twin", factory=None, input_kind="features",
                                output="pooled", description="a third-party task"))
-'''
+"""
 
 
 def describe(cli, *args):
@@ -45,8 +45,9 @@ def describe(cli, *args):
 
 def names():
     registry = get_registry()
-    return [("model", n) for n in sorted(registry.models)] + \
-        [("task", n) for n in sorted(registry.tasks)]
+    return [("model", n) for n in sorted(registry.models)] + [
+        ("task", n) for n in sorted(registry.tasks)
+    ]
 
 
 @pytest.mark.parametrize(("kind", "name"), names())
@@ -83,26 +84,29 @@ def test_train_lists_every_shared_key_with_type_default_range_and_space(cli):
 
 
 def test_json_gives_the_spec_values(cli):
-    entry, = json.loads(describe(cli, "lstm", "--json"))["matches"]
+    (entry,) = json.loads(describe(cli, "lstm", "--json"))["matches"]
     assert (entry["kind"], entry["name"], entry["distribution"]) == ("model", "lstm", "rnnbench")
     assert entry["reference"].startswith("Hochreiter & Schmidhuber 1997")
     params = {p["key"]: p for p in entry["params"]}
     assert list(params) == [f"model.{p.name}" for p in get_registry().model("lstm").params]
     assert params["model.hidden_size"]["space"] == {"kind": "choice", "values": [32, 64, 128, 256]}
     assert params["model.variant"]["choices"] == list(
-        get_registry().model("lstm").params.get("variant").choices)
+        get_registry().model("lstm").params.get("variant").choices
+    )
     assert {"vanilla", "peephole", "coupled", "nfg", "cifg"} <= set(
-        params["model.variant"]["choices"])
+        params["model.variant"]["choices"]
+    )
     assert params["model.bidirectional"]["space"] is None
     assert entry["causal"] is True and entry["causal_depends_on_params"] is True
-    train, = json.loads(describe(cli, "train", "--json"))["matches"]
+    (train,) = json.loads(describe(cli, "train", "--json"))["matches"]
     lr = next(p for p in train["params"] if p["key"] == "train.lr")
     assert lr["space"] == {"kind": "float", "low": 3e-4, "high": 3e-2, "log": True}
     assert (lr["type"], lr["default"], lr["minimum"]) == ("float", 3e-3, 0.0)
 
 
 def test_third_party_plugin_shows_its_distribution_and_both_specs_of_a_shared_name(
-        fake_plugin, cli):
+    fake_plugin, cli
+):
     fake_plugin(SHARED_NAME, dist="rnnbench-twin", version="2.0.1", entry_point="twin")
     out = describe(cli, "twin")
     model, task = out.split("\ntask twin: ")
@@ -115,15 +119,27 @@ def test_third_party_plugin_shows_its_distribution_and_both_specs_of_a_shared_na
     assert max(len(line) for line in out.splitlines()) <= COLUMNS
     matches = json.loads(describe(cli, "twin", "--json"))["matches"]
     assert [(m["kind"], m["distribution"], m["version"]) for m in matches] == [
-        ("model", "rnnbench-twin", "2.0.1"), ("task", "rnnbench-twin", "2.0.1")]
-    assert matches[0]["params"][0]["space"] == {"kind": "int", "low": 8, "high": 256,
-                                                "log": True, "step": 8}
+        ("model", "rnnbench-twin", "2.0.1"),
+        ("task", "rnnbench-twin", "2.0.1"),
+    ]
+    assert matches[0]["params"][0]["space"] == {
+        "kind": "int",
+        "low": 8,
+        "high": 256,
+        "log": True,
+        "step": 8,
+    }
 
 
-@pytest.mark.parametrize(("name", "hint"), [
-    ("lstn", "(did you mean 'lstm'?)"), ("addng", "(did you mean 'adding'?)"),
-    ("trian", "(did you mean 'train'?)"), ("zzzz", "(known: adding, addition, awd-lstm, birnn, bn-lstm,"),
-])
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("lstn", "(did you mean 'lstm'?)"),
+        ("addng", "(did you mean 'adding'?)"),
+        ("trian", "(did you mean 'train'?)"),
+        ("zzzz", "(known: adding, addition, awd-lstm, birnn, bn-lstm,"),
+    ],
+)
 def test_unknown_name_is_one_line_with_a_suggestion(cli, name, hint):
     code, out, err = cli("describe", name)
     assert code == 2 and out == ""

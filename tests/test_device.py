@@ -17,11 +17,21 @@ if DEVICE.type == "cuda" and not torch.cuda.is_available():
     pytest.skip("RNNBENCH_TEST_DEVICE=cuda but no CUDA device", allow_module_level=True)
 
 #: (model, extra hyperparameters, output kind read)
-MODELS = [("rnn", {}, "sequence"), ("birnn", {}, "pooled"), ("lstm", {}, "sequence"),
-          ("lstm", {"variant": "peephole"}, "sequence"), ("lstm", {"variant": "fgr"}, "pooled"),
-          ("gru", {}, "sequence"), ("gru", {"bidirectional": True, "num_layers": 2}, "pooled"),
-          ("ln-lstm", {}, "sequence"), ("ln-gru", {}, "sequence"), ("bn-lstm", {}, "sequence"),
-          ("textrnn", {}, "pooled"), ("rcnn", {}, "pooled"), ("memnet", {}, "sequence")]
+MODELS = [
+    ("rnn", {}, "sequence"),
+    ("birnn", {}, "pooled"),
+    ("lstm", {}, "sequence"),
+    ("lstm", {"variant": "peephole"}, "sequence"),
+    ("lstm", {"variant": "fgr"}, "pooled"),
+    ("gru", {}, "sequence"),
+    ("gru", {"bidirectional": True, "num_layers": 2}, "pooled"),
+    ("ln-lstm", {}, "sequence"),
+    ("ln-gru", {}, "sequence"),
+    ("bn-lstm", {}, "sequence"),
+    ("textrnn", {}, "pooled"),
+    ("rcnn", {}, "pooled"),
+    ("memnet", {}, "sequence"),
+]
 
 
 def autocast():
@@ -30,9 +40,11 @@ def autocast():
     return torch.autocast("cpu", enabled=False)
 
 
-@pytest.mark.parametrize("name,extra,output", MODELS,
-                         ids=[f"{m}{'-' + '-'.join(map(str, e.values())) if e else ''}"
-                              for m, e, _ in MODELS])
+@pytest.mark.parametrize(
+    "name,extra,output",
+    MODELS,
+    ids=[f"{m}{'-' + '-'.join(map(str, e.values())) if e else ''}" for m, e, _ in MODELS],
+)
 def test_model_trains_a_step_on_the_device(name, extra, output):
     spec = get_registry().model(name)
     context = ModelContext("tokens", output, vocab_size=50, padding_idx=0)

@@ -19,9 +19,21 @@ def test_device_check_passes_on_the_cpu_in_quick_mode(tmp_path):
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
     report = tmp_path / "gpu.md"
-    done = subprocess.run([sys.executable, "benchmarks/device_check.py", "--device", "cpu",
-                           "--quick", "--out", str(report)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=900)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/device_check.py",
+            "--device",
+            "cpu",
+            "--quick",
+            "--out",
+            str(report),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-6000:]
     text = report.read_text()
     assert text.startswith("# Device check: CPU")
@@ -39,8 +51,12 @@ def test_device_check_refuses_cuda_without_a_gpu(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     report = tmp_path / "gpu.md"
-    done = subprocess.run([sys.executable, "benchmarks/device_check.py", "--device", "cuda",
-                           "--out", str(report)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "benchmarks/device_check.py", "--device", "cuda", "--out", str(report)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode != 0 and "no CUDA device" in done.stderr
     assert not report.exists()

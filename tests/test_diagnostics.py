@@ -38,8 +38,9 @@ class LinearRecurrence(nn.Module):
 
 def adding_task(T=12):
     spec = get_registry().task("adding")
-    options = spec.options.resolve({"seq_len": T, "train_size": 8, "val_size": 8,
-                                    "test_size": 8}, "task")
+    options = spec.options.resolve(
+        {"seq_len": T, "train_size": 8, "val_size": 8, "test_size": 8}, "task"
+    )
     task = spec.factory(options, batch_size=8, seed=0)
     task.prepare()
     return task
@@ -59,10 +60,17 @@ def test_linear_recurrence_matches_theory(a):
     assert log10_ratio(norms) == pytest.approx((T - 1) * math.log10(abs(a)), rel=1e-5)
 
 
-@pytest.mark.parametrize(("name", "extra"), [
-    ("rnn", {}), ("lstm", {}), ("lstm", {"variant": "peephole"}), ("lstm", {"variant": "coupled"}),
-    ("gru", {}), ("rnn", {"num_layers": 2}),
-])
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("rnn", {}),
+        ("lstm", {}),
+        ("lstm", {"variant": "peephole"}),
+        ("lstm", {"variant": "coupled"}),
+        ("gru", {}),
+        ("rnn", {"num_layers": 2}),
+    ],
+)
 def test_every_builtin_recurrent_model_gives_t_finite_values(name, extra):
     task = adding_task(T=15)
     spec = get_registry().model(name)
@@ -73,25 +81,59 @@ def test_every_builtin_recurrent_model_gives_t_finite_values(name, extra):
 
 
 def test_bidirectional_models_refuse_gradient_flow(cli, tmp_path):
-    code, _, err = cli("run", "--model", "lstm", "--task", "adding", "--set",
-                       "model.bidirectional=true", "--diagnostics", "gradient-flow",
-                       "--results-dir", str(tmp_path / "r"))
+    code, _, err = cli(
+        "run",
+        "--model",
+        "lstm",
+        "--task",
+        "adding",
+        "--set",
+        "model.bidirectional=true",
+        "--diagnostics",
+        "gradient-flow",
+        "--results-dir",
+        str(tmp_path / "r"),
+    )
     assert code == 2 and "does not expose per-step hidden states" in err
 
 
 def test_gradient_flow_run_logs_metric_and_artifacts(cli, tmp_path):
     results = tmp_path / "results"
-    code, out, err = cli("run", "--model", "rnn", "--task", "adding", "--set", "task.seq_len=20",
-                         "--set", "task.train_size=128", "--set", "task.val_size=32",
-                         "--set", "task.test_size=32", "--set", "model.hidden_size=8",
-                         "--set", "train.batch_size=32", "--set", "train.progress=false",
-                         "--set", "train.diagnostics_interval=2", "--diagnostics",
-                         "gradient-flow", "--max-epochs", "2", "--results-dir", str(results),
-                         "--json")
+    code, out, err = cli(
+        "run",
+        "--model",
+        "rnn",
+        "--task",
+        "adding",
+        "--set",
+        "task.seq_len=20",
+        "--set",
+        "task.train_size=128",
+        "--set",
+        "task.val_size=32",
+        "--set",
+        "task.test_size=32",
+        "--set",
+        "model.hidden_size=8",
+        "--set",
+        "train.batch_size=32",
+        "--set",
+        "train.progress=false",
+        "--set",
+        "train.diagnostics_interval=2",
+        "--diagnostics",
+        "gradient-flow",
+        "--max-epochs",
+        "2",
+        "--results-dir",
+        str(results),
+        "--json",
+    )
     assert code == 0, err
     run_id = json.loads(out.strip().splitlines()[-1])["mlflow_run_id"]
-    records = json.loads((results / "runs" / run_id / "diagnostics" /
-                          "gradient_flow.json").read_text())
+    records = json.loads(
+        (results / "runs" / run_id / "diagnostics" / "gradient_flow.json").read_text()
+    )
     assert [r["step"] for r in records] == [1, 2, 4, 6, 8]
     assert all(len(r["norms"]) == 20 for r in records)
     from mlflow.tracking import MlflowClient
@@ -103,19 +145,48 @@ def test_gradient_flow_run_logs_metric_and_artifacts(cli, tmp_path):
     assert artifacts == {"diagnostics/gradient_flow.json", "diagnostics/gradient_flow.png"}
 
 
-EXPLODING = ["--set", "task.seq_len=100", "--set", "task.train_size=1000", "--set",
-             "task.val_size=200", "--set", "task.test_size=200", "--set",
-             "model.nonlinearity=relu", "--set", "model.hidden_size=64", "--set",
-             "train.optimizer=sgd", "--set", "train.lr=2", "--set", "train.progress=false",
-             "--max-epochs", "3", "--clip-value", "1"]
+EXPLODING = [
+    "--set",
+    "task.seq_len=100",
+    "--set",
+    "task.train_size=1000",
+    "--set",
+    "task.val_size=200",
+    "--set",
+    "task.test_size=200",
+    "--set",
+    "model.nonlinearity=relu",
+    "--set",
+    "model.hidden_size=64",
+    "--set",
+    "train.optimizer=sgd",
+    "--set",
+    "train.lr=2",
+    "--set",
+    "train.progress=false",
+    "--max-epochs",
+    "3",
+    "--clip-value",
+    "1",
+]
 
 
 def test_clipping_keeps_a_large_learning_rate_stable(cli, tmp_path):
     outcome = {}
     for clip in ("norm", "none"):
-        code, out, err = cli("run", "--model", "rnn", "--task", "adding", *EXPLODING,
-                             "--clip-algorithm", clip, "--results-dir", str(tmp_path / clip),
-                             "--json")
+        code, out, err = cli(
+            "run",
+            "--model",
+            "rnn",
+            "--task",
+            "adding",
+            *EXPLODING,
+            "--clip-algorithm",
+            clip,
+            "--results-dir",
+            str(tmp_path / clip),
+            "--json",
+        )
         assert code == 0, err
         outcome[clip] = json.loads(out.strip().splitlines()[-1])
     clipped, free = outcome["norm"], outcome["none"]
@@ -138,8 +209,10 @@ def test_gradient_flow_comparison_draws_every_run_on_one_colour_scale(tmp_path):
 
     from rnnbench.training import diagnostics
 
-    records = {"rnn": [{"step": 1, "norms": [1e-20, 1e-3, 1.0]}],
-               "gru": [{"step": 1, "norms": [1e-2, 1e-1, 1.0]}, {"step": 25, "norms": [0.0, 1, 2]}]}
+    records = {
+        "rnn": [{"step": 1, "norms": [1e-20, 1e-3, 1.0]}],
+        "gru": [{"step": 1, "norms": [1e-2, 1e-1, 1.0]}, {"step": 25, "norms": [0.0, 1, 2]}],
+    }
     drawn = {}
     real_close = plt.close
     plt.close = lambda fig: drawn.setdefault("fig", fig)  # keep the figure to inspect it

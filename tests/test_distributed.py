@@ -40,7 +40,11 @@ def worker(tmp_path, *extra, epochs=2, size=128):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "rnnbench", "sweep", "--config", str(config), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 @pytest.fixture
@@ -69,8 +73,9 @@ def check_shared_sweep(storage, tracking, n):
     # each worker samples from its own random stream: no trial repeats another's draw
     assert len({json.dumps(t.params, sort_keys=True) for t in study.trials}) == n
     client = MlflowClient(tracking)
-    runs = client.search_runs([client.get_experiment_by_name("rnnbench").experiment_id],
-                              max_results=1000)
+    runs = client.search_runs(
+        [client.get_experiment_by_name("rnnbench").experiment_id], max_results=1000
+    )
     search = [r for r in runs if r.data.tags.get("rnnbench.phase") == "search"]
     assert sorted(int(r.data.tags["rnnbench.trial"]) for r in search) == list(range(n))
     assert len([r for r in runs if r.data.tags.get("rnnbench.role") == "sweep"]) == 1
@@ -87,8 +92,9 @@ def test_two_workers_share_the_studies_with_an_exact_global_cap(tmp_path, backen
     else:
         storage, tracking = request.getfixturevalue("postgres_urls")
         extra = ["--storage", storage, "--tracking-uri", tracking]
-    procs = [worker(tmp_path, "--n-trials", "5", "--results-dir", str(results), *extra)
-             for _ in range(2)]  # started at the same moment
+    procs = [
+        worker(tmp_path, "--n-trials", "5", "--results-dir", str(results), *extra) for _ in range(2)
+    ]  # started at the same moment
     outputs = [p.communicate(timeout=600) for p in procs]
     for proc, (_, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
@@ -113,8 +119,9 @@ def test_killed_worker_is_recovered_on_restart(tmp_path):
     victim.wait()
     client = MlflowClient(tracking)
     exp = client.get_experiment_by_name("rnnbench")
-    running = client.search_runs([exp.experiment_id], "tags.`rnnbench.phase` = 'search' and "
-                                 "attributes.status = 'RUNNING'")
+    running = client.search_runs(
+        [exp.experiment_id], "tags.`rnnbench.phase` = 'search' and attributes.status = 'RUNNING'"
+    )
     assert len(running) == 1
     killed_run = running[0].info.run_id
     study = optuna.load_study(study_name="shared:adding:lstm", storage=storage)
@@ -123,9 +130,13 @@ def test_killed_worker_is_recovered_on_restart(tmp_path):
 
     config = tmp_path / "sweep.yaml"
     config.write_text(CONFIG.format(epochs=2, size=128))  # the restart may be quicker
-    proc = subprocess.run([sys.executable, "-m", "rnnbench", "sweep", "--config", str(config),
-                           *args], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "rnnbench", "sweep", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert proc.returncode == 0, proc.stderr
     study = optuna.load_study(study_name="shared:adding:lstm", storage=storage)
     states = [t.state for t in study.trials]
@@ -141,8 +152,9 @@ def test_workers_flag_runs_helpers_on_one_machine(tmp_path):
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
     assert out.startswith("sweep ") and out.count("sweep ") == 1  # printed once, by the parent
-    check_shared_sweep(f"sqlite:///{results / 'optuna.db'}",
-                       f"sqlite:///{results / 'mlflow.db'}", 4)
+    check_shared_sweep(
+        f"sqlite:///{results / 'optuna.db'}", f"sqlite:///{results / 'mlflow.db'}", 4
+    )
 
 
 def test_final_seeds_are_shared_between_workers(tmp_path, cli):
@@ -156,8 +168,11 @@ def test_final_seeds_are_shared_between_workers(tmp_path, cli):
     elsewhere = StorageLock(storage, "shared:adding:lstm:final:0:0")  # "another worker"
     assert elsewhere.acquire(blocking=False)
     codes = []
-    sweep = threading.Thread(target=lambda: codes.append(cli(
-        "sweep", "--config", str(config), "--n-trials", "1", "--results-dir", str(results))))
+    sweep = threading.Thread(
+        target=lambda: codes.append(
+            cli("sweep", "--config", str(config), "--n-trials", "1", "--results-dir", str(results))
+        )
+    )
     sweep.start()
 
     def attrs() -> set:
@@ -184,10 +199,12 @@ def test_final_seeds_are_shared_between_workers(tmp_path, cli):
     finals = optuna.load_study(study_name="shared:adding:lstm", storage=storage).user_attrs
     assert [finals[f"final:0:{seed}"]["seed"] for seed in range(3)] == [0, 1, 2]
     client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
-    runs = client.search_runs([client.get_experiment_by_name("rnnbench").experiment_id],
-                              "tags.`rnnbench.phase` = 'final'")
+    runs = client.search_runs(
+        [client.get_experiment_by_name("rnnbench").experiment_id], "tags.`rnnbench.phase` = 'final'"
+    )
     assert sorted(r.info.run_name for r in runs) == [
-        f"adding/lstm seed {seed}" for seed in range(3)]
+        f"adding/lstm seed {seed}" for seed in range(3)
+    ]
 
 
 def test_a_dead_workers_final_run_is_marked_killed_and_redone(tmp_path, cli):
@@ -199,8 +216,9 @@ def test_a_dead_workers_final_run_is_marked_killed_and_redone(tmp_path, cli):
     client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("rnnbench").experiment_id
     orphan = client.create_run(experiment, run_name="left by a dead worker").info.run_id
-    study = optuna.load_study(study_name="shared:adding:lstm",
-                              storage=f"sqlite:///{results / 'optuna.db'}")
+    study = optuna.load_study(
+        study_name="shared:adding:lstm", storage=f"sqlite:///{results / 'optuna.db'}"
+    )
     study.set_user_attr("final:0:1:run", orphan)  # seed 1 started, never recorded
     assert cli(*args, "--seeds", "2")[0] == 0
     assert client.get_run(orphan).info.status == "KILLED"
@@ -211,8 +229,11 @@ def test_a_dead_workers_final_run_is_marked_killed_and_redone(tmp_path, cli):
 def test_storage_lock_can_be_tried_without_waiting(tmp_path, backend):
     from rnnbench.sweep.locking import StorageLock
 
-    url = {"sqlite": f"sqlite:///{tmp_path / 'optuna.db'}", "postgresql": f"{PG}/postgres",
-           "mysql": "mysql+pymysql://root@127.0.0.1:3306/test"}[backend]
+    url = {
+        "sqlite": f"sqlite:///{tmp_path / 'optuna.db'}",
+        "postgresql": f"{PG}/postgres",
+        "mysql": "mysql+pymysql://root@127.0.0.1:3306/test",
+    }[backend]
     name = f"try-{uuid.uuid4().hex}"
     holder, other = StorageLock(url, name), StorageLock(url, name)
     assert holder.acquire(blocking=False)

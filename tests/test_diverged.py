@@ -18,10 +18,14 @@ from rnnbench.training.divergence import DIVERGENCE_FACTOR, divergence
 pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
 LARGEST_FLOAT = 1.7976931348623157e308
-SMALL = [a for i, a in enumerate(TINY) if "embedding_dim" not in a
-         and "embedding_dim" not in (TINY[i + 1] if i + 1 < len(TINY) else "")]
+SMALL = [
+    a
+    for i, a in enumerate(TINY)
+    if "embedding_dim" not in a
+    and "embedding_dim" not in (TINY[i + 1] if i + 1 < len(TINY) else "")
+]
 
-MODELS = '''
+MODELS = """
 import torch
 import rnnbench
 from rnnbench.nn import FusedRecurrent
@@ -46,30 +50,57 @@ def register_models(register):
     params = rnnbench.ParamSet((rnnbench.Param("hidden_size", int, 4),))
     register(rnnbench.ModelSpec(name="loud-model", builder=build_loud, params=params))
     register(rnnbench.ModelSpec(name="nan-model", builder=build_nan, params=params))
-'''
+"""
 
-SPEC_MIN = TaskSpec(name="t", factory=None, input_kind="features", output="pooled",
-                    monitor="val_loss", mode="min", main_metric="mse")
-SPEC_MAX = TaskSpec(name="t", factory=None, input_kind="tokens", output="pooled",
-                    monitor="val_acc", mode="max", main_metric="acc")
+SPEC_MIN = TaskSpec(
+    name="t",
+    factory=None,
+    input_kind="features",
+    output="pooled",
+    monitor="val_loss",
+    mode="min",
+    main_metric="mse",
+)
+SPEC_MAX = TaskSpec(
+    name="t",
+    factory=None,
+    input_kind="tokens",
+    output="pooled",
+    monitor="val_acc",
+    mode="max",
+    main_metric="acc",
+)
 
 
-@pytest.mark.parametrize(("metrics", "baseline", "spec", "training", "reason"), [
-    ({"val_loss": 0.1, "val_mse": 0.1}, 0.167, SPEC_MIN, False, None),
-    ({"val_loss": 1.6, "val_mse": 1.6}, 0.167, SPEC_MIN, False, None),  # bad, not diverged
-    ({"val_loss": 2.26e9, "val_mse": 2.26e9}, 0.167, SPEC_MIN, False,
-     "val_mse 2.26e+09 is above 100x the trivial baseline 0.167"),
-    ({"val_loss": 17.0, "val_mse": 17.0}, 0.167, SPEC_MIN, False,
-     "val_mse 17 is above 100x the trivial baseline 0.167"),
-    ({"val_loss": 1.2, "val_mse": 1.2}, 0.12, SPEC_MIN, False, None),  # predicts 0: untrained
-    ({"val_loss": math.nan, "val_mse": 0.1}, 0.167, SPEC_MIN, False, "val_loss is nan"),
-    ({"val_loss": math.inf}, 0.167, SPEC_MIN, False, "val_loss is inf"),
-    ({}, 0.167, SPEC_MIN, False, "val_loss is None"),
-    ({"val_loss": 0.1}, 0.167, SPEC_MIN, True, "the training loss became NaN or infinite"),
-    ({"val_loss": 5.0}, None, SPEC_MIN, False, None),  # no baseline: no factor rule
-    ({"val_acc": 0.01}, 0.5, SPEC_MAX, False, None),  # bounded metric: only non-finite
-    ({"val_acc": math.nan}, 0.5, SPEC_MAX, False, "val_acc is nan"),
-])
+@pytest.mark.parametrize(
+    ("metrics", "baseline", "spec", "training", "reason"),
+    [
+        ({"val_loss": 0.1, "val_mse": 0.1}, 0.167, SPEC_MIN, False, None),
+        ({"val_loss": 1.6, "val_mse": 1.6}, 0.167, SPEC_MIN, False, None),  # bad, not diverged
+        (
+            {"val_loss": 2.26e9, "val_mse": 2.26e9},
+            0.167,
+            SPEC_MIN,
+            False,
+            "val_mse 2.26e+09 is above 100x the trivial baseline 0.167",
+        ),
+        (
+            {"val_loss": 17.0, "val_mse": 17.0},
+            0.167,
+            SPEC_MIN,
+            False,
+            "val_mse 17 is above 100x the trivial baseline 0.167",
+        ),
+        ({"val_loss": 1.2, "val_mse": 1.2}, 0.12, SPEC_MIN, False, None),  # predicts 0: untrained
+        ({"val_loss": math.nan, "val_mse": 0.1}, 0.167, SPEC_MIN, False, "val_loss is nan"),
+        ({"val_loss": math.inf}, 0.167, SPEC_MIN, False, "val_loss is inf"),
+        ({}, 0.167, SPEC_MIN, False, "val_loss is None"),
+        ({"val_loss": 0.1}, 0.167, SPEC_MIN, True, "the training loss became NaN or infinite"),
+        ({"val_loss": 5.0}, None, SPEC_MIN, False, None),  # no baseline: no factor rule
+        ({"val_acc": 0.01}, 0.5, SPEC_MAX, False, None),  # bounded metric: only non-finite
+        ({"val_acc": math.nan}, 0.5, SPEC_MAX, False, "val_acc is nan"),
+    ],
+)
 def test_divergence_rule(metrics, baseline, spec, training, reason):
     assert DIVERGENCE_FACTOR == 100
     assert divergence(metrics, baseline, spec, training) == reason
@@ -77,8 +108,18 @@ def test_divergence_rule(metrics, baseline, spec, training, reason):
 
 def run_json(cli, tmp_path, model, *extra):
     results = tmp_path / "results"
-    code, out, err = cli("run", "--model", model, "--task", "adding", *SMALL,
-                         "--results-dir", str(results), "--json", *extra)
+    code, out, err = cli(
+        "run",
+        "--model",
+        model,
+        "--task",
+        "adding",
+        *SMALL,
+        "--results-dir",
+        str(results),
+        "--json",
+        *extra,
+    )
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
     client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
@@ -86,8 +127,9 @@ def run_json(cli, tmp_path, model, *extra):
 
 
 def all_values(client, run):
-    return [m.value for key in run.data.metrics for m in client.get_metric_history(
-        run.info.run_id, key)]
+    return [
+        m.value for key in run.data.metrics for m in client.get_metric_history(run.info.run_id, key)
+    ]
 
 
 def test_a_finite_but_exploded_run_is_recorded_as_diverged(cli, tmp_path, fake_plugin):
@@ -120,13 +162,16 @@ def test_tracker_writes_nan_and_inf_as_nan(tmp_path):
 
     tracker = MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}", "e")
     run_id = tracker.start_run("r", {})
-    tracker.log_metrics(run_id, {"val_loss": math.nan, "test_mse": math.inf,
-                                 "test_mae": -math.inf, "ok": 0.5})
+    tracker.log_metrics(
+        run_id, {"val_loss": math.nan, "test_mse": math.inf, "test_mae": -math.inf, "ok": 0.5}
+    )
     metrics = tracker.client.get_run(run_id).data.metrics
     assert math.isnan(metrics["val_loss"]) and math.isnan(metrics["test_mse"])
     assert math.isnan(metrics["test_mae"]) and metrics["ok"] == 0.5
     # per-step records (the Lightning logger's) skip NaN, and inf with it (as NaN)
-    records = MlflowTracker.metric_records({"loss": math.inf, "skipped": math.nan, "x": 1.0}, step=3)
+    records = MlflowTracker.metric_records(
+        {"loss": math.inf, "skipped": math.nan, "x": 1.0}, step=3
+    )
     assert [(r.key, r.value) for r in records] == [("x", 1.0)]
     kept = MlflowTracker.metric_records({"loss": math.inf}, step=3, keep_nan=True)
     assert [r.key for r in kept] == ["loss"] and math.isnan(kept[0].value)
@@ -138,13 +183,22 @@ def test_a_diverged_complete_trial_from_an_older_study_is_never_the_best():
     study = optuna.create_study(direction="minimize")
     dist = {"x": FloatDistribution(0, 1)}
     for value, baseline in ((0.3, 0.167), (2.26e9, 0.167), (0.2, None)):
-        study.add_trial(create_trial(value=value, params={"x": 0.5}, distributions=dist,
-                                     user_attrs={"baseline": baseline}))
+        study.add_trial(
+            create_trial(
+                value=value,
+                params={"x": 0.5},
+                distributions=dist,
+                user_attrs={"baseline": baseline},
+            )
+        )
     study.add_trial(create_trial(state=TrialState.PRUNED, params={"x": 0.1}, distributions=dist))
     assert _best_trial(study).value == 0.2
     only_diverged = optuna.create_study(direction="minimize")
-    only_diverged.add_trial(create_trial(value=50.0, params={"x": 0.5}, distributions=dist,
-                                         user_attrs={"baseline": 0.1}))
+    only_diverged.add_trial(
+        create_trial(
+            value=50.0, params={"x": 0.5}, distributions=dist, user_attrs={"baseline": 0.1}
+        )
+    )
     assert _best_trial(only_diverged) is None
 
 
@@ -155,16 +209,17 @@ def test_a_sweep_prunes_diverged_trials_and_never_picks_them(cli, tmp_path, fake
         "name: div\nmodels: [loud-model, gru]\ntasks: [adding]\nn_trials: 2\nseeds: 1\n"
         "pruner: none\nsearch_train: []\ntrain: {max_epochs: 1, lr: 0.0}\n"
         "task_options:\n  adding: {seq_len: 6, train_size: 64, val_size: 32, test_size: 32}\n"
-        "model_params:\n  gru: {hidden_size: 4, num_layers: 1, dropout: 0.0}\n")
+        "model_params:\n  gru: {hidden_size: 4, num_layers: 1, dropout: 0.0}\n"
+    )
     results = tmp_path / "results"
-    code, out, err = cli("sweep", "--config", str(config), "--results-dir", str(results),
-                         "--json")
+    code, out, err = cli("sweep", "--config", str(config), "--results-dir", str(results), "--json")
     assert code == 0, err
     pairs = {p["model"]: p for p in json.loads(out.strip().splitlines()[-1])["pairs"]}
     loud = pairs["loud-model"]
     assert loud["trials"] == {"complete": 0, "pruned": 2, "fail": 0}
     assert loud["best_trial"] is None and "above 100x the trivial baseline" in loud["note"]
     assert pairs["gru"]["best_trial"] is not None  # lr=0 but an untrained GRU is not 100x off
-    study = optuna.load_study(study_name="div:adding:loud-model",
-                              storage=f"sqlite:///{results / 'optuna.db'}")
+    study = optuna.load_study(
+        study_name="div:adding:loud-model", storage=f"sqlite:///{results / 'optuna.db'}"
+    )
     assert all(t.user_attrs["reason"].startswith("diverged: val_mse") for t in study.trials)

@@ -34,8 +34,16 @@ sys.path.insert(0, str(DOCS / "hooks"))
 import reference  # noqa: E402  (docs/hooks/reference.py: the lists the site is built from)
 
 LESSONS = sorted(p for p in (DOCS / "lessons").glob("*.md") if not p.name.endswith(".zh.md"))
-ZH_TERMS = ("梯度消失", "梯度爆炸", "梯度截断", "双向RNN", "递归神经网络", "长短期记忆网络",
-            "门控循环单元", "记忆网络")
+ZH_TERMS = (
+    "梯度消失",
+    "梯度爆炸",
+    "梯度截断",
+    "双向RNN",
+    "递归神经网络",
+    "长短期记忆网络",
+    "门控循环单元",
+    "记忆网络",
+)
 
 
 def pages() -> list[Path]:
@@ -56,9 +64,13 @@ def blocks(language: str) -> list[tuple[Path, str]]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
-                           str(out)], cwd=ROOT, capture_output=True, text=True,
-                          env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"})
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     return out
 
@@ -76,7 +88,7 @@ def test_the_site_builds_strict_in_both_languages(site):
         folder = "" if lesson.stem == "index" else lesson.stem
         assert (site / "lessons" / folder / "index.html").is_file(), lesson.name
         assert (site / "zh" / "lessons" / folder / "index.html").is_file(), lesson.name
-        assert "lang=\"zh\"" in (site / "zh" / "lessons" / folder / "index.html").read_text()
+        assert 'lang="zh"' in (site / "zh" / "lessons" / folder / "index.html").read_text()
     assert (site / "results" / "reference" / "gradient-flow" / "rnn-lstm-gru.png").is_file()
 
 
@@ -89,8 +101,11 @@ def test_every_public_name_has_a_reference_entry_with_a_docstring(site):
         assert names, module_name
         for name in names:
             value = getattr(module, name)
-            anchor = (reference.api_identifier(module_name, name) if callable(value)
-                      else f"{module_name}.{name}")
+            anchor = (
+                reference.api_identifier(module_name, name)
+                if callable(value)
+                else f"{module_name}.{name}"
+            )
             assert f'id="{anchor}"' in page, f"{module_name}.{name} has no reference entry"
             if callable(value):
                 assert inspect.getdoc(value), f"{module_name}.{name} has no docstring"
@@ -139,8 +154,9 @@ def test_every_lesson_has_both_languages_with_the_same_figures_and_commands():
         chinese = english.with_name(english.stem + ".zh.md")
         assert chinese.is_file(), f"{english.name} has no Chinese page"
         snippets = re.findall(r'^--8<-- "([^"]+)"', english.read_text(), re.M)
-        assert re.findall(r'^--8<-- "([^"]+)"', chinese.read_text(), re.M) == snippets, \
+        assert re.findall(r'^--8<-- "([^"]+)"', chinese.read_text(), re.M) == snippets, (
             f"{english.name}: the languages include different figures or commands"
+        )
         zh_text += chinese.read_text()
     assert [term for term in ZH_TERMS if term not in zh_text] == []
 
@@ -154,7 +170,9 @@ def test_every_lesson_shows_a_figure_or_table_and_its_one_command():
             text += (DOCS / "snippets" / name).read_text()
         assert re.search(r"!\[|^\|", text, re.M), f"{english.name}: no figure or table"
         assert "```bash" in text, f"{english.name}: no command"
-        assert re.search(r"on a (shared )?2-core CPU", text), f"{english.name}: no time for the command"
+        assert re.search(r"on a (shared )?2-core CPU", text), (
+            f"{english.name}: no time for the command"
+        )
 
 
 # ------------------------------------------------------------------ the commands
@@ -163,8 +181,10 @@ def command_lines() -> list[tuple[Path, str]]:
     joined, comments dropped."""
     readme = ROOT / "README.md"
     lines = []
-    readme_blocks = [(readme, m.group(1)) for m in
-                     re.finditer(r"^```bash\n(.*?)^```", readme.read_text(), re.S | re.M)]
+    readme_blocks = [
+        (readme, m.group(1))
+        for m in re.finditer(r"^```bash\n(.*?)^```", readme.read_text(), re.S | re.M)
+    ]
     for page, code in blocks("bash") + readme_blocks:
         for line in code.replace("\\\n", " ").splitlines():
             line = line.split(" # ")[0].strip()
@@ -260,15 +280,28 @@ def test_the_lesson_figure_scripts_draw_from_finished_runs(cli, tmp_path):
 
     from conftest import TINY
 
-    spec = importlib.util.spec_from_file_location("lesson_figures",
-                                                  DOCS / "figures" / "lesson_figures.py")
+    spec = importlib.util.spec_from_file_location(
+        "lesson_figures", DOCS / "figures" / "lesson_figures.py"
+    )
     figures = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(figures)
     for model, task, folder in (("gru", "waveform", "wave"), ("seq2seq-attn", "reverse", "attn")):
-        code, _out, err = cli("run", "--model", model, "--task", task, *TINY, "--set",
-                             "task.seq_len=6", "--set", "task.max_freq=2" if task == "waveform"
-                             else "task.beam=1", "--no-track", "--results-dir",
-                             str(tmp_path / folder), "--json")
+        code, _out, err = cli(
+            "run",
+            "--model",
+            model,
+            "--task",
+            task,
+            *TINY,
+            "--set",
+            "task.seq_len=6",
+            "--set",
+            "task.max_freq=2" if task == "waveform" else "task.beam=1",
+            "--no-track",
+            "--results-dir",
+            str(tmp_path / folder),
+            "--json",
+        )
         assert code == 0, err
     wave = figures.waveform({"gru": tmp_path / "wave"}, tmp_path / "wave.png")
     attention = figures.attention(tmp_path / "attn", tmp_path / "attn.png")

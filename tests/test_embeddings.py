@@ -19,13 +19,16 @@ def expected():
     return torch.tensor([[0.1, 0.2, 0.3], [1.0, -1.0, 0.5], [-0.5, 0.25, 2.0]])
 
 
-@pytest.mark.parametrize("name,content", [
-    ("glove.txt", GLOVE),
-    ("w2v.vec", "3 3\n" + GLOVE),  # word2vec / fastText header
-    ("crlf.txt", GLOVE.replace("\n", "\r\n") + "\n\n"),
-    ("glove.txt.gz", gzip.compress(GLOVE.encode())),
-    ("gzipped-without-suffix.txt", gzip.compress(("3 3\n" + GLOVE).encode())),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("glove.txt", GLOVE),
+        ("w2v.vec", "3 3\n" + GLOVE),  # word2vec / fastText header
+        ("crlf.txt", GLOVE.replace("\n", "\r\n") + "\n\n"),
+        ("glove.txt.gz", gzip.compress(GLOVE.encode())),
+        ("gzipped-without-suffix.txt", gzip.compress(("3 3\n" + GLOVE).encode())),
+    ],
+)
 def test_text_formats(tmp_path, name, content):
     v = read_vectors(write(tmp_path / name, content))
     assert v.tokens == ["the", "good", "film"]
@@ -76,8 +79,11 @@ def test_bad_text_files_are_one_line_errors(tmp_path, content, message):
 def test_bad_numpy_inputs(tmp_path):
     vocab = write(tmp_path / "vocab.txt", "the\ngood\n")
     np.save(tmp_path / "m.npy", np.zeros((3, 4), np.float32))
-    with pytest.raises(DataError, match=r"vocab.txt line 3: missing \(no token for row 3\); "
-                                        r".*m.npy has 3 rows"):
+    with pytest.raises(
+        DataError,
+        match=r"vocab.txt line 3: missing \(no token for row 3\); "
+        r".*m.npy has 3 rows",
+    ):
         read_vectors(tmp_path / "m.npy", vocab)
     long_vocab = write(tmp_path / "long.txt", "a\nb\nc\nd\n")
     with pytest.raises(DataError, match="long.txt line 4: token 'd' has no row"):
@@ -100,8 +106,11 @@ def test_bad_numpy_inputs(tmp_path):
 
 
 def test_alignment_exact_then_lowercased_and_coverage():
-    vectors = Vectors(["the", "Good", "film", "good"], torch.tensor(
-        [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.0, 4.0]]), "v")
+    vectors = Vectors(
+        ["the", "Good", "film", "good"],
+        torch.tensor([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.0, 4.0]]),
+        "v",
+    )
     vocab = ["<pad>", "<unk>", "the", "good", "Film", "plot"]
     counts = torch.tensor([0, 2, 10, 5, 3, 4])  # training occurrences per id
     a = align(vocab, vectors, counts=counts, seed=1)
@@ -148,8 +157,9 @@ def test_loaded_vectors_are_cached_by_content(tmp_path, monkeypatch):
 # ------------------------------------------------------------------ in a run
 def tiny_folder(tmp_path):
     folder = tmp_path / "data"
-    rows = "".join(f"{'good Film' if i % 3 else 'bad plot'} the\t{int(i % 3 > 0)}\n"
-                   for i in range(30))
+    rows = "".join(
+        f"{'good Film' if i % 3 else 'bad plot'} the\t{int(i % 3 > 0)}\n" for i in range(30)
+    )
     for split in ("train", "dev", "test"):
         write(folder / f"{split}.tsv", "sentence\tlabel\n" + rows)
     return folder
@@ -160,12 +170,20 @@ def prepared_run(tmp_path, embeddings, *extra, model="textrnn"):
     from rnnbench.training.config import build_run_config, parse_sets
     from rnnbench.training.runner import prepare
 
-    sets = parse_sets([f"task.dataset={tiny_folder(tmp_path)}", f"train.embeddings={embeddings}",
-                       *(["model.hidden_size=4"] if model == "textrnn" else []),
-                       "train.progress=false", "train.max_epochs=1", *extra])
+    sets = parse_sets(
+        [
+            f"task.dataset={tiny_folder(tmp_path)}",
+            f"train.embeddings={embeddings}",
+            *(["model.hidden_size=4"] if model == "textrnn" else []),
+            "train.progress=false",
+            "train.max_epochs=1",
+            *extra,
+        ]
+    )
     registry = get_registry()
-    config = build_run_config(registry, model, "text-classification", sets,
-                              results_dir=tmp_path / "results")
+    config = build_run_config(
+        registry, model, "text-classification", sets, results_dir=tmp_path / "results"
+    )
     return prepare(config, registry), registry
 
 
@@ -175,8 +193,9 @@ def test_run_installs_vectors_sized_from_the_file_and_freezes(tmp_path, freeze, 
     from rnnbench.training.runner import execute
 
     path = write(tmp_path / "v.txt", GLOVE)
-    prepared, registry = prepared_run(tmp_path, path, f"train.embeddings_freeze={freeze}",
-                                      "train.embeddings_lowercase=true")
+    prepared, registry = prepared_run(
+        tmp_path, path, f"train.embeddings_freeze={freeze}", "train.embeddings_lowercase=true"
+    )
     assert prepared.config.model_params["embedding_dim"] == 3
     err = capsys.readouterr().err
     assert "found 3 of 6 vocabulary tokens (50.0%, 1 lower-cased)" in err
@@ -221,22 +240,44 @@ def test_conflicting_embedding_dim_and_other_bad_requests(cli, tmp_path):
     folder = tiny_folder(tmp_path)
     results = tmp_path / "results"
     cases = [
-        (["--set", f"train.embeddings={path}", "--set", "model.embedding_dim=8"],
-         "model.embedding_dim=8 conflicts with train.embeddings: "),
+        (
+            ["--set", f"train.embeddings={path}", "--set", "model.embedding_dim=8"],
+            "model.embedding_dim=8 conflicts with train.embeddings: ",
+        ),
         (["--set", f"train.embeddings={tmp_path / 'nope.txt'}"], "train.embeddings: no such file"),
         (["--set", f"train.embeddings={tmp_path / 'm.npy'}"], "train.embeddings_vocab: required"),
         (["--set", "train.embeddings_vocab=x.txt"], "train.embeddings_vocab: set without"),
-        (["--set", f"train.embeddings={write(tmp_path / 'bad.txt', 'a 1 2' + chr(10) + 'b 1')}"],
-         "bad.txt line 2: 1 values, expected 2"),
+        (
+            ["--set", f"train.embeddings={write(tmp_path / 'bad.txt', 'a 1 2' + chr(10) + 'b 1')}"],
+            "bad.txt line 2: 1 values, expected 2",
+        ),
     ]
     for args, message in cases:
-        code, _out, err = cli("run", "--model", "textrnn", "--task", "text-classification",
-                             "--set", f"task.dataset={folder}", *args, "--results-dir",
-                             str(results))
+        code, _out, err = cli(
+            "run",
+            "--model",
+            "textrnn",
+            "--task",
+            "text-classification",
+            "--set",
+            f"task.dataset={folder}",
+            *args,
+            "--results-dir",
+            str(results),
+        )
         assert code != 0 and message in err and len(err.strip().splitlines()) <= 2, err
         assert not results.exists()
-    code, _, err = cli("run", "--model", "gru", "--task", "adding", "--set",
-                       f"train.embeddings={path}", "--results-dir", str(results))
+    code, _, err = cli(
+        "run",
+        "--model",
+        "gru",
+        "--task",
+        "adding",
+        "--set",
+        f"train.embeddings={path}",
+        "--results-dir",
+        str(results),
+    )
     assert code == 2 and "task 'adding' has features inputs" in err
 
 

@@ -12,13 +12,33 @@ pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
 def test_run_lstm_adding_is_tracked_in_mlflow(cli, tmp_path):
     results = tmp_path / "results"
-    code, out, err = cli("run", "--model", "lstm", "--task", "adding", *TINY,
-                         "--set", "task.seq_len=10", "--seed", "3",
-                         "--results-dir", str(results), "--json")
+    code, out, err = cli(
+        "run",
+        "--model",
+        "lstm",
+        "--task",
+        "adding",
+        *TINY,
+        "--set",
+        "task.seq_len=10",
+        "--seed",
+        "3",
+        "--results-dir",
+        str(results),
+        "--json",
+    )
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
-    assert {"model", "task", "metrics", "baseline", "params", "wall_seconds", "throughput",
-            "mlflow_run_id"} <= set(result)
+    assert {
+        "model",
+        "task",
+        "metrics",
+        "baseline",
+        "params",
+        "wall_seconds",
+        "throughput",
+        "mlflow_run_id",
+    } <= set(result)
     assert result["model"] == "lstm" and result["task"] == "adding"
     assert 0.1 < result["baseline"] < 0.25  # predicting 1 scores ~1/6
     assert {"val_loss", "val_mse", "test_loss", "test_mse"} <= set(result["metrics"])
@@ -48,23 +68,56 @@ def test_run_lstm_adding_is_tracked_in_mlflow(cli, tmp_path):
 def test_console_script_runs_and_honours_tracking_uri(tmp_path):
     db = tmp_path / "elsewhere.db"
     proc = subprocess.run(
-        [sys.executable, "-m", "rnnbench", "run", "--model", "lstm", "--task", "adding", *TINY,
-         "--set", "task.seq_len=5", "--max-epochs", "1", "--results-dir", str(tmp_path / "r"),
-         "--tracking-uri", f"sqlite:///{db}", "--json"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "rnnbench",
+            "run",
+            "--model",
+            "lstm",
+            "--task",
+            "adding",
+            *TINY,
+            "--set",
+            "task.seq_len=5",
+            "--max-epochs",
+            "1",
+            "--results-dir",
+            str(tmp_path / "r"),
+            "--tracking-uri",
+            f"sqlite:///{db}",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert db.exists() and not (tmp_path / "r" / "mlflow.db").exists()
     from mlflow.tracking import MlflowClient
 
-    assert MlflowClient(f"sqlite:///{db}").get_run(result["mlflow_run_id"]).info.status == "FINISHED"
+    assert (
+        MlflowClient(f"sqlite:///{db}").get_run(result["mlflow_run_id"]).info.status == "FINISHED"
+    )
 
 
 def test_a_step_budget_shorter_than_one_epoch_still_evaluates(cli, tmp_path):
-    code, out, err = cli("run", "--model", "lstm", "--task", "adding", *TINY,
-                         "--set", "train.batch_size=32", "--set", "train.max_steps=3",
-                         "--results-dir", str(tmp_path / "r"), "--json")
+    code, out, err = cli(
+        "run",
+        "--model",
+        "lstm",
+        "--task",
+        "adding",
+        *TINY,
+        "--set",
+        "train.batch_size=32",
+        "--set",
+        "train.max_steps=3",
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--json",
+    )
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
     assert {"val_mse", "test_mse"} <= set(result["metrics"])

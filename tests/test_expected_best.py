@@ -45,12 +45,33 @@ def test_expected_best_needs_a_value():
         expected_best([], 1)
 
 
-def trial_run(tracker, model, trial, status, value, *, tag_status=None, task="adding",
-              monitor="val_loss", mode="min", cpu=1.0, phase="search"):
-    run = tracker.start_run(f"{task}/{model} trial {trial}", {
-        "rnnbench.sweep": "s", "rnnbench.phase": phase, "rnnbench.task": task,
-        "rnnbench.model": model, "rnnbench.trial": str(trial), "rnnbench.mode": mode,
-        "rnnbench.monitor": monitor, "rnnbench.main_metric": "mse"})
+def trial_run(
+    tracker,
+    model,
+    trial,
+    status,
+    value,
+    *,
+    tag_status=None,
+    task="adding",
+    monitor="val_loss",
+    mode="min",
+    cpu=1.0,
+    phase="search",
+):
+    run = tracker.start_run(
+        f"{task}/{model} trial {trial}",
+        {
+            "rnnbench.sweep": "s",
+            "rnnbench.phase": phase,
+            "rnnbench.task": task,
+            "rnnbench.model": model,
+            "rnnbench.trial": str(trial),
+            "rnnbench.mode": mode,
+            "rnnbench.monitor": monitor,
+            "rnnbench.main_metric": "mse",
+        },
+    )
     if value is not None:
         tracker.log_metrics(run, {monitor: value + 1.0}, step=1)  # an earlier epoch
         tracker.log_metrics(run, {monitor: value}, step=2)  # the last one counts
@@ -106,7 +127,8 @@ def test_the_verdict_says_when_the_ranking_changes_with_the_budget():
     lucky = Curve("t", "lucky", "val_acc", "max", [0.1, 0.1, 0.1, 0.9])
     assert expected_best_report.budgets([steady, lucky]) == [1, 2, 4]
     assert expected_best_report.verdict([steady, lucky]) == (
-        "the ranking changes with the search budget: steady leads at n=1, lucky at n=4")
+        "the ranking changes with the search budget: steady leads at n=1, lucky at n=4"
+    )
 
 
 def test_no_search_trials_is_one_line_not_a_failure(tmp_path):
@@ -147,9 +169,19 @@ def test_cost_sums_measured_cpu_time_by_model_and_phase(tracker):
 
 
 def test_cost_chart_is_one_point_per_row(tmp_path):
-    rows = [{"task": "adding", "model": m, "mean": v, "std": 0.01, "train_seconds": s,
-             "baseline": 0.17, "metric": "test_mse", "mode": "min"}
-            for m, v, s in (("lstm", 0.001, 30.0), ("rnn", 0.17, 2.0))]
+    rows = [
+        {
+            "task": "adding",
+            "model": m,
+            "mean": v,
+            "std": 0.01,
+            "train_seconds": s,
+            "baseline": 0.17,
+            "metric": "test_mse",
+            "mode": "min",
+        }
+        for m, v, s in (("lstm", 0.001, 30.0), ("rnn", 0.17, 2.0))
+    ]
     paths = cost.plot(rows, tmp_path)
     assert paths == [tmp_path / "cost-adding.png"] and paths[0].stat().st_size > 1000
 
@@ -160,10 +192,13 @@ def test_a_tiny_sweep_writes_the_curves_and_its_cost(cli, tmp_path):
     from test_sweep import TINY_SWEEP, mlflow_runs
 
     config = tmp_path / "sweep.yaml"
-    config.write_text(TINY_SWEEP.replace("n_trials: 2", "n_trials: 3").replace("  broken: {}\n", ""))
+    config.write_text(
+        TINY_SWEEP.replace("n_trials: 2", "n_trials: 3").replace("  broken: {}\n", "")
+    )
     results = tmp_path / "results"
-    code, out, err = cli("sweep", "--config", str(config), "--models", "lstm,gru",
-                         "--results-dir", str(results))
+    code, out, err = cli(
+        "sweep", "--config", str(config), "--models", "lstm,gru", "--results-dir", str(results)
+    )
     assert code == 0, err
     assert "adding: expected best val_loss ↓ of n trials" in out
     assert "cost by model (measured process CPU time)" in out
@@ -176,8 +211,12 @@ def test_a_tiny_sweep_writes_the_curves_and_its_cost(cli, tmp_path):
 
     runs = mlflow_runs(results)
     parent = next(r for r in runs if r.data.tags.get("rnnbench.role") == "sweep")
-    artifacts = {a.path for a in MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
-                 .list_artifacts(parent.info.run_id)}
+    artifacts = {
+        a.path
+        for a in MlflowClient(f"sqlite:///{results / 'mlflow.db'}").list_artifacts(
+            parent.info.run_id
+        )
+    }
     assert {"expected-best-adding.png", "cost-adding.png"} <= artifacts
     assert "expected best val_loss ↓ of n trials" in parent.data.tags["mlflow.note.content"]
     assert all(r.data.metrics["cpu_seconds"] > 0 for r in runs if r is not parent)
@@ -189,8 +228,6 @@ def test_a_tiny_sweep_writes_the_curves_and_its_cost(cli, tmp_path):
     row = next(line for line in board.splitlines() if line.startswith("| lstm | 3 |"))
     mean, std = expected_best(values, 1, "min")
     assert f"{mean:.4f} ± {std:.4f}" in row
-
-
 
 
 @pytest.mark.parametrize("kind", ["failed", "pruned"])
@@ -210,13 +247,25 @@ def test_a_stopped_run_logs_its_cpu_time_and_its_last_validation(kind, tmp_path)
                 raise TrialPruned() if kind == "pruned" else RuntimeError("boom")
 
     registry, tracker = get_registry(), MemoryTracker()
-    sets = {"task": {"seq_len": 5, "train_size": 32, "val_size": 16, "test_size": 16},
-            "model": {"hidden_size": 4}, "train": {"max_epochs": 3, "progress": False}}
+    sets = {
+        "task": {"seq_len": 5, "train_size": 32, "val_size": 16, "test_size": 16},
+        "model": {"hidden_size": 4},
+        "train": {"max_epochs": 3, "progress": False},
+    }
     config = build_run_config(registry, "gru", "adding", sets, results_dir=tmp_path)
     with pytest.raises((TrialPruned, RuntimeError)):
-        execute(prepare(config, registry), registry, tracker, callbacks=[Stop()],
-                extra_tags={"rnnbench.phase": "search", "rnnbench.sweep": "s",
-                            "rnnbench.monitor": "val_loss", "rnnbench.trial": "0"})
+        execute(
+            prepare(config, registry),
+            registry,
+            tracker,
+            callbacks=[Stop()],
+            extra_tags={
+                "rnnbench.phase": "search",
+                "rnnbench.sweep": "s",
+                "rnnbench.monitor": "val_loss",
+                "rnnbench.trial": "0",
+            },
+        )
     [run] = tracker.find_runs()
     assert run.status == ("KILLED" if kind == "pruned" else "FAILED")
     assert run.metrics["cpu_seconds"] > 0 and run.metrics["wall_seconds"] > 0
@@ -239,8 +288,11 @@ def test_a_run_on_cuda_logs_wall_time_times_devices_as_gpu_time(tmp_path, monkey
 
     monkeypatch.setattr(runner, "_train_and_evaluate", on_cuda)
     registry, tracker = get_registry(), MemoryTracker()
-    sets = {"task": {"seq_len": 5, "train_size": 32, "val_size": 16, "test_size": 16},
-            "model": {"hidden_size": 4}, "train": {"max_epochs": 1, "progress": False}}
+    sets = {
+        "task": {"seq_len": 5, "train_size": 32, "val_size": 16, "test_size": 16},
+        "model": {"hidden_size": 4},
+        "train": {"max_epochs": 1, "progress": False},
+    }
     config = build_run_config(registry, "gru", "adding", sets, results_dir=tmp_path)
     result = runner.execute(runner.prepare(config, registry), registry, tracker)
     [run] = tracker.find_runs()

@@ -32,7 +32,7 @@ def register_diagnostics(register):
     register(rnnbench.DiagnosticSpec("weight-norm", WeightNorm, applies=only_gru))
 '''
 
-SAMPLER_PLUGIN = '''
+SAMPLER_PLUGIN = """
 import optuna
 import rnnbench
 
@@ -45,7 +45,7 @@ def qmc(seed):
 @rnnbench.hookimpl
 def register_samplers(register):
     register(rnnbench.SamplerSpec("qmc", qmc, "quasi-Monte Carlo (Sobol)"))
-'''
+"""
 
 SWEEP = """\
 name: ext
@@ -67,23 +67,53 @@ def test_a_plugin_diagnostic_runs_and_logs_its_files(cli, fake_plugin, tmp_path)
 
     fake_plugin(DIAGNOSTIC_PLUGIN, dist="weight-norm-plugin")
     results = tmp_path / "results"
-    code, out, err = cli("run", "--model", "gru", "--task", "adding", *TINY, "--diagnostics",
-                         "weight-norm", "--json", "--results-dir", str(results))
+    code, out, err = cli(
+        "run",
+        "--model",
+        "gru",
+        "--task",
+        "adding",
+        *TINY,
+        "--diagnostics",
+        "weight-norm",
+        "--json",
+        "--results-dir",
+        str(results),
+    )
     assert code == 0, err
     run_id = json.loads(out.strip().splitlines()[-1])["mlflow_run_id"]
-    norms = json.loads((results / "runs" / run_id / "diagnostics" / "weight_norm.json")
-                       .read_text())
+    norms = json.loads((results / "runs" / run_id / "diagnostics" / "weight_norm.json").read_text())
     assert len(norms) == 2 and all(n > 0 for n in norms)
     client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
     assert [a.path for a in client.list_artifacts(run_id, "diagnostics")] == [
-        "diagnostics/weight_norm.json"]
+        "diagnostics/weight_norm.json"
+    ]
     # its own applicability rule, checked before anything is written
-    code, _, err = cli("run", "--model", "lstm", "--task", "adding", *TINY, "--diagnostics",
-                       "weight-norm", "--results-dir", str(tmp_path / "other"))
+    code, _, err = cli(
+        "run",
+        "--model",
+        "lstm",
+        "--task",
+        "adding",
+        *TINY,
+        "--diagnostics",
+        "weight-norm",
+        "--results-dir",
+        str(tmp_path / "other"),
+    )
     assert code == 2 and "weight-norm is tried on gru only" in err
     assert not (tmp_path / "other").exists()
-    code, _, err = cli("run", "--model", "gru", "--task", "adding", "--diagnostics",
-                       "weight-norn", "--results-dir", str(tmp_path / "other"))
+    code, _, err = cli(
+        "run",
+        "--model",
+        "gru",
+        "--task",
+        "adding",
+        "--diagnostics",
+        "weight-norn",
+        "--results-dir",
+        str(tmp_path / "other"),
+    )
     assert code == 2 and "unknown diagnostic 'weight-norn' (did you mean 'weight-norm'?)" in err
 
 
@@ -93,12 +123,27 @@ def test_a_plugin_sampler_drives_a_sweep(cli, fake_plugin, tmp_path):
     module = importlib.import_module(fake_plugin(SAMPLER_PLUGIN, dist="qmc-plugin"))
     config = tmp_path / "sweep.yaml"
     config.write_text(SWEEP)
-    code, _out, err = cli("sweep", "--config", str(config), "--sampler", "qmc",
-                         "--results-dir", str(tmp_path / "results"), "--json")
+    code, _out, err = cli(
+        "sweep",
+        "--config",
+        str(config),
+        "--sampler",
+        "qmc",
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--json",
+    )
     assert code == 0, err
     assert module.SEEDS == [0, 0, 1]  # the study's, then one per trial seeded by its position
-    code, _, err = cli("sweep", "--config", str(config), "--sampler", "sobol",
-                       "--results-dir", str(tmp_path / "r2"))
+    code, _, err = cli(
+        "sweep",
+        "--config",
+        str(config),
+        "--sampler",
+        "sobol",
+        "--results-dir",
+        str(tmp_path / "r2"),
+    )
     assert code == 2 and "unknown sampler 'sobol'" in err and "qmc" in err
 
 

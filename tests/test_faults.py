@@ -12,10 +12,29 @@ from mlflow.tracking import MlflowClient
 
 pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
-RUN = ["run", "--model", "lstm", "--task", "adding", "--set", "task.seq_len=10",
-       "--set", "task.train_size=3000", "--set", "task.val_size=64", "--set", "task.test_size=64",
-       "--set", "model.hidden_size=16", "--set", "train.patience=100", "--set",
-       "train.progress=false", "--max-epochs", "6"]
+RUN = [
+    "run",
+    "--model",
+    "lstm",
+    "--task",
+    "adding",
+    "--set",
+    "task.seq_len=10",
+    "--set",
+    "task.train_size=3000",
+    "--set",
+    "task.val_size=64",
+    "--set",
+    "task.test_size=64",
+    "--set",
+    "model.hidden_size=16",
+    "--set",
+    "train.patience=100",
+    "--set",
+    "train.progress=false",
+    "--max-epochs",
+    "6",
+]
 
 
 def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
@@ -32,8 +51,9 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
     victim.wait()
     run_id = checkpoints[0].parts[-3]
 
-    proc = subprocess.run([*command, "--resume"], capture_output=True, text=True, env=env,
-                          timeout=300)
+    proc = subprocess.run(
+        [*command, "--resume"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["mlflow_run_id"] == run_id
@@ -56,16 +76,16 @@ def test_nearly_full_disk_is_refused_before_training(cli, tmp_path, monkeypatch)
     from rnnbench.training import setup
 
     usage = real.disk_usage(tmp_path)
-    monkeypatch.setattr(setup.shutil, "disk_usage",
-                        lambda p: usage._replace(free=10 * 2**20))
+    monkeypatch.setattr(setup.shutil, "disk_usage", lambda p: usage._replace(free=10 * 2**20))
     code, _, err = cli(*RUN, "--results-dir", str(tmp_path / "r"))
     assert code == 2 and "only 10 MiB free" in err
 
 
 def test_unreachable_tracking_server_is_one_line(cli, tmp_path):
     start = time.time()
-    code, _, err = cli(*RUN, "--results-dir", str(tmp_path / "r"),
-                       "--tracking-uri", "http://127.0.0.1:9")
+    code, _, err = cli(
+        *RUN, "--results-dir", str(tmp_path / "r"), "--tracking-uri", "http://127.0.0.1:9"
+    )
     assert code == 2 and "--tracking-uri http://127.0.0.1:9: not usable" in err
     assert len(err.strip().splitlines()) == 1
     assert time.time() - start < 60
@@ -74,8 +94,18 @@ def test_unreachable_tracking_server_is_one_line(cli, tmp_path):
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_unreachable_storage_is_one_line(cli, tmp_path, workers):
     """With --workers 2 the helper meets the same error: it is still printed once."""
-    code, _, err = cli("sweep", "--models", "lstm", "--tasks", "adding", "--results-dir",
-                       str(tmp_path / "r"), "--storage", "postgresql://root@127.0.0.1:1/none",
-                       "--workers", workers)
+    code, _, err = cli(
+        "sweep",
+        "--models",
+        "lstm",
+        "--tasks",
+        "adding",
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--storage",
+        "postgresql://root@127.0.0.1:1/none",
+        "--workers",
+        workers,
+    )
     assert code == 2 and "--storage postgresql://root@127.0.0.1:1/none: cannot connect" in err
     assert len(err.strip().splitlines()) == 1

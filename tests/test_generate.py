@@ -17,9 +17,23 @@ pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
 HAIL, SERVE = ("long live", "hail", "see"), ("love", "serve", "fear")
 TEXT = "".join(f"{HAIL[i % 3]} the king, and {SERVE[i // 3 % 3]} the queen.\n" for i in range(180))
-TINY_LM = ["--set", "model.hidden_size=16", "--set", "model.embedding_dim=8",
-           "--set", "task.bptt=16", "--set", "train.batch_size=8", "--set", "train.lr=0.01",
-           "--set", "train.progress=false", "--max-epochs", "2", "--json"]
+TINY_LM = [
+    "--set",
+    "model.hidden_size=16",
+    "--set",
+    "model.embedding_dim=8",
+    "--set",
+    "task.bptt=16",
+    "--set",
+    "train.batch_size=8",
+    "--set",
+    "train.lr=0.01",
+    "--set",
+    "train.progress=false",
+    "--max-epochs",
+    "2",
+    "--json",
+]
 
 
 def train(*args: str) -> str:
@@ -43,15 +57,43 @@ def runs(tmp_path_factory):
     results = root / "results"
     common = ["--results-dir", str(results), "--set", f"task.dataset={corpus}", *TINY_LM]
     return {
-        "results": results, "corpus": corpus,
+        "results": results,
+        "corpus": corpus,
         "char": train("--model", "lstm", "--task", "language-modelling", *common),
-        "word": train("--model", "gru", "--task", "language-modelling", *common,
-                      "--set", "task.level=word", "--set", "task.bptt=4"),
-        "adding": train("--model", "rnn", "--task", "adding", "--results-dir", str(results),
-                        "--set", "task.seq_len=5", "--set", "task.train_size=32",
-                        "--set", "task.val_size=16", "--set", "task.test_size=16",
-                        "--set", "model.hidden_size=4", "--set", "train.progress=false",
-                        "--max-epochs", "1", "--json"),
+        "word": train(
+            "--model",
+            "gru",
+            "--task",
+            "language-modelling",
+            *common,
+            "--set",
+            "task.level=word",
+            "--set",
+            "task.bptt=4",
+        ),
+        "adding": train(
+            "--model",
+            "rnn",
+            "--task",
+            "adding",
+            "--results-dir",
+            str(results),
+            "--set",
+            "task.seq_len=5",
+            "--set",
+            "task.train_size=32",
+            "--set",
+            "task.val_size=16",
+            "--set",
+            "task.test_size=16",
+            "--set",
+            "model.hidden_size=4",
+            "--set",
+            "train.progress=false",
+            "--max-epochs",
+            "1",
+            "--json",
+        ),
     }
 
 
@@ -64,11 +106,17 @@ def test_every_epoch_and_the_best_weights_log_a_sample(runs):
 
     folder = runs["results"] / "runs" / runs["char"] / "samples"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "sample.txt", "sample_epoch_1.txt", "sample_epoch_2.txt"]
+        "sample.txt",
+        "sample_epoch_1.txt",
+        "sample_epoch_2.txt",
+    ]
     client = MlflowClient(f"sqlite:///{runs['results'] / 'mlflow.db'}")
     logged = {a.path for a in client.list_artifacts(runs["char"], "samples")}
-    assert logged == {"samples/sample.txt", "samples/sample_epoch_1.txt",
-                      "samples/sample_epoch_2.txt"}
+    assert logged == {
+        "samples/sample.txt",
+        "samples/sample_epoch_1.txt",
+        "samples/sample_epoch_2.txt",
+    }
     text = (folder / "sample.txt").read_text()
     prime = TEXT.splitlines(keepends=True)[0]  # the training text's first line
     assert text.startswith(prime) and len(text) == len(prime) + 200
@@ -80,8 +128,9 @@ def test_every_epoch_and_the_best_weights_log_a_sample(runs):
 def test_generate_streams_the_runs_best_checkpoint(cli, runs):
     """At the artifact's settings, generate writes exactly the run's final sample: the
     model, the head and the best weights were rebuilt from the run's records alone."""
-    code, out, err = generate(cli, runs, "--run", runs["char"], "--length", "200",
-                              "--temperature", "0.8", "--seed", "0")
+    code, out, err = generate(
+        cli, runs, "--run", runs["char"], "--length", "200", "--temperature", "0.8", "--seed", "0"
+    )
     assert code == 0, err
     sample = (runs["results"] / "runs" / runs["char"] / "samples" / "sample.txt").read_text()
     assert out == sample + "\n"
@@ -89,8 +138,9 @@ def test_generate_streams_the_runs_best_checkpoint(cli, runs):
 
 def test_draws_follow_the_seed_and_top_k_1_is_greedy(cli, runs):
     def draw(*args):
-        code, out, err = generate(cli, runs, "--run", runs["char"], "--prime", "hail the",
-                                  "--length", "40", *args)
+        code, out, err = generate(
+            cli, runs, "--run", runs["char"], "--prime", "hail the", "--length", "40", *args
+        )
         assert code == 0, err
         assert out.startswith("hail the") and len(out) == len("hail the") + 40 + 1
         return out
@@ -102,30 +152,37 @@ def test_draws_follow_the_seed_and_top_k_1_is_greedy(cli, runs):
 
 
 def test_word_level_generation(cli, runs):
-    code, out, err = generate(cli, runs, "--run", runs["word"], "--prime", "hail the king,",
-                              "--length", "30")
+    code, out, err = generate(
+        cli, runs, "--run", runs["word"], "--prime", "hail the king,", "--length", "30"
+    )
     assert code == 0, err
     words = set(TEXT.split())
-    rest = out[len("hail the king,"):-1]  # the drawn tokens; the last "\n" ends the output
+    rest = out[len("hail the king,") : -1]  # the drawn tokens; the last "\n" ends the output
     assert out.startswith("hail the king,") and set(rest.split()) <= words
     assert len(rest.split()) + rest.count("\n") == 30  # words and line ends (<eos>)
     code, out, err = generate(cli, runs, "--run", runs["word"], "--prime", "hail the emperor")
     assert code == 2 and out == ""
     assert err.strip().splitlines() == [
         "rnnbench: error: --prime: word 'emperor' (token 3) is not in the run's vocabulary "
-        "of 14 tokens"]
+        "of 14 tokens"
+    ]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--temperature", "0"], "--temperature: must be a finite number > 0, got 0.0"),
-    (["--temperature", "-1"], "--temperature: must be a finite number > 0, got -1.0"),
-    (["--temperature", "nan"], "--temperature: must be a finite number > 0, got nan"),
-    (["--top-k", "0"], "--top-k: must be >= 1 (the k most likely tokens), got 0"),
-    (["--length", "0"], "--length: must be >= 1 token, got 0"),
-    (["--prime", "hail Zeus"], "--prime: character 'Z' (token 6) is not in the run's "
-                               "vocabulary of"),
-    (["--prime", ""], "--prime: empty; give at least one character"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--temperature", "0"], "--temperature: must be a finite number > 0, got 0.0"),
+        (["--temperature", "-1"], "--temperature: must be a finite number > 0, got -1.0"),
+        (["--temperature", "nan"], "--temperature: must be a finite number > 0, got nan"),
+        (["--top-k", "0"], "--top-k: must be >= 1 (the k most likely tokens), got 0"),
+        (["--length", "0"], "--length: must be >= 1 token, got 0"),
+        (
+            ["--prime", "hail Zeus"],
+            "--prime: character 'Z' (token 6) is not in the run's vocabulary of",
+        ),
+        (["--prime", ""], "--prime: empty; give at least one character"),
+    ],
+)
 def test_bad_sampling_options_are_one_line_errors(cli, runs, args, message):
     code, out, err = generate(cli, runs, "--run", runs["char"], *args)
     assert code == 2 and out == ""
@@ -137,15 +194,27 @@ def test_bad_runs_are_one_line_errors(cli, runs, tmp_path):
     results = runs["results"]
     uri = f"sqlite:///{results / 'mlflow.db'}"
     cases = [
-        (generate(cli, runs, "--run", "0123abc"),
-         f"--run 0123abc: no such run in {uri}"),
-        (generate(cli, runs, "--run", runs["adding"]),
-         f"--run {runs['adding']}: a run of task 'adding', which is not a language model"),
-        (cli("generate", "--run", runs["char"], "--tracking-uri", uri,
-             "--results-dir", str(tmp_path)),
-         f"--run {runs['char']}: no checkpoint under {tmp_path / 'runs' / runs['char']}"),
-        (cli("generate", "--run", runs["char"], "--results-dir", str(tmp_path)),
-         f"--results-dir {tmp_path}: no mlflow.db there"),
+        (generate(cli, runs, "--run", "0123abc"), f"--run 0123abc: no such run in {uri}"),
+        (
+            generate(cli, runs, "--run", runs["adding"]),
+            f"--run {runs['adding']}: a run of task 'adding', which is not a language model",
+        ),
+        (
+            cli(
+                "generate",
+                "--run",
+                runs["char"],
+                "--tracking-uri",
+                uri,
+                "--results-dir",
+                str(tmp_path),
+            ),
+            f"--run {runs['char']}: no checkpoint under {tmp_path / 'runs' / runs['char']}",
+        ),
+        (
+            cli("generate", "--run", runs["char"], "--results-dir", str(tmp_path)),
+            f"--results-dir {tmp_path}: no mlflow.db there",
+        ),
     ]
     for (code, out, err), message in cases:
         lines = err.strip().splitlines()
@@ -201,7 +270,7 @@ def test_draws_follow_the_tempered_distribution():
     share of token 2 is 3/4 at T = 1 and 3^(1/2) / (1 + 3^(1/2)) = 0.634 at T = 2."""
     logits = [5.0, 0.0, math.log(3)]
     sampler, _ = fixed_sampler(logits)
-    for temperature, expected in ((1.0, 0.75), (2.0, 3 ** 0.5 / (1 + 3 ** 0.5))):
+    for temperature, expected in ((1.0, 0.75), (2.0, 3**0.5 / (1 + 3**0.5))):
         ids = sampler([1], 4000, temperature=temperature, seed=0)
         assert 0 not in ids
         assert sum(i == 2 for i in ids) / len(ids) == pytest.approx(expected, abs=0.025)
@@ -235,8 +304,9 @@ def test_sampling_leaves_the_global_rng_and_training_mode_alone():
 
 
 def test_word_codec_round_trip_and_errors():
-    codec = rnnbench.TokenCodec(("<pad>", "<unk>", "to", "be", "<eos>"), level="word",
-                                line_end="<eos>")
+    codec = rnnbench.TokenCodec(
+        ("<pad>", "<unk>", "to", "be", "<eos>"), level="word", line_end="<eos>"
+    )
     ids = codec.encode("to be\nbe  to")
     assert ids == [2, 3, 4, 3, 2]
     assert codec.decode(ids) == "to be\nbe to"
@@ -256,8 +326,9 @@ def test_the_readme_generative_task_example_runs():
     from rnnbench.taskkit import Vocabulary
 
     readme = (Path(__file__).resolve().parents[1] / "docs/plugins/generative.md").read_text()
-    code = re.search(r"```python\n(import rnnbench\n\nclass MyLanguageModel.*?)```", readme,
-                     re.S).group(1)
+    code = re.search(
+        r"```python\n(import rnnbench\n\nclass MyLanguageModel.*?)```", readme, re.S
+    ).group(1)
     namespace: dict = {}
     exec(compile(code, "docs/plugins/generative.md", "exec"), namespace)
     cls = namespace["MyLanguageModel"]

@@ -24,16 +24,24 @@ MARIADB = os.environ.get("RNNBENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1
 
 
 def frozen(state, **attrs):
-    return create_trial(state=state, value=0.5 if state == TrialState.COMPLETE else None,
-                        params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)},
-                        user_attrs=attrs)
+    return create_trial(
+        state=state,
+        value=0.5 if state == TrialState.COMPLETE else None,
+        params={"x": 0.5},
+        distributions={"x": FloatDistribution(0, 1)},
+        user_attrs=attrs,
+    )
 
 
 def test_slot_count_counts_each_trial_once_from_one_snapshot():
-    trials = [frozen(TrialState.COMPLETE), frozen(TrialState.PRUNED),
-              frozen(TrialState.FAIL, error="ValueError: bad"),  # failed by the objective
-              frozen(TrialState.FAIL),  # failed by a stale heartbeat: its copy counts
-              frozen(TrialState.WAITING), frozen(TrialState.RUNNING)]
+    trials = [
+        frozen(TrialState.COMPLETE),
+        frozen(TrialState.PRUNED),
+        frozen(TrialState.FAIL, error="ValueError: bad"),  # failed by the objective
+        frozen(TrialState.FAIL),  # failed by a stale heartbeat: its copy counts
+        frozen(TrialState.WAITING),
+        frozen(TrialState.RUNNING),
+    ]
     count = SlotCount.of(trials)
     assert (count.finished, count.running, count.waiting, count.total) == (3, 1, 1, 6)
     assert count.claimed == 5
@@ -58,8 +66,11 @@ def test_a_taken_slot_makes_other_workers_wait_then_stop(tmp_path):
 def test_a_claimed_slot_runs_one_trial_and_releases_the_lock(tmp_path):
     url, study = sqlite_study(tmp_path)
     seen = []
-    slots = TrialSlots(StorageLock(url, "s:claim"), n_trials=2,
-                       before_trial=lambda study, position: seen.append(position))
+    slots = TrialSlots(
+        StorageLock(url, "s:claim"),
+        n_trials=2,
+        before_trial=lambda study, position: seen.append(position),
+    )
 
     def objective(trial):
         # the trial exists before the lock is free: another worker may claim now
@@ -68,8 +79,7 @@ def test_a_claimed_slot_runs_one_trial_and_releases_the_lock(tmp_path):
         other.release()
         return 0.1
 
-    assert [slots.run_one(study, objective) for _ in range(3)] == [Claim.RAN, Claim.RAN,
-                                                                    Claim.FULL]
+    assert [slots.run_one(study, objective) for _ in range(3)] == [Claim.RAN, Claim.RAN, Claim.FULL]
     assert seen == [0, 1]
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
 
@@ -101,12 +111,28 @@ def postgres_database():
 
 @pytest.mark.parametrize("backend", backends("sqlite", "postgresql", "mysql"))
 def test_stress_four_workers_two_studies_never_exceed_the_cap(backend, request):
-    storage = {"sqlite": "sqlite", "mysql": MARIADB}.get(backend) or \
-        request.getfixturevalue("postgres_database")
+    storage = {"sqlite": "sqlite", "mysql": MARIADB}.get(backend) or request.getfixturevalue(
+        "postgres_database"
+    )
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "global_cap_stress.py"), "--storage", storage,
-         "--repetitions", "3", "--workers", "4", "--studies", "2", "--n-trials", "8"],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "global_cap_stress.py"),
+            "--storage",
+            storage,
+            "--repetitions",
+            "3",
+            "--workers",
+            "4",
+            "--studies",
+            "2",
+            "--n-trials",
+            "8",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["finished_counts"] == {"8": 6}, summary  # 3 repetitions x 2 studies

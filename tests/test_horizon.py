@@ -11,25 +11,51 @@ pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
 
 def test_largest_solved_length_needs_half_the_seeds():
-    points = [HorizonPoint("lstm", 50, "test_mse", [0.001, 0.002], [True, True]),
-              HorizonPoint("lstm", 100, "test_mse", [0.005, 0.1], [True, False]),
-              HorizonPoint("lstm", 200, "test_mse", [0.1, 0.2], [False, False]),
-              HorizonPoint("rnn", 50, "test_mse", [0.1, 0.008], [False, False])]
+    points = [
+        HorizonPoint("lstm", 50, "test_mse", [0.001, 0.002], [True, True]),
+        HorizonPoint("lstm", 100, "test_mse", [0.005, 0.1], [True, False]),
+        HorizonPoint("lstm", 200, "test_mse", [0.1, 0.2], [False, False]),
+        HorizonPoint("rnn", 50, "test_mse", [0.1, 0.008], [False, False]),
+    ]
     assert largest_solved(points, "lstm") == 100
     assert largest_solved(points, "rnn") is None
 
 
 def test_horizon_command_writes_table_curve_and_mlflow_rows(cli, tmp_path):
     results = tmp_path / "results"
-    code, out, err = cli("horizon", "--models", "rnn,gru", "--task", "copy", "--lengths", "3,6",
-                         "--budget-steps", "8", "--seeds", "1", "--set", "task.train_size=128",
-                         "--set", "task.val_size=32", "--set", "task.test_size=32",
-                         "--set", "model.hidden_size=8", "--results-dir", str(results), "--json")
+    code, out, err = cli(
+        "horizon",
+        "--models",
+        "rnn,gru",
+        "--task",
+        "copy",
+        "--lengths",
+        "3,6",
+        "--budget-steps",
+        "8",
+        "--seeds",
+        "1",
+        "--set",
+        "task.train_size=128",
+        "--set",
+        "task.val_size=32",
+        "--set",
+        "task.test_size=32",
+        "--set",
+        "model.hidden_size=8",
+        "--results-dir",
+        str(results),
+        "--json",
+    )
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert set(summary["largest_solved"]) == {"rnn", "gru"}
     assert [(p["model"], p["length"]) for p in summary["points"]] == [
-        ("rnn", 3), ("rnn", 6), ("gru", 3), ("gru", 6)]
+        ("rnn", 3),
+        ("rnn", 6),
+        ("gru", 3),
+        ("gru", 6),
+    ]
     for point in summary["points"]:  # copy's memoryless baseline 10 ln 8 / (T + 20)
         assert abs(point["baseline"] - 10 * 2.0794415 / (point["length"] + 20)) < 1e-4
     folder = results / "horizon" / "horizon"
@@ -59,10 +85,20 @@ def test_horizon_is_usable_from_python_and_refuses_tasks_without_a_length(tmp_pa
     from rnnbench.tracking.mlflow_tracker import MlflowTracker
 
     tracker = MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    sets = {"task": {"train_size": "64", "val_size": "32", "test_size": "32"},
-            "model": {"hidden_size": "8"}, "train": {"progress": "false"}}
-    study = HorizonStudy(models=["gru"], task="adding", lengths=[4], budget_steps=4, seeds=2,
-                         sets=sets, results_dir=tmp_path)
+    sets = {
+        "task": {"train_size": "64", "val_size": "32", "test_size": "32"},
+        "model": {"hidden_size": "8"},
+        "train": {"progress": "false"},
+    }
+    study = HorizonStudy(
+        models=["gru"],
+        task="adding",
+        lengths=[4],
+        budget_steps=4,
+        seeds=2,
+        sets=sets,
+        results_dir=tmp_path,
+    )
     lines = []
     result = run_horizon(study, tracker, report=lines.append)
     assert [p.length for p in result.points] == [4] and len(result.points[0].values) == 2

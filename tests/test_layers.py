@@ -20,8 +20,7 @@ ALLOWED = {
     "sweep": {"contract", "data", "tracking", "training"},
     "cli": {"contract", "data", "tracking", "training", "sweep", "extensions"},
 }
-PUBLIC = {"rnnbench", "_api", "nn", "params", "taskkit", "testing",
-          "extensions"}
+PUBLIC = {"rnnbench", "_api", "nn", "params", "taskkit", "testing", "extensions"}
 
 
 def layer_of(path: Path) -> str:
@@ -44,8 +43,9 @@ def imported_layers(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted(p for p in PACKAGE.rglob("*.py")
-                                        if layer_of(p) in ALLOWED), ids=str)
+@pytest.mark.parametrize(
+    "path", sorted(p for p in PACKAGE.rglob("*.py") if layer_of(p) in ALLOWED), ids=str
+)
 def test_no_module_imports_a_higher_layer(path):
     layer = layer_of(path)
     wrong = imported_layers(path) - ALLOWED[layer] - {layer} - PUBLIC
@@ -89,25 +89,47 @@ def test_no_import_cycle_between_modules():
                 elif nxt not in path and nxt > start:  # each cycle once, from its least module
                     stack.append((nxt, [*path, nxt]))
     packages = {m for m in graph if (PACKAGE.parent / m.replace(".", "/") / "__init__.py").exists()}
-    real = [c for c in cycles
-            if not any(c.split(" -> ")[i] in packages for i in range(len(c.split(" -> "))))]
+    real = [
+        c
+        for c in cycles
+        if not any(c.split(" -> ")[i] in packages for i in range(len(c.split(" -> "))))
+    ]
     assert not real, real
 
 
-BUILT_IN_NAMES = {"adding", "copy", "listops", "text-classification", "language-modelling",
-                  "rnn", "birnn", "lstm", "gru", "textrnn", "rcnn", "memnet"}
+BUILT_IN_NAMES = {
+    "adding",
+    "copy",
+    "listops",
+    "text-classification",
+    "language-modelling",
+    "rnn",
+    "birnn",
+    "lstm",
+    "gru",
+    "textrnn",
+    "rcnn",
+    "memnet",
+}
 
 
 def code_strings(tree: ast.AST) -> list[str]:
     """String constants of the code, docstrings left out."""
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
-                                       ast.AsyncFunctionDef))
-                  and node.body and isinstance(node.body[0], ast.Expr)
-                  and isinstance(node.body[0].value, ast.Constant)}
-    return [node.value for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)
-            and id(node) not in docstrings]
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
 
 
 def test_no_core_module_names_a_built_in_plugin():
@@ -115,6 +137,11 @@ def test_no_core_module_names_a_built_in_plugin():
         if path.parent.name == "cli":
             continue  # a command's defaults and help texts may name examples
         strings = code_strings(ast.parse(path.read_text()))
-        named = sorted({s for s in strings if s in BUILT_IN_NAMES
-                        or s.startswith(("rnnbench_models", "rnnbench_tasks"))})
+        named = sorted(
+            {
+                s
+                for s in strings
+                if s in BUILT_IN_NAMES or s.startswith(("rnnbench_models", "rnnbench_tasks"))
+            }
+        )
         assert not named, f"{path.relative_to(PACKAGE)} names {named}"

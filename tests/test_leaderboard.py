@@ -13,27 +13,66 @@ from rnnbench.tracking.leaderboard_format import render
 from rnnbench.tracking.mlflow_tracker import RunRecord
 
 
-def record(model, value, seed, task="adding", metric="mse", mode="min", baseline=0.1694,
-           solved=None, diverged=False, trial="3", hidden="64", start=None):
-    tags = {"rnnbench.task": task, "rnnbench.model": model, "rnnbench.main_metric": metric,
-            "rnnbench.mode": mode, "rnnbench.best_trial": trial, "rnnbench.unit": "MSE",
-            "rnnbench.baseline_name": "predict 1", "rnnbench.diverged": str(diverged)}
+def record(
+    model,
+    value,
+    seed,
+    task="adding",
+    metric="mse",
+    mode="min",
+    baseline=0.1694,
+    solved=None,
+    diverged=False,
+    trial="3",
+    hidden="64",
+    start=None,
+):
+    tags = {
+        "rnnbench.task": task,
+        "rnnbench.model": model,
+        "rnnbench.main_metric": metric,
+        "rnnbench.mode": mode,
+        "rnnbench.best_trial": trial,
+        "rnnbench.unit": "MSE",
+        "rnnbench.baseline_name": "predict 1",
+        "rnnbench.diverged": str(diverged),
+    }
     if solved is not None:
         tags["rnnbench.solved"] = str(solved)
-    metrics = {f"test_{metric}": value, "baseline": baseline, "params": 12_929.0,
-               "steps": 2000.0, "wall_seconds": 21.5, "throughput": 5000.0}
-    params = {"model.hidden_size": hidden, "model.a_very_long_option_name": "x" * 200,
-              "train.lr": "0.003"}
-    return RunRecord(f"{model}-{seed}", f"{task}/{model} seed {seed}", "FINISHED",
-                     seed if start is None else start, tags, params, metrics)
+    metrics = {
+        f"test_{metric}": value,
+        "baseline": baseline,
+        "params": 12_929.0,
+        "steps": 2000.0,
+        "wall_seconds": 21.5,
+        "throughput": 5000.0,
+    }
+    params = {
+        "model.hidden_size": hidden,
+        "model.a_very_long_option_name": "x" * 200,
+        "train.lr": "0.003",
+    }
+    return RunRecord(
+        f"{model}-{seed}",
+        f"{task}/{model} seed {seed}",
+        "FINISHED",
+        seed if start is None else start,
+        tags,
+        params,
+        metrics,
+    )
 
 
 def adding_runs():
     runs = []
-    for seed, (gru, lstm, rnn) in enumerate([(0.0011, 0.0030, 0.1690), (0.0013, 0.0041, 0.1699),
-                                      (0.0009, 0.0025, 0.1688)]):
-        runs += [record("gru", gru, seed, solved=True), record("lstm", lstm, seed, solved=True),
-                 record("rnn", rnn, seed, solved=False)]
+    for seed, (gru, lstm, rnn) in enumerate(
+        [(0.0011, 0.0030, 0.1690), (0.0013, 0.0041, 0.1699), (0.0009, 0.0025, 0.1688)]
+    ):
+        runs += [
+            record("gru", gru, seed, solved=True),
+            record("lstm", lstm, seed, solved=True),
+            record("rnn", rnn, seed, solved=False),
+        ]
     return runs
 
 
@@ -65,7 +104,10 @@ def test_rows_are_ranked_flagged_and_compared():
     rows = build_rows(adding_runs())
     assert [r["model"] for r in rows] == ["gru", "lstm", "rnn"]
     assert [r["rank"] for r in rows] == [1, 2, 3] and [r["winner"] for r in rows] == [
-        True, False, False]
+        True,
+        False,
+        False,
+    ]
     gru, _lstm, rnn = rows
     assert gru["solved"] == "3/3" and rnn["solved"] == "0/3"
     assert gru["vs_baseline"] == "better" and gru["p_vs_baseline"] < 0.001
@@ -90,8 +132,11 @@ def test_only_the_newest_best_trial_counts_and_diverged_seeds_are_flagged():
 
 
 def test_maximised_metrics_rank_highest_first():
-    runs = [record(m, v, s, task="listops", metric="acc", mode="max", baseline=0.127)
-            for s in range(2) for m, v in (("rnn", 0.20 + s / 100), ("rcnn", 0.35 + s / 100))]
+    runs = [
+        record(m, v, s, task="listops", metric="acc", mode="max", baseline=0.127)
+        for s in range(2)
+        for m, v in (("rnn", 0.20 + s / 100), ("rcnn", 0.35 + s / 100))
+    ]
     rows = build_rows(runs)
     assert [r["model"] for r in rows] == ["rcnn", "rnn"] and rows[0]["winner"]
     assert "test_acc ↑" in render(rows, "table")
@@ -138,8 +183,11 @@ def test_chart_uses_a_log_axis_when_the_winner_is_near_zero(tmp_path):
     assert not log_axis([0.0, 0.2])  # a zero cannot go on a log axis
 
     files = write_outputs(build_rows(adding_runs()), tmp_path, "default")
-    assert [f.name for f in files] == ["leaderboard.csv", "leaderboard.md",
-                                       "leaderboard-adding.png"]
+    assert [f.name for f in files] == [
+        "leaderboard.csv",
+        "leaderboard.md",
+        "leaderboard-adding.png",
+    ]
     assert matplotlib.image.imread(files[2]).shape[1] > 400
 
 
@@ -155,10 +203,17 @@ def test_a_budgeted_sweep_shows_the_budgeted_count_and_says_so():
     runs = []
     for seed in range(2):
         run = record("lstm", 0.001 + seed / 1000, seed)
-        runs.append(RunRecord(run.run_id, run.name, run.status, run.start_time, run.tags,
-                              {**run.params, "train.param_budget": "12000",
-                               "train.budget_counts": "recurrent"},
-                              {**run.metrics, "budget_params": 12084.0}))
+        runs.append(
+            RunRecord(
+                run.run_id,
+                run.name,
+                run.status,
+                run.start_time,
+                run.tags,
+                {**run.params, "train.param_budget": "12000", "train.budget_counts": "recurrent"},
+                {**run.metrics, "budget_params": 12084.0},
+            )
+        )
     rows = build_rows(runs)
     assert rows[0]["budget_params"] == 12084 and rows[0]["params"] == 12929
     text = render(rows, "table")

@@ -18,12 +18,20 @@ from rnnbench.training.runner import prepare
 def prepared(tmp_path, **task):
     text = "".join(f"line {i % 7} of the {i % 5} text {i % 3}\n" for i in range(300))
     (tmp_path / "lm.txt").write_text(text)
-    sets = {"task": {"dataset": str(tmp_path / "lm.txt"), "bptt": 7, "cache": False,
-                     "level": "word", **task},
-            "model": {"hidden_size": 12, "embedding_dim": 6, "num_layers": 2},
-            "train": {"batch_size": 4, "progress": False}}
-    return prepare(build_run_config(get_registry(), "lstm", "language-modelling", sets),
-                   get_registry())
+    sets = {
+        "task": {
+            "dataset": str(tmp_path / "lm.txt"),
+            "bptt": 7,
+            "cache": False,
+            "level": "word",
+            **task,
+        },
+        "model": {"hidden_size": 12, "embedding_dim": 6, "num_layers": 2},
+        "train": {"batch_size": 4, "progress": False},
+    }
+    return prepare(
+        build_run_config(get_registry(), "lstm", "language-modelling", sets), get_registry()
+    )
 
 
 def test_evaluation_streams_follow_eval_batch_size(tmp_path):
@@ -48,16 +56,24 @@ def test_windowed_test_loss_equals_reading_each_stream_whole(tmp_path):
         inputs, target = streams[:, :-1], streams[:, 1:]
         lengths = torch.full((3,), inputs.shape[1])
         prediction, _ = system(inputs, lengths)  # one piece: no windows, no detaching
-        whole = F.cross_entropy(prediction.reshape(-1, prediction.shape[-1]),
-                                target.reshape(-1)).item()
+        whole = F.cross_entropy(
+            prediction.reshape(-1, prediction.shape[-1]), target.reshape(-1)
+        ).item()
     assert out["test_loss"] == pytest.approx(whole, rel=1e-5)
 
 
 def test_leaderboard_caption_states_the_convention():
     from rnnbench.tracking.leaderboard_format import title
 
-    row = {"task": "language-modelling", "metric": "test_loss", "unit": "nats/word",
-           "direction": "lower", "baseline": None, "baseline_name": "",
-           "evaluation": "test: state carried through the whole test stream, 10 streams, bptt 35"}
-    assert title([row]).endswith("; test: state carried through the whole test stream, "
-                                 "10 streams, bptt 35")
+    row = {
+        "task": "language-modelling",
+        "metric": "test_loss",
+        "unit": "nats/word",
+        "direction": "lower",
+        "baseline": None,
+        "baseline_name": "",
+        "evaluation": "test: state carried through the whole test stream, 10 streams, bptt 35",
+    }
+    assert title([row]).endswith(
+        "; test: state carried through the whole test stream, 10 streams, bptt 35"
+    )

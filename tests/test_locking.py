@@ -20,19 +20,26 @@ MARIADB = MYSQL.replace("mysql+pymysql://", "mariadb+pymysql://", 1)
 
 
 def url_for(backend, tmp_path):
-    return {"sqlite": f"sqlite:///{tmp_path / 'optuna.db'}", "postgresql": PG,
-            "mysql": MYSQL, "mariadb": MARIADB}[backend]
+    return {
+        "sqlite": f"sqlite:///{tmp_path / 'optuna.db'}",
+        "postgresql": PG,
+        "mysql": MYSQL,
+        "mariadb": MARIADB,
+    }[backend]
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("mssql+pyodbc://sa@127.0.0.1/db", "unsupported storage scheme 'mssql'"),
-    ("oracle://scott@127.0.0.1/db", "unsupported storage scheme 'oracle'"),
-    ("postgres://root@127.0.0.1/db", "unsupported storage scheme 'postgres'"),
-    ("results/optuna.db", "unsupported storage scheme 'results/optuna.db'"),
-    ("sqlite://", "an SQLite storage needs a file"),
-    ("sqlite:///:memory:", "an SQLite storage needs a file"),
-    ("mysql://root@127.0.0.1/test", "database driver missing"),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("mssql+pyodbc://sa@127.0.0.1/db", "unsupported storage scheme 'mssql'"),
+        ("oracle://scott@127.0.0.1/db", "unsupported storage scheme 'oracle'"),
+        ("postgres://root@127.0.0.1/db", "unsupported storage scheme 'postgres'"),
+        ("results/optuna.db", "unsupported storage scheme 'results/optuna.db'"),
+        ("sqlite://", "an SQLite storage needs a file"),
+        ("sqlite:///:memory:", "an SQLite storage needs a file"),
+        ("mysql://root@127.0.0.1/test", "database driver missing"),
+    ],
+)
 def test_unusable_storage_urls_are_refused_in_one_line(tmp_path, url, expected, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError) as error:
@@ -45,8 +52,9 @@ def test_unusable_storage_urls_are_refused_in_one_line(tmp_path, url, expected, 
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
-@pytest.mark.parametrize("url", ["sqlite:///results/optuna.db", "sqlite:////tmp/optuna.db",
-                                 MYSQL, MARIADB, PG])
+@pytest.mark.parametrize(
+    "url", ["sqlite:///results/optuna.db", "sqlite:////tmp/optuna.db", MYSQL, MARIADB, PG]
+)
 def test_supported_storage_urls_pass_the_check(url):
     check_storage_url(url)
 
@@ -100,8 +108,10 @@ def test_get_lock_answering_null_is_an_error_not_a_held_lock():
     waiter.start()
     admin = create_engine(MYSQL).connect()
     try:
-        query = text("SELECT id FROM information_schema.processlist "
-                     "WHERE info LIKE 'SELECT GET_LOCK(%' AND id <> CONNECTION_ID()")
+        query = text(
+            "SELECT id FROM information_schema.processlist "
+            "WHERE info LIKE 'SELECT GET_LOCK(%' AND id <> CONNECTION_ID()"
+        )
         deadline = time.monotonic() + 10
         while not (ids := admin.execute(query).scalars().all()) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -120,11 +130,15 @@ def test_a_lock_lost_with_its_connection_is_an_error_at_release(backend, tmp_pat
     url, name = url_for(backend, tmp_path), f"lost-{uuid.uuid4().hex}"
     lock = StorageLock(url, name)
     lock.acquire()
-    own = lock._connection.execute(text(
-        "SELECT pg_backend_pid()" if backend == "postgresql" else "SELECT CONNECTION_ID()")).scalar()
+    own = lock._connection.execute(
+        text("SELECT pg_backend_pid()" if backend == "postgresql" else "SELECT CONNECTION_ID()")
+    ).scalar()
     with create_engine(url).connect() as admin:
-        admin.execute(text(f"SELECT pg_terminate_backend({own})" if backend == "postgresql"
-                           else f"KILL {own}"))
+        admin.execute(
+            text(
+                f"SELECT pg_terminate_backend({own})" if backend == "postgresql" else f"KILL {own}"
+            )
+        )
     with pytest.raises(LockError, match="was not held at release"):
         lock.release()
     assert lock.acquire(blocking=False)  # usable again on a fresh connection

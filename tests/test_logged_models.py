@@ -29,8 +29,16 @@ def test_final_seeds_log_models_and_generate_restores_from_the_store(cli, tmp_pa
     corpus.write_text(TEXT)
     (tmp_path / "s.yaml").write_text(textwrap.dedent(SWEEP).format(corpus=corpus))
     results = tmp_path / "results"
-    code, out, err = cli("sweep", "--config", str(tmp_path / "s.yaml"), "--models", "lstm",
-                         "--results-dir", str(results), "--json")
+    code, out, err = cli(
+        "sweep",
+        "--config",
+        str(tmp_path / "s.yaml"),
+        "--models",
+        "lstm",
+        "--results-dir",
+        str(results),
+        "--json",
+    )
     assert code == 0, err
     run_id = json.loads(out.strip().splitlines()[-1])["pairs"][0]["finals"][0]["mlflow_run_id"]
 
@@ -38,18 +46,36 @@ def test_final_seeds_log_models_and_generate_restores_from_the_store(cli, tmp_pa
     experiment = client.get_experiment_by_name("rnnbench").experiment_id
     models = client.search_logged_models([experiment])
     assert [(m.name, m.source_run_id, str(m.status)) for m in models] == [
-        ("language-modelling-lstm-seed0", run_id, "READY")]
+        ("language-modelling-lstm-seed0", run_id, "READY")
+    ]
     assert {m.key for m in models[0].metrics} >= {"test_loss"}
-    assert {m.key: m.value for m in models[0].metrics}["test_loss"] == \
-        client.get_run(run_id).data.metrics["test_loss"]
+    assert {m.key: m.value for m in models[0].metrics}["test_loss"] == client.get_run(
+        run_id
+    ).data.metrics["test_loss"]
 
     shutil.rmtree(results / "runs")  # only the tracking store is left
-    code, out, err = cli("generate", "--run", run_id, "--results-dir", str(results),
-                         "--length", "40", "--prime", "hail")
+    code, out, err = cli(
+        "generate",
+        "--run",
+        run_id,
+        "--results-dir",
+        str(results),
+        "--length",
+        "40",
+        "--prime",
+        "hail",
+    )
     assert code == 0, err
     assert out.startswith("hail") and len(out) > 20
-    code, out, err = cli("export-embeddings", "--run", run_id, "--results-dir", str(results),
-                         str(tmp_path / "vectors.txt"), "--json")
+    code, out, err = cli(
+        "export-embeddings",
+        "--run",
+        run_id,
+        "--results-dir",
+        str(results),
+        str(tmp_path / "vectors.txt"),
+        "--json",
+    )
     assert code == 0, err
     assert json.loads(out)["dim"] == 8  # embedding_dim of the sweep's lstm
     assert (tmp_path / "vectors.txt").read_text().splitlines()[0].split()[1] == "8"

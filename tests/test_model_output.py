@@ -30,7 +30,9 @@ def test_hidden_from_an_old_plugin_warns_and_is_dropped():
 
 def test_no_builtin_model_passes_the_deprecated_field():
     registry = get_registry()
-    builtins = [name for name, (_, src) in registry.models.items() if src.distribution == "rnnbench"]
+    builtins = [
+        name for name, (_, src) in registry.models.items() if src.distribution == "rnnbench"
+    ]
     assert builtins
     for name in builtins:
         spec = registry.model(name)
@@ -38,8 +40,13 @@ def test_no_builtin_model_passes_the_deprecated_field():
         small = {k: v for k, v in {"hidden_size": 4, "embedding_dim": 4}.items() if k in defaults}
         for kind in sorted(spec.inputs):
             for output in sorted(spec.outputs - {"seq2seq"}):  # seq2seq: test_seq2seq.py
-                context = ModelContext(input_kind=kind, output=output, vocab_size=7, padding_idx=0,
-                                       feature_size=3 if kind == "features" else None)
+                context = ModelContext(
+                    input_kind=kind,
+                    output=output,
+                    vocab_size=7,
+                    padding_idx=0,
+                    feature_size=3 if kind == "features" else None,
+                )
                 model = spec.builder(context, **{**defaults, **small})
                 inputs = torch.ones(2, 5, 3) if kind == "features" else torch.ones(2, 5).long()
                 with warnings.catch_warnings():

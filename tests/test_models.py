@@ -12,22 +12,40 @@ from rnnbench.testing import check_model_spec
 SMALL = {"hidden_size": 8, "embedding_dim": 6, "context_size": 5}
 
 VARIANTS = [
-    ("rnn", {}), ("rnn", {"nonlinearity": "relu", "num_layers": 2}), ("birnn", {}),
-    ("lstm", {}), ("lstm", {"bidirectional": True, "num_layers": 2}),
-    ("lstm", {"variant": "peephole"}), ("lstm", {"variant": "coupled", "num_layers": 2}),
+    ("rnn", {}),
+    ("rnn", {"nonlinearity": "relu", "num_layers": 2}),
+    ("birnn", {}),
+    ("lstm", {}),
+    ("lstm", {"bidirectional": True, "num_layers": 2}),
+    ("lstm", {"variant": "peephole"}),
+    ("lstm", {"variant": "coupled", "num_layers": 2}),
     ("lstm", {"variant": "peephole", "bidirectional": True}),
-    ("gru", {}), ("gru", {"bidirectional": True}), ("textrnn", {}), ("rcnn", {}),
-    ("rcnn", {"cell": "lstm"}), ("memnet", {"hops": 2, "memory_size": 6, "window": 3}),
+    ("gru", {}),
+    ("gru", {"bidirectional": True}),
+    ("textrnn", {}),
+    ("rcnn", {}),
+    ("rcnn", {"cell": "lstm"}),
+    ("memnet", {"hops": 2, "memory_size": 6, "window": 3}),
     ("memnet", {"linear_start_steps": 10}),
     *(("lstm", {"variant": v}) for v in ("np", "nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr")),
-    ("lstm", {"variant": "fgr", "num_layers": 2}), ("lstm", {"variant": "nig", "bidirectional": True}),
-    ("rnn", {"nonlinearity": "relu", "init": "identity"}), ("birnn", {"init": "orthogonal"}),
-    ("gru", {"init": "orthogonal", "init_scale": 2.0}), ("lstm", {"init": "orthogonal"}),
-    ("ln-lstm", {}), ("ln-lstm", {"num_layers": 2, "init": "orthogonal"}), ("ln-gru", {}),
-    ("bn-lstm", {}), ("bn-lstm", {"num_layers": 2}),
-    ("seq2seq", {}), ("seq2seq-attn", {"attention": "luong", "bidirectional": True}),
-    ("recnn", {}), ("treelstm", {}), ("treelstm", {"variant": "childsum"}),  # tree contract
-    ("awd-lstm", {"num_layers": 2}), ("awd-lstm", {"cell": "gru", "last_layer_embedding": False}),
+    ("lstm", {"variant": "fgr", "num_layers": 2}),
+    ("lstm", {"variant": "nig", "bidirectional": True}),
+    ("rnn", {"nonlinearity": "relu", "init": "identity"}),
+    ("birnn", {"init": "orthogonal"}),
+    ("gru", {"init": "orthogonal", "init_scale": 2.0}),
+    ("lstm", {"init": "orthogonal"}),
+    ("ln-lstm", {}),
+    ("ln-lstm", {"num_layers": 2, "init": "orthogonal"}),
+    ("ln-gru", {}),
+    ("bn-lstm", {}),
+    ("bn-lstm", {"num_layers": 2}),
+    ("seq2seq", {}),
+    ("seq2seq-attn", {"attention": "luong", "bidirectional": True}),
+    ("recnn", {}),
+    ("treelstm", {}),
+    ("treelstm", {"variant": "childsum"}),  # tree contract
+    ("awd-lstm", {"num_layers": 2}),
+    ("awd-lstm", {"cell": "gru", "last_layer_embedding": False}),
 ]
 
 
@@ -88,13 +106,13 @@ def _gate_step(variant, layer, x, h, c):
     pre = x @ W.T + b + h @ U.T
     sig, tanh = torch.sigmoid, torch.tanh
     if variant == "peephole":
-        zi, zf, zg, zo = (pre[:, k * H:(k + 1) * H] for k in range(4))
+        zi, zf, zg, zo = (pre[:, k * H : (k + 1) * H] for k in range(4))
         p_i, p_f, p_o = layer.peep
         i, f = sig(zi + p_i * c), sig(zf + p_f * c)
         c_new = f * c + i * tanh(zg)
         o = sig(zo + p_o * c_new)
     else:
-        zf, zg, zo = (pre[:, k * H:(k + 1) * H] for k in range(3))
+        zf, zg, zo = (pre[:, k * H : (k + 1) * H] for k in range(3))
         f = sig(zf)
         c_new = f * c + (1 - f) * tanh(zg)
         o = sig(zo)
@@ -133,7 +151,7 @@ def test_forget_bias_initialisation():
     model = spec.builder(ctx, **hp)
     H = hp["hidden_size"]
     b = model.rnn.bias_ih_l0 + model.rnn.bias_hh_l0
-    assert torch.allclose(b[H:2 * H], torch.ones(H))
+    assert torch.allclose(b[H : 2 * H], torch.ones(H))
     coupled = spec.builder(ctx, **{**hp, "variant": "coupled"})
     assert torch.allclose(coupled.layers[0][0].input_proj.bias[:H], torch.ones(H))
 
@@ -147,7 +165,7 @@ def test_rcnn_pools_the_max_of_the_latent_vectors_over_real_positions():
     pooled = model(tokens, lengths).pooled
     for b in range(3):
         n = int(lengths[b])
-        e = model.encoder(tokens[b:b + 1, :n])  # (1, n, E)
+        e = model.encoder(tokens[b : b + 1, :n])  # (1, n, E)
         out, _ = model.contexts(e)  # unpadded run of this sequence alone
         C = model.context_size
         fwd, bwd = out[..., :C], out[..., C:]

@@ -13,8 +13,16 @@ from rnnbench.contract.registry import get_registry
 from rnnbench.testing import check_task_spec
 
 WORDS = ["red", "green", "blue", "big", "small", "cat", "dog", "bird"]
-FRENCH = {"red": "rouge", "green": "vert", "blue": "bleu", "big": "grand", "small": "petit",
-          "cat": "chat", "dog": "chien", "bird": "oiseau"}
+FRENCH = {
+    "red": "rouge",
+    "green": "vert",
+    "blue": "bleu",
+    "big": "grand",
+    "small": "petit",
+    "cat": "chat",
+    "dog": "chien",
+    "bird": "oiseau",
+}
 
 
 def pairs(n: int) -> list[tuple[str, str]]:
@@ -34,9 +42,16 @@ def tsv(tmp_path):
 
 def test_parallel_text_keeps_the_task_contract(tsv, tmp_path):
     spec = get_registry().task("parallel-text")
-    check_task_spec(spec, {"dataset": str(tsv)}, bad_options=[
-        {"dataset": str(tmp_path / "missing.tsv")}, {"dataset": ""},
-        {"dataset": str(tsv), "source_file": str(tsv)}, {"dataset": str(tsv), "beam": 0}])
+    check_task_spec(
+        spec,
+        {"dataset": str(tsv)},
+        bad_options=[
+            {"dataset": str(tmp_path / "missing.tsv")},
+            {"dataset": ""},
+            {"dataset": str(tsv), "source_file": str(tsv)},
+            {"dataset": str(tsv), "beam": 0},
+        ],
+    )
     check_task_spec(spec, {"dataset": str(tsv), "level": "char"})
 
 
@@ -61,15 +76,18 @@ def test_aligned_files_give_the_same_pairs_as_the_tsv(tsv, tmp_path):
     assert 0.0 <= a.baseline() < 0.2  # English copied as French shares no word
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("a b\tx y\nno tab here\n", "line 2: expected source<TAB>target, found no tab"),
-    ("a\tb\tc\n", "line 1: expected source<TAB>target, found 2 tabs"),
-    ("", "file is empty"),
-    ("\n\n", "file is empty"),
-    ("a\tx\n\tz\n", "line 2: the source side is empty"),
-    ("a\tx\nb\t  \n", "line 2: the target side is empty"),
-    ("a\tx\nb\ty\n", "2 pairs are too few to carve validation and test splits"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("a b\tx y\nno tab here\n", "line 2: expected source<TAB>target, found no tab"),
+        ("a\tb\tc\n", "line 1: expected source<TAB>target, found 2 tabs"),
+        ("", "file is empty"),
+        ("\n\n", "file is empty"),
+        ("a\tx\n\tz\n", "line 2: the source side is empty"),
+        ("a\tx\nb\t  \n", "line 2: the target side is empty"),
+        ("a\tx\nb\ty\n", "2 pairs are too few to carve validation and test splits"),
+    ],
+)
 def test_bad_tsv_files_are_one_line_errors_with_file_and_line(tmp_path, content, message):
     path = tmp_path / "bad.tsv"
     path.write_text(content)
@@ -85,20 +103,47 @@ def test_misaligned_files_are_one_line_errors(tmp_path, cli):
     (tmp_path / "src.txt").write_text("a\nb\nc\n")
     (tmp_path / "tgt.txt").write_text("x\ny\n")
     (tmp_path / "gap.txt").write_text("x\n\nz\n")
-    for target, message in (("tgt.txt", "has 3 lines, task.target_file"),
-                            ("gap.txt", "gap.txt line 2: blank, but its aligned line is not")):
-        code, _out, err = cli("run", "--model", "seq2seq", "--task", "parallel-text",
-                             "--set", f"task.source_file={tmp_path / 'src.txt'}",
-                             "--set", f"task.target_file={tmp_path / target}", "--no-track")
+    for target, message in (
+        ("tgt.txt", "has 3 lines, task.target_file"),
+        ("gap.txt", "gap.txt line 2: blank, but its aligned line is not"),
+    ):
+        code, _out, err = cli(
+            "run",
+            "--model",
+            "seq2seq",
+            "--task",
+            "parallel-text",
+            "--set",
+            f"task.source_file={tmp_path / 'src.txt'}",
+            "--set",
+            f"task.target_file={tmp_path / target}",
+            "--no-track",
+        )
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_a_run_reports_bleu_and_cer_of_decoding(cli, tsv, tmp_path):
-    code, out, err = cli("run", "--model", "seq2seq-attn", "--task", "parallel-text",
-                         "--set", f"task.dataset={tsv}", "--set", "model.hidden_size=16",
-                         "--set", "model.embedding_dim=8", "--set", "train.progress=false",
-                         "--max-epochs", "2", "--no-track", "--json",
-                         "--results-dir", str(tmp_path / "r"))
+    code, out, err = cli(
+        "run",
+        "--model",
+        "seq2seq-attn",
+        "--task",
+        "parallel-text",
+        "--set",
+        f"task.dataset={tsv}",
+        "--set",
+        "model.hidden_size=16",
+        "--set",
+        "model.embedding_dim=8",
+        "--set",
+        "train.progress=false",
+        "--max-epochs",
+        "2",
+        "--no-track",
+        "--json",
+        "--results-dir",
+        str(tmp_path / "r"),
+    )
     assert code == 0, err
     metrics = json.loads(out.strip().splitlines()[-1])["metrics"]
     assert 0.0 <= metrics["test_bleu"] <= 1.0 and metrics["test_cer"] >= 0.0
@@ -113,8 +158,9 @@ def _split_folder(tmp_path, test_lines: str):
     (folder / "validation.tsv").write_text(lines)
     (folder / "test.tsv").write_text(test_lines)
     spec = get_registry().task("parallel-text")
-    task = spec.factory(spec.options.resolve({"dataset": str(folder), "max_length": 3},
-                                             "task"), 8, 0)
+    task = spec.factory(
+        spec.options.resolve({"dataset": str(folder), "max_length": 3}, "task"), 8, 0
+    )
     task.prepare()
     return task
 

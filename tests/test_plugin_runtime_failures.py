@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-FAILING_TASK = '''
+FAILING_TASK = """
 import torch
 import rnnbench
 from rnnbench.taskkit import Classification, SyntheticTask, size_options
@@ -52,28 +52,39 @@ def register_tasks(register):
         name="bits", factory=Bits, input_kind="tokens", output="pooled",
         options=rnnbench.ParamSet(size_options(4, "T", 64, 32, 32)), monitor="val_acc",
         mode="max", main_metric="acc", synthetic=True))
-'''
+"""
 
 LABEL = "task 'bits' (plugin bits-plugin 0.5, entry point 'bits')"
 CASES = {
     "factory": f"{LABEL}: its factory raised ValueError: kaput in the factory",
     "prepare": f"{LABEL}: Task.prepare() raised KeyError: 'no such column'",
     "datamodule": f"{LABEL}: its data module (first validation batch) raised OSError: the "
-                  "loader cannot open its shard",
+    "loader cannot open its shard",
 }
 
 
 def _install(fake_plugin, where):
-    fake_plugin(FAILING_TASK.format(where=where), dist="bits-plugin", version="0.5",
-                entry_point="bits")
+    fake_plugin(
+        FAILING_TASK.format(where=where), dist="bits-plugin", version="0.5", entry_point="bits"
+    )
 
 
 @pytest.mark.parametrize("where", sorted(CASES))
 def test_run_names_the_task_plugin_in_one_line(fake_plugin, cli, tmp_path, where):
     _install(fake_plugin, where)
-    status, out, err = cli("run", "--model", "gru", "--task", "bits", "--set",
-                           "model.hidden_size=8", "--set", "train.progress=false",
-                           "--results-dir", str(tmp_path / "r"))
+    status, out, err = cli(
+        "run",
+        "--model",
+        "gru",
+        "--task",
+        "bits",
+        "--set",
+        "model.hidden_size=8",
+        "--set",
+        "train.progress=false",
+        "--results-dir",
+        str(tmp_path / "r"),
+    )
     assert status == 2 and out == ""
     assert err.splitlines() == [f"rnnbench: error: {CASES[where]}"]
     assert not (tmp_path / "r").exists()  # nothing written
@@ -110,14 +121,14 @@ model_params:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("where", ["factory", "datamodule"])
-def test_sweep_stops_a_failing_pair_after_one_line_and_goes_on(fake_plugin, cli, tmp_path,
-                                                               where):
+def test_sweep_stops_a_failing_pair_after_one_line_and_goes_on(fake_plugin, cli, tmp_path, where):
     _install(fake_plugin, where)
     config = tmp_path / "sweep.yaml"
     config.write_text(SWEEP)
     results = tmp_path / "results"
-    status, out, err = cli("sweep", "--config", str(config), "--results-dir", str(results),
-                           "--json")
+    status, out, err = cli(
+        "sweep", "--config", str(config), "--results-dir", str(results), "--json"
+    )
     assert status == 0, err
     assert "Traceback" not in err and "[W " not in err  # Optuna's block is gone
     failing = [line for line in err.splitlines() if "bits" in line and "fail" in line]
@@ -130,8 +141,9 @@ def test_sweep_stops_a_failing_pair_after_one_line_and_goes_on(fake_plugin, cli,
     summary = json.loads(out.strip().splitlines()[-1])
     by_task = {p["task"]: p for p in summary["pairs"]}
     assert by_task["bits"]["trials"]["fail"] == 1  # stopped after the first failure
-    assert by_task["bits"]["note"].startswith("not on the leaderboard: trial 0 failed before "
-                                              "training")
+    assert by_task["bits"]["note"].startswith(
+        "not on the leaderboard: trial 0 failed before training"
+    )
     assert [r["task"] for r in summary["leaderboard"]] == ["adding"]  # the sweep went on
     board = (results / "sweeps" / "tiny" / "leaderboard.md").read_text()
     assert "Pairs missing from the leaderboard" in board and "gru on bits" in board

@@ -9,7 +9,7 @@ from rnnbench.contract import hookspecs
 from rnnbench.contract.errors import PluginError
 from rnnbench.contract.registry import get_registry
 
-THIRD_PARTY = '''
+THIRD_PARTY = """
 import rnnbench
 from rnnbench.nn import FusedRecurrent
 
@@ -23,12 +23,13 @@ def register_models(register):
         name="tiny-gru", builder=build,
         params=rnnbench.ParamSet((rnnbench.Param("hidden_size", int, 8, minimum=1),)),
         description="a third-party model"))
-'''
+"""
 
 
 def test_every_hook_is_documented_with_its_arguments():
-    hooks = [f for name, f in vars(hookspecs).items()
-             if callable(f) and hasattr(f, "rnnbench_spec")]
+    hooks = [
+        f for name, f in vars(hookspecs).items() if callable(f) and hasattr(f, "rnnbench_spec")
+    ]
     assert {f.__name__ for f in hooks} >= {"register_models", "register_tasks"}
     for hook in hooks:
         doc = inspect.getdoc(hook)
@@ -52,7 +53,11 @@ def test_third_party_plugin_is_discovered_with_its_distribution(fake_plugin, cli
     assert code == 0, err
     listing = json.loads(out.strip().splitlines()[-1])
     tiny = next(m for m in listing["models"] if m["name"] == "tiny-gru")
-    assert (tiny["distribution"], tiny["version"], tiny["entry_point"]) == ("rnnbench-tiny", "0.4.2", "tiny")
+    assert (tiny["distribution"], tiny["version"], tiny["entry_point"]) == (
+        "rnnbench-tiny",
+        "0.4.2",
+        "tiny",
+    )
     assert any(m["name"] == "lstm" for m in listing["models"])
 
 
@@ -64,7 +69,9 @@ def test_third_party_model_passes_the_contract_check(fake_plugin):
 
 
 def test_broken_plugin_is_reported_in_one_line_and_the_rest_works(fake_plugin, cli):
-    fake_plugin("import not_a_module_anywhere\n", dist="broken-plugin", version="9.9", entry_point="broken")
+    fake_plugin(
+        "import not_a_module_anywhere\n", dist="broken-plugin", version="9.9", entry_point="broken"
+    )
     code, out, err = cli("list")
     assert code == 0
     lines = [line for line in err.splitlines() if "broken" in line]
@@ -84,8 +91,12 @@ def test_strict_mode_makes_a_broken_plugin_fatal(fake_plugin, cli, monkeypatch):
 
 
 def test_duplicate_name_is_refused_naming_both_sources(fake_plugin, cli):
-    fake_plugin(THIRD_PARTY.replace('"tiny-gru"', '"lstm"'), dist="dupe-plugin", version="2.0",
-                entry_point="dupe")
+    fake_plugin(
+        THIRD_PARTY.replace('"tiny-gru"', '"lstm"'),
+        dist="dupe-plugin",
+        version="2.0",
+        entry_point="dupe",
+    )
     code, out, err = cli("list", "--json")
     assert code == 0
     assert "duplicate model name 'lstm'" in err
@@ -96,8 +107,11 @@ def test_duplicate_name_is_refused_naming_both_sources(fake_plugin, cli):
 
 
 def test_misspelled_hook_fails_loudly(fake_plugin, monkeypatch):
-    fake_plugin("import rnnbench\n@rnnbench.hookimpl\ndef register_model(register):\n    pass\n",
-                dist="typo-plugin", entry_point="typo")
+    fake_plugin(
+        "import rnnbench\n@rnnbench.hookimpl\ndef register_model(register):\n    pass\n",
+        dist="typo-plugin",
+        entry_point="typo",
+    )
     registry = get_registry(refresh=True)
     assert any("typo-plugin" in p and "register_model" in p for p in registry.problems)
     monkeypatch.setenv("RNNBENCH_STRICT_PLUGINS", "1")
@@ -112,8 +126,11 @@ def test_load_plugins_switch_selects_entry_points(monkeypatch):
 
 
 def test_hook_with_a_wrong_signature_is_reported(fake_plugin):
-    fake_plugin("import rnnbench\n@rnnbench.hookimpl\ndef register_models(add):\n    pass\n",
-                dist="signature-plugin", entry_point="sig")
+    fake_plugin(
+        "import rnnbench\n@rnnbench.hookimpl\ndef register_models(add):\n    pass\n",
+        dist="signature-plugin",
+        entry_point="sig",
+    )
     registry = get_registry(refresh=True)
     assert any("signature-plugin" in p and "register_models" in p for p in registry.problems)
     assert "lstm" in registry.models

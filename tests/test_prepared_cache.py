@@ -43,16 +43,23 @@ def assert_same_splits(a, b):
 def csv_folder(tmp_path):
     folder = tmp_path / "reviews"
     folder.mkdir()
-    (folder / "train.csv").write_text("review,label\n" + "".join(
-        f"{'great fun' if i % 3 else 'dull slow plot'} film {i % 7},{['neg', 'pos'][i % 3 > 0]}\n"
-        for i in range(80)), encoding="utf-8")
-    (folder / "test.csv").write_text("review,label\ngreat film,pos\nslow unknownword,neg\n",
-                                     encoding="utf-8")
+    (folder / "train.csv").write_text(
+        "review,label\n"
+        + "".join(
+            f"{'great fun' if i % 3 else 'dull slow plot'} film {i % 7},{['neg', 'pos'][i % 3 > 0]}\n"
+            for i in range(80)
+        ),
+        encoding="utf-8",
+    )
+    (folder / "test.csv").write_text(
+        "review,label\ngreat film,pos\nslow unknownword,neg\n", encoding="utf-8"
+    )
     return folder
 
 
-def test_text_classification_warm_start_reads_the_cache_and_matches(cache_dir, csv_folder,
-                                                                    monkeypatch):
+def test_text_classification_warm_start_reads_the_cache_and_matches(
+    cache_dir, csv_folder, monkeypatch
+):
     cold = make("text-classification", dataset=csv_folder)
     assert len(entries(cache_dir, "text-classification")) == 1
     forbid_loading(monkeypatch)
@@ -74,8 +81,10 @@ def test_text_classification_key_follows_contents_and_options(cache_dir, csv_fol
     train.write_text(train.read_text(encoding="utf-8") + "brand new words,pos\n", encoding="utf-8")
     t = make("text-classification", dataset=csv_folder)
     assert len(entries(cache_dir, "text-classification")) == 3
-    assert "brand" in t.vocab.stoi and len(t.splits["train"]["target"]) + len(
-        t.splits["validation"]["target"]) == 81
+    assert (
+        "brand" in t.vocab.stoi
+        and len(t.splits["train"]["target"]) + len(t.splits["validation"]["target"]) == 81
+    )
 
 
 def test_disabled_cache_and_bad_data_write_nothing(cache_dir, csv_folder, tmp_path):
@@ -89,8 +98,7 @@ def test_disabled_cache_and_bad_data_write_nothing(cache_dir, csv_folder, tmp_pa
     assert entries(cache_dir, "text-classification") == []
 
 
-def test_language_model_warm_start_reads_the_cache_and_matches(cache_dir, tmp_path,
-                                                                monkeypatch):
+def test_language_model_warm_start_reads_the_cache_and_matches(cache_dir, tmp_path, monkeypatch):
     path = tmp_path / "input.txt"
     path.write_text("to be or not to be, that is the question\n" * 40, encoding="utf-8")
     cold = make("language-modelling", dataset=path, bptt=8)
@@ -154,8 +162,11 @@ def test_hub_datasets_are_keyed_by_their_fingerprints(cache_dir, csv_folder, mon
     from rnnbench_tasks.text_classification import TextClassificationTask
 
     files = {"train": csv_folder / "train.csv", "test": csv_folder / "test.csv"}
-    monkeypatch.setattr(rnnbench.data.files, "load_hub",  # as if downloaded from the hub
-                        lambda name, config, option: rnnbench.data.files.load_local(files))
+    monkeypatch.setattr(
+        rnnbench.data.files,
+        "load_hub",  # as if downloaded from the hub
+        lambda name, config, option: rnnbench.data.files.load_local(files),
+    )
     cold = make("text-classification", dataset="someone/reviews")
     assert len(entries(cache_dir, "text-classification")) == 1
 

@@ -8,8 +8,17 @@ from rnnbench.training.progress import clock
 
 
 def test_run_json_reports_progress_on_stderr_and_the_result_last_on_stdout(cli, tmp_path):
-    code, out, err = cli("run", "--model", "gru", "--task", "adding", *TINY, "--json",
-                         "--results-dir", str(tmp_path / "results"))
+    code, out, err = cli(
+        "run",
+        "--model",
+        "gru",
+        "--task",
+        "adding",
+        *TINY,
+        "--json",
+        "--results-dir",
+        str(tmp_path / "results"),
+    )
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
     assert result["model"] == "gru"
@@ -26,15 +35,34 @@ def test_clock():
 
 def test_a_run_without_tracking_writes_no_database(cli, tmp_path):
     results = tmp_path / "results"
-    code, out, err = cli("run", "--model", "gru", "--task", "adding", *TINY, "--no-track",
-                         "--json", "--results-dir", str(results))
+    code, out, err = cli(
+        "run",
+        "--model",
+        "gru",
+        "--task",
+        "adding",
+        *TINY,
+        "--no-track",
+        "--json",
+        "--results-dir",
+        str(results),
+    )
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
     assert result["metrics"]["test_mse"] > 0
     assert not (results / "mlflow.db").exists()
     assert (results / "runs" / result["mlflow_run_id"] / "result.json").exists()
-    code, _, err = cli("run", "--model", "gru", "--task", "adding", "--no-track", "--resume",
-                       "--results-dir", str(tmp_path / "other"))
+    code, _, err = cli(
+        "run",
+        "--model",
+        "gru",
+        "--task",
+        "adding",
+        "--no-track",
+        "--resume",
+        "--results-dir",
+        str(tmp_path / "other"),
+    )
     assert code == 2 and "cannot be used with --no-track" in err
 
 
@@ -43,8 +71,9 @@ def test_the_memory_tracker_answers_like_the_mlflow_one():
 
     tracker = MemoryTracker()
     parent = tracker.start_run("sweep s", {"rnnbench.role": "sweep"})
-    child = tracker.start_run("adding/gru seed 0", {"rnnbench.phase": "final"}, {"lr": 0.1},
-                              parent_run_id=parent)
+    child = tracker.start_run(
+        "adding/gru seed 0", {"rnnbench.phase": "final"}, {"lr": 0.1}, parent_run_id=parent
+    )
     tracker.log_metrics(child, {"test_mse": 0.5})
     tracker.log_metrics(child, {"test_mse": 0.25}, step=1)
     tracker.end_run(child)

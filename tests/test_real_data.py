@@ -10,8 +10,9 @@ pytestmark = pytest.mark.slow  # trains end to end (see pyproject markers)
 
 def make(task, **options):
     spec = get_registry().task(task)
-    t = spec.factory(spec.options.resolve({k: str(v) for k, v in options.items()}, "task"),
-                     batch_size=64, seed=0)
+    t = spec.factory(
+        spec.options.resolve({k: str(v) for k, v in options.items()}, "task"), batch_size=64, seed=0
+    )
     t.prepare()
     return t
 

@@ -16,12 +16,19 @@ def test_ctcp_reference_file_loads_and_validates():
     assert config.models == ["textrnn", "rcnn"] and config.n_trials == 0
     t = config.train
     assert (t["lr"], t["batch_size"], t["optimizer"], t["max_epochs"]) == (1e-3, 128, "adam", 10)
-    assert (t["val_check_interval"], t["patience_batches"], t["clip_algorithm"]) == (100, 1000,
-                                                                                      "none")
+    assert (t["val_check_interval"], t["patience_batches"], t["clip_algorithm"]) == (
+        100,
+        1000,
+        "none",
+    )
     task = config.task_options["text-classification"]
     assert (task["tokenizer"], task["max_length"], task["vocab_size"]) == ("char", 32, 10002)
-    assert config.model_params["textrnn"] == {"embedding_dim": 300, "hidden_size": 128,
-                                              "num_layers": 2, "dropout": 0.5}
+    assert config.model_params["textrnn"] == {
+        "embedding_dim": 300,
+        "hidden_size": 128,
+        "num_layers": 2,
+        "dropout": 0.5,
+    }
     assert config.model_params["rcnn"]["cell"] == "lstm"
 
 
@@ -35,13 +42,26 @@ def test_validation_every_n_batches_and_patience_in_batches(tmp_path):
     rows = "".join(f"{'good' if i % 2 else 'bad'} film\t{i % 2}\n" for i in range(32))
     for split in ("train", "dev", "test"):
         (folder / f"{split}.tsv").write_text("sentence\tlabel\n" + rows)
-    sets = parse_sets([f"task.dataset={folder}", "train.batch_size=4", "train.progress=false",
-                       "model.hidden_size=4", "model.embedding_dim=4", "train.max_epochs=20",
-                       "train.val_check_interval=3", "train.patience_batches=6",
-                       "train.lr=0.05"])
+    sets = parse_sets(
+        [
+            f"task.dataset={folder}",
+            "train.batch_size=4",
+            "train.progress=false",
+            "model.hidden_size=4",
+            "model.embedding_dim=4",
+            "train.max_epochs=20",
+            "train.val_check_interval=3",
+            "train.patience_batches=6",
+            "train.lr=0.05",
+        ]
+    )
     registry = get_registry()
-    prepared = prepare(build_run_config(registry, "textrnn", "text-classification", sets,
-                                        results_dir=tmp_path / "r"), registry)
+    prepared = prepare(
+        build_run_config(
+            registry, "textrnn", "text-classification", sets, results_dir=tmp_path / "r"
+        ),
+        registry,
+    )
     tracker = MemoryTracker()
     result = execute(prepared, registry, tracker)
     steps = [step for step, _ in tracker.runs[result.mlflow_run_id].history["val_acc"]]

@@ -33,6 +33,7 @@ def by_hand(module):
 
 # --- 1. initialisation ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["rnn", "birnn"])
 def test_identity_init_is_the_irnn(name):
     model = build(name, init="identity", init_scale=0.5, num_layers=2, nonlinearity="relu")
@@ -46,14 +47,18 @@ def test_identity_init_is_the_irnn(name):
     assert weights["weight_ih_l0"].abs().sum() > 0  # the input weights keep torch's draw
 
 
-@pytest.mark.parametrize(("name", "blocks", "weight"), [
-    ("rnn", 1, lambda m: m.rnn.weight_hh_l0), ("gru", 3, lambda m: m.rnn.weight_hh_l0),
-    ("lstm", 4, lambda m: m.rnn.weight_hh_l0),
-    ("lstm-peephole", 4, lambda m: m.layers[0][0].recurrent.weight),
-    ("ln-lstm", 4, lambda m: m.layers[0][0].recurrent.weight),
-    ("ln-gru", 3, lambda m: m.layers[0][0].recurrent.weight),
-    ("bn-lstm", 4, lambda m: m.layers[0][0].recurrent.weight),
-])
+@pytest.mark.parametrize(
+    ("name", "blocks", "weight"),
+    [
+        ("rnn", 1, lambda m: m.rnn.weight_hh_l0),
+        ("gru", 3, lambda m: m.rnn.weight_hh_l0),
+        ("lstm", 4, lambda m: m.rnn.weight_hh_l0),
+        ("lstm-peephole", 4, lambda m: m.layers[0][0].recurrent.weight),
+        ("ln-lstm", 4, lambda m: m.layers[0][0].recurrent.weight),
+        ("ln-gru", 3, lambda m: m.layers[0][0].recurrent.weight),
+        ("bn-lstm", 4, lambda m: m.layers[0][0].recurrent.weight),
+    ],
+)
 def test_orthogonal_init_gives_scaled_orthogonal_gate_blocks(name, blocks, weight):
     extra = {"variant": "peephole"} if name == "lstm-peephole" else {}
     model = build(name.removesuffix("-peephole"), init="orthogonal", init_scale=1.5, **extra)
@@ -70,24 +75,33 @@ def test_default_init_scale_multiplies_torch_draw_and_keeps_the_rest():
     assert torch.equal(scaled.rnn.weight_ih_l0, plain.rnn.weight_ih_l0)
     H = 4
     b = scaled.rnn.bias_ih_l0 + scaled.rnn.bias_hh_l0
-    assert torch.allclose(b[H:2 * H], torch.ones(H))  # forget bias untouched
+    assert torch.allclose(b[H : 2 * H], torch.ones(H))  # forget bias untouched
 
 
 ADDING = ("run", "--task", "adding", "--max-epochs", "1")
 
 
-@pytest.mark.parametrize(("model", "sets", "message"), [
-    ("rnn", ["model.init_scale=0"], "--set model.init_scale: must be > 0, got 0.0"),
-    ("birnn", ["model.init_scale=-1"], "--set model.init_scale: must be > 0, got -1.0"),
-    ("rnn", ["model.init=xavier"],
-     "--set model.init: 'xavier' is not one of default, identity, orthogonal"),
-    ("lstm", ["model.init=identity"],
-     "--set model.init: 'identity' is refused: the identity initialisation (IRNN"),
-    ("gru", ["model.init=identity"], "--set model.init: 'identity' is refused"),
-    ("ln-gru", ["model.init=identity"], "--set model.init: 'identity' is refused"),
-    ("lstm", ["model.variant=nxg"], "--set model.variant: 'nxg' is not one of vanilla, np, "),
-    ("textrnn", ["model.init=identity"], "--set model.init: unknown option"),
-])
+@pytest.mark.parametrize(
+    ("model", "sets", "message"),
+    [
+        ("rnn", ["model.init_scale=0"], "--set model.init_scale: must be > 0, got 0.0"),
+        ("birnn", ["model.init_scale=-1"], "--set model.init_scale: must be > 0, got -1.0"),
+        (
+            "rnn",
+            ["model.init=xavier"],
+            "--set model.init: 'xavier' is not one of default, identity, orthogonal",
+        ),
+        (
+            "lstm",
+            ["model.init=identity"],
+            "--set model.init: 'identity' is refused: the identity initialisation (IRNN",
+        ),
+        ("gru", ["model.init=identity"], "--set model.init: 'identity' is refused"),
+        ("ln-gru", ["model.init=identity"], "--set model.init: 'identity' is refused"),
+        ("lstm", ["model.variant=nxg"], "--set model.variant: 'nxg' is not one of vanilla, np, "),
+        ("textrnn", ["model.init=identity"], "--set model.init: unknown option"),
+    ],
+)
 def test_bad_remedy_values_are_one_line_and_write_nothing(cli, tmp_path, model, sets, message):
     results = tmp_path / "results"
     args = [a for s in sets for a in ("--set", s)]
@@ -105,20 +119,25 @@ def test_init_is_searchable_from_a_sweep_config_and_checked_there(tmp_path):
     from rnnbench.sweep.config import build_sweep_config
 
     good = tmp_path / "good.yaml"
-    good.write_text(textwrap.dedent("""
+    good.write_text(
+        textwrap.dedent("""
         models: [rnn, lstm]
         tasks: [adding]
         model_params:
           rnn: {init: {choices: [default, identity]}, init_scale: {low: 0.5, high: 2.0}}
           lstm: {init: {choices: [default, orthogonal]}}
-    """))
+    """)
+    )
     config = build_sweep_config(get_registry(), good, {})
     assert config.model_params["rnn"]["init"] == Choice(("default", "identity"))
     assert config.model_params["rnn"]["init_scale"] == FloatRange(0.5, 2.0)
     bad = tmp_path / "bad.yaml"
     bad.write_text(good.read_text().replace("[default, orthogonal]", "[identity]"))
-    with pytest.raises(ConfigError, match=r"bad.yaml line 6: search space for init: "
-                                          r"'identity' is refused"):
+    with pytest.raises(
+        ConfigError,
+        match=r"bad.yaml line 6: search space for init: "
+        r"'identity' is refused",
+    ):
         build_sweep_config(get_registry(), bad, {})
     bad.write_text(good.read_text().replace("low: 0.5", "low: 0.0"))
     with pytest.raises(ConfigError, match=r"init_scale: must be > 0, got 0\.0"):
@@ -127,19 +146,22 @@ def test_init_is_searchable_from_a_sweep_config_and_checked_there(tmp_path):
 
 # --- 2. Greff et al.'s variants, by hand on a 2-step example ---------------------------
 
+
 def greff_step(variant, layer, x, h, c, prev):
     """One step of `variant` from Greff et al.'s equations, reading the layer's weights
     by gate name. prev: the previous (i, f, o) for fgr."""
     H = layer.hidden_size
     W, b, U = layer.input_proj.weight, layer.input_proj.bias, layer.recurrent.weight
-    z = {name: x @ W[k * H:(k + 1) * H].T + b[k * H:(k + 1) * H] + h @ U[k * H:(k + 1) * H].T
-         for k, name in enumerate(layer.blocks)}
+    z = {
+        name: x @ W[k * H : (k + 1) * H].T + b[k * H : (k + 1) * H] + h @ U[k * H : (k + 1) * H].T
+        for k, name in enumerate(layer.blocks)
+    }
     p = dict(zip(layer.peep_gates, layer.peep, strict=True)) if layer.peep_gates else {}
     if variant == "fgr":
         R = layer.gate_recurrent.weight  # rows: inputs of i, f, o; columns: i, f, o (t-1)
         extra = torch.cat(prev, dim=1) @ R.T
         for k, name in enumerate("ifo"):
-            z[name] = z[name] + extra[:, k * H:(k + 1) * H]
+            z[name] = z[name] + extra[:, k * H : (k + 1) * H]
     peep_c = lambda gate, cell: p[gate] * cell if gate in p else 0  # noqa: E731
     f = sig(z["f"] + peep_c("f", c)) if variant != "nfg" else torch.ones_like(c)
     if variant in ("cifg", "coupled"):
@@ -155,15 +177,17 @@ def greff_step(variant, layer, x, h, c, prev):
     return h_new, c_new, (i, f, o)
 
 
-@pytest.mark.parametrize("variant",
-                         ["peephole", "nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr", "coupled"])
+@pytest.mark.parametrize(
+    "variant", ["peephole", "nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr", "coupled"]
+)
 def test_each_greff_variant_matches_a_hand_computation(variant):
     from rnnbench_models.lstm import VariantLSTMLayer
 
     layer = VariantLSTMLayer(3, 2, variant, forget_bias=1.0)
     by_hand(layer)
-    x = torch.tensor([[[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]],
-                      [[-0.2, 0.8, 0.1], [0.0, -1.2, 0.4]]])  # (B=2, T=2, E=3)
+    x = torch.tensor(
+        [[[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]], [[-0.2, 0.8, 0.1], [0.0, -1.2, 0.4]]]
+    )  # (B=2, T=2, E=3)
     out, final = layer(x, None)
     h = c = torch.zeros(2, 2)
     prev = (torch.zeros(2, 2),) * 3
@@ -176,10 +200,21 @@ def test_each_greff_variant_matches_a_hand_computation(variant):
 def test_variants_have_the_gates_and_parameters_of_their_definition():
     from rnnbench_models.lstm import FusedRecurrent, VariantLSTMLayer
 
-    sizes = {v: VariantLSTMLayer(3, 4, v, 1.0).input_proj.out_features // 4
-             for v in ("peephole", "nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr", "coupled")}
-    assert sizes == {"peephole": 4, "nig": 3, "nfg": 3, "nog": 3, "niaf": 4, "noaf": 4,
-                     "cifg": 3, "fgr": 4, "coupled": 3}
+    sizes = {
+        v: VariantLSTMLayer(3, 4, v, 1.0).input_proj.out_features // 4
+        for v in ("peephole", "nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr", "coupled")
+    }
+    assert sizes == {
+        "peephole": 4,
+        "nig": 3,
+        "nfg": 3,
+        "nog": 3,
+        "niaf": 4,
+        "noaf": 4,
+        "cifg": 3,
+        "fgr": 4,
+        "coupled": 3,
+    }
     assert tuple(VariantLSTMLayer(3, 4, "cifg", 1.0).peep.shape) == (2, 4)
     assert not hasattr(VariantLSTMLayer(3, 4, "coupled", 1.0), "peep")
     assert tuple(VariantLSTMLayer(3, 4, "fgr", 1.0).gate_recurrent.weight.shape) == (12, 12)
@@ -190,15 +225,20 @@ def test_variants_have_the_gates_and_parameters_of_their_definition():
 
 # --- 3. normalised recurrences --------------------------------------------------------
 
+
 def ln(z, gain, bias=None):
     mean, var = z.mean(-1, keepdim=True), z.var(-1, unbiased=False, keepdim=True)
     out = (z - mean) / torch.sqrt(var + 1e-5) * gain
     return out + bias if bias is not None else out
 
 
-X2 = torch.tensor([[[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]],
-                   [[-0.2, 0.8, 0.1], [0.0, -1.2, 0.4]],
-                   [[1.0, 1.0, -1.0], [0.2, 0.6, 0.9]]])  # (B=3, T=2, F=3)
+X2 = torch.tensor(
+    [
+        [[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]],
+        [[-0.2, 0.8, 0.1], [0.0, -1.2, 0.4]],
+        [[1.0, 1.0, -1.0], [0.2, 0.6, 0.9]],
+    ]
+)  # (B=3, T=2, F=3)
 
 
 def test_ln_lstm_matches_ba_et_al_by_hand():
@@ -209,8 +249,9 @@ def test_ln_lstm_matches_ba_et_al_by_hand():
     W, U = layer.input_proj.weight, layer.recurrent.weight
     h = c = torch.zeros(3, 2)
     for t in range(2):
-        pre = ln(X2[:, t] @ W.T, layer.norm_x.weight, layer.norm_x.bias) + \
-            ln(h @ U.T, layer.norm_h.weight)
+        pre = ln(X2[:, t] @ W.T, layer.norm_x.weight, layer.norm_x.bias) + ln(
+            h @ U.T, layer.norm_h.weight
+        )
         i, f, g, o = pre[:, :2], pre[:, 2:4], pre[:, 4:6], pre[:, 6:]
         c = sig(f) * c + sig(i) * tanh(g)
         h = sig(o) * tanh(ln(c, layer.norm_c.weight, layer.norm_c.bias))
@@ -226,11 +267,14 @@ def test_ln_gru_matches_its_equations_by_hand():
     h = torch.zeros(3, 2)
     for t in range(2):
         wx, uh = X2[:, t] @ W.T, h @ U.T
-        gates = ln(wx[:, :4], layer.norm_x_gates.weight, layer.norm_x_gates.bias) + \
-            ln(uh[:, :4], layer.norm_h_gates.weight)
+        gates = ln(wx[:, :4], layer.norm_x_gates.weight, layer.norm_x_gates.bias) + ln(
+            uh[:, :4], layer.norm_h_gates.weight
+        )
         r, z = sig(gates[:, :2]), sig(gates[:, 2:])
-        n = tanh(ln(wx[:, 4:], layer.norm_x_new.weight, layer.norm_x_new.bias)
-                 + r * ln(uh[:, 4:], layer.norm_h_new.weight, layer.norm_h_new.bias))
+        n = tanh(
+            ln(wx[:, 4:], layer.norm_x_new.weight, layer.norm_x_new.bias)
+            + r * ln(uh[:, 4:], layer.norm_h_new.weight, layer.norm_h_new.bias)
+        )
         h = (1 - z) * n + z * h
         assert torch.allclose(got[:, t], h, atol=1e-6), t
 
@@ -244,8 +288,10 @@ def bn(z, gain, bias=None):
 def test_bn_lstm_training_step_uses_per_step_batch_statistics():
     model = build("bn-lstm", hidden_size=2).train()
     layer = model.layers[0][0]
-    assert all(torch.equal(n.weight, torch.full_like(n.weight, 0.1))
-               for n in (layer.norm_x, layer.norm_h, layer.norm_c))  # γ = 0.1 at start
+    assert all(
+        torch.equal(n.weight, torch.full_like(n.weight, 0.1))
+        for n in (layer.norm_x, layer.norm_h, layer.norm_c)
+    )  # γ = 0.1 at start
     assert torch.equal(layer.norm_c.bias, torch.zeros(2))
     by_hand(layer)
     got = model(X2, torch.full((3,), 2)).sequence
@@ -269,8 +315,9 @@ def test_bn_lstm_statistics_ignore_padding_and_eval_reuses_the_last_step():
     from rnnbench_models.normalized import StepBatchNorm
 
     norm = StepBatchNorm(2, gamma=1.0).train()
-    x = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
-                      [[3.0, 0.0], [9.0, 9.0], [9.0, 9.0]]])  # second sequence: 1 real step
+    x = torch.tensor(
+        [[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [[3.0, 0.0], [9.0, 9.0], [9.0, 9.0]]]
+    )  # second sequence: 1 real step
     mask = torch.tensor([[True, True, True], [True, False, False]])
     junk = x.clone()
     junk[1, 1:] = -100.0
@@ -297,7 +344,7 @@ def test_step_batch_norm_fused_and_masked_paths_agree():
     assert torch.allclose(fused.running_var, masked.running_var, atol=1e-5)
     step = StepBatchNorm(3).train()
     for t in range(4):  # one step at a time, as the recurrence calls it
-        step(x[:, t:t + 1], None, t)
+        step(x[:, t : t + 1], None, t)
     assert torch.allclose(step.running_var, fused.running_var, atol=1e-6)
 
 
@@ -308,8 +355,9 @@ def test_bn_lstm_state_dict_round_trips_through_a_fresh_model():
     assert fresh.layers[0][0].norm_c.running_mean.shape == (0, 2)
     fresh.load_state_dict(trained.state_dict())
     trained.eval(), fresh.eval()
-    assert torch.equal(fresh(X2, torch.full((3,), 2)).sequence,
-                       trained(X2, torch.full((3,), 2)).sequence)
+    assert torch.equal(
+        fresh(X2, torch.full((3,), 2)).sequence, trained(X2, torch.full((3,), 2)).sequence
+    )
 
 
 @pytest.mark.parametrize("name", ["ln-lstm", "ln-gru", "bn-lstm"])
@@ -334,17 +382,32 @@ def test_normalised_models_learn_in_training_mode(name):
 
 # --- end to end -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sets", [
-    ("model.nonlinearity=relu", "model.init=identity"),
-    ("model.init=orthogonal", "model.init_scale=0.9"),
-])
+
+@pytest.mark.parametrize(
+    "sets",
+    [
+        ("model.nonlinearity=relu", "model.init=identity"),
+        ("model.init=orthogonal", "model.init_scale=0.9"),
+    ],
+)
 def test_irnn_and_orthogonal_rnn_run_end_to_end(cli, tmp_path, sets):
     from conftest import TINY
 
     args = [a for s in sets for a in ("--set", s)]
-    code, out, err = cli("run", "--model", "rnn", "--task", "adding", *TINY, *args,
-                         "--set", "task.seq_len=10", "--results-dir", str(tmp_path / "r"),
-                         "--json")
+    code, out, err = cli(
+        "run",
+        "--model",
+        "rnn",
+        "--task",
+        "adding",
+        *TINY,
+        *args,
+        "--set",
+        "task.seq_len=10",
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--json",
+    )
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
     assert result["hparams"]["model.init"] == sets[1 if "init=" in sets[1] else 0].split("=")[1]
@@ -355,9 +418,19 @@ def test_bn_lstm_trains_and_tests_from_its_checkpoint(cli, tmp_path):
     is the longest training length, load into the model."""
     from conftest import TINY
 
-    code, out, err = cli("run", "--model", "bn-lstm", "--task", "adding", *TINY,
-                         "--set", "task.seq_len=12", "--results-dir", str(tmp_path / "r"),
-                         "--json")
+    code, out, err = cli(
+        "run",
+        "--model",
+        "bn-lstm",
+        "--task",
+        "adding",
+        *TINY,
+        "--set",
+        "task.seq_len=12",
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--json",
+    )
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
     assert math.isfinite(result["metrics"]["test_mse"]) and not result["diverged"]

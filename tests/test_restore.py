@@ -22,21 +22,58 @@ def lm(tmp_path_factory):
     corpus = root / "corpus.txt"
     corpus.write_text(TEXT)
     results = root / "results"
-    run_id = train("--model", "lstm", "--task", "language-modelling", "--results-dir",
-                   str(results), "--set", f"task.dataset={corpus}", "--set", "task.level=word",
-                   "--set", "task.bptt=8", "--set", "train.batch_size=4", "--set",
-                   "model.hidden_size=8", "--set", "model.embedding_dim=6", "--set",
-                   "train.progress=false", "--max-epochs", "1", "--json")
+    run_id = train(
+        "--model",
+        "lstm",
+        "--task",
+        "language-modelling",
+        "--results-dir",
+        str(results),
+        "--set",
+        f"task.dataset={corpus}",
+        "--set",
+        "task.level=word",
+        "--set",
+        "task.bptt=8",
+        "--set",
+        "train.batch_size=4",
+        "--set",
+        "model.hidden_size=8",
+        "--set",
+        "model.embedding_dim=6",
+        "--set",
+        "train.progress=false",
+        "--max-epochs",
+        "1",
+        "--json",
+    )
     folder = results / "runs" / run_id
-    state = torch.load(folder / "checkpoints" / "best.ckpt", map_location="cpu",
-                       weights_only=True)["state_dict"]
-    return {"results": results, "run": run_id, "corpus": corpus, "state": state,
-            "result": folder / "result.json"}
+    state = torch.load(folder / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)[
+        "state_dict"
+    ]
+    return {
+        "results": results,
+        "run": run_id,
+        "corpus": corpus,
+        "state": state,
+        "result": folder / "result.json",
+    }
 
 
 def greedy(cli, lm):
-    code, out, err = cli("generate", "--run", lm["run"], "--results-dir", str(lm["results"]),
-                         "--prime", "the cat", "--length", "12", "--top-k", "1")
+    code, out, err = cli(
+        "generate",
+        "--run",
+        lm["run"],
+        "--results-dir",
+        str(lm["results"]),
+        "--prime",
+        "the cat",
+        "--length",
+        "12",
+        "--top-k",
+        "1",
+    )
     assert code == 0, err
     return out
 
@@ -52,8 +89,13 @@ def test_both_commands_restore_the_same_run_identically(cli, tmp_path, lm):
     from_file = restore_run(lm["results"], lm["run"], get_registry())
     shutil.move(lm["result"], tmp_path / "result.json")
     try:
-        from_mlflow = restore_run(lm["results"], lm["run"], get_registry(), where=uri,
-                                  tracker=MlflowTracker.open_existing(uri, "rnnbench"))
+        from_mlflow = restore_run(
+            lm["results"],
+            lm["run"],
+            get_registry(),
+            where=uri,
+            tracker=MlflowTracker.open_existing(uri, "rnnbench"),
+        )
     finally:
         shutil.move(tmp_path / "result.json", lm["result"])
     assert from_file.source == str(lm["result"]) and from_mlflow.source == uri
@@ -63,10 +105,11 @@ def test_both_commands_restore_the_same_run_identically(cli, tmp_path, lm):
         assert all(torch.equal(state[k], lm["state"][k]) for k in state)
     assert from_file.prepared.config.flat() == from_mlflow.prepared.config.flat()
     out = greedy(cli, lm)
-    assert out.startswith("the cat") and set(out[len("the cat"):].split()) <= set(TEXT.split())
+    assert out.startswith("the cat") and set(out[len("the cat") :].split()) <= set(TEXT.split())
     vec = tmp_path / "lm.vec"
-    code, _, err = cli("export-embeddings", "--run", lm["run"], str(vec), "--results-dir",
-                       str(lm["results"]))
+    code, _, err = cli(
+        "export-embeddings", "--run", lm["run"], str(vec), "--results-dir", str(lm["results"])
+    )
     assert code == 0, err
     weight = lm["state"]["model.encoder.embedding.weight"]  # (V, E) = (12, 6)
     assert torch.equal(read_vectors(vec).vectors, weight[1:])  # all but <pad>
@@ -79,8 +122,14 @@ def test_without_result_json_generate_falls_back_to_mlflow(cli, tmp_path, lm):
     shutil.move(lm["result"], kept)
     try:
         assert greedy(cli, lm) == before  # the same run from the MLflow params
-        code, _, err = cli("export-embeddings", "--run", lm["run"], str(tmp_path / "x.vec"),
-                           "--results-dir", str(lm["results"]))
+        code, _, err = cli(
+            "export-embeddings",
+            "--run",
+            lm["run"],
+            str(tmp_path / "x.vec"),
+            "--results-dir",
+            str(lm["results"]),
+        )
         # export-embeddings reads the same store (results/mlflow.db) as generate
         assert code == 0, err
         weight = lm["state"]["model.encoder.embedding.weight"]
@@ -103,10 +152,20 @@ def test_settings_added_or_dropped_since_the_run(cli, tmp_path, lm):
     try:
         lm["result"].write_text(json.dumps(recorded))
         vec = tmp_path / "lm.vec"
-        assert cli("export-embeddings", "--run", lm["run"], str(vec), "--results-dir",
-                   str(lm["results"]))[0] == 0
-        assert torch.equal(read_vectors(vec).vectors,
-                           lm["state"]["model.encoder.embedding.weight"][1:])
+        assert (
+            cli(
+                "export-embeddings",
+                "--run",
+                lm["run"],
+                str(vec),
+                "--results-dir",
+                str(lm["results"]),
+            )[0]
+            == 0
+        )
+        assert torch.equal(
+            read_vectors(vec).vectors, lm["state"]["model.encoder.embedding.weight"][1:]
+        )
     finally:
         lm["result"].write_text(text)
 
@@ -118,8 +177,9 @@ def test_changed_data_and_broken_files_fail_export_too(cli, tmp_path, lm):
     out = tmp_path / "x.vec"
 
     def export():
-        code, stdout, err = cli("export-embeddings", "--run", lm["run"], str(out),
-                                "--results-dir", str(lm["results"]))
+        code, stdout, err = cli(
+            "export-embeddings", "--run", lm["run"], str(out), "--results-dir", str(lm["results"])
+        )
         assert code == 2 and stdout == "" and len(err.strip().splitlines()) == 1, err
         assert not list(tmp_path.glob("x.vec*"))
         return err

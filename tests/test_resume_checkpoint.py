@@ -39,14 +39,20 @@ class WorseningModel(pl.LightningModule):
 
 
 def test_last_checkpoint_follows_every_epoch_and_comes_after_the_epoch_hook(tmp_path):
-    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(8, 2)),
-                                       batch_size=4)
+    data = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.randn(8, 2)), batch_size=4
+    )
     folder = tmp_path / "checkpoints"
     best = ModelCheckpoint(dirpath=folder, monitor="val_loss", mode="min", filename="best")
     model = WorseningModel(folder)
-    trainer = pl.Trainer(max_epochs=3, callbacks=[ResumeCheckpoint(folder), best],
-                         logger=False, enable_progress_bar=False, enable_model_summary=False,
-                         num_sanity_val_steps=0)
+    trainer = pl.Trainer(
+        max_epochs=3,
+        callbacks=[ResumeCheckpoint(folder), best],
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
     trainer.fit(model, data, data)
     assert torch.load(folder / LAST_NAME, weights_only=False)["epoch"] == 2
     assert torch.load(best.best_model_path, weights_only=False)["epoch"] == 0

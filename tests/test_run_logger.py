@@ -34,7 +34,10 @@ def test_values_wait_for_save_and_keep_their_step_and_time():
     run_id, records = tracker.writes[0]
     assert run_id == "run-1"
     assert [(m.key, m.step, m.value) for m in records] == [
-        ("loss", 0, 1.0), ("loss", 10, 1 / 11), ("loss", 20, 1 / 21)]  # "epoch" is dropped
+        ("loss", 0, 1.0),
+        ("loss", 10, 1 / 11),
+        ("loss", 20, 1 / 21),
+    ]  # "epoch" is dropped
     assert all(before <= m.timestamp <= int(time.time() * 1000) for m in records)
     logger.save()
     assert len(tracker.writes) == 1  # an empty buffer costs no write
@@ -47,7 +50,8 @@ def test_finalize_writes_what_is_left_on_success_and_failure():
         logger.log_metrics({"grad_norm": 2.5, "skipped": math.nan}, step=7)
         logger.finalize(status)
         assert [(m.key, m.step, m.value) for _, ms in tracker.writes for m in ms] == [
-            ("grad_norm", 7, 2.5)]
+            ("grad_norm", 7, 2.5)
+        ]
 
 
 def test_a_long_epoch_still_writes_every_flush_seconds():

@@ -17,8 +17,13 @@ def train(**overrides):
     return {**TRAIN_PARAMS.resolve({}, "train", "test"), "lr": 1.0, **overrides}
 
 
-def curve(settings: dict, epochs: int, steps_per_epoch: int, total_steps: int = 0,
-          val: list[float] | None = None) -> list[float]:
+def curve(
+    settings: dict,
+    epochs: int,
+    steps_per_epoch: int,
+    total_steps: int = 0,
+    val: list[float] | None = None,
+) -> list[float]:
     """The lr of every optimiser step, stepping the configs as Lightning does: "step"
     schedulers after each optimiser step, "epoch" ones (with the monitored value) after
     each epoch."""
@@ -53,15 +58,19 @@ def test_plateau_divides_by_four_at_every_validation_that_does_not_improve():
     lrs = curve(train(lr_schedule="plateau"), 5, 1, val=[5.0, 4.0, 4.5, 3.0, 3.0])
     # epoch 2 (4.5 > 4.0) cuts once; epoch 4 (3.0 is not better than 3.0) cuts again
     assert lrs == [1.0, 1.0, 1.0, 0.25, 0.25]
-    lrs = curve(train(lr_schedule="plateau", lr_factor=0.5, lr_patience=1), 5, 1,
-                val=[5.0, 6.0, 6.0, 6.0, 6.0])
+    lrs = curve(
+        train(lr_schedule="plateau", lr_factor=0.5, lr_patience=1),
+        5,
+        1,
+        val=[5.0, 6.0, 6.0, 6.0, 6.0],
+    )
     # patience 1: the second bad validation in a row cuts, then the count restarts
     assert lrs == [1.0, 1.0, 1.0, 0.5, 0.5]
 
 
 def test_step_multiplies_by_gamma_every_step_size_epochs():
     lrs = curve(train(lr_schedule="step", lr_step_size=2, lr_gamma=0.5), 5, 2)
-    assert lrs == pytest.approx([1, 1, 1, 1, .5, .5, .5, .5, .25, .25])
+    assert lrs == pytest.approx([1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25])
 
 
 def test_cosine_reaches_lr_min_over_the_step_budget():
@@ -95,15 +104,27 @@ def test_nonmonotone_trigger_switches_when_worse_than_the_best_before_the_last_n
 
 def test_asgd_with_a_schedule_is_refused_in_one_line():
     with pytest.raises(ConfigError, match="train.lr_schedule=step: optimizer asgd"):
-        build_run_config(get_registry(), "lstm", "adding",
-                         {"train": {"optimizer": "asgd", "lr_schedule": "step"}})
+        build_run_config(
+            get_registry(),
+            "lstm",
+            "adding",
+            {"train": {"optimizer": "asgd", "lr_schedule": "step"}},
+        )
 
 
 def test_describe_train_lists_the_schedule_options(cli):
     code, out, _ = cli("describe", "train")
     assert code == 0
-    for name in ("lr_schedule", "lr_factor", "lr_patience", "lr_step_size", "lr_gamma",
-                 "lr_min", "warmup_steps", "asgd_nonmono"):
+    for name in (
+        "lr_schedule",
+        "lr_factor",
+        "lr_patience",
+        "lr_step_size",
+        "lr_gamma",
+        "lr_min",
+        "warmup_steps",
+        "asgd_nonmono",
+    ):
         assert name in out
     assert "asgd" in out
 
@@ -118,12 +139,30 @@ def metric_history(results, run_id: str, name: str) -> list[tuple[int, float]]:
 def run_lm(cli, tmp_path, *sets: str) -> dict:
     data = tmp_path / "lm.txt"
     data.write_text("to be or not to be that is the question\n" * 60)
-    args = ["run", "--model", "lstm", "--task", "language-modelling", "--json",
-            "--results-dir", str(tmp_path / "results"),
-            "--set", f"task.dataset={data}", "--set", "task.bptt=8",
-            "--set", "model.hidden_size=16", "--set", "model.embedding_dim=8",
-            "--set", "train.batch_size=8", "--set", "train.progress=false",
-            "--set", "train.patience=20"]
+    args = [
+        "run",
+        "--model",
+        "lstm",
+        "--task",
+        "language-modelling",
+        "--json",
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--set",
+        f"task.dataset={data}",
+        "--set",
+        "task.bptt=8",
+        "--set",
+        "model.hidden_size=16",
+        "--set",
+        "model.embedding_dim=8",
+        "--set",
+        "train.batch_size=8",
+        "--set",
+        "train.progress=false",
+        "--set",
+        "train.patience=20",
+    ]
     for s in sets:
         args += ["--set", s]
     code, out, err = cli(*args)
@@ -132,8 +171,15 @@ def run_lm(cli, tmp_path, *sets: str) -> dict:
 
 
 def test_a_run_logs_its_learning_rate_every_logging_step(cli, tmp_path):
-    result = run_lm(cli, tmp_path, "train.lr_schedule=step", "train.lr_gamma=0.5",
-                    "train.max_epochs=3", "train.lr=0.01", "train.optimizer=sgd")
+    result = run_lm(
+        cli,
+        tmp_path,
+        "train.lr_schedule=step",
+        "train.lr_gamma=0.5",
+        "train.max_epochs=3",
+        "train.lr=0.01",
+        "train.optimizer=sgd",
+    )
     lrs = metric_history(tmp_path / "results", result["mlflow_run_id"], "lr")
     steps_per_epoch = result["steps"] // 3
     assert len(lrs) >= 3
@@ -141,19 +187,26 @@ def test_a_run_logs_its_learning_rate_every_logging_step(cli, tmp_path):
         assert lr == pytest.approx(0.01 * 0.5 ** (step // steps_per_epoch))
 
 
-def test_plateau_in_a_run_cuts_the_lr_after_each_validation_that_does_not_improve(
-        cli, tmp_path):
+def test_plateau_in_a_run_cuts_the_lr_after_each_validation_that_does_not_improve(cli, tmp_path):
     # SGD at lr 5 on a tiny corpus: some validations do not improve
-    result = run_lm(cli, tmp_path, "train.lr_schedule=plateau", "train.lr_factor=0.5",
-                    "train.max_epochs=6", "train.lr=5", "train.optimizer=sgd",
-                    "train.momentum=0", "train.patience=10")
+    result = run_lm(
+        cli,
+        tmp_path,
+        "train.lr_schedule=plateau",
+        "train.lr_factor=0.5",
+        "train.max_epochs=6",
+        "train.lr=5",
+        "train.optimizer=sgd",
+        "train.momentum=0",
+        "train.patience=10",
+    )
     results = tmp_path / "results"
     val = [v for _, v in metric_history(results, result["mlflow_run_id"], "val_loss")]
     lrs = metric_history(results, result["mlflow_run_id"], "lr")
     steps_per_epoch = result["steps"] // 6
     expected, best, cuts = [], float("inf"), 0
     for value in val:  # lr of each epoch, by hand: 5 * 0.5 ** (cuts so far)
-        expected.append(5 * 0.5 ** cuts)
+        expected.append(5 * 0.5**cuts)
         if value < best:
             best = value
         else:
@@ -167,27 +220,33 @@ def test_nt_asgd_switches_and_validates_the_averaged_weights(cli, tmp_path, monk
     from rnnbench.training import schedules, system
 
     fired = iter([False, True])  # the trigger fires at the second validation
-    monkeypatch.setattr(schedules.NonMonotoneTrigger, "update",
-                        lambda self, value: next(fired, False))
+    monkeypatch.setattr(
+        schedules.NonMonotoneTrigger, "update", lambda self, value: next(fired, False)
+    )
     seen = []  # per validation while fitting: (optimizer, averages swapped into the weights)
     original = system.BenchmarkSystem.on_validation_epoch_start
 
     def on_validation_epoch_start(self):
         fitting = self.trainer.state.fn == "fit"
         optimizer = self.trainer.optimizers[0] if fitting else None
-        before = [(p.detach().clone(), ax.clone())
-                  for p, ax in schedules.averaged_weights(optimizer)] if fitting else []
+        before = (
+            [(p.detach().clone(), ax.clone()) for p, ax in schedules.averaged_weights(optimizer)]
+            if fitting
+            else []
+        )
         original(self)
         if fitting:
             after = schedules.averaged_weights(optimizer)
             swapped = bool(before) and all(
                 torch.equal(p, old_ax) and torch.equal(ax, old_p)
-                for (p, ax), (old_p, old_ax) in zip(after, before, strict=True))
+                for (p, ax), (old_p, old_ax) in zip(after, before, strict=True)
+            )
             differ = any(not torch.equal(p, ax) for p, ax in before)
             seen.append((type(optimizer).__name__, swapped and differ))
 
-    monkeypatch.setattr(system.BenchmarkSystem, "on_validation_epoch_start",
-                        on_validation_epoch_start)
+    monkeypatch.setattr(
+        system.BenchmarkSystem, "on_validation_epoch_start", on_validation_epoch_start
+    )
     result = run_lm(cli, tmp_path, "train.optimizer=asgd", "train.lr=1", "train.max_epochs=4")
     switch = metric_history(tmp_path / "results", result["mlflow_run_id"], "asgd_switch_epoch")
     assert [value for _, value in switch] == [1.0]
@@ -202,16 +261,37 @@ def test_schedule_options_can_be_searched():
     from rnnbench.sweep.space import sample_config
 
     registry = get_registry()
-    config = build_sweep_config(registry, None, {
-        "models": ["lstm"], "tasks": ["adding"], "n_trials": 2,
-        "search_train": ["lr_schedule", "warmup_steps", "lr_factor", "lr_patience"]})
-    chosen = {"train.lr_schedule": "cosine", "train.warmup_steps": 100,
-              "train.lr_factor": 0.5, "train.lr_patience": 2}
-    trial = optuna.trial.FixedTrial({**chosen, "model.embedding_dim": 32,
-                                     "model.hidden_size": 32, "model.num_layers": 1,
-                                     "model.dropout": 0.0, "model.forget_bias": 1.0,
-                                     "model.variant": "vanilla", "model.init": "default",
-                                     "model.init_scale": 1.0})
+    config = build_sweep_config(
+        registry,
+        None,
+        {
+            "models": ["lstm"],
+            "tasks": ["adding"],
+            "n_trials": 2,
+            "search_train": ["lr_schedule", "warmup_steps", "lr_factor", "lr_patience"],
+        },
+    )
+    chosen = {
+        "train.lr_schedule": "cosine",
+        "train.warmup_steps": 100,
+        "train.lr_factor": 0.5,
+        "train.lr_patience": 2,
+    }
+    trial = optuna.trial.FixedTrial(
+        {
+            **chosen,
+            "model.embedding_dim": 32,
+            "model.hidden_size": 32,
+            "model.num_layers": 1,
+            "model.dropout": 0.0,
+            "model.forget_bias": 1.0,
+            "model.variant": "vanilla",
+            "model.init": "default",
+            "model.init_scale": 1.0,
+        }
+    )
     run = sample_config(trial, config, registry, "adding", "lstm")
-    assert {f"train.{k}": run.train[k] for k in
-            ("lr_schedule", "warmup_steps", "lr_factor", "lr_patience")} == chosen
+    assert {
+        f"train.{k}": run.train[k]
+        for k in ("lr_schedule", "warmup_steps", "lr_factor", "lr_patience")
+    } == chosen

@@ -14,10 +14,24 @@ from rnnbench.taskkit import ExactMatch, TokenAccuracy, sequence_scores
 from rnnbench.testing import ContractError, check_model_spec
 
 SPEC = Seq2SeqTarget(vocab_size=6, bos_id=4, eos_id=5, padding_idx=0, max_length=5)
-S2S_TINY = ["--set", "task.train_size=128", "--set", "task.val_size=32",
-            "--set", "task.test_size=32", "--set", "model.hidden_size=16",
-            "--set", "model.embedding_dim=8", "--set", "train.progress=false",
-            "--max-epochs", "1", "--set", "task.seq_len=4"]
+S2S_TINY = [
+    "--set",
+    "task.train_size=128",
+    "--set",
+    "task.val_size=32",
+    "--set",
+    "task.test_size=32",
+    "--set",
+    "model.hidden_size=16",
+    "--set",
+    "model.embedding_dim=8",
+    "--set",
+    "train.progress=false",
+    "--max-epochs",
+    "1",
+    "--set",
+    "task.seq_len=4",
+]
 
 
 def test_decoder_inputs_shift_the_target_right_behind_bos():
@@ -51,12 +65,16 @@ def _models():
     return m
 
 
-@pytest.mark.parametrize("hp", [
-    {"cell": "gru", "attention": "none", "context": "init"},
-    {"cell": "lstm", "attention": "bahdanau", "context": "input", "bidirectional": True},
-    {"cell": "rnn", "attention": "luong", "context": "init", "num_layers": 2},
-    {"cell": "lstm", "attention": "luong", "context": "input"},
-], ids=lambda hp: "-".join(str(v) for v in hp.values()))
+@pytest.mark.parametrize(
+    "hp",
+    [
+        {"cell": "gru", "attention": "none", "context": "init"},
+        {"cell": "lstm", "attention": "bahdanau", "context": "input", "bidirectional": True},
+        {"cell": "rnn", "attention": "luong", "context": "init", "num_layers": 2},
+        {"cell": "lstm", "attention": "luong", "context": "input"},
+    ],
+    ids=lambda hp: "-".join(str(v) for v in hp.values()),
+)
 def test_built_in_encoder_decoder_passes_the_contract_checks(hp):
     m = _models()
     check_model_spec(m.SEQ2SEQ, {"hidden_size": 8, "embedding_dim": 4, **hp})
@@ -69,8 +87,12 @@ def test_contract_check_catches_a_decoder_that_peeks_at_future_targets():
 
     class Peeking(m.EncoderDecoder):
         def forward(self, inputs, lengths, state=None, *, decoder_inputs, decoder_lengths):
-            out = super().forward(inputs, lengths, decoder_inputs=decoder_inputs.flip(1),
-                                  decoder_lengths=decoder_lengths)
+            out = super().forward(
+                inputs,
+                lengths,
+                decoder_inputs=decoder_inputs.flip(1),
+                decoder_lengths=decoder_lengths,
+            )
             return out
 
     def build(context, /, **hp):
@@ -101,14 +123,23 @@ def test_contract_check_catches_decode_step_that_disagrees_with_teacher_forcing(
 
 def test_addition_writes_sums_as_digits_and_copying_is_the_baseline():
     spec = get_registry().task("addition")
-    task = spec.factory(spec.options.resolve({"seq_len": 3, "train_size": 8, "val_size": 8,
-                                              "test_size": 50}, "task"), 8, 0)
+    task = spec.factory(
+        spec.options.resolve(
+            {"seq_len": 3, "train_size": 8, "val_size": 8, "test_size": 50}, "task"
+        ),
+        8,
+        0,
+    )
     task.prepare()
     test = task.splits[2].tensors
     text = "0123456789+"
-    for row, n, y, u in zip(test["inputs"].tolist(), test["lengths"].tolist(),
-                            test["target"].tolist(), test["target_lengths"].tolist(),
-                            strict=True):
+    for row, n, y, u in zip(
+        test["inputs"].tolist(),
+        test["lengths"].tolist(),
+        test["target"].tolist(),
+        test["target_lengths"].tolist(),
+        strict=True,
+    ):
         a, b = "".join(text[i - 1] for i in row[:n]).split("+")
         assert "".join(text[i - 1] for i in y[: u - 1]) == str(int(a) + int(b))
         assert y[u - 1] == task.eos
@@ -117,8 +148,13 @@ def test_addition_writes_sums_as_digits_and_copying_is_the_baseline():
 
 def test_reverse_baseline_is_copying_the_input():
     spec = get_registry().task("reverse")
-    task = spec.factory(spec.options.resolve({"seq_len": 2, "symbols": 2, "train_size": 8,
-                                              "val_size": 8, "test_size": 400}, "task"), 8, 0)
+    task = spec.factory(
+        spec.options.resolve(
+            {"seq_len": 2, "symbols": 2, "train_size": 8, "val_size": 8, "test_size": 400}, "task"
+        ),
+        8,
+        0,
+    )
     task.prepare()
     # a copy of a 2-symbol source from {1, 2} is its reverse iff both symbols agree: 1/2
     assert task.baseline() == pytest.approx(0.5, abs=0.08)
@@ -133,9 +169,20 @@ def test_seq2seq_pairs_with_other_kinds_are_refused(cli):
 
 @pytest.mark.parametrize("model,beam", [("seq2seq", "1"), ("seq2seq-attn", "3")])
 def test_run_trains_teacher_forced_and_scores_decoding(cli, model, beam, tmp_path):
-    code, out, err = cli("run", "--model", model, "--task", "reverse", *S2S_TINY,
-                         "--set", f"task.beam={beam}", "--no-track", "--json",
-                         "--results-dir", str(tmp_path))
+    code, out, err = cli(
+        "run",
+        "--model",
+        model,
+        "--task",
+        "reverse",
+        *S2S_TINY,
+        "--set",
+        f"task.beam={beam}",
+        "--no-track",
+        "--json",
+        "--results-dir",
+        str(tmp_path),
+    )
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
     for key in ("val_loss", "test_exact", "test_token_acc"):
@@ -145,11 +192,15 @@ def test_run_trains_teacher_forced_and_scores_decoding(cli, model, beam, tmp_pat
 
 
 def test_bad_seq2seq_options_are_one_line_errors(cli):
-    for option, word in (("model.attention=dot", "model.attention"),
-                         ("model.context=both", "model.context"), ("task.beam=0", "task.beam"),
-                         ("model.cell=tree", "model.cell")):
-        code, _, err = cli("run", "--model", "seq2seq", "--task", "reverse", "--set", option,
-                           "--no-track")
+    for option, word in (
+        ("model.attention=dot", "model.attention"),
+        ("model.context=both", "model.context"),
+        ("task.beam=0", "task.beam"),
+        ("model.cell=tree", "model.cell"),
+    ):
+        code, _, err = cli(
+            "run", "--model", "seq2seq", "--task", "reverse", "--set", option, "--no-track"
+        )
         assert code == 2 and word in err and len(err.strip().splitlines()) == 1, err
 
 
@@ -175,8 +226,7 @@ def test_a_sweep_searches_and_ranks_seq2seq_pairs_like_any_other(cli, tmp_path):
     results = tmp_path / "results"
     config = tmp_path / "s2s.yaml"
     config.write_text(SWEEP)
-    code, out, err = cli("sweep", "--config", str(config), "--results-dir", str(results),
-                         "--json")
+    code, out, err = cli("sweep", "--config", str(config), "--results-dir", str(results), "--json")
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert {p["model"] for p in summary["pairs"]} == {"seq2seq", "seq2seq-attn"}  # gru: no
@@ -200,7 +250,7 @@ def test_horizon_takes_the_synthetic_seq2seq_tasks():
         assert spec.solved({"exact": 0.95}) and not spec.solved({"exact": 0.5})
 
 
-HALF_SEQ2SEQ = '''
+HALF_SEQ2SEQ = """
 import torch
 import rnnbench
 
@@ -218,13 +268,22 @@ class Half(torch.nn.Module):
 def register_models(register):
     register(rnnbench.ModelSpec(name="half-seq2seq", builder=Half,
                                 outputs=frozenset({"seq2seq"})))
-'''
+"""
 
 
 def test_a_model_missing_decoding_methods_is_refused_before_training(cli, fake_plugin, tmp_path):
     fake_plugin(HALF_SEQ2SEQ, dist="half-seq2seq")
-    code, _, err = cli("run", "--model", "half-seq2seq", "--task", "reverse",
-                       "--results-dir", str(tmp_path), "--set", "task.train_size=32")
+    code, _, err = cli(
+        "run",
+        "--model",
+        "half-seq2seq",
+        "--task",
+        "reverse",
+        "--results-dir",
+        str(tmp_path),
+        "--set",
+        "task.train_size=32",
+    )
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "half-seq2seq" in err and "decode_step, select_state" in err
     assert not (tmp_path / "mlflow.db").exists()

@@ -59,8 +59,11 @@ def _brute_force(model, head, source):
     """The best hypothesis by log-probability per token over every sequence of ordinary
     ids ending in EOS within max_length tokens, or max_length ordinary ids."""
     real = [i for i in range(SPEC.vocab_size) if i not in (0, SPEC.bos_id, SPEC.eos_id)]
-    candidates = [list(p) + [SPEC.eos_id] for n in range(SPEC.max_length)
-                  for p in itertools.product(real, repeat=n)]
+    candidates = [
+        list(p) + [SPEC.eos_id]
+        for n in range(SPEC.max_length)
+        for p in itertools.product(real, repeat=n)
+    ]
     candidates += [list(p) for p in itertools.product(real, repeat=SPEC.max_length)]
     best, best_score = None, -torch.inf
     for hyp in candidates:  # 15 of them
@@ -77,8 +80,10 @@ def _brute_force(model, head, source):
 def test_decoding_never_emits_padding_or_bos():
     model, head = HistoryModel(), _head()
     source = torch.tensor([[0], [1], [2], [3]])
-    for tokens, lengths in (greedy_decode(model, head, source, torch.ones(4), SPEC),
-                            beam_decode(model, head, source, torch.ones(4), SPEC, 3)):
+    for tokens, lengths in (
+        greedy_decode(model, head, source, torch.ones(4), SPEC),
+        beam_decode(model, head, source, torch.ones(4), SPEC, 3),
+    ):
         for row, n in zip(tokens.tolist(), lengths.tolist(), strict=True):
             assert not set(row[:n]) & {SPEC.padding_idx, SPEC.bos_id}, tokens
 
@@ -89,7 +94,7 @@ def test_a_wide_beam_finds_the_best_length_normalised_hypothesis(width):
     source = torch.tensor([[0], [1], [2], [3]])
     tokens, lengths = beam_decode(model, head, source, torch.ones(4), SPEC, width)
     for i in range(4):
-        want = _brute_force(model, head, source[i:i + 1])
+        want = _brute_force(model, head, source[i : i + 1])
         assert tokens[i, : int(lengths[i])].tolist() == want
 
 
@@ -107,8 +112,12 @@ def test_a_seq2seq_synthetic_task_without_its_own_baseline_reports_none():
             rows = [[1 + (i + seed) % 2] * (1 + i % 3) for i in range(n)]
             inputs, lengths = pad_sequences(rows, 0)
             target, target_lengths = pad_sequences([r + [4] for r in rows], 0)
-            return {"inputs": inputs, "lengths": lengths, "target": target,
-                    "target_lengths": target_lengths}
+            return {
+                "inputs": inputs,
+                "lengths": lengths,
+                "target": target,
+                "target_lengths": target_lengths,
+            }
 
         def context(self):
             raise AssertionError("not needed for the baseline")

@@ -20,9 +20,20 @@ from pathlib import Path
 
 import pytest
 
-LONG = ["--set", "task.train_size=4096", "--set", "task.val_size=64", "--set",
-        "task.test_size=64", "--set", "model.hidden_size=16", "--set", "train.progress=false",
-        "--max-epochs", "200"]
+LONG = [
+    "--set",
+    "task.train_size=4096",
+    "--set",
+    "task.val_size=64",
+    "--set",
+    "task.test_size=64",
+    "--set",
+    "model.hidden_size=16",
+    "--set",
+    "train.progress=false",
+    "--max-epochs",
+    "200",
+]
 STARTUP_SECONDS = 180  # imports and data on a busy 2-core machine
 
 
@@ -32,9 +43,13 @@ class Job:
     def __init__(self, args: list[str], cwd: Path, env: dict | None = None) -> None:
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rnnbench", *args], cwd=cwd, text=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})})
+            [sys.executable, "-m", "rnnbench", *args],
+            cwd=cwd,
+            text=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        )
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -105,8 +120,10 @@ def assert_stopped(job: Job, code: int, signum: int) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_during_a_run_kills_its_mlflow_run(tmp_path, signum):
     results = tmp_path / "results"
-    job = Job(["run", "--model", "lstm", "--task", "adding", *LONG, "--results-dir",
-               str(results)], tmp_path)
+    job = Job(
+        ["run", "--model", "lstm", "--task", "adding", *LONG, "--results-dir", str(results)],
+        tmp_path,
+    )
     job.wait_for("lstm on adding: training")
     time.sleep(1.0)
     code = job.stop(signum)
@@ -120,8 +137,10 @@ def test_a_signal_during_a_run_kills_its_mlflow_run(tmp_path, signum):
 @pytest.mark.slow
 def test_a_second_ctrl_c_stops_at_once(tmp_path):
     results = tmp_path / "results"
-    job = Job(["run", "--model", "lstm", "--task", "adding", *LONG, "--results-dir",
-               str(results)], tmp_path)
+    job = Job(
+        ["run", "--model", "lstm", "--task", "adding", *LONG, "--results-dir", str(results)],
+        tmp_path,
+    )
     job.wait_for("lstm on adding: training")
     job.proc.send_signal(signal.SIGINT)
     job.proc.send_signal(signal.SIGINT)
@@ -135,13 +154,31 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path):
 @pytest.mark.slow
 def test_resume_after_an_interruption_clears_the_failure_tags(tmp_path):
     results = tmp_path / "results"
-    args = ["run", "--model", "lstm", "--task", "adding", "--set", "task.train_size=2048",
-            "--set", "task.val_size=64", "--set", "task.test_size=64", "--set",
-            "model.hidden_size=16", "--set", "train.progress=false", "--max-epochs", "4",
-            "--results-dir", str(results)]
+    args = [
+        "run",
+        "--model",
+        "lstm",
+        "--task",
+        "adding",
+        "--set",
+        "task.train_size=2048",
+        "--set",
+        "task.val_size=64",
+        "--set",
+        "task.test_size=64",
+        "--set",
+        "model.hidden_size=16",
+        "--set",
+        "train.progress=false",
+        "--max-epochs",
+        "4",
+        "--results-dir",
+        str(results),
+    ]
     job = Job(args, tmp_path)
-    job.wait_until(lambda: any(results.glob("runs/*/checkpoints/last.ckpt")),
-                   "the first epoch's checkpoint")
+    job.wait_until(
+        lambda: any(results.glob("runs/*/checkpoints/last.ckpt")), "the first epoch's checkpoint"
+    )
     code = job.stop(signal.SIGINT)
     assert_stopped(job, code, signal.SIGINT)
     assert run_statuses(results) == ["KILLED"]
@@ -195,8 +232,9 @@ def test_sigterm_during_a_sweep_search_fails_the_trial_and_kills_every_run(tmp_p
 @pytest.mark.slow
 def test_ctrl_c_during_final_seeds_kills_every_run(tmp_path):
     results = tmp_path / "results"
-    config = sweep_file(tmp_path, SWEEP.replace("search_train: [lr]", "search_train: []")
-                        + "n_trials: 0\n")
+    config = sweep_file(
+        tmp_path, SWEEP.replace("search_train: [lr]", "search_train: []") + "n_trials: 0\n"
+    )
     job = Job(["sweep", "--config", str(config), "--results-dir", str(results)], tmp_path)
     job.wait_until(lambda: len(run_statuses(results)) >= 2, "a final seed's run")  # + parent
     time.sleep(1.0)
@@ -234,8 +272,11 @@ def test_ctrl_c_while_a_trial_is_sampled_prints_no_optuna_traceback(tmp_path, fa
     site = next(p for p in sys.path if (Path(p) / f"{module}.py").exists())
     results = tmp_path / "results"
     config = sweep_file(tmp_path, SWEEP + "n_trials: 2\nsampler: slow\nall_installed: false\n")
-    job = Job(["sweep", "--config", str(config), "--results-dir", str(results)], tmp_path,
-              env={"PYTHONPATH": os.pathsep.join([site, os.environ.get("PYTHONPATH", "")])})
+    job = Job(
+        ["sweep", "--config", str(config), "--results-dir", str(results)],
+        tmp_path,
+        env={"PYTHONPATH": os.pathsep.join([site, os.environ.get("PYTHONPATH", "")])},
+    )
     job.wait_for("slow sampler: sampling")
     code = job.stop(signal.SIGINT)
     assert_stopped(job, code, signal.SIGINT)
@@ -247,17 +288,36 @@ def test_ctrl_c_while_a_trial_is_sampled_prints_no_optuna_traceback(tmp_path, fa
 @pytest.mark.slow
 def test_sigterm_during_a_ddp_run_stops_every_rank(tmp_path):
     results = tmp_path / "results"
-    job = Job(["run", "--model", "lstm", "--task", "adding", *LONG, "--accelerator", "cpu",
-               "--devices", "2", "--strategy", "ddp", "--results-dir", str(results)], tmp_path)
+    job = Job(
+        [
+            "run",
+            "--model",
+            "lstm",
+            "--task",
+            "adding",
+            *LONG,
+            "--accelerator",
+            "cpu",
+            "--devices",
+            "2",
+            "--strategy",
+            "ddp",
+            "--results-dir",
+            str(results),
+        ],
+        tmp_path,
+    )
     job.wait_for("lstm on adding: training")
     time.sleep(2.0)
     code = job.stop(signal.SIGTERM)
     assert_stopped(job, code, signal.SIGTERM)
     assert run_statuses(results) == ["KILLED"]
+
     # no rank outlives the command
     def ranks_left() -> str:
-        return subprocess.run(["pgrep", "-f", "--", f"--results-dir {results}"],
-                              capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["pgrep", "-f", "--", f"--results-dir {results}"], capture_output=True, text=True
+        ).stdout.strip()
 
     deadline = time.monotonic() + 20
     while ranks_left() and time.monotonic() < deadline:

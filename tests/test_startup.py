@@ -8,8 +8,20 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "lightning", "pytorch_lightning", "torchmetrics", "mlflow", "optuna",
-         "datasets", "numpy", "pandas", "matplotlib", "scipy", "sqlalchemy")
+HEAVY = (
+    "torch",
+    "lightning",
+    "pytorch_lightning",
+    "torchmetrics",
+    "mlflow",
+    "optuna",
+    "datasets",
+    "numpy",
+    "pandas",
+    "matplotlib",
+    "scipy",
+    "sqlalchemy",
+)
 
 PROBE = """
 import contextlib, io, json, sys
@@ -26,15 +38,26 @@ print(json.dumps({"code": code, "heavy": heavy, "out": out.getvalue()}))
 
 
 def loaded(*argv: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.splitlines()[-1])
 
 
-@pytest.mark.parametrize("argv", [("list",), ("list", "--json"), ("--help",), ("run", "--help"),
-                                  ("sweep", "--help"), ("describe", "lstm"),
-                                  ("describe", "train"), ("describe", "sst")])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("list",),
+        ("list", "--json"),
+        ("--help",),
+        ("run", "--help"),
+        ("sweep", "--help"),
+        ("describe", "lstm"),
+        ("describe", "train"),
+        ("describe", "sst"),
+    ],
+)
 def test_listing_and_help_load_no_heavy_library(argv):
     result = loaded(*argv)
     assert result["code"] in (0, None)
@@ -46,17 +69,31 @@ def test_list_still_names_every_builtin_model_and_task():
     listing = json.loads(result["out"].splitlines()[-1])
     models = {m["name"] for m in listing["models"]}
     tasks = {t["name"] for t in listing["tasks"]}
-    assert {"lstm", "gru", "rnn", "ln-lstm", "bn-lstm", "memnet", "rcnn", "textrnn",
-            "seq2seq", "treelstm", "recnn"} <= models
+    assert {
+        "lstm",
+        "gru",
+        "rnn",
+        "ln-lstm",
+        "bn-lstm",
+        "memnet",
+        "rcnn",
+        "textrnn",
+        "seq2seq",
+        "treelstm",
+        "recnn",
+    } <= models
     assert {"adding", "sst"} <= tasks
     assert listing["problems"] == []
 
 
 def test_a_spec_module_loads_its_model_module_only_when_asked():
-    probe = ("import sys, rnnbench_models.lstm as spec\n"
-             "before = 'torch' in sys.modules\n"
-             "layer = spec.VariantLSTMLayer\n"
-             "print(before, 'torch' in sys.modules, layer.__module__)")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=120)
+    probe = (
+        "import sys, rnnbench_models.lstm as spec\n"
+        "before = 'torch' in sys.modules\n"
+        "layer = spec.VariantLSTMLayer\n"
+        "print(before, 'torch' in sys.modules, layer.__module__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
     assert done.stdout.split() == ["False", "True", "rnnbench_models.lstm_model"], done.stderr

@@ -46,8 +46,13 @@ def test_loading_text_data_writes_nothing_under_home(tmp_path):
     (data / "tc.tsv").write_text("sentence\tlabel\n" + rows)
     (data / "lm.txt").write_text("to be or not to be\n" * 20)
     env = {**os.environ, "HOME": str(home)}
-    done = subprocess.run([sys.executable, "-c", PREPARE, str(data)], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", PREPARE, str(data)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert (data / "chart.png").exists()
     assert sorted(p.name for p in home.rglob("*")) == []

@@ -23,7 +23,7 @@ model_params:
   broken: {}
 """
 
-BROKEN_MODELS = '''
+BROKEN_MODELS = """
 import torch
 import rnnbench
 from rnnbench.nn import FusedRecurrent
@@ -45,7 +45,7 @@ def register_models(register):
     register(rnnbench.ModelSpec(name="nan-model", builder=build_nan,
         params=rnnbench.ParamSet((rnnbench.Param("hidden_size", int, 4),))))
     register(rnnbench.ModelSpec(name="crash-model", builder=build_crash))
-'''
+"""
 
 
 def mlflow_runs(results):
@@ -99,11 +99,16 @@ def test_tiny_sweep_tracks_trials_writes_leaderboard_and_resumes(cli, tmp_path):
         assert float(row["mean"]) > 0 and int(row["params"]) > 0 and float(row["throughput"]) > 0
         assert json.loads(row["hparams"])["model.hidden_size"] == "8"
     assert (results / "sweeps" / "tiny" / "leaderboard-adding.png").stat().st_size > 1000
-    assert (results / "sweeps" / "tiny" / "leaderboard.md").read_text().startswith("# Leaderboard of sweep 'tiny'")
+    assert (
+        (results / "sweeps" / "tiny" / "leaderboard.md")
+        .read_text()
+        .startswith("# Leaderboard of sweep 'tiny'")
+    )
     from mlflow.tracking import MlflowClient
 
-    artifacts = {a.path for a in MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
-                 .list_artifacts(parent)}
+    artifacts = {
+        a.path for a in MlflowClient(f"sqlite:///{results / 'mlflow.db'}").list_artifacts(parent)
+    }
     assert {"leaderboard.json", "leaderboard.csv", "leaderboard-adding.png"} <= artifacts
 
     # The same command with a larger budget adds only the missing trials.
@@ -125,8 +130,9 @@ def test_tiny_sweep_tracks_trials_writes_leaderboard_and_resumes(cli, tmp_path):
     assert code == 0
     board = json.loads(out)
     assert {r["model"] for r in board} == {"lstm", "gru"}
-    code, out, _ = cli("leaderboard", "--results-dir", str(results), "--task", "adding",
-                       "--format", "csv")
+    code, out, _ = cli(
+        "leaderboard", "--results-dir", str(results), "--task", "adding", "--format", "csv"
+    )
     assert out.startswith("task,rank,model,metric,direction,unit,mean,std")
     code, out, _ = cli("leaderboard", "--results-dir", str(results))
     assert code == 0 and "adding: expected best val_loss ↓ of n trials" in out
@@ -137,8 +143,16 @@ def test_tiny_sweep_tracks_trials_writes_leaderboard_and_resumes(cli, tmp_path):
 def test_a_diverging_or_crashing_model_does_not_stop_the_sweep(cli, tmp_path, fake_plugin):
     fake_plugin(BROKEN_MODELS)
     results = tmp_path / "results"
-    code, out, err = cli("sweep", "--config", str(sweep_file(tmp_path)), "--models",
-                         "nan-model,crash-model,lstm", "--results-dir", str(results), "--json")
+    code, out, err = cli(
+        "sweep",
+        "--config",
+        str(sweep_file(tmp_path)),
+        "--models",
+        "nan-model,crash-model,lstm",
+        "--results-dir",
+        str(results),
+        "--json",
+    )
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     by_model = {p["model"]: p for p in summary["pairs"]}
@@ -149,24 +163,37 @@ def test_a_diverging_or_crashing_model_does_not_stop_the_sweep(cli, tmp_path, fa
     assert "this model cannot be built" in by_model["crash-model"]["note"]
     assert "its other trials were not run" in by_model["crash-model"]["note"]
     assert [r["model"] for r in summary["leaderboard"]] == ["lstm"]
-    statuses = {r.data.tags.get("rnnbench.model"): r.info.status for r in mlflow_runs(results)
-                if r.data.tags.get("rnnbench.phase") == "search"}
+    statuses = {
+        r.data.tags.get("rnnbench.model"): r.info.status
+        for r in mlflow_runs(results)
+        if r.data.tags.get("rnnbench.phase") == "search"
+    }
     assert statuses["nan-model"] == "FINISHED"  # trained to the end, then pruned as diverged
     assert statuses["lstm"] == "FINISHED"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("n_trails: 3\n", "sweep.yaml line 1: unknown key 'n_trails' (did you mean 'n_trials'?)"),
-    ("tasks: [adding]\nn_trials: many\n", "sweep.yaml line 2: n_trials expects int, got 'many'"),
-    ("models: [lstm, grux]\n", "sweep.yaml line 1: unknown model 'grux' (did you mean 'gru'?)"),
-    ("model_params:\n  lstm: {hiden_size: 3}\n",
-     "sweep.yaml line 2: model 'lstm' has no hyperparameter 'hiden_size'"),
-    ("task_options:\n  adding: {seq_len: 0}\n", "task_options.adding.seq_len: must be >= 1"),
-    ("pruner: sometimes\n", "sweep.yaml line 1: unknown pruner 'sometimes'"),
-    ("model_params:\n  lstm:\n    hidden_size: {low: 64, high: 8}\n",
-     "sweep.yaml line 3: search space for hidden_size: low 64 is greater than high 8"),
-    ("tasks: [adding\n", "invalid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("n_trails: 3\n", "sweep.yaml line 1: unknown key 'n_trails' (did you mean 'n_trials'?)"),
+        (
+            "tasks: [adding]\nn_trials: many\n",
+            "sweep.yaml line 2: n_trials expects int, got 'many'",
+        ),
+        ("models: [lstm, grux]\n", "sweep.yaml line 1: unknown model 'grux' (did you mean 'gru'?)"),
+        (
+            "model_params:\n  lstm: {hiden_size: 3}\n",
+            "sweep.yaml line 2: model 'lstm' has no hyperparameter 'hiden_size'",
+        ),
+        ("task_options:\n  adding: {seq_len: 0}\n", "task_options.adding.seq_len: must be >= 1"),
+        ("pruner: sometimes\n", "sweep.yaml line 1: unknown pruner 'sometimes'"),
+        (
+            "model_params:\n  lstm:\n    hidden_size: {low: 64, high: 8}\n",
+            "sweep.yaml line 3: search space for hidden_size: low 64 is greater than high 8",
+        ),
+        ("tasks: [adding\n", "invalid YAML"),
+    ],
+)
 def test_config_errors_are_one_line_and_write_nothing(cli, tmp_path, text, message):
     config = tmp_path / "sweep.yaml"
     config.write_text(textwrap.dedent(text))
@@ -180,14 +207,17 @@ def test_config_errors_are_one_line_and_write_nothing(cli, tmp_path, text, messa
 
 def test_flags_override_the_file_and_are_checked(cli, tmp_path):
     config = sweep_file(tmp_path)
-    code, _, err = cli("sweep", "--config", str(config), "--n-trials", "-1",
-                       "--results-dir", str(tmp_path / "r"))
+    code, _, err = cli(
+        "sweep", "--config", str(config), "--n-trials", "-1", "--results-dir", str(tmp_path / "r")
+    )
     assert code == 2 and "--n-trials: n_trials must be >= 0, got -1" in err
-    code, _, err = cli("sweep", "--config", str(config), "--n-trials", "0",
-                       "--results-dir", str(tmp_path / "r"))
+    code, _, err = cli(
+        "sweep", "--config", str(config), "--n-trials", "0", "--results-dir", str(tmp_path / "r")
+    )
     assert code == 2 and err.strip() == (
         "rnnbench: error: --n-trials: n_trials 0 (no search) cannot search lr, batch_size, "
-        "clip_value; set search_train: [] or n_trials >= 1")
+        "clip_value; set search_train: [] or n_trials >= 1"
+    )
     assert not (tmp_path / "r").exists()
 
 
@@ -198,13 +228,18 @@ def test_default_benchmark_is_a_declared_set_with_an_equal_step_budget():
     registry = get_registry()
     config = build_sweep_config(registry, None, {})
     assert config.pairs(registry) == [
-        ("adding", "rnn"), ("adding", "lstm"), ("adding", "gru"),
-        ("copy", "rnn"), ("copy", "lstm"), ("copy", "gru"), ("copy", "memnet")]
+        ("adding", "rnn"),
+        ("adding", "lstm"),
+        ("adding", "gru"),
+        ("copy", "rnn"),
+        ("copy", "lstm"),
+        ("copy", "gru"),
+        ("copy", "memnet"),
+    ]
     assert config.n_trials == 0 and config.seeds == 3 and config.search_train == []
     assert config.train["max_steps"] == 1500 and config.train["patience"] > 100
     assert config.task_options["adding"]["seq_len"] == 100
-    flagged = build_sweep_config(registry, None, {"models": "lstm", "n_trials": 2,
-                                                  "name": "mine"})
+    flagged = build_sweep_config(registry, None, {"models": "lstm", "n_trials": 2, "name": "mine"})
     assert flagged.models == ["lstm"] and flagged.n_trials == 2
 
 
@@ -227,19 +262,22 @@ def test_installed_plugins_join_all_and_synthetic_only_when_asked(fake_plugin):
     registry = get_registry()
     assert "adding-again" in registry.tasks
     config = build_sweep_config(registry, None, {"tasks": "synthetic", "models": "all"})
-    assert config.tasks == ["adding", "addition", "copy", "listops", "reverse", "sort",
-                            "waveform"]
+    assert config.tasks == ["adding", "addition", "copy", "listops", "reverse", "sort", "waveform"]
     config = build_sweep_config(registry, None, {"tasks": "synthetic", "all_installed": True})
     assert "adding-again" in config.tasks
 
 
 def test_a_sweep_without_search_trains_each_fixed_configuration(cli, tmp_path):
     config = tmp_path / "fixed.yaml"
-    config.write_text(TINY_SWEEP.replace("n_trials: 2", "n_trials: 0\nsearch_train: []")
-                      .replace("seeds: 1", "seeds: 2").replace("  broken: {}\n", ""))
+    config.write_text(
+        TINY_SWEEP.replace("n_trials: 2", "n_trials: 0\nsearch_train: []")
+        .replace("seeds: 1", "seeds: 2")
+        .replace("  broken: {}\n", "")
+    )
     results = tmp_path / "results"
-    code, out, err = cli("sweep", "--config", str(config), "--models", "gru", "--results-dir",
-                         str(results), "--json")
+    code, out, err = cli(
+        "sweep", "--config", str(config), "--models", "gru", "--results-dir", str(results), "--json"
+    )
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["leaderboard"][0]["best_trial"] == "fixed"
@@ -252,7 +290,9 @@ def test_a_sweep_without_search_trains_each_fixed_configuration(cli, tmp_path):
     board = (results / "sweeps" / "tiny" / "leaderboard.md").read_text()
     assert "no expected-best curves: this sweep ran no search trials (n_trials 0" in board
     assert not (results / "sweeps" / "tiny" / "expected-best-adding.png").exists()
-    assert "## Cost by model" in board and (results / "sweeps" / "tiny" / "cost-adding.png").exists()
+    assert (
+        "## Cost by model" in board and (results / "sweeps" / "tiny" / "cost-adding.png").exists()
+    )
 
 
 def test_leaderboard_without_database_is_a_clear_error(cli, tmp_path):
@@ -264,8 +304,17 @@ def test_the_mlflow_ui_and_optuna_dashboard_read_the_sweep(cli, tmp_path):
     from mlflow.tracking import MlflowClient
 
     results = tmp_path / "results"
-    args = ("sweep", "--config", str(sweep_file(tmp_path)), "--models", "lstm",
-            "--results-dir", str(results), "--seeds", "2")
+    args = (
+        "sweep",
+        "--config",
+        str(sweep_file(tmp_path)),
+        "--models",
+        "lstm",
+        "--results-dir",
+        str(results),
+        "--seeds",
+        "2",
+    )
     code, _out, err = cli(*args)
     assert code == 0, err
     client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
@@ -277,18 +326,29 @@ def test_the_mlflow_ui_and_optuna_dashboard_read_the_sweep(cli, tmp_path):
     assert note.startswith("- **adding** (test_mse ↓): lstm leads")
     assert "Sweep 'tiny': n_trials 2 · seeds 2" in note
     assert "| 1 ★ | lstm |" in note and "█" in note
-    assert set(parent.data.metrics) >= {"adding.lstm.test_mse", "adding.lstm.test_mse.std",
-                                        "adding.lstm.rank"}
+    assert set(parent.data.metrics) >= {
+        "adding.lstm.test_mse",
+        "adding.lstm.test_mse.std",
+        "adding.lstm.rank",
+    }
     assert parent.data.tags["rnnbench.setting.seeds"] == "2"
-    names = sorted(r.info.run_name for r in runs if r is not parent and
-                   r.data.tags.get("mlflow.parentRunId") == parent.info.run_id)
-    assert names == ["adding/lstm seed 0", "adding/lstm seed 1", "adding/lstm trial 0",
-                     "adding/lstm trial 1"]
+    names = sorted(
+        r.info.run_name
+        for r in runs
+        if r is not parent and r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+    )
+    assert names == [
+        "adding/lstm seed 0",
+        "adding/lstm seed 1",
+        "adding/lstm trial 0",
+        "adding/lstm trial 1",
+    ]
 
     import optuna
 
-    study = optuna.load_study(study_name="tiny:adding:lstm",
-                              storage=f"sqlite:///{results / 'optuna.db'}")
+    study = optuna.load_study(
+        study_name="tiny:adding:lstm", storage=f"sqlite:///{results / 'optuna.db'}"
+    )
     assert study.metric_names == ["val_loss"]
     assert study.user_attrs["task"] == "adding" and study.user_attrs["model"] == "lstm"
     assert study.user_attrs["mlflow_parent_run_id"] == parent.info.run_id
@@ -304,19 +364,22 @@ def test_the_mlflow_ui_and_optuna_dashboard_read_the_sweep(cli, tmp_path):
 def test_another_set_of_pairs_under_the_same_name_is_refused(cli, tmp_path):
     results = tmp_path / "results"
     config = str(sweep_file(tmp_path))
-    code, _, err = cli("sweep", "--config", config, "--models", "lstm", "--results-dir",
-                       str(results))
+    code, _, err = cli(
+        "sweep", "--config", config, "--models", "lstm", "--results-dir", str(results)
+    )
     assert code == 0, err
     board = results / "sweeps" / "tiny" / "leaderboard.md"
     before = board.read_text()
     runs_before = len(mlflow_runs(results))
-    code, out, err = cli("sweep", "--config", config, "--models", "gru", "--results-dir",
-                         str(results))
+    code, out, err = cli(
+        "sweep", "--config", config, "--models", "gru", "--results-dir", str(results)
+    )
     assert code == 2
     assert err.strip().splitlines() == [
         "rnnbench: error: sweep 'tiny' already exists with other pairs (its pairs are "
         "adding/lstm; these are adding/gru); pass --study-name NEW for a new sweep, or the "
-        "same models and tasks to resume it"]
+        "same models and tasks to resume it"
+    ]
     assert board.read_text() == before and len(mlflow_runs(results)) == runs_before
     code, out, _ = cli("leaderboard", "--results-dir", str(results), "--list")
     assert code == 0 and out.splitlines()[1].startswith("tiny ")

@@ -35,43 +35,67 @@ def builtin_cases(tmp_path):
     """Tiny options and bad options for each built-in task; the data tasks read small
     files written here."""
     reviews = tmp_path / "reviews.csv"
-    reviews.write_text("text,label\n" + "".join(
-        f"{'good fine' if i % 3 else 'bad awful'} movie {i % 5},{int(i % 3 > 0)}\n"
-        for i in range(40)), encoding="utf-8")
+    reviews.write_text(
+        "text,label\n"
+        + "".join(
+            f"{'good fine' if i % 3 else 'bad awful'} movie {i % 5},{int(i % 3 > 0)}\n"
+            for i in range(40)
+        ),
+        encoding="utf-8",
+    )
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("".join(f"line {i} of a tiny corpus for windows\n" for i in range(30)))
     missing = str(tmp_path / "missing.csv")
-    (tmp_path / "pairs.tsv").write_text("".join(f"w{i % 7} w{i % 5}\tv{i % 5} v{i % 7}\n"
-                                                for i in range(30)))
+    (tmp_path / "pairs.tsv").write_text(
+        "".join(f"w{i % 7} w{i % 5}\tv{i % 5} v{i % 7}\n" for i in range(30))
+    )
     bank = tmp_path / "bank"
     bank.mkdir()
     for split in ("train", "dev", "test"):  # labelled PTB-bracket trees, labels 0..4
-        (bank / f"{split}.txt").write_text("".join(
-            f"({i % 5} ({i % 5} w{i % 7}) ({(i + 1) % 5} ({i % 2} x) ({i % 3} y{i % 4})))\n"
-            for i in range(20)))
+        (bank / f"{split}.txt").write_text(
+            "".join(
+                f"({i % 5} ({i % 5} w{i % 7}) ({(i + 1) % 5} ({i % 2} x) ({i % 3} y{i % 4})))\n"
+                for i in range(20)
+            )
+        )
     return {
         "sst": ({"dataset": str(bank)}, [{"dataset": missing}, {"dataset": ""}]),
-        "treebank": ({"dataset": str(bank), "supervision": "phrases"},
-                     [{"dataset": missing}, {"dataset": ""}, {"train_file": missing}]),
+        "treebank": (
+            {"dataset": str(bank), "supervision": "phrases"},
+            [{"dataset": missing}, {"dataset": ""}, {"train_file": missing}],
+        ),
         "adding": ({"seq_len": 6, **SIZES}, [{"seq_len": 1}, {"train_size": 0}]),
         "copy": ({"seq_len": 4, **SIZES}, [{"seq_len": 0}]),
         "listops": ({"seq_len": 30, **SIZES}, [{"seq_len": 4}, {"max_args": 1}]),
         "waveform": ({"seq_len": 12, **SIZES}, [{"seq_len": 6}, {"components": 3}]),
-        "text-classification": ({"dataset": str(reviews), "cache": False},
-                                [{"dataset": missing}, {"dataset": ""}]),
-        "language-modelling": ({"dataset": str(corpus), "bptt": 8, "cache": False},
-                               [{"dataset": missing}, {"dataset": ""}]),
-        "parallel-text": ({"dataset": str(corpus).replace("corpus.txt", "pairs.tsv")},
-                          [{"dataset": missing}, {"dataset": ""}]),
-        **{name: ({"seq_len": 4, **SIZES}, [{"seq_len": 0}, {"beam": 0},
-                                            {"seq_len": 3, "min_len": 5}])
-           for name in ("reverse", "sort", "addition")},
+        "text-classification": (
+            {"dataset": str(reviews), "cache": False},
+            [{"dataset": missing}, {"dataset": ""}],
+        ),
+        "language-modelling": (
+            {"dataset": str(corpus), "bptt": 8, "cache": False},
+            [{"dataset": missing}, {"dataset": ""}],
+        ),
+        "parallel-text": (
+            {"dataset": str(corpus).replace("corpus.txt", "pairs.tsv")},
+            [{"dataset": missing}, {"dataset": ""}],
+        ),
+        **{
+            name: (
+                {"seq_len": 4, **SIZES},
+                [{"seq_len": 0}, {"beam": 0}, {"seq_len": 3, "min_len": 5}],
+            )
+            for name in ("reverse", "sort", "addition")
+        },
     }
 
 
 def builtin_tasks():
-    return sorted(name for name, (_, source) in get_registry().tasks.items()
-                  if source.distribution == "rnnbench")
+    return sorted(
+        name
+        for name, (_, source) in get_registry().tasks.items()
+        if source.distribution == "rnnbench"
+    )
 
 
 @pytest.mark.parametrize("name", builtin_tasks())
@@ -87,8 +111,13 @@ def test_builtin_tasks_import_only_public_rnnbench_modules():
     imported = {}
     for path in sorted((ROOT / "tasks").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else \
-                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names = (
+                [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
             for name in names:
                 if name.split(".")[0] == "rnnbench":
                     imported.setdefault(name, set()).add(path.name)
@@ -100,10 +129,13 @@ def test_builtin_tasks_import_only_public_rnnbench_modules():
 def test_importing_the_kit_loads_neither_lightning_nor_datasets():
     import subprocess
 
-    code = ("import sys, rnnbench.taskkit as kit; kit.SyntheticTask; "
-            "print(sorted(m for m in ('lightning', 'datasets') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, rnnbench.taskkit as kit; kit.SyntheticTask; "
+        "print(sorted(m for m in ('lightning', 'datasets') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
     assert rnnbench.taskkit.TensorBatches.__module__ == "rnnbench.data.modules"
 
@@ -111,8 +143,11 @@ def test_importing_the_kit_loads_neither_lightning_nor_datasets():
 # ----------------------------------------------------------------- kit pieces
 def counting(n, seed):
     g = torch.Generator().manual_seed(seed)
-    return {"inputs": torch.randint(1, 5, (n, 3), generator=g),
-            "lengths": torch.full((n,), 3), "target": torch.randint(0, 2, (n,), generator=g)}
+    return {
+        "inputs": torch.randint(1, 5, (n, 3), generator=g),
+        "lengths": torch.full((n,), 3),
+        "target": torch.randint(0, 2, (n,), generator=g),
+    }
 
 
 def test_seeded_splits_fix_validation_and_test():
@@ -128,8 +163,9 @@ def test_seeded_splits_fix_validation_and_test():
 def test_objective_baselines_match_hand_computed_values():
     train, test = torch.tensor([1, 1, 0, 1]), torch.tensor([0, 0, 1])
     assert Classification(2).baseline(train, test) == pytest.approx(1 / 3)  # majority 1
-    assert Regression().baseline(torch.tensor([1.0, 3.0]), torch.tensor([2.0, 4.0])) == \
-        pytest.approx((0 + 4) / 2)  # training mean 2
+    assert Regression().baseline(
+        torch.tensor([1.0, 3.0]), torch.tensor([2.0, 4.0])
+    ) == pytest.approx((0 + 4) / 2)  # training mean 2
     steps = StepClassification(3)
     train = torch.tensor([[0, 0, IGNORE_INDEX], [1, 0, IGNORE_INDEX]])  # counts 3, 1, 0
     test = torch.tensor([[0, 2]])
@@ -145,7 +181,8 @@ def test_step_accuracy_skips_ignored_steps():
     steps.update_metrics(metrics, logits, target)
     assert float(metrics["acc"].compute()) == pytest.approx(0.5)
     assert float(steps.loss(logits, target)) == pytest.approx(
-        float(torch.nn.functional.cross_entropy(logits[0, :2], target[0, :2])))
+        float(torch.nn.functional.cross_entropy(logits[0, :2], target[0, :2]))
+    )
 
 
 def test_stream_windows_continue_each_other():
@@ -191,8 +228,10 @@ class SeedDependentTest(Bits):
     def _build(self):
         o = self.options
         sizes = (o["train_size"], o["val_size"], o["test_size"])
-        self.splits = tuple(rnnbench.taskkit.TensorBatches(**self.generate(n, self.seed + i))
-                            for i, n in enumerate(sizes))
+        self.splits = tuple(
+            rnnbench.taskkit.TensorBatches(**self.generate(n, self.seed + i))
+            for i, n in enumerate(sizes)
+        )
         return self.splits
 
 
@@ -216,9 +255,16 @@ class AcceptsAnything(Bits):
 
 
 def bits_spec(factory, **changes):
-    fields = dict(name="bits", factory=factory, input_kind="tokens", output="pooled",
-                  options=rnnbench.ParamSet(size_options(5, "T", 16, 8, 8)),
-                  monitor="val_acc", mode="max", main_metric="acc")
+    fields = dict(
+        name="bits",
+        factory=factory,
+        input_kind="tokens",
+        output="pooled",
+        options=rnnbench.ParamSet(size_options(5, "T", 16, 8, 8)),
+        monitor="val_acc",
+        mode="max",
+        main_metric="acc",
+    )
     return rnnbench.TaskSpec(**{**fields, **changes})
 
 
@@ -226,19 +272,33 @@ def test_a_correct_task_passes():
     check_task_spec(bits_spec(Bits), bad_options=[{"seq_len": 0}])
 
 
-@pytest.mark.parametrize(("spec", "bad", "message"), [
-    (bits_spec(ZeroLengths), [], "lengths 0..0 outside 1..T=5"),
-    (bits_spec(IdsOutOfVocabulary), [], "token ids 1..2 outside [0, vocab_size=2)"),
-    (bits_spec(Bits, output="sequence"), [], "the spec declares tokens -> sequence"),
-    (bits_spec(SeedDependentTest), [], "the validation batches change with the run seed"),
-    (bits_spec(Nondeterministic), [], "two builds with seed 0 give different train batches"),
-    (bits_spec(NoBaseline), [], "baseline() returned None"),
-    (bits_spec(WrongHead), [], "head and loss fail on features (8, 5)"),
-    (bits_spec(Bits, monitor="val_accuracy"), [], "monitor 'accuracy' is never logged"),
-    (bits_spec(Bits, main_metric="mse"), [], "main_metric 'mse' is never logged"),
-    (bits_spec(AcceptsAnything), [{"seq_len": 3}], "options {'seq_len': 3} were accepted"),
-], ids=["lengths", "vocabulary", "output-kind", "seeded-test", "nondeterministic",
-        "baseline", "head", "monitor", "main-metric", "bad-options"])
+@pytest.mark.parametrize(
+    ("spec", "bad", "message"),
+    [
+        (bits_spec(ZeroLengths), [], "lengths 0..0 outside 1..T=5"),
+        (bits_spec(IdsOutOfVocabulary), [], "token ids 1..2 outside [0, vocab_size=2)"),
+        (bits_spec(Bits, output="sequence"), [], "the spec declares tokens -> sequence"),
+        (bits_spec(SeedDependentTest), [], "the validation batches change with the run seed"),
+        (bits_spec(Nondeterministic), [], "two builds with seed 0 give different train batches"),
+        (bits_spec(NoBaseline), [], "baseline() returned None"),
+        (bits_spec(WrongHead), [], "head and loss fail on features (8, 5)"),
+        (bits_spec(Bits, monitor="val_accuracy"), [], "monitor 'accuracy' is never logged"),
+        (bits_spec(Bits, main_metric="mse"), [], "main_metric 'mse' is never logged"),
+        (bits_spec(AcceptsAnything), [{"seq_len": 3}], "options {'seq_len': 3} were accepted"),
+    ],
+    ids=[
+        "lengths",
+        "vocabulary",
+        "output-kind",
+        "seeded-test",
+        "nondeterministic",
+        "baseline",
+        "head",
+        "monitor",
+        "main-metric",
+        "bad-options",
+    ],
+)
 def test_a_broken_task_fails_with_the_broken_promise(spec, bad, message):
     with pytest.raises(ContractError, match=re.escape(message)):
         check_task_spec(spec, bad_options=bad)
@@ -256,6 +316,7 @@ def test_a_rejection_that_writes_files_fails():
 
 def _rejecting(factory):
     """A spec whose good options build Bits and whose seq_len=2 goes to `factory`."""
+
     def build(options, batch_size, seed):
         cls = factory if options["seq_len"] == 2 else Bits
         return cls(options, batch_size, seed)
@@ -274,42 +335,79 @@ def readme_block(first_line: str) -> str:
 def test_readme_task_example_is_short_and_uses_public_imports_only():
     code = readme_block("# my_package/my_task.py")
     assert len(code.splitlines()) <= 60  # the issue's bar for a task from the README
-    modules = {n.module if isinstance(n, ast.ImportFrom) else a.name
-               for n in ast.walk(ast.parse(code)) if isinstance(n, (ast.Import, ast.ImportFrom))
-               for a in getattr(n, "names", [])}
+    modules = {
+        n.module if isinstance(n, ast.ImportFrom) else a.name
+        for n in ast.walk(ast.parse(code))
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        for a in getattr(n, "names", [])
+    }
     assert {m for m in modules if m.startswith("rnnbench")} <= PUBLIC_MODULES
 
 
 def test_readme_examples_install_pass_their_contracts_and_train(fake_plugin, cli, tmp_path):
     from conftest import TINY
 
-    model = fake_plugin(readme_block("# my_package/my_model.py"), dist="my-model",
-                        entry_point="my_model")
-    task = fake_plugin(readme_block("# my_package/my_task.py"), dist="my-task",
-                       entry_point="my_task")
+    model = fake_plugin(
+        readme_block("# my_package/my_model.py"), dist="my-model", entry_point="my_model"
+    )
+    task = fake_plugin(
+        readme_block("# my_package/my_task.py"), dist="my-task", entry_point="my_task"
+    )
     registry = get_registry(refresh=True)
     assert registry.problems == []
     namespace = {"my_model": __import__(model), "my_task": __import__(task)}
-    exec(compile(readme_block("from rnnbench.testing import check_model_spec, check_task_spec"),
-                 "docs/plugins/testing.md", "exec"), namespace)
+    exec(
+        compile(
+            readme_block("from rnnbench.testing import check_model_spec, check_task_spec"),
+            "docs/plugins/testing.md",
+            "exec",
+        ),
+        namespace,
+    )
     namespace["test_contracts"]()  # the README's own contract test
 
-    code, out, err = cli("run", "--model", "rnn", "--task", "parity", *TINY,
-                         "--set", "task.seq_len=8", "--results-dir", str(tmp_path / "r"),
-                         "--json")
+    code, out, err = cli(
+        "run",
+        "--model",
+        "rnn",
+        "--task",
+        "parity",
+        *TINY,
+        "--set",
+        "task.seq_len=8",
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--json",
+    )
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
     assert {"val_acc", "test_acc", "test_f1"} <= set(result["metrics"])
     assert 0.3 < result["baseline"] < 0.7  # the training majority scored on balanced test data
     at = TINY.index("model.embedding_dim=8")
     mine = TINY[: at - 1] + TINY[at + 1 :]  # my-rnn has no embedding_dim option
-    code, out, err = cli("run", "--model", "my-rnn", "--task", "parity", *mine,
-                         "--set", "task.seq_len=8", "--set", "task.min_len=3",
-                         "--diagnostics", "gradient-flow", "--set", "train.diagnostics_interval=1",
-                         "--results-dir", str(tmp_path / "r"), "--json")
+    code, out, err = cli(
+        "run",
+        "--model",
+        "my-rnn",
+        "--task",
+        "parity",
+        *mine,
+        "--set",
+        "task.seq_len=8",
+        "--set",
+        "task.min_len=3",
+        "--diagnostics",
+        "gradient-flow",
+        "--set",
+        "train.diagnostics_interval=1",
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--json",
+    )
     assert code == 0, err
     run_id = json.loads(out.strip().splitlines()[-1])["mlflow_run_id"]
-    flow = json.loads((tmp_path / "r" / "runs" / run_id / "diagnostics" /
-                       "gradient_flow.json").read_text())
+    flow = json.loads(
+        (tmp_path / "r" / "runs" / run_id / "diagnostics" / "gradient_flow.json").read_text()
+    )
     assert flow and all(len(r["norms"]) == 8 for r in flow)  # one norm per step h_1..h_8
     assert flow[0]["norms"][-1] > 0

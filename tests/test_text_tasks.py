@@ -13,8 +13,11 @@ from rnnbench.contract.registry import get_registry
 
 def make(task, batch_size=4, **options):
     spec = get_registry().task(task)
-    t = spec.factory(spec.options.resolve({k: str(v) for k, v in options.items()}, "task"),
-                     batch_size=batch_size, seed=0)
+    t = spec.factory(
+        spec.options.resolve({k: str(v) for k, v in options.items()}, "task"),
+        batch_size=batch_size,
+        seed=0,
+    )
     t.prepare()
     return t
 
@@ -22,10 +25,15 @@ def make(task, batch_size=4, **options):
 @pytest.fixture
 def tsv_folder(tmp_path):
     folder = tmp_path / "sst"
-    write(folder / "train.tsv", "sentence\tlabel\n" + "".join(
-        f"{'good fine' if i % 3 else 'bad awful plain'} movie {i % 5}\t{int(i % 3 > 0)}\n"
-        for i in range(60)))
-    write(folder / "dev.tsv", "sentence\tlabel\ngood movie\t1\nbad \"quoted\" movie\t0\n")
+    write(
+        folder / "train.tsv",
+        "sentence\tlabel\n"
+        + "".join(
+            f"{'good fine' if i % 3 else 'bad awful plain'} movie {i % 5}\t{int(i % 3 > 0)}\n"
+            for i in range(60)
+        ),
+    )
+    write(folder / "dev.tsv", 'sentence\tlabel\ngood movie\t1\nbad "quoted" movie\t0\n')
     write(folder / "test.tsv", "sentence\tlabel\nfine movie\t1\nawful unseenword\t0\nplain\t0\n")
     return folder
 
@@ -61,8 +69,10 @@ def test_without_bucketing_batches_are_padded_to_max_length(tsv_folder):
 def test_single_file_formats_with_string_labels_and_carved_splits(tmp_path, fmt):
     import pandas as pd
 
-    rows = [{"text": f"word{i % 7} other{i % 3}", "label": ["neg", "pos", "mid"][i % 3]}
-            for i in range(90)]
+    rows = [
+        {"text": f"word{i % 7} other{i % 3}", "label": ["neg", "pos", "mid"][i % 3]}
+        for i in range(90)
+    ]
     path = tmp_path / f"data.{fmt}"
     frame = pd.DataFrame(rows)
     if fmt == "csv":
@@ -82,8 +92,15 @@ def test_single_file_formats_with_string_labels_and_carved_splits(tmp_path, fmt)
 def test_explicit_files_without_header(tmp_path):
     train = write(tmp_path / "a.csv", "great,1\nterrible,0\nfine,1\n")
     test = write(tmp_path / "b.csv", "great,1\nterrible,0\n")
-    t = make("text-classification", train_file=train, validation_file=test, test_file=test,
-             header="false", text_column="0", label_column="1")
+    t = make(
+        "text-classification",
+        train_file=train,
+        validation_file=test,
+        test_file=test,
+        header="false",
+        text_column="0",
+        label_column="1",
+    )
     assert len(t.splits["train"]["target"]) == 3
 
 
@@ -109,23 +126,39 @@ def test_unseen_label_can_map_to_unknown(tmp_path):
 BAD = {
     "missing folder": (lambda p: p / "nope", "does not exist"),
     "empty file": (lambda p: write(p / "e.csv", ""), "file is empty"),
-    "missing text column": (lambda p: write(p / "t.csv", "words,notes,label\na,b,1\n"),
-                            "no text column found"),
-    "missing label column": (lambda p: write(p / "t.csv", "text,notes,score\na,b,1\n"),
-                             "no label column found (looked for label, labels, sentiment"),
-    "ragged csv": (lambda p: write(p / "train.csv", "text,label\na,1\nb,c,d,0\n"),
-                   "train.csv line 3: expected 2 fields, saw 4"),
-    "header only": (lambda p: write(p / "h.csv", "text,label\n"),
-                    "h.csv: no data rows (only a header line"),
-    "too few rows to carve": (lambda p: write(p / "one.tsv", "text\tlabel\ngood\t1\n"),
-                              "one.tsv: 1 row(s), too few to carve a test split"),
-    "undecidable header": (lambda p: write(p / "u.tsv", "good film\tyes\nbad film\tno\n"),
-                           "u.tsv line 1: cannot tell whether the first row ('good film', "
-                           "'yes') is a header or data: set task.header=false"),
-    "empty label": (lambda p: write(p / "t.csv", "text,label\na,1\nb,\nc,0\n"),
-                    "t.csv line 3: empty label"),
-    "bad utf-8": (lambda p: write(p / "t.csv", b"text,label\na,1\n\xff\xfe,0\n"),
-                  "not valid UTF-8 at byte 15 (line 3)"),
+    "missing text column": (
+        lambda p: write(p / "t.csv", "words,notes,label\na,b,1\n"),
+        "no text column found",
+    ),
+    "missing label column": (
+        lambda p: write(p / "t.csv", "text,notes,score\na,b,1\n"),
+        "no label column found (looked for label, labels, sentiment",
+    ),
+    "ragged csv": (
+        lambda p: write(p / "train.csv", "text,label\na,1\nb,c,d,0\n"),
+        "train.csv line 3: expected 2 fields, saw 4",
+    ),
+    "header only": (
+        lambda p: write(p / "h.csv", "text,label\n"),
+        "h.csv: no data rows (only a header line",
+    ),
+    "too few rows to carve": (
+        lambda p: write(p / "one.tsv", "text\tlabel\ngood\t1\n"),
+        "one.tsv: 1 row(s), too few to carve a test split",
+    ),
+    "undecidable header": (
+        lambda p: write(p / "u.tsv", "good film\tyes\nbad film\tno\n"),
+        "u.tsv line 1: cannot tell whether the first row ('good film', "
+        "'yes') is a header or data: set task.header=false",
+    ),
+    "empty label": (
+        lambda p: write(p / "t.csv", "text,label\na,1\nb,\nc,0\n"),
+        "t.csv line 3: empty label",
+    ),
+    "bad utf-8": (
+        lambda p: write(p / "t.csv", b"text,label\na,1\n\xff\xfe,0\n"),
+        "not valid UTF-8 at byte 15 (line 3)",
+    ),
     "unknown extension": (lambda p: write(p / "t.xlsx", "x"), "unknown file type '.xlsx'"),
 }
 
@@ -135,8 +168,17 @@ def test_bad_files_are_one_line_errors_and_write_nothing(cli, tmp_path, case):
     make_path, message = BAD[case]
     path = make_path(tmp_path)
     results = tmp_path / "results"
-    code, _out, err = cli("run", "--model", "textrnn", "--task", "text-classification",
-                         "--set", f"task.dataset={path}", "--results-dir", str(results))
+    code, _out, err = cli(
+        "run",
+        "--model",
+        "textrnn",
+        "--task",
+        "text-classification",
+        "--set",
+        f"task.dataset={path}",
+        "--results-dir",
+        str(results),
+    )
     assert code == 2, err
     assert message in err and len(err.strip().splitlines()) == 1
     assert str(path.name) in err or case == "missing folder"
@@ -148,31 +190,67 @@ def test_unseen_label_error_names_file_and_line(cli, tmp_path):
     write(folder / "train.csv", "text,label\na,x\nb,y\n")
     write(folder / "dev.csv", "text,label\nc,x\nd,z\n")
     write(folder / "test.csv", "text,label\nc,x\n")
-    code, _, err = cli("run", "--model", "rcnn", "--task", "text-classification",
-                       "--set", f"task.dataset={folder}", "--results-dir", str(tmp_path / "r"))
+    code, _, err = cli(
+        "run",
+        "--model",
+        "rcnn",
+        "--task",
+        "text-classification",
+        "--set",
+        f"task.dataset={folder}",
+        "--results-dir",
+        str(tmp_path / "r"),
+    )
     assert code == 2
     assert "dev.csv line 3: label 'z' never appears in the training data" in err
 
 
 def test_hub_id_while_offline_explains_what_to_do(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    code, _, err = cli("run", "--model", "textrnn", "--task", "text-classification",
-                       "--set", "task.dataset=glue", "--set", "task.config=sst2",
-                       "--results-dir", str(tmp_path / "r"))
+    code, _, err = cli(
+        "run",
+        "--model",
+        "textrnn",
+        "--task",
+        "text-classification",
+        "--set",
+        "task.dataset=glue",
+        "--set",
+        "task.config=sst2",
+        "--results-dir",
+        str(tmp_path / "r"),
+    )
     assert code == 2
     assert "'glue'" in err and "offline" in err and "local files" in err
     assert not (tmp_path / "r").exists()
 
 
-@pytest.mark.parametrize(("task", "option"), [
-    ("text-classification", "task.vocab_size=0"), ("text-classification", "task.max_length=-1"),
-    ("language-modelling", "task.vocab_size=-3"), ("language-modelling", "task.bptt=0"),
-    ("copy", "task.seq_len=0"), ("listops", "task.seq_len=-2"),
-])
+@pytest.mark.parametrize(
+    ("task", "option"),
+    [
+        ("text-classification", "task.vocab_size=0"),
+        ("text-classification", "task.max_length=-1"),
+        ("language-modelling", "task.vocab_size=-3"),
+        ("language-modelling", "task.bptt=0"),
+        ("copy", "task.seq_len=0"),
+        ("listops", "task.seq_len=-2"),
+    ],
+)
 def test_non_positive_sizes_are_rejected(cli, tmp_path, task, option):
     model = "lstm" if task != "text-classification" else "textrnn"
-    code, _, err = cli("run", "--model", model, "--task", task, "--set", option,
-                       "--set", "task.dataset=x.txt", "--results-dir", str(tmp_path / "r"))
+    code, _, err = cli(
+        "run",
+        "--model",
+        model,
+        "--task",
+        task,
+        "--set",
+        option,
+        "--set",
+        "task.dataset=x.txt",
+        "--results-dir",
+        str(tmp_path / "r"),
+    )
     assert code == 2 and "must be >=" in err and option.split("=")[0] in err
 
 
@@ -193,20 +271,28 @@ def test_language_model_windows_are_contiguous_streams(tmp_path):
     per_stream = 900 // 4  # the 90% training text cut into 4 contiguous streams
     for k, (a, b) in enumerate(zip(windows, windows[1:], strict=False)):
         decoded = ["".join(t.vocab.itos[i] for i in row) for row in a["inputs"].tolist()]
-        assert decoded == [text[r * per_stream + 7 * k:][:7] for r in range(4)]  # window k
+        assert decoded == [text[r * per_stream + 7 * k :][:7] for r in range(4)]  # window k
         assert torch.equal(b["inputs"][:, 0], a["target"][:, -1])  # the stream continues
         assert torch.equal(a["inputs"][:, 1:], a["target"][:, :-1])  # targets shift by one
     # contiguous 90/5/5: train, then test, then validation
     assert [t.ids[s].numel() for s in ("train", "test", "validation")] == [900, 50, 50]
     assert t.ids["test"].tolist() != t.ids["validation"].tolist()  # a held-out test part
-    assert torch.equal(torch.cat([t.ids[s] for s in ("train", "test", "validation")]),
-                       torch.tensor([t.vocab.stoi[c] for c in text]))
+    assert torch.equal(
+        torch.cat([t.ids[s] for s in ("train", "test", "validation")]),
+        torch.tensor([t.vocab.stoi[c] for c in text]),
+    )
 
 
 def test_language_model_baseline_is_the_unigram_cross_entropy(tmp_path):
     path = write(tmp_path / "input.txt", "aab" * 30 + "ab" * 10)
-    t = make("language-modelling", dataset=path, batch_size=2, bptt=4, valid_fraction=0.2,
-             eval_batch_size=2)
+    t = make(
+        "language-modelling",
+        dataset=path,
+        batch_size=2,
+        bptt=4,
+        valid_fraction=0.2,
+        eval_batch_size=2,
+    )
     train = t.ids["train"].tolist()
     test = t.ids["test"].tolist()
     V = len(t.vocab)
@@ -219,7 +305,9 @@ def test_language_model_baseline_is_the_unigram_cross_entropy(tmp_path):
 
 def test_word_level_appends_eos_per_line(tmp_path):
     path = write(tmp_path / "w.txt", "the cat sat\n\nthe dog\n" * 20)
-    t = make("language-modelling", dataset=path, level="word", batch_size=2, bptt=3, eval_batch_size=2)
+    t = make(
+        "language-modelling", dataset=path, level="word", batch_size=2, bptt=3, eval_batch_size=2
+    )
     assert "<eos>" in t.vocab.stoi and "cat" in t.vocab.stoi
 
 
@@ -231,9 +319,19 @@ def test_language_model_too_short_text_is_an_error(tmp_path):
 
 def test_max_length_has_a_stated_limit_and_writes_nothing(cli, tmp_path):
     results = tmp_path / "r"
-    code, _, err = cli("run", "--model", "textrnn", "--task", "text-classification",
-                       "--set", "task.dataset=x.tsv", "--set", "task.max_length=1000000000000",
-                       "--results-dir", str(results))
+    code, _, err = cli(
+        "run",
+        "--model",
+        "textrnn",
+        "--task",
+        "text-classification",
+        "--set",
+        "task.dataset=x.tsv",
+        "--set",
+        "task.max_length=1000000000000",
+        "--results-dir",
+        str(results),
+    )
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "task.max_length: must be <= 100000, got 1000000000000" in err
     assert not results.exists()
@@ -244,12 +342,22 @@ def test_hub_class_label_names_become_the_label_map(monkeypatch):
 
     import rnnbench.data.files
 
-    features = datasets.Features({"sentence": datasets.Value("string"),
-                                  "label": datasets.ClassLabel(names=["negative", "positive"])})
-    rows = {"sentence": [f"{'good' if i % 2 else 'bad'} film {i}" for i in range(20)],
-            "label": [i % 2 for i in range(20)]}
-    hub = datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows, features=features),
-                                "test": datasets.Dataset.from_dict(rows, features=features)})
+    features = datasets.Features(
+        {
+            "sentence": datasets.Value("string"),
+            "label": datasets.ClassLabel(names=["negative", "positive"]),
+        }
+    )
+    rows = {
+        "sentence": [f"{'good' if i % 2 else 'bad'} film {i}" for i in range(20)],
+        "label": [i % 2 for i in range(20)],
+    }
+    hub = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict(rows, features=features),
+            "test": datasets.Dataset.from_dict(rows, features=features),
+        }
+    )
     monkeypatch.setattr(rnnbench.data.files, "load_hub", lambda name, config, option: hub)
     t = make("text-classification", dataset="someone/films", cache="false")
     assert t.labels == ["negative", "positive"]

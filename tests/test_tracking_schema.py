@@ -10,10 +10,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rnnbench"
 
 
 def test_tags_round_trip_with_their_types():
-    written = schema.tags({schema.DIVERGED: True, schema.SEED: 7, schema.SOLVED: None,
-                           schema.MODEL: "lstm"})
-    assert written == {"rnnbench.diverged": "True", "rnnbench.seed": "7",
-                       "rnnbench.model": "lstm"}  # None is not written
+    written = schema.tags(
+        {schema.DIVERGED: True, schema.SEED: 7, schema.SOLVED: None, schema.MODEL: "lstm"}
+    )
+    assert written == {
+        "rnnbench.diverged": "True",
+        "rnnbench.seed": "7",
+        "rnnbench.model": "lstm",
+    }  # None is not written
     assert schema.DIVERGED.read(written) is True
     assert schema.SEED.read(written) == 7
     assert schema.SOLVED.read(written) is None
@@ -29,7 +33,10 @@ def test_names_are_unique_and_namespaced():
 
 
 def test_no_code_compares_a_tag_with_true_text():
-    found = [f"{p.relative_to(PACKAGE)}:{n}" for p in PACKAGE.rglob("*.py")
-             for n, line in enumerate(p.read_text().splitlines(), 1)
-             if re.search(r"""[!=]= ["'](True|False)["']""", line)]
+    found = [
+        f"{p.relative_to(PACKAGE)}:{n}"
+        for p in PACKAGE.rglob("*.py")
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if re.search(r"""[!=]= ["'](True|False)["']""", line)
+    ]
     assert not found, found

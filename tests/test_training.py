@@ -14,8 +14,13 @@ from rnnbench.contract.registry import get_registry
 TASK_OPTIONS = {
     "adding": ["task.seq_len=8", "task.train_size=256", "task.val_size=64", "task.test_size=64"],
     "copy": ["task.seq_len=4", "task.train_size=256", "task.val_size=64", "task.test_size=64"],
-    "listops": ["task.seq_len=20", "task.depth=2", "task.train_size=256", "task.val_size=64",
-                "task.test_size=64"],
+    "listops": [
+        "task.seq_len=20",
+        "task.depth=2",
+        "task.train_size=256",
+        "task.val_size=64",
+        "task.test_size=64",
+    ],
     "text-classification": ["task.dataset={tc}"],
     "language-modelling": ["task.dataset={lm}", "task.bptt=8"],
     "parallel-text": ["task.dataset={tc.parent}/pt.tsv"],
@@ -23,8 +28,14 @@ TASK_OPTIONS = {
     "treebank": ["task.dataset={tb}"],
 }
 SYNTHETIC_TINY = {"seq_len": 8, "train_size": 256, "val_size": 64, "test_size": 64}
-MODEL_OPTIONS = {"hidden_size": 16, "embedding_dim": 8, "context_size": 8, "memory_size": 8,
-                 "dropout_input": 0.1, "weight_drop": 0.1}  # awd-lstm's, milder for 4 epochs
+MODEL_OPTIONS = {
+    "hidden_size": 16,
+    "embedding_dim": 8,
+    "context_size": 8,
+    "memory_size": 8,
+    "dropout_input": 0.1,
+    "weight_drop": 0.1,
+}  # awd-lstm's, milder for 4 epochs
 
 
 def builtin(table) -> list[str]:
@@ -34,8 +45,12 @@ def builtin(table) -> list[str]:
 
 def pairs():
     registry = get_registry()
-    return [(model, task) for model in builtin(registry.models) for task in builtin(registry.tasks)
-            if compatibility(registry.model(model), registry.task(task)) is None]
+    return [
+        (model, task)
+        for model in builtin(registry.models)
+        for task in builtin(registry.tasks)
+        if compatibility(registry.model(model), registry.task(task)) is None
+    ]
 
 
 def task_options(task: str) -> list[str]:
@@ -44,8 +59,10 @@ def task_options(task: str) -> list[str]:
         return TASK_OPTIONS[task]
     spec = get_registry().task(task)
     if not spec.synthetic:
-        pytest.fail(f"built-in task {task!r} reads data: give it a tiny configuration on small "
-                    "local files in TASK_OPTIONS (tests/test_training.py)")
+        pytest.fail(
+            f"built-in task {task!r} reads data: give it a tiny configuration on small "
+            "local files in TASK_OPTIONS (tests/test_training.py)"
+        )
     return [f"task.{k}={v}" for k, v in SYNTHETIC_TINY.items() if k in spec.options]
 
 
@@ -60,15 +77,26 @@ def data(tmp_path_factory):
         lines.append(f"the movie was {pick[i % 3]} {words[6 + i % 4]}\t{positive}")
     (root / "tc.tsv").write_text("\n".join(lines) + "\n")
     (root / "lm.txt").write_text("to be or not to be that is the question\n" * 80)
-    (root / "pt.tsv").write_text("".join(f"{words[i % 10]} {words[i % 7]}\t{words[i % 7]} "
-                                         f"{words[i % 10]}\n" for i in range(200)))
+    (root / "pt.tsv").write_text(
+        "".join(
+            f"{words[i % 10]} {words[i % 7]}\t{words[i % 7]} {words[i % 10]}\n" for i in range(200)
+        )
+    )
     (root / "tb").mkdir()  # a treebank: the root's label is its sentiment word's
     for split in ("train", "dev", "test"):
-        (root / "tb" / f"{split}.txt").write_text("".join(
-            f"({k} ({k} {words[k if k < 2 else k - 1]}) (2 (2 {words[6 + i % 4]}) (2 movie)))\n"
-            for i in range(120) for k in [(0, 1, 3, 4)[i % 4]]))
-    return {"tc": root / "tc.tsv", "lm": root / "lm.txt", "tb": root / "tb",
-            "results": root / "results"}
+        (root / "tb" / f"{split}.txt").write_text(
+            "".join(
+                f"({k} ({k} {words[k if k < 2 else k - 1]}) (2 (2 {words[6 + i % 4]}) (2 movie)))\n"
+                for i in range(120)
+                for k in [(0, 1, 3, 4)[i % 4]]
+            )
+        )
+    return {
+        "tc": root / "tc.tsv",
+        "lm": root / "lm.txt",
+        "tb": root / "tb",
+        "results": root / "results",
+    }
 
 
 def test_every_builtin_model_and_task_is_covered():
@@ -86,8 +114,18 @@ def test_loss_goes_down(cli, data, model, task):
     sets = [f"model.{k}={v}" for k, v in MODEL_OPTIONS.items() if k in spec.params]
     sets += [o.format(tc=data["tc"], lm=data["lm"], tb=data["tb"]) for o in task_options(task)]
     sets += ["train.lr=0.01", "train.batch_size=32", "train.progress=false", "train.patience=10"]
-    args = ["run", "--model", model, "--task", task, "--max-epochs", "4",
-            "--results-dir", str(data["results"]), "--json"]
+    args = [
+        "run",
+        "--model",
+        model,
+        "--task",
+        task,
+        "--max-epochs",
+        "4",
+        "--results-dir",
+        str(data["results"]),
+        "--json",
+    ]
     for s in sets:
         args += ["--set", s]
     code, out, err = cli(*args)
@@ -96,9 +134,12 @@ def test_loss_goes_down(cli, data, model, task):
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(f"sqlite:///{data['results'] / 'mlflow.db'}")
-    history = [m.value for m in sorted(client.get_metric_history(result["mlflow_run_id"],
-                                                                  "train_loss"),
-                                       key=lambda m: m.step)]
+    history = [
+        m.value
+        for m in sorted(
+            client.get_metric_history(result["mlflow_run_id"], "train_loss"), key=lambda m: m.step
+        )
+    ]
     assert len(history) == 4
     assert history[-1] < history[0], f"{model} on {task}: train loss {history}"
     assert not result["diverged"]
@@ -106,8 +147,12 @@ def test_loss_goes_down(cli, data, model, task):
 
 def test_a_task_without_a_tiny_configuration_fails_or_gets_the_synthetic_one(monkeypatch):
     monkeypatch.delitem(TASK_OPTIONS, "adding")
-    assert task_options("adding") == ["task.seq_len=8", "task.train_size=256",
-                                      "task.val_size=64", "task.test_size=64"]
+    assert task_options("adding") == [
+        "task.seq_len=8",
+        "task.train_size=256",
+        "task.val_size=64",
+        "task.test_size=64",
+    ]
     monkeypatch.delitem(TASK_OPTIONS, "language-modelling")
     with pytest.raises(pytest.fail.Exception, match="'language-modelling' reads data"):
         task_options("language-modelling")
@@ -120,8 +165,11 @@ def test_flush_denormal_sets_how_the_cpu_treats_denormal_floats(flush):
     from rnnbench.training.config import build_run_config
     from rnnbench.training.runner import prepare
 
-    sets = {"task": {"seq_len": 5, "train_size": 8, "val_size": 8, "test_size": 8},
-            "model": {"hidden_size": 4}, "train": {"flush_denormal": flush}}
+    sets = {
+        "task": {"seq_len": 5, "train_size": 8, "val_size": 8, "test_size": 8},
+        "model": {"hidden_size": 4},
+        "train": {"flush_denormal": flush},
+    }
     try:
         prepare(build_run_config(get_registry(), "rnn", "adding", sets), get_registry())
         denormal = torch.tensor([1e-39]) * torch.tensor([1.0])

@@ -13,9 +13,14 @@ from rnnbench.contract.registry import get_registry
 from rnnbench.taskkit import TreePool, collate_trees, parse_ptb, read_ptb_file
 from rnnbench.testing import ContractError, check_model_spec, check_task_spec
 
-TRAIN = ["(3 (2 (2 The) (2 film)) (4 (3 is) (4 great)))", "(1 (1 Dull) (2 .))",
-         "(4 Wonderful)", "(0 (1 (0 Awful) (2 ,)) (1 (2 truly) (1 bad)))",
-         "(2 (2 It) (2 exists))", "(3 (3 Good) (2 fun))"]
+TRAIN = [
+    "(3 (2 (2 The) (2 film)) (4 (3 is) (4 great)))",
+    "(1 (1 Dull) (2 .))",
+    "(4 Wonderful)",
+    "(0 (1 (0 Awful) (2 ,)) (1 (2 truly) (1 bad)))",
+    "(2 (2 It) (2 exists))",
+    "(3 (3 Good) (2 fun))",
+]
 DEV = ["(4 (3 Great) (2 film))", "(0 (0 Bad) (2 film))", "(2 Fine)"]
 TEST = ["(3 (3 Nice) (2 .))", "(1 (1 Weak) (2 plot))", "(0 Terrible)", "(4 (4 Superb) (2 !))"]
 
@@ -28,8 +33,9 @@ def treebank(tmp_path, train=TRAIN, dev=DEV, test=TEST):
 
 def sst_task(folder, **options):
     spec = get_registry().task("sst")
-    task = spec.factory(spec.options.resolve({"dataset": str(folder), **options}, "task"),
-                        batch_size=4, seed=0)
+    task = spec.factory(
+        spec.options.resolve({"dataset": str(folder), **options}, "task"), batch_size=4, seed=0
+    )
     task.prepare()
     return task
 
@@ -56,15 +62,24 @@ def test_collation_is_level_major_with_children_below_their_level():
     assert tree.level[tree.root[1]] == 0  # the single-leaf tree's root is a leaf
 
 
-@pytest.mark.parametrize("line, message", [
-    ("(3 (2 a) (2 b)))", "train.txt:2: unbalanced bracket: ')' at column 16 closes no open '('"),
-    ("(3 (2 a) (2 b)", "train.txt:2: unbalanced bracket: 1 '(' not closed"),
-    ("(3 ((2 a) (2 b)))", "train.txt:2: node without a label (column 4"),
-    ("(3 (x a) (2 b))", "train.txt:2: label 'x' is not an integer (column 5)"),
-    ("(3 (7 a) (2 b))", "train.txt:2: label 7 is out of range (labels are 0..4)"),
-    ("(3 (2 a b))", "train.txt:2: node (2) has more than one word"),
-    ("(3 (2) (2 b))", "train.txt:2: node (2) closed at column 6 has neither a word nor children"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        (
+            "(3 (2 a) (2 b)))",
+            "train.txt:2: unbalanced bracket: ')' at column 16 closes no open '('",
+        ),
+        ("(3 (2 a) (2 b)", "train.txt:2: unbalanced bracket: 1 '(' not closed"),
+        ("(3 ((2 a) (2 b)))", "train.txt:2: node without a label (column 4"),
+        ("(3 (x a) (2 b))", "train.txt:2: label 'x' is not an integer (column 5)"),
+        ("(3 (7 a) (2 b))", "train.txt:2: label 7 is out of range (labels are 0..4)"),
+        ("(3 (2 a b))", "train.txt:2: node (2) has more than one word"),
+        (
+            "(3 (2) (2 b))",
+            "train.txt:2: node (2) closed at column 6 has neither a word nor children",
+        ),
+    ],
+)
 def test_bad_trees_are_one_line_errors_naming_file_and_line(tmp_path, line, message):
     folder = treebank(tmp_path, train=[TRAIN[0], line])
     with pytest.raises(rnnbench.DataError) as info:
@@ -96,8 +111,13 @@ def _broken(forward):
         def forward(self, inputs, lengths, state=None, tree=None):
             return forward(self, inputs, lengths, tree)
 
-    return rnnbench.ModelSpec(name="broken-tree", builder=Broken, inputs=frozenset({"tokens"}),
-                              outputs=frozenset({"pooled"}), needs=frozenset({"tree"}))
+    return rnnbench.ModelSpec(
+        name="broken-tree",
+        builder=Broken,
+        inputs=frozenset({"tokens"}),
+        outputs=frozenset({"pooled"}),
+        needs=frozenset({"tree"}),
+    )
 
 
 def test_the_tree_checks_catch_batch_mixing_and_reading_padding():
@@ -121,9 +141,11 @@ def test_a_tree_model_needs_a_task_with_trees(cli):
     assert rnnbench.compatibility(treelstm, registry.task("listops")) is None
     assert rnnbench.compatibility(treelstm, registry.task("sst")) is None
     reason = rnnbench.compatibility(treelstm, registry.task("copy"))
-    assert reason == ("model 'treelstm' reads trees (batch['tree']), which task 'copy' does "
-                      "not provide; tasks with trees: those whose spec provides 'tree' "
-                      "(rnnbench list)")
+    assert reason == (
+        "model 'treelstm' reads trees (batch['tree']), which task 'copy' does "
+        "not provide; tasks with trees: those whose spec provides 'tree' "
+        "(rnnbench list)"
+    )
     code, _, err = cli("run", "--model", "recnn", "--task", "copy", "--no-track")
     assert code == 2 and "reads trees" in err and len(err.strip().splitlines()) == 1
 
@@ -133,9 +155,15 @@ def test_sst_task_contract_labels_and_baseline(tmp_path):
     folder = treebank(tmp_path)
     spec = get_registry().task("sst")
     for options in ({"labels": "fine"}, {"labels": "binary", "supervision": "phrases"}):
-        check_task_spec(spec, {"dataset": str(folder), **options}, batch_size=2,
-                        bad_options=[{"dataset": str(tmp_path / "none")},
-                                     {"dataset": str(folder), "train_file": str(folder / "x")}])
+        check_task_spec(
+            spec,
+            {"dataset": str(folder), **options},
+            batch_size=2,
+            bad_options=[
+                {"dataset": str(tmp_path / "none")},
+                {"dataset": str(folder), "train_file": str(folder / "x")},
+            ],
+        )
     binary = sst_task(folder)  # neutral roots dropped: 5 of 6 training trees
     assert binary.sizes == {"train": 5, "validation": 2, "test": 4}
     assert binary.baseline() == 0.5  # training majority positive (3 of 5); test 2 of 4
@@ -144,7 +172,9 @@ def test_sst_task_contract_labels_and_baseline(tmp_path):
     assert fine.baseline() == 0.25  # majority 3 (two of six; first in count order); test 1/4
     subsets = [sst_task(folder, labels="fine", max_train_samples=3) for _ in range(2)]
     assert subsets[0].sizes["train"] == 3  # a fixed random subset: the same for every run
-    assert torch.equal(subsets[0].splits[0].tensors["target"], subsets[1].splits[0].tensors["target"])
+    assert torch.equal(
+        subsets[0].splits[0].tensors["target"], subsets[1].splits[0].tensors["target"]
+    )
 
 
 def test_phrase_supervision_scores_every_labelled_node_and_evaluates_roots(tmp_path):
@@ -163,14 +193,17 @@ def test_phrase_supervision_scores_every_labelled_node_and_evaluates_roots(tmp_p
 
 
 def test_generic_treebank_takes_its_classes_from_the_labels(tmp_path):
-    folder = treebank(tmp_path, train=["(1 (0 a) (1 b))", "(0 c)"], dev=["(1 d)"],
-                      test=["(2 e)"])
+    folder = treebank(tmp_path, train=["(1 (0 a) (1 b))", "(0 c)"], dev=["(1 d)"], test=["(2 e)"])
     spec = get_registry().task("treebank")
-    with pytest.raises(rnnbench.DataError, match=r"test.txt:1: label 2 is out of range "
-                                                 r"\(labels are 0..1\)"):
+    with pytest.raises(
+        rnnbench.DataError,
+        match=r"test.txt:1: label 2 is out of range "
+        r"\(labels are 0..1\)",
+    ):
         spec.factory(spec.options.resolve({"dataset": str(folder)}, "task"), 2, 0).prepare()
-    task = spec.factory(spec.options.resolve({"dataset": str(folder), "num_classes": 3},
-                                             "task"), 2, 0)
+    task = spec.factory(
+        spec.options.resolve({"dataset": str(folder), "num_classes": 3}, "task"), 2, 0
+    )
     task.prepare()
     assert task.num_classes == 3 and task.context().max_children == 2
 
@@ -212,12 +245,21 @@ model_params:
   recnn: {{hidden_size: 6, embedding_dim: 4}}
   lstm: {{hidden_size: 6, embedding_dim: 4}}
 """)
-    code, out, err = cli("sweep", "--config", str(config), "--results-dir",
-                         str(tmp_path / "results"), "--json", "--workers", "1")
+    code, out, err = cli(
+        "sweep",
+        "--config",
+        str(config),
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--json",
+        "--workers",
+        "1",
+    )
     assert code == 0, err
     rows = json.loads(out.strip().splitlines()[-1])["leaderboard"]
     assert {(r["task"], r["model"]) for r in rows} == {
-        (t, m) for t in ("listops", "sst") for m in ("treelstm", "recnn", "lstm")}
+        (t, m) for t in ("listops", "sst") for m in ("treelstm", "recnn", "lstm")
+    }
 
 
 def test_the_readme_tree_model_example_passes_its_contract_and_trains(fake_plugin, cli, tmp_path):
@@ -231,9 +273,26 @@ def test_the_readme_tree_model_example_passes_its_contract_and_trains(fake_plugi
     assert registry.problems == []
     check_model_spec(module.SPEC, {"hidden_size": 6})
     assert "reads trees" in rnnbench.compatibility(module.SPEC, registry.task("copy"))
-    code, out, err = cli("run", "--model", "sum-tree-rnn", "--task", "listops", "--set",
-                         "task.train_size=64", "--set", "task.val_size=32", "--set",
-                         "task.test_size=32", "--set", "task.seq_len=30", "--set",
-                         "train.progress=false", "--max-epochs", "1", "--no-track", "--json")
+    code, out, err = cli(
+        "run",
+        "--model",
+        "sum-tree-rnn",
+        "--task",
+        "listops",
+        "--set",
+        "task.train_size=64",
+        "--set",
+        "task.val_size=32",
+        "--set",
+        "task.test_size=32",
+        "--set",
+        "task.seq_len=30",
+        "--set",
+        "train.progress=false",
+        "--max-epochs",
+        "1",
+        "--no-track",
+        "--json",
+    )
     assert code == 0, err
     assert "test_acc" in json.loads(out.strip().splitlines()[-1])["metrics"]

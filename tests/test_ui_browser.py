@@ -23,9 +23,17 @@ from pathlib import Path
 import pytest
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--window-size=1600,1000")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1600,1000",
+)
 
 SWEEP = """\
 name: browser
@@ -84,8 +92,13 @@ def free_port() -> int:
 
 def start_ui(*args: str, cwd: Path) -> tuple[subprocess.Popen, list[str]]:
     """`rnnbench ui ARGS` as a process; its printed lines up to 'Ctrl-C stops'."""
-    process = subprocess.Popen([sys.executable, "-m", "rnnbench", "ui", *args], cwd=cwd,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnbench", "ui", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     ready = threading.Event()
 
@@ -123,8 +136,16 @@ def number(text: str) -> float:
 def test_rnnbench_ui_opens_every_leaderboard_ranked_with_zero_clicks(cli, tmp_path):
     results = tmp_path / "results"
     (tmp_path / "sweep.yaml").write_text(textwrap.dedent(SWEEP))
-    code, out, err = cli("sweep", "--config", str(tmp_path / "sweep.yaml"),
-                         "--models", "rnn,lstm,gru", "--results-dir", str(results), "--json")
+    code, out, err = cli(
+        "sweep",
+        "--config",
+        str(tmp_path / "sweep.yaml"),
+        "--models",
+        "rnn,lstm,gru",
+        "--results-dir",
+        str(results),
+        "--json",
+    )
     assert code == 0, err
     board = json.loads(out.strip().splitlines()[-1])["leaderboard"]
     expected = [(r["model"], r["mean"]) for r in board]  # one task: already ranked
@@ -139,8 +160,10 @@ def test_rnnbench_ui_opens_every_leaderboard_ranked_with_zero_clicks(cli, tmp_pa
         assert lines[0] == f"MLflow UI: {base} (sweep 'browser')"
         urls = dict(line.strip().split(": ", 1) for line in lines[1:-1])
         assert list(urls) == ["adding leaderboard", "sweeps"]
-        assert all(u.startswith(f"{base}/#/experiments/") and "viewStateShareKey=" in u
-                   for u in urls.values())
+        assert all(
+            u.startswith(f"{base}/#/experiments/") and "viewStateShareKey=" in u
+            for u in urls.values()
+        )
 
         driver.get(base)
         time.sleep(8)
@@ -165,15 +188,17 @@ def test_rnnbench_ui_opens_every_leaderboard_ranked_with_zero_clicks(cli, tmp_pa
         driver.save_screenshot(str(shots / "sweeps.png"))
         assert len(rows) == 1
         for model, mean in expected:
-            assert number(rows[0][f"metrics.`adding.{model}.test_mse`"]) == \
-                pytest.approx(mean, rel=1e-9)
+            assert number(rows[0][f"metrics.`adding.{model}.test_mse`"]) == pytest.approx(
+                mean, rel=1e-9
+            )
 
         models_tab = urls["sweeps"].split("/runs?")[0] + "/models?workflowType=machine_learning"
         driver.get(models_tab)
         names = [f"adding-{model}-seed{seed}" for model, _ in expected for seed in (0, 1)]
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not all(
-                n in driver.find_element("tag name", "body").text for n in names):
+            n in driver.find_element("tag name", "body").text for n in names
+        ):
             time.sleep(0.5)
         driver.save_screenshot(str(shots / "models.png"))
         body = driver.find_element("tag name", "body").text

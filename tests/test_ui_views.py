@@ -27,13 +27,22 @@ def test_leaderboard_view_state_ranks_models_by_the_main_metric():
     state = view.state
     assert state["orderByKey"] == "metrics.`test_accuracy`" and state["orderByAsc"] is False
     assert state["selectedColumns"] == [
-        "metrics.`test_accuracy`", "metrics.`baseline`", "metrics.`solved`",
-        "metrics.`params`", "metrics.`steps`", "metrics.`wall_seconds`"]
+        "metrics.`test_accuracy`",
+        "metrics.`baseline`",
+        "metrics.`solved`",
+        "metrics.`params`",
+        "metrics.`steps`",
+        "metrics.`wall_seconds`",
+    ]
     assert state["columnOrder"] == state["selectedColumns"]
-    assert state["groupBy"] == {"aggregateFunction": "average", "groupByKeys": [
-        {"mode": "tag", "groupByData": "rnnbench.model"}]}
-    assert state["groupsExpanded"] == {"tag.rnnbench.model.lstm": False,
-                                       "tag.rnnbench.model.gru": False}
+    assert state["groupBy"] == {
+        "aggregateFunction": "average",
+        "groupByKeys": [{"mode": "tag", "groupByData": "rnnbench.model"}],
+    }
+    assert state["groupsExpanded"] == {
+        "tag.rnnbench.model.lstm": False,
+        "tag.rnnbench.model.gru": False,
+    }
     assert "tags.`rnnbench.sweep` = 'tiny'" in state["searchFilter"]
     assert "tags.`rnnbench.task` = 'sst'" in state["searchFilter"]
     assert "tags.`rnnbench.phase` = 'final'" in state["searchFilter"]
@@ -42,8 +51,9 @@ def test_leaderboard_view_state_ranks_models_by_the_main_metric():
 
 def test_sixty_models_fit_under_the_size_limit_and_round_trip():
     models = [f"plugin-model-with-a-rather-long-name-{i:03d}" for i in range(60)]
-    view = views.leaderboard_view("a-sweep-with-a-long-name", "language-modelling-ptb",
-                                  "test_perplexity", "min", models)
+    view = views.leaderboard_view(
+        "a-sweep-with-a-long-name", "language-modelling-ptb", "test_perplexity", "min", models
+    )
     value = views.envelope(view, 1, 2)
     assert len(value) <= views.MAX_VIEW_CHARS
     found = json.loads(value)
@@ -52,26 +62,40 @@ def test_sixty_models_fit_under_the_size_limit_and_round_trip():
 
 
 def test_a_state_too_large_for_plain_json_is_deflated_then_trimmed():
-    big = views.leaderboard_view("s", "t", "test_mse", "min",
-                                 [f"m{i:05d}-{'x' * 40}" for i in range(400)])
+    big = views.leaderboard_view(
+        "s", "t", "test_mse", "min", [f"m{i:05d}-{'x' * 40}" for i in range(400)]
+    )
     value = json.loads(views.envelope(big, 1, 1))
     assert value["state"].startswith("deflate;")
     assert views.decode_state(value["state"])["groupsExpanded"]
     # past even the deflated size, the collapsed-group list goes (the ranking stays)
     import random
+
     rnd = random.Random(0)
-    huge = views.leaderboard_view("s", "t", "test_mse", "min",
-                                  ["".join(rnd.choice("abcdefghij0123456789") for _ in range(60))
-                                   for _ in range(2000)])
+    huge = views.leaderboard_view(
+        "s",
+        "t",
+        "test_mse",
+        "min",
+        ["".join(rnd.choice("abcdefghij0123456789") for _ in range(60)) for _ in range(2000)],
+    )
     state = views.decode_state(json.loads(views.envelope(huge, 1, 1))["state"])
     assert "groupsExpanded" not in state and state["orderByKey"] == "metrics.`test_mse`"
 
 
 def _final(tracker, task, model, seed, best, value):
-    run = tracker.start_run(f"{task}/{model} seed {seed}", {
-        "rnnbench.sweep": "s", "rnnbench.phase": "final", "rnnbench.task": task,
-        "rnnbench.model": model, "rnnbench.best_trial": str(best),
-        "rnnbench.main_metric": "mse", "rnnbench.mode": "min"})
+    run = tracker.start_run(
+        f"{task}/{model} seed {seed}",
+        {
+            "rnnbench.sweep": "s",
+            "rnnbench.phase": "final",
+            "rnnbench.task": task,
+            "rnnbench.model": model,
+            "rnnbench.best_trial": str(best),
+            "rnnbench.main_metric": "mse",
+            "rnnbench.mode": "min",
+        },
+    )
     tracker.log_metrics(run, {"test_mse": value})
     tracker.end_run(run)
     return run
@@ -94,8 +118,10 @@ def test_publish_marks_current_runs_and_keeps_created_at_on_rewrite(monkeypatch)
     monkeypatch.setattr(views.time, "time", lambda: 1000.0)
     written = publish()
     assert [v.key for v in written] == ["rnnbench-s-adding"]
-    assert written[0].state["groupsExpanded"] == {"tag.rnnbench.model.lstm": False,
-                                                  "tag.rnnbench.model.gru": False}
+    assert written[0].state["groupsExpanded"] == {
+        "tag.rnnbench.model.lstm": False,
+        "tag.rnnbench.model.gru": False,
+    }
     assert tracker.runs[old].tags[views.ON_LEADERBOARD_TAG] == "no"
     assert tracker.runs[new].tags[views.ON_LEADERBOARD_TAG] == "yes"
     assert tracker.runs[gru].tags[views.ON_LEADERBOARD_TAG] == "yes"
@@ -111,15 +137,15 @@ def test_publish_marks_current_runs_and_keeps_created_at_on_rewrite(monkeypatch)
     second = json.loads(tracker.tags[tag])
     assert second["createdAt"] == 1_000_000 and second["updatedAt"] == 2_000_000
     assert "tag.rnnbench.model.rnn" in views.decode_state(second["state"])["groupsExpanded"]
-    assert views.sweep_view_keys(tracker, "s") == [("rnnbench-s-adding",
-                                                    "s · adding leaderboard")]
+    assert views.sweep_view_keys(tracker, "s") == [("rnnbench-s-adding", "s · adding leaderboard")]
     assert views.sweep_view_keys(tracker, "other") == []
 
 
 def test_view_url():
     assert views.view_url("http://127.0.0.1:5000/", "3", "rnnbench-s-adding") == (
         "http://127.0.0.1:5000/#/experiments/3/runs?workflowType=machine_learning"
-        "&viewStateShareKey=rnnbench-s-adding")
+        "&viewStateShareKey=rnnbench-s-adding"
+    )
 
 
 SWEEP = """\
@@ -145,8 +171,17 @@ def test_a_real_sweep_writes_its_views_into_mlflow(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     results = tmp_path / "out"
     (tmp_path / "s.yaml").write_text(textwrap.dedent(SWEEP))
-    code, out, err = cli("sweep", "--config", "s.yaml", "--models", "lstm,gru",
-                         "--results-dir", "out", "--workers", "2")
+    code, out, err = cli(
+        "sweep",
+        "--config",
+        "s.yaml",
+        "--models",
+        "lstm,gru",
+        "--results-dir",
+        "out",
+        "--workers",
+        "2",
+    )
     assert code == 0, err
     assert sum(": trial 0 complete, " in line for line in err.splitlines()) == 2  # one per pair
     for model in ("lstm", "gru"):
@@ -170,8 +205,10 @@ def test_a_real_sweep_writes_its_views_into_mlflow(cli, tmp_path, monkeypatch):
     assert sorted(r.data.tags["rnnbench.model"] for r in runs) == ["gru", "gru", "lstm", "lstm"]
     assert all("solved" in r.data.metrics and "test_mse" in r.data.metrics for r in runs)
     sweeps = found[views.SWEEPS_VIEW_KEY]["state"]
-    assert set(sweeps["selectedColumns"]) == {"metrics.`adding.lstm.test_mse`",
-                                              "metrics.`adding.gru.test_mse`"}
+    assert set(sweeps["selectedColumns"]) == {
+        "metrics.`adding.lstm.test_mse`",
+        "metrics.`adding.gru.test_mse`",
+    }
     parents = client.search_runs([experiment.experiment_id], sweeps["searchFilter"])
     assert [p.data.tags["rnnbench.sweep"] for p in parents] == ["views"]
 
@@ -184,16 +221,24 @@ def test_sweep_set_overrides_the_file_values():
 
     registry = get_registry()
     config = build_sweep_config(registry, None, {"models": "lstm,gru", "tasks": "adding"})
-    apply_sets(config, registry, ["train.lr=0.005", "task.seq_len=7", "model.hidden_size=9",
-                                  "model.variant=peephole"])
+    apply_sets(
+        config,
+        registry,
+        ["train.lr=0.005", "task.seq_len=7", "model.hidden_size=9", "model.variant=peephole"],
+    )
     assert config.train["lr"] == 0.005 and "lr" not in config.search_train
     assert config.task_options["adding"]["seq_len"] == 7
-    assert config.model_params["lstm"]["hidden_size"] == 9 == config.model_params["gru"]["hidden_size"]
+    assert (
+        config.model_params["lstm"]["hidden_size"] == 9 == config.model_params["gru"]["hidden_size"]
+    )
     assert config.model_params["lstm"]["variant"] == "peephole"
     assert "variant" not in config.model_params["gru"]
-    for bad, words in (("model.nope=1", "--set model.nope: no model of this sweep"),
-                       ("train.nope=1", "--set train.nope: no such train option"),
-                       ("task.seq_len=x", "--set task.seq_len"), ("lr=1", "--set lr")):
+    for bad, words in (
+        ("model.nope=1", "--set model.nope: no model of this sweep"),
+        ("train.nope=1", "--set train.nope: no such train option"),
+        ("task.seq_len=x", "--set task.seq_len"),
+        ("lr=1", "--set lr"),
+    ):
         with pytest.raises(ConfigError, match=re.escape(words)):
             apply_sets(config, registry, [bad])
 
@@ -210,5 +255,5 @@ def test_a_param_over_mlflows_limit_keeps_its_full_value_as_an_artifact(tmp_path
     params = MlflowClient(uri).get_run(run).data.params
     assert params["short"] == "ok"
     assert len(params["sweep.train"]) == MAX_PARAM_LENGTH and params["sweep.train"].endswith("...")
-    assert params["sweep.train"][:-3] == long[:MAX_PARAM_LENGTH - 3]
+    assert params["sweep.train"][:-3] == long[: MAX_PARAM_LENGTH - 3]
     assert (tmp_path / "art" / run / "artifacts" / "params" / "sweep.train.txt").read_text() == long

@@ -64,17 +64,23 @@ def attention(folder: Path, out: Path) -> Path:
     decoder_inputs = torch.cat([bos, example["target"][:, : n - 1]], dim=1)  # BOS y_1..y_{n-1}
     rows = []
     hook = model.attend.register_forward_hook(
-        lambda module, args, output: rows.append(module.weights(args[0], args[1], args[3])[0, 0]))
+        lambda module, args, output: rows.append(module.weights(args[0], args[1], args[3])[0, 0])
+    )
     with torch.no_grad():
-        model(source, example["lengths"], decoder_inputs=decoder_inputs,
-              decoder_lengths=torch.tensor([n]))
+        model(
+            source,
+            example["lengths"],
+            decoder_inputs=decoder_inputs,
+            decoder_lengths=torch.tensor([n]),
+        )
     hook.remove()
     alpha = torch.stack(rows)[:, : int(example["lengths"][0])]  # (n, S)
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     image = ax.imshow(alpha, cmap="viridis", vmin=0, vmax=1)
     src = [str(int(v)) for v in source[0, : alpha.shape[1]]]
-    out_tokens = [str(int(v)) if int(v) != target.eos_id else "EOS"
-                  for v in example["target"][0, :n]]
+    out_tokens = [
+        str(int(v)) if int(v) != target.eos_id else "EOS" for v in example["target"][0, :n]
+    ]
     ax.set_xticks(range(len(src)), src)
     ax.set_yticks(range(len(out_tokens)), out_tokens)
     ax.set_xlabel("source symbol (position j)")

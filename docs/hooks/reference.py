@@ -45,8 +45,9 @@ def public_names(module_name: str) -> list[str]:
     for name, value in vars(module).items():
         if name.startswith("_") or inspect.ismodule(value):
             continue
-        if (inspect.isclass(value) or inspect.isfunction(value)) and \
-                getattr(value, "__module__", "").startswith("rnnbench"):
+        if (inspect.isclass(value) or inspect.isfunction(value)) and getattr(
+            value, "__module__", ""
+        ).startswith("rnnbench"):
             found.append(name)
     return sorted(found)
 
@@ -72,25 +73,47 @@ def api_page(module_name: str) -> str:
     module = importlib.import_module(module_name)
     doc = inspect.getdoc(module) or ""
     names = public_names(module_name)
-    source = "its `__all__`" if hasattr(module, "__all__") else \
-        "its public classes and functions (the module has no `__all__` yet)"
-    lines = [f"# `{module_name}`", "", f"*{API_TITLES.get(module_name, '')}*", "",
-             doc, "",
-             f"The {len(names)} stable names below are generated from {source}; "
-             "see [the stable public API](../../plugins/public-api.md).", ""]
+    source = (
+        "its `__all__`"
+        if hasattr(module, "__all__")
+        else "its public classes and functions (the module has no `__all__` yet)"
+    )
+    lines = [
+        f"# `{module_name}`",
+        "",
+        f"*{API_TITLES.get(module_name, '')}*",
+        "",
+        doc,
+        "",
+        f"The {len(names)} stable names below are generated from {source}; "
+        "see [the stable public API](../../plugins/public-api.md).",
+        "",
+    ]
     constants = []
     for name in names:
         value = getattr(module, name)
         if not (inspect.isclass(value) or inspect.isfunction(value) or callable(value)):
             constants.append((name, value))
             continue
-        lines += [f"::: {api_identifier(module_name, name)}", "    options:", "      heading_level: 2",
-                  "      show_root_heading: true", "      show_root_full_path: true", ""]
+        lines += [
+            f"::: {api_identifier(module_name, name)}",
+            "    options:",
+            "      heading_level: 2",
+            "      show_root_heading: true",
+            "      show_root_full_path: true",
+            "",
+        ]
     if constants:
         lines += ["## Constants", ""]
         for name, value in constants:
-            lines += [f"### `{module_name}.{name}` {{#{module_name}.{name}}}", "",
-                      "```python", f"{name} = {value!r}", "```", ""]
+            lines += [
+                f"### `{module_name}.{name}` {{#{module_name}.{name}}}",
+                "",
+                "```python",
+                f"{name} = {value!r}",
+                "```",
+                "",
+            ]
     return "\n".join(lines)
 
 
@@ -118,8 +141,11 @@ def _option_rows(parser: argparse.ArgumentParser) -> list[str]:
             continue
         flags = f"`{formatter._format_action_invocation(action)}`"
         default = action.default
-        shown = "" if default in (None, False, [], argparse.SUPPRESS) or \
-            not action.option_strings else f"`{default}`"
+        shown = (
+            ""
+            if default in (None, False, [], argparse.SUPPRESS) or not action.option_strings
+            else f"`{default}`"
+        )
         help_text = formatter._expand_help(action) if action.help else ""
         help_text = help_text.replace("|", "\\|").replace("\n", " ")
         rows.append(f"| {flags} | {shown} | {help_text} |")
@@ -135,23 +161,45 @@ def command_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argum
 
 def cli_page() -> str:
     parser, commands = command_parsers()
-    lines = ["# Command line", "",
-             "Generated from the argparse parsers of `rnnbench` at build time: the usage, "
-             "options and help text are those of `rnnbench COMMAND --help`.", "",
-             "| command | what it does |", "| --- | --- |"]
-    helps = {a.dest: a.help for a in next(a for a in parser._actions
-                                          if isinstance(a, argparse._SubParsersAction))._choices_actions}
+    lines = [
+        "# Command line",
+        "",
+        "Generated from the argparse parsers of `rnnbench` at build time: the usage, "
+        "options and help text are those of `rnnbench COMMAND --help`.",
+        "",
+        "| command | what it does |",
+        "| --- | --- |",
+    ]
+    helps = {
+        a.dest: a.help
+        for a in next(
+            a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+        )._choices_actions
+    }
     for name in commands:
         lines.append(f"| [`rnnbench {name}`](#rnnbench-{name}) | {helps.get(name, '')} |")
-    lines += ["", "Every bad input is one line `rnnbench: error: ...` naming what was wrong, "
-              "with exit status 2 and nothing written.", ""]
+    lines += [
+        "",
+        "Every bad input is one line `rnnbench: error: ...` naming what was wrong, "
+        "with exit status 2 and nothing written.",
+        "",
+    ]
     for name, sub in commands.items():
-        lines += [f"## `rnnbench {name}` {{#rnnbench-{name}}}", "",
-                  helps.get(name, "").capitalize() + ".", "",
-                  *([sub.description, ""] if sub.description else []),
-                  "```text", _usage(sub).rstrip(), "```", "",
-                  "| option | default | meaning |", "| --- | --- | --- |",
-                  *_option_rows(sub), ""]
+        lines += [
+            f"## `rnnbench {name}` {{#rnnbench-{name}}}",
+            "",
+            helps.get(name, "").capitalize() + ".",
+            "",
+            *([sub.description, ""] if sub.description else []),
+            "```text",
+            _usage(sub).rstrip(),
+            "```",
+            "",
+            "| option | default | meaning |",
+            "| --- | --- | --- |",
+            *_option_rows(sub),
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -178,15 +226,18 @@ def settings_page() -> str:
     from rnnbench.cli.describe_cmd import render
 
     entries = describe_entries()
-    lines = ["# Every `--set` key", "",
-             "Generated at build time from the `Param` definitions of the shared training "
-             "options and of every model and task installed where the site was built, as "
-             "`rnnbench describe NAME` prints them. `--set model.KEY=VALUE`, "
-             "`--set task.KEY=VALUE` and `--set train.KEY=VALUE` work for `run`, `sweep` and "
-             "`horizon`; a sweep file takes the same keys under `train:`, `task_options:` "
-             "and `model_params:` ([sweep file](sweep-file.md)).", ""]
-    for kind, title in (("train", "Shared training keys"), ("model", "Models"),
-                        ("task", "Tasks")):
+    lines = [
+        "# Every `--set` key",
+        "",
+        "Generated at build time from the `Param` definitions of the shared training "
+        "options and of every model and task installed where the site was built, as "
+        "`rnnbench describe NAME` prints them. `--set model.KEY=VALUE`, "
+        "`--set task.KEY=VALUE` and `--set train.KEY=VALUE` work for `run`, `sweep` and "
+        "`horizon`; a sweep file takes the same keys under `train:`, `task_options:` "
+        "and `model_params:` ([sweep file](sweep-file.md)).",
+        "",
+    ]
+    for kind, title in (("train", "Shared training keys"), ("model", "Models"), ("task", "Tasks")):
         group = [e for e in entries if e["kind"] == kind]
         lines += [f"## {title}", ""]
         if kind != "train":
@@ -194,9 +245,16 @@ def settings_page() -> str:
         for entry in group:
             heading = "###"
             label = "train.*" if kind == "train" else f"{kind} `{entry['name']}`"
-            lines += [f"{heading} {label} {{#{settings_anchor(entry)}}}", "",
-                      f"`rnnbench describe {entry['name']}`:", "",
-                      "```text", "\n".join(render(entry)).rstrip(), "```", ""]
+            lines += [
+                f"{heading} {label} {{#{settings_anchor(entry)}}}",
+                "",
+                f"`rnnbench describe {entry['name']}`:",
+                "",
+                "```text",
+                "\n".join(render(entry)).rstrip(),
+                "```",
+                "",
+            ]
     return "\n".join(lines)
 
 
@@ -205,33 +263,56 @@ def sweep_file_page() -> str:
     from rnnbench.sweep import config as sweep_config
 
     defaults = sweep_config.SweepConfig()
-    lines = ["# The sweep file", "",
-             "`rnnbench sweep --config FILE` reads a YAML mapping; command-line flags override "
-             "it, and without `--config` the embedded default benchmark "
-             "(`rnnbench/sweep/defaults/default-sweep.yaml`) applies. Generated from "
-             "`rnnbench.sweep.config` at build time.", "",
-             "## An example, every key commented", "",
-             "```yaml", textwrap.dedent(_docstring_example(sweep_config)).strip(), "```", "",
-             "## The keys", "",
-             "| key | type | default | minimum |", "| --- | --- | --- | --- |"]
+    lines = [
+        "# The sweep file",
+        "",
+        "`rnnbench sweep --config FILE` reads a YAML mapping; command-line flags override "
+        "it, and without `--config` the embedded default benchmark "
+        "(`rnnbench/sweep/defaults/default-sweep.yaml`) applies. Generated from "
+        "`rnnbench.sweep.config` at build time.",
+        "",
+        "## An example, every key commented",
+        "",
+        "```yaml",
+        textwrap.dedent(_docstring_example(sweep_config)).strip(),
+        "```",
+        "",
+        "## The keys",
+        "",
+        "| key | type | default | minimum |",
+        "| --- | --- | --- | --- |",
+    ]
     for key, kind in sweep_config.KEYS.items():
         default = getattr(defaults, key, None)
         if callable(default):
             default = None
-        shown = "" if default in (None, "", [], {}) and not isinstance(default, bool) else \
-            f"`{default}`"
+        shown = (
+            ""
+            if default in (None, "", [], {}) and not isinstance(default, bool)
+            else f"`{default}`"
+        )
         minimum = sweep_config.MINIMUM.get(key)
-        lines.append(f"| `{key}` | {kind.__name__} | {shown} | "
-                     f"{'' if minimum is None else minimum} |")
-    lines += ["", "In `train:` go the shared [train.* keys](settings.md#train); "
-              "`task_options: {TASK: {KEY: VALUE}}` and `model_params: {MODEL: {KEY: ...}}` "
-              "take the [task and model keys](settings.md). Under `model_params` a plain value "
-              "fixes a hyperparameter, and a mapping overrides its search space: "
-              "`{low: L, high: H, log: true}` for a range, `{choices: [...]}` for a choice.", "",
-              "Unknown keys, bad types and unknown names are one-line errors naming the file and "
-              "the line (exit 2, nothing written).", "",
-              "## The embedded default", "",
-              "```yaml", sweep_config.DEFAULT_FILE.read_text().strip(), "```", ""]
+        lines.append(
+            f"| `{key}` | {kind.__name__} | {shown} | {'' if minimum is None else minimum} |"
+        )
+    lines += [
+        "",
+        "In `train:` go the shared [train.* keys](settings.md#train); "
+        "`task_options: {TASK: {KEY: VALUE}}` and `model_params: {MODEL: {KEY: ...}}` "
+        "take the [task and model keys](settings.md). Under `model_params` a plain value "
+        "fixes a hyperparameter, and a mapping overrides its search space: "
+        "`{low: L, high: H, log: true}` for a range, `{choices: [...]}` for a choice.",
+        "",
+        "Unknown keys, bad types and unknown names are one-line errors naming the file and "
+        "the line (exit 2, nothing written).",
+        "",
+        "## The embedded default",
+        "",
+        "```yaml",
+        sweep_config.DEFAULT_FILE.read_text().strip(),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -56,8 +56,9 @@ def on_config(config):
     docs = Path(config["docs_dir"])
     for relative, make in reference.PAGES.items():
         _write_if_changed(docs / "reference" / relative, make() + "\n")
-    guides = sorted(p for p in (docs / "guide").glob("*.md")
-                    if not re.search(r"\.[a-z]{2}\.md$", p.name))
+    guides = sorted(
+        p for p in (docs / "guide").glob("*.md") if not re.search(r"\.[a-z]{2}\.md$", p.name)
+    )
     nav = config.get("nav") or []
     for item in nav:
         if isinstance(item, dict) and GUIDE_TITLE in item:
@@ -71,8 +72,10 @@ def on_config(config):
 def git_ignored(repo: Path, path: Path) -> bool:
     """Run outputs under results/ (databases, artifacts) are git-ignored: never published."""
     relative = path.relative_to(repo).parts
-    return not (relative[:2] == ("results", "reference") or
-                relative[1:] in (("README.md",), ("benchmarks.md",)))
+    return not (
+        relative[:2] == ("results", "reference")
+        or relative[1:] in (("README.md",), ("benchmarks.md",))
+    )
 
 
 def linked_repository_files(docs: Path, repo: Path) -> set[Path]:
@@ -84,8 +87,12 @@ def linked_repository_files(docs: Path, repo: Path) -> set[Path]:
             if not target or "://" in target or target.startswith(("/", "mailto:")):
                 continue
             path = Path(os.path.normpath(page.parent / target))
-            if path.is_file() and path.is_relative_to(repo) and not path.is_relative_to(docs) \
-                    and path != repo / "README.md":  # served as the home page, not a page
+            if (
+                path.is_file()
+                and path.is_relative_to(repo)
+                and not path.is_relative_to(docs)
+                and path != repo / "README.md"
+            ):  # served as the home page, not a page
                 found.add(path)
     return found
 
@@ -94,17 +101,28 @@ def linked_repository_files(docs: Path, repo: Path) -> set[Path]:
 def on_files(files, config):
     repo = _repo(config)
     docs = Path(config["docs_dir"]).resolve()
-    shared = {path for tree in SHARED_TREES for path in (repo / tree).rglob("*")
-              if path.is_file() and path.suffix in SHARED_SUFFIXES and not git_ignored(repo, path)}
+    shared = {
+        path
+        for tree in SHARED_TREES
+        for path in (repo / tree).rglob("*")
+        if path.is_file() and path.suffix in SHARED_SUFFIXES and not git_ignored(repo, path)
+    }
     for path in sorted(shared | linked_repository_files(docs, repo)):
-        files.append(File(path.relative_to(repo).as_posix(), str(repo),
-                          config["site_dir"], config["use_directory_urls"]))
+        files.append(
+            File(
+                path.relative_to(repo).as_posix(),
+                str(repo),
+                config["site_dir"],
+                config["use_directory_urls"],
+            )
+        )
     return files
 
 
 def expand_snippets(markdown: str, snippets: Path) -> str:
     """`--8<-- "lessons/x.md"` lines -> the text of docs/snippets/lessons/x.md; a missing
     snippet is an error (the build stops), never an empty section."""
+
     def include(match):
         path = snippets / match.group(1)
         if not path.is_file():

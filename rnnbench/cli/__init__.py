@@ -12,8 +12,17 @@ from typing import NoReturn
 
 from rnnbench.contract.errors import Interrupted, RnnbenchError
 
-COMMANDS = ("list_cmd", "describe_cmd", "run_cmd", "sweep_cmd", "leaderboard_cmd", "horizon_cmd",
-            "generate_cmd", "export_cmd", "ui_cmd")
+COMMANDS = (
+    "list_cmd",
+    "describe_cmd",
+    "run_cmd",
+    "sweep_cmd",
+    "leaderboard_cmd",
+    "horizon_cmd",
+    "generate_cmd",
+    "export_cmd",
+    "ui_cmd",
+)
 
 # where the first line of a crash sends its reader
 BUG_REPORTS = "the rnnbench issue tracker (https://github.com/rnnbench/rnnbench/issues)"
@@ -33,8 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from rnnbench import __version__
 
-    parser = Parser(
-        prog="rnnbench", description="Benchmark recurrent neural networks fairly.")
+    parser = Parser(prog="rnnbench", description="Benchmark recurrent neural networks fairly.")
     parser.add_argument("--version", action="version", version=f"rnnbench {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
@@ -78,8 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 signals.close_open_runs()
                 return signals.report(Interrupted(int(signals.received() or 0)))
             signals.close_open_runs("FAILED", "crashed (a bug: see the traceback on stderr)")
-            print(f"rnnbench: internal error: this is a bug, not a mistake of yours; please "
-                  f"report it with the traceback below to {BUG_REPORTS}", file=sys.stderr)
+            print(
+                f"rnnbench: internal error: this is a bug, not a mistake of yours; please "
+                f"report it with the traceback below to {BUG_REPORTS}",
+                file=sys.stderr,
+            )
             traceback.print_exc()
             return 1
 

@@ -23,9 +23,13 @@ DEFAULT_COLUMN = 10  # width of the default column; longer defaults push the lin
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "describe", help="show the --set keys of a model or task (or of 'train')")
-    parser.add_argument("name", metavar="MODEL|TASK|train",
-                        help="a model or task name (see `rnnbench list`), or 'train'")
+        "describe", help="show the --set keys of a model or task (or of 'train')"
+    )
+    parser.add_argument(
+        "name",
+        metavar="MODEL|TASK|train",
+        help="a model or task name (see `rnnbench list`), or 'train'",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
@@ -53,27 +57,37 @@ def describe(registry, name: str) -> list[dict[str, Any]]:
         entries.append(train_entry())
     if not entries:
         known = [*registry.models, *registry.tasks, TRAIN]
-        raise ConfigError(f"describe {name!r}: no model, task or {TRAIN!r} of that name"
-                          f"{suggest(name, known)}")
+        raise ConfigError(
+            f"describe {name!r}: no model, task or {TRAIN!r} of that name{suggest(name, known)}"
+        )
     return entries
 
 
 def source_facts(registry, kind: str, name: str) -> dict[str, str]:
     src = registry.source_of(kind, name)
-    return {"distribution": src.distribution, "version": src.version,
-            "entry_point": src.entry_point}
+    return {
+        "distribution": src.distribution,
+        "version": src.version,
+        "entry_point": src.entry_point,
+    }
 
 
 def model_entry(registry, name: str) -> dict[str, Any]:
     spec = registry.model(name)
     defaults = spec.params.defaults()
     return {
-        "kind": "model", "name": name, "description": spec.description,
-        "reference": spec.reference, **source_facts(registry, "model", name),
-        "inputs": sorted(spec.inputs), "outputs": sorted(spec.outputs),
+        "kind": "model",
+        "name": name,
+        "description": spec.description,
+        "reference": spec.reference,
+        **source_facts(registry, "model", name),
+        "inputs": sorted(spec.inputs),
+        "outputs": sorted(spec.outputs),
         # a callable claim depends on the hyperparameters: report its value at the defaults
-        "causal": spec.is_causal(defaults), "causal_depends_on_params": callable(spec.causal),
-        "stateful": spec.stateful, "length_aware": spec.length_aware,
+        "causal": spec.is_causal(defaults),
+        "causal_depends_on_params": callable(spec.causal),
+        "stateful": spec.stateful,
+        "length_aware": spec.length_aware,
         "hidden_states": spec.exposes_hidden(defaults),
         "params": params_entry(spec.params, "model"),
     }
@@ -82,11 +96,19 @@ def model_entry(registry, name: str) -> dict[str, Any]:
 def task_entry(registry, name: str) -> dict[str, Any]:
     spec = registry.task(name)
     return {
-        "kind": "task", "name": name, "description": spec.description,
+        "kind": "task",
+        "name": name,
+        "description": spec.description,
         **source_facts(registry, "task", name),
-        "input_kind": spec.input_kind, "output": spec.output, "causal": spec.causal,
-        "stateful": spec.stateful, "synthetic": spec.synthetic, "monitor": spec.monitor,
-        "mode": spec.mode, "main_metric": spec.main_metric, "solved": spec.solved is not None,
+        "input_kind": spec.input_kind,
+        "output": spec.output,
+        "causal": spec.causal,
+        "stateful": spec.stateful,
+        "synthetic": spec.synthetic,
+        "monitor": spec.monitor,
+        "mode": spec.mode,
+        "main_metric": spec.main_metric,
+        "solved": spec.solved is not None,
         "params": params_entry(spec.options, "task"),
     }
 
@@ -96,25 +118,43 @@ def train_entry() -> dict[str, Any]:
     from rnnbench.training.config import TRAIN_PARAMS
 
     return {
-        "kind": "train", "name": TRAIN,
+        "kind": "train",
+        "name": TRAIN,
         "description": "training options shared by every model and task; a sweep searches "
-                       "a key's space only when its search_train lists the key",
-        "distribution": "rnnbench", "version": __version__, "entry_point": None,
+        "a key's space only when its search_train lists the key",
+        "distribution": "rnnbench",
+        "version": __version__,
+        "entry_point": None,
         "params": params_entry(TRAIN_PARAMS, "train"),
     }
 
 
 def params_entry(params: ParamSet, prefix: str) -> list[dict[str, Any]]:
-    return [{"key": f"{prefix}.{p.name}", "type": p.type.__name__, "default": p.default,
-             "choices": list(p.choices) if p.choices is not None else None,
-             "minimum": p.minimum, "maximum": p.maximum, "nullable": p.nullable,
-             "space": space_entry(p.space), "help": p.help} for p in params]
+    return [
+        {
+            "key": f"{prefix}.{p.name}",
+            "type": p.type.__name__,
+            "default": p.default,
+            "choices": list(p.choices) if p.choices is not None else None,
+            "minimum": p.minimum,
+            "maximum": p.maximum,
+            "nullable": p.nullable,
+            "space": space_entry(p.space),
+            "help": p.help,
+        }
+        for p in params
+    ]
 
 
 def space_entry(space: Space | None) -> dict[str, Any] | None:
     if isinstance(space, IntRange):
-        return {"kind": "int", "low": space.low, "high": space.high, "log": space.log,
-                "step": space.step}
+        return {
+            "kind": "int",
+            "low": space.low,
+            "high": space.high,
+            "log": space.log,
+            "step": space.step,
+        }
     if isinstance(space, FloatRange):
         return {"kind": "float", "low": space.low, "high": space.high, "log": space.log}
     if isinstance(space, Choice):
@@ -132,22 +172,40 @@ def render(entry: dict[str, Any]) -> list[str]:
         plugin += f" (entry point {entry['entry_point']!r})"
     facts = [("plugin", plugin)]
     if entry["kind"] == "model":
-        causal = yes(entry["causal"]) + (" at the defaults (depends on the hyperparameters)"
-                                         if entry["causal_depends_on_params"] else "")
-        facts += [("reference", entry["reference"] or "(none given)"),
-                  ("accepts", f"inputs {', '.join(entry['inputs'])}; "
-                              f"outputs {', '.join(entry['outputs'])}"),
-                  ("causal", causal),
-                  ("state", f"stateful {yes(entry['stateful'])}, length-aware "
-                            f"{yes(entry['length_aware'])}, per-step hidden states "
-                            f"{yes(entry['hidden_states'])} at the defaults")]
+        causal = yes(entry["causal"]) + (
+            " at the defaults (depends on the hyperparameters)"
+            if entry["causal_depends_on_params"]
+            else ""
+        )
+        facts += [
+            ("reference", entry["reference"] or "(none given)"),
+            (
+                "accepts",
+                f"inputs {', '.join(entry['inputs'])}; outputs {', '.join(entry['outputs'])}",
+            ),
+            ("causal", causal),
+            (
+                "state",
+                f"stateful {yes(entry['stateful'])}, length-aware "
+                f"{yes(entry['length_aware'])}, per-step hidden states "
+                f"{yes(entry['hidden_states'])} at the defaults",
+            ),
+        ]
     elif entry["kind"] == "task":
-        facts += [("data", f"{entry['input_kind']} in, {entry['output']} out; causal "
-                           f"{yes(entry['causal'])}, stateful {yes(entry['stateful'])}, "
-                           f"synthetic {yes(entry['synthetic'])}"),
-                  ("metrics", f"monitors {entry['monitor']} ({entry['mode']}), ranks by "
-                              f"test_{entry['main_metric']}, solved criterion "
-                              f"{yes(entry['solved'])}")]
+        facts += [
+            (
+                "data",
+                f"{entry['input_kind']} in, {entry['output']} out; causal "
+                f"{yes(entry['causal'])}, stateful {yes(entry['stateful'])}, "
+                f"synthetic {yes(entry['synthetic'])}",
+            ),
+            (
+                "metrics",
+                f"monitors {entry['monitor']} ({entry['mode']}), ranks by "
+                f"test_{entry['main_metric']}, solved criterion "
+                f"{yes(entry['solved'])}",
+            ),
+        ]
     for label, text in facts:
         lines += wrap(text, f"  {label + ':':<11}", " " * 13)
     lines.append("")
@@ -165,8 +223,11 @@ def render(entry: dict[str, Any]) -> list[str]:
 def render_param(p: dict[str, Any], key_width: int, default_width: int) -> list[str]:
     """`KEY  TYPE  = DEFAULT  accepts ...; search ...`, then the help, indented."""
     head = f"  {p['key']:<{key_width}}  {p['type']:<5}  = {value_text(p['default']):<{default_width}}  "
-    lines = wrap(f"accepts {accepted_text(p)}; {search_text(p['space'])}", head,
-                 " " * min(len(head), WIDTH // 2))
+    lines = wrap(
+        f"accepts {accepted_text(p)}; {search_text(p['space'])}",
+        head,
+        " " * min(len(head), WIDTH // 2),
+    )
     if p["help"]:
         lines += wrap(p["help"], "      ", "      ")
     return lines
@@ -214,6 +275,6 @@ def yes(flag: bool) -> str:
 
 
 def wrap(text: str, first: str, rest: str) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
-                         break_on_hyphens=False) or [first.rstrip()]
-
+    return textwrap.wrap(
+        text, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
+    ) or [first.rstrip()]

@@ -14,23 +14,46 @@ from rnnbench.contract.specs import Task, TaskSpec
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "generate", help="sample text from a trained language model (a run's best checkpoint)")
-    parser.add_argument("--run", required=True, metavar="RUN_ID",
-                        help="MLflow run id of a language-modelling run (`rnnbench run` prints it)")
-    parser.add_argument("--prime", default=None,
-                        help="text the model reads before sampling (default: the first line "
-                             "of the run's training text)")
+        "generate", help="sample text from a trained language model (a run's best checkpoint)"
+    )
+    parser.add_argument(
+        "--run",
+        required=True,
+        metavar="RUN_ID",
+        help="MLflow run id of a language-modelling run (`rnnbench run` prints it)",
+    )
+    parser.add_argument(
+        "--prime",
+        default=None,
+        help="text the model reads before sampling (default: the first line "
+        "of the run's training text)",
+    )
     parser.add_argument("--length", type=int, default=500, help="tokens to draw (default 500)")
-    parser.add_argument("--temperature", type=float, default=1.0,
-                        help="divides the logits: < 1 sharper, > 1 flatter (default 1.0)")
-    parser.add_argument("--top-k", type=int, default=None,
-                        help="draw only among the k most likely tokens (default: all)")
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="divides the logits: < 1 sharper, > 1 flatter (default 1.0)",
+    )
+    parser.add_argument(
+        "--top-k",
+        type=int,
+        default=None,
+        help="draw only among the k most likely tokens (default: all)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
-    parser.add_argument("--results-dir", type=folder, default=Path("results"),
-                        help="results folder the run wrote to (its runs/RUN_ID/checkpoints "
-                             "and, without --tracking-uri, its mlflow.db; default ./results)")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: "
-                        "$MLFLOW_TRACKING_URI, else sqlite:///RESULTS_DIR/mlflow.db)")
+    parser.add_argument(
+        "--results-dir",
+        type=folder,
+        default=Path("results"),
+        help="results folder the run wrote to (its runs/RUN_ID/checkpoints "
+        "and, without --tracking-uri, its mlflow.db; default ./results)",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: "
+        "$MLFLOW_TRACKING_URI, else sqlite:///RESULTS_DIR/mlflow.db)",
+    )
     parser.add_argument("--experiment", default="rnnbench", help="MLflow experiment name")
     parser.set_defaults(handler=run)
 
@@ -41,10 +64,15 @@ def run(args: argparse.Namespace) -> int:
     from rnnbench.training.sampling import check_sampling
 
     check_sampling(args.length, args.temperature, args.top_k)
-    if not args.tracking_uri and not os.environ.get("MLFLOW_TRACKING_URI") \
-            and not (args.results_dir / "mlflow.db").exists():
-        raise ConfigError(f"--results-dir {args.results_dir}: no mlflow.db there (train with "
-                          "`rnnbench run` first, or pass --tracking-uri)")
+    if (
+        not args.tracking_uri
+        and not os.environ.get("MLFLOW_TRACKING_URI")
+        and not (args.results_dir / "mlflow.db").exists()
+    ):
+        raise ConfigError(
+            f"--results-dir {args.results_dir}: no mlflow.db there (train with "
+            "`rnnbench run` first, or pass --tracking-uri)"
+        )
     from rnnbench.cli.common import quiet_libraries
     from rnnbench.contract.registry import get_registry
     from rnnbench.tracking.mlflow_tracker import MlflowTracker
@@ -60,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
         if not declares_codec(task_spec):
             raise ConfigError(_not_generative(args.run, task_spec.name))
 
-    restored = restore_run(args.results_dir, args.run, get_registry(), tracker=tracker,
-                           where=uri, check=generative)
+    restored = restore_run(
+        args.results_dir, args.run, get_registry(), tracker=tracker, where=uri, check=generative
+    )
     system = restored.prepared.system
     codec = restored.prepared.task.codec()
     if codec is None:
@@ -87,5 +116,7 @@ def declares_codec(spec: TaskSpec) -> bool:
 
 
 def _not_generative(run_id: str, task: str) -> str:
-    return (f"--run {run_id}: a run of task {task!r}, which is not a language model (its "
-            "task gives no TokenCodec: Task.codec())")
+    return (
+        f"--run {run_id}: a run of task {task!r}, which is not a language model (its "
+        "task gives no TokenCodec: Task.codec())"
+    )

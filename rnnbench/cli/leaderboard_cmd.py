@@ -12,8 +12,12 @@ from rnnbench.contract.errors import ConfigError
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("leaderboard", help="print a sweep's leaderboard from MLflow")
-    parser.add_argument("--results-dir", type=folder, default=Path("results"),
-                        help="results folder whose mlflow.db to read (default ./results)")
+    parser.add_argument(
+        "--results-dir",
+        type=folder,
+        default=Path("results"),
+        help="results folder whose mlflow.db to read (default ./results)",
+    )
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (overrides --results-dir)")
     parser.add_argument("--experiment", default="rnnbench", help="MLflow experiment name")
     parser.add_argument("--sweep", help="sweep name (default: the most recent sweep)")
@@ -27,17 +31,20 @@ def run(args: argparse.Namespace) -> int:
     from rnnbench.training.config import resolve_tracking_uri
 
     if not args.tracking_uri and not (args.results_dir / "mlflow.db").exists():
-        raise ConfigError(f"--results-dir {args.results_dir}: no mlflow.db there "
-                          "(run `rnnbench sweep` first, or pass --tracking-uri)")
+        raise ConfigError(
+            f"--results-dir {args.results_dir}: no mlflow.db there "
+            "(run `rnnbench sweep` first, or pass --tracking-uri)"
+        )
     from rnnbench.tracking.leaderboard import build_rows, final_runs, sweep_runs
     from rnnbench.tracking.leaderboard_format import render
     from rnnbench.tracking.mlflow_tracker import MlflowTracker
     from rnnbench.training.config import tracking_uri_source
 
-    tracker = MlflowTracker.open_existing(resolve_tracking_uri(args.tracking_uri, args.results_dir),
-                                          args.experiment,
-                                          option=tracking_uri_source(args.tracking_uri)
-                                          or "--results-dir")
+    tracker = MlflowTracker.open_existing(
+        resolve_tracking_uri(args.tracking_uri, args.results_dir),
+        args.experiment,
+        option=tracking_uri_source(args.tracking_uri) or "--results-dir",
+    )
     sweeps = sweep_runs(tracker)
     if args.list:
         print(list_sweeps(sweeps), end="")
@@ -49,14 +56,18 @@ def run(args: argparse.Namespace) -> int:
     if sweep not in names:
         from rnnbench.contract.params import suggest
 
-        raise ConfigError(f"--sweep {sweep!r}: no such sweep{suggest(sweep, names)} "
-                          "(`rnnbench leaderboard --list` lists them)")
+        raise ConfigError(
+            f"--sweep {sweep!r}: no such sweep{suggest(sweep, names)} "
+            "(`rnnbench leaderboard --list` lists them)"
+        )
     rows = build_rows(final_runs(tracker, sweep))
     if args.task:
         rows = [r for r in rows if r["task"] == args.task]
     if not rows:
-        raise ConfigError(f"no finished final runs for sweep {sweep!r}"
-                          + (f" and task {args.task!r}" if args.task else ""))
+        raise ConfigError(
+            f"no finished final runs for sweep {sweep!r}"
+            + (f" and task {args.task!r}" if args.task else "")
+        )
     if args.format == "table" and not args.sweep:
         print(f"(the most recent of {len(names)} sweeps; --list shows them all)", file=sys.stderr)
     print(render(rows, args.format, sweep), end="" if args.format != "json" else "\n")
@@ -73,7 +84,9 @@ def below_the_tables(tracker, sweep: str, fmt: str, task: str | None) -> str:
     curves = [c for c in curves_of_sweep(tracker, sweep) if task is None or c.task == task]
     spent = cost.costs_of_sweep(tracker, sweep)
     if fmt == "markdown":
-        return "\n".join(t for t in (expected_best_report.markdown(curves), cost.markdown(spent)) if t)
+        return "\n".join(
+            t for t in (expected_best_report.markdown(curves), cost.markdown(spent)) if t
+        )
     return "\n".join(t for t in (expected_best_report.terminal(curves), cost.terminal(spent)) if t)
 
 
@@ -88,6 +101,13 @@ def list_sweeps(sweeps: list) -> str:
         started = datetime.datetime.fromtimestamp(run.start_time / 1000).strftime("%Y-%m-%d %H:%M")
         pairs = run.tags.get("rnnbench.sweep_pairs", "")
         count = len(pairs.split(",")) if pairs else ""
-        body.append([run.tags.get("rnnbench.sweep", "?"), started, run.status.lower(), str(count),
-                     pairs if len(pairs) <= 60 else pairs[:57] + "..."])
+        body.append(
+            [
+                run.tags.get("rnnbench.sweep", "?"),
+                started,
+                run.status.lower(),
+                str(count),
+                pairs if len(pairs) <= 60 else pairs[:57] + "...",
+            ]
+        )
     return text_table(["sweep", "started", "status", "pairs", ""], body, right=(3,))

@@ -17,9 +17,15 @@ from rnnbench.contract.errors import ConfigError
 from rnnbench.training.config import TRAIN_PARAMS
 
 FLAG_TO_TRAIN_KEY = {
-    "max_epochs": "max_epochs", "seed": "seed", "clip_algorithm": "clip_algorithm",
-    "clip_value": "clip_value", "accelerator": "accelerator", "devices": "devices",
-    "strategy": "strategy", "diagnostics": "diagnostics", "param_budget": "param_budget",
+    "max_epochs": "max_epochs",
+    "seed": "seed",
+    "clip_algorithm": "clip_algorithm",
+    "clip_value": "clip_value",
+    "accelerator": "accelerator",
+    "devices": "devices",
+    "strategy": "strategy",
+    "diagnostics": "diagnostics",
+    "param_budget": "param_budget",
     "budget_counts": "budget_counts",
 }
 
@@ -28,22 +34,39 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("run", help="train and evaluate one model on one task")
     parser.add_argument("--model", required=True, help="model name (see `rnnbench list`)")
     parser.add_argument("--task", required=True, help="task name (see `rnnbench list`)")
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                        help="model.*, task.* or train.* option; repeatable")
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="model.*, task.* or train.* option; repeatable",
+    )
     parser.add_argument("--max-epochs", type=int, help="train.max_epochs")
     parser.add_argument("--seed", type=int, help="train.seed")
-    parser.add_argument("--clip-algorithm", choices=TRAIN_PARAMS["clip_algorithm"].choices,
-                        help="train.clip_algorithm")
+    parser.add_argument(
+        "--clip-algorithm",
+        choices=TRAIN_PARAMS["clip_algorithm"].choices,
+        help="train.clip_algorithm",
+    )
     parser.add_argument("--clip-value", type=float, help="train.clip_value")
-    parser.add_argument("--diagnostics",
-                        help="diagnostics to record, comma-separated names from `rnnbench "
-                             "list`, e.g. gradient-flow (train.diagnostics)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the newest unfinished run of this exact configuration "
-                             "from its last checkpoint (same MLflow run)")
-    parser.add_argument("--no-track", action="store_true",
-                        help="keep the run's record in memory only: no MLflow database "
-                             "(checkpoints and result.json still go to the results folder)")
+    parser.add_argument(
+        "--diagnostics",
+        help="diagnostics to record, comma-separated names from `rnnbench "
+        "list`, e.g. gradient-flow (train.diagnostics)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the newest unfinished run of this exact configuration "
+        "from its last checkpoint (same MLflow run)",
+    )
+    parser.add_argument(
+        "--no-track",
+        action="store_true",
+        help="keep the run's record in memory only: no MLflow database "
+        "(checkpoints and result.json still go to the results folder)",
+    )
     add_budget_options(parser)
     add_device_options(parser)
     add_output_options(parser)
@@ -52,8 +75,11 @@ def add_parser(subparsers) -> None:
 
 def train_overrides(args: argparse.Namespace) -> dict[str, object]:
     """Explicit flags, as train.* values (they win over --set train.*)."""
-    return {key: getattr(args, flag) for flag, key in FLAG_TO_TRAIN_KEY.items()
-            if getattr(args, flag, None) is not None}
+    return {
+        key: getattr(args, flag)
+        for flag, key in FLAG_TO_TRAIN_KEY.items()
+        if getattr(args, flag, None) is not None
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,8 +99,14 @@ def run(args: argparse.Namespace) -> int:
     sets["train"].update({k: str(v) for k, v in train_overrides(args).items()})
     if args.json:
         sets["train"].setdefault("progress", "false")
-    config = build_run_config(registry, args.model, args.task, sets,
-                              results_dir=args.results_dir, experiment=args.experiment)
+    config = build_run_config(
+        registry,
+        args.model,
+        args.task,
+        sets,
+        results_dir=args.results_dir,
+        experiment=args.experiment,
+    )
 
     from rnnbench.tracking import MemoryTracker
     from rnnbench.tracking.mlflow_tracker import MlflowTracker, check_tracking_uri
@@ -95,9 +127,16 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare(config, registry)  # also checks the requested devices exist
     results_dir = ensure_results_dir(args.results_dir)
     config.results_dir = results_dir
-    tracker = MemoryTracker() if args.no_track else MlflowTracker(
-        tracking_uri, args.experiment, artifact_root=results_dir / "mlartifacts",
-        option=uri_source or "--results-dir")
+    tracker = (
+        MemoryTracker()
+        if args.no_track
+        else MlflowTracker(
+            tracking_uri,
+            args.experiment,
+            artifact_root=results_dir / "mlartifacts",
+            option=uri_source or "--results-dir",
+        )
+    )
     spec = prepared.task_spec
     # Without Lightning's bar (--json, train.progress=false), plain lines on stderr.
     lines = [] if config.train["progress"] else [ProgressLines(label, spec.monitor, spec.mode)]

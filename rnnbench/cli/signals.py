@@ -100,6 +100,7 @@ def close_open_runs(status: str = "KILLED", reason: str | None = None) -> None:
     tracking = sys.modules.get("rnnbench.tracking.mlflow_tracker")
     if tracking is not None:
         signum = _State.received
-        why = reason or (f"interrupted ({signal.Signals(signum).name})" if signum
-                         else "interrupted")
+        why = reason or (
+            f"interrupted ({signal.Signals(signum).name})" if signum else "interrupted"
+        )
         tracking.end_open_runs(status, why)

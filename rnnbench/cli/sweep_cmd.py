@@ -11,43 +11,65 @@ from rnnbench.cli.common import add_budget_options, add_device_options, folder, 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "sweep", help="search hyperparameters and build the leaderboard",
+        "sweep",
+        help="search hyperparameters and build the leaderboard",
         description="With no arguments: the default benchmark (rnn, lstm, gru, memnet on the "
-                    "adding problem at T=100 and copy memory; 1500 optimiser steps per run, "
-                    "3 seeds, 2 workers; a few minutes on a 2-core CPU), SQLite storage in "
-                    "the results folder.")
+        "adding problem at T=100 and copy memory; 1500 optimiser steps per run, "
+        "3 seeds, 2 workers; a few minutes on a 2-core CPU), SQLite storage in "
+        "the results folder.",
+    )
     parser.add_argument("--config", type=Path, help="YAML sweep configuration")
     parser.add_argument("--models", help="comma-separated model names, or 'all'")
     parser.add_argument("--tasks", help="comma-separated task names, or 'synthetic'")
-    parser.add_argument("--all-installed", action="store_true", default=None,
-                        help="'all' and 'synthetic' include installed plugins, not only the "
-                             "built-ins")
-    parser.add_argument("--n-trials", type=int,
-                        help="finished trials per study (global cap); 0: no search")
+    parser.add_argument(
+        "--all-installed",
+        action="store_true",
+        default=None,
+        help="'all' and 'synthetic' include installed plugins, not only the built-ins",
+    )
+    parser.add_argument(
+        "--n-trials", type=int, help="finished trials per study (global cap); 0: no search"
+    )
     parser.add_argument("--timeout", type=float, help="seconds for the whole search phase")
     parser.add_argument("--seeds", type=int, help="final re-training seeds (default 3)")
     parser.add_argument("--storage", help="Optuna storage URL (default sqlite in results dir)")
     parser.add_argument("--study-name", dest="name", help="sweep name; studies are NAME:TASK:MODEL")
-    parser.add_argument("--workers", type=int,
-                        help="worker processes on this machine sharing the studies "
-                             "(torch threads are split between them)")
-    parser.add_argument("--sampler", help="Optuna sampler by name (tpe, random, or a "
-                                           "plugin's; see `rnnbench list`)")
-    parser.add_argument("--pruner", help="Optuna pruner by name (median, hyperband, none, or "
-                                         "a plugin's)")
-    parser.add_argument("--results-dir", type=folder, default=None,
-                        help="output folder (default ./results)")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite in results dir)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes on this machine sharing the studies "
+        "(torch threads are split between them)",
+    )
+    parser.add_argument(
+        "--sampler", help="Optuna sampler by name (tpe, random, or a plugin's; see `rnnbench list`)"
+    )
+    parser.add_argument(
+        "--pruner", help="Optuna pruner by name (median, hyperband, none, or a plugin's)"
+    )
+    parser.add_argument(
+        "--results-dir", type=folder, default=None, help="output folder (default ./results)"
+    )
+    parser.add_argument(
+        "--tracking-uri", help="MLflow tracking URI (default sqlite in results dir)"
+    )
     parser.add_argument("--experiment", help="MLflow experiment name (default rnnbench)")
     add_budget_options(parser)
     add_device_options(parser)
-    parser.add_argument("--diagnostics",
-                        help="diagnostics recorded in every run: names from `rnnbench list`, "
-                             "comma-separated (e.g. gradient-flow)")
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                        help="fixed value over the file's: train.NAME (no longer searched), "
-                             "task.NAME (every task of the sweep that has it), model.NAME "
-                             "(every model that has it); repeatable")
+    parser.add_argument(
+        "--diagnostics",
+        help="diagnostics recorded in every run: names from `rnnbench list`, "
+        "comma-separated (e.g. gradient-flow)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fixed value over the file's: train.NAME (no longer searched), "
+        "task.NAME (every task of the sweep that has it), model.NAME "
+        "(every model that has it); repeatable",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     parser.set_defaults(handler=run)
 
@@ -59,13 +81,24 @@ def run(args: argparse.Namespace) -> int:
     from rnnbench.training.config import TRAIN_PARAMS
 
     registry = get_registry()
-    flags = {"models": args.models, "tasks": args.tasks, "n_trials": args.n_trials,
-             "timeout": args.timeout, "seeds": args.seeds, "storage": args.storage,
-             "name": args.name, "sampler": args.sampler, "pruner": args.pruner,
-             "workers": args.workers, "all_installed": args.all_installed,
-             "tracking_uri": args.tracking_uri, "experiment": args.experiment,
-             "param_budget": args.param_budget, "budget_counts": args.budget_counts,
-             "results_dir": str(args.results_dir) if args.results_dir else None}
+    flags = {
+        "models": args.models,
+        "tasks": args.tasks,
+        "n_trials": args.n_trials,
+        "timeout": args.timeout,
+        "seeds": args.seeds,
+        "storage": args.storage,
+        "name": args.name,
+        "sampler": args.sampler,
+        "pruner": args.pruner,
+        "workers": args.workers,
+        "all_installed": args.all_installed,
+        "tracking_uri": args.tracking_uri,
+        "experiment": args.experiment,
+        "param_budget": args.param_budget,
+        "budget_counts": args.budget_counts,
+        "results_dir": str(args.results_dir) if args.results_dir else None,
+    }
     config = build_sweep_config(registry, args.config, flags)
     apply_sets(config, registry, args.sets)
     for flag in ("accelerator", "devices", "strategy", "diagnostics"):
@@ -78,12 +111,18 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         from dataclasses import asdict
 
-        print_json({"sweep": result.name, "mlflow_parent_run_id": result.parent_run_id,
-                    "storage": result.storage_url,
-                    "pairs": [asdict(o) for o in result.outcomes], "leaderboard": result.rows,
-                    "expected_best": [{**asdict(c), "points": c.points()} for c in result.curves],
-                    "cost": [{**asdict(c), "cpu": c.cpu} for c in result.cost],
-                    "files": [str(f) for f in result.files]})
+        print_json(
+            {
+                "sweep": result.name,
+                "mlflow_parent_run_id": result.parent_run_id,
+                "storage": result.storage_url,
+                "pairs": [asdict(o) for o in result.outcomes],
+                "leaderboard": result.rows,
+                "expected_best": [{**asdict(c), "points": c.points()} for c in result.curves],
+                "cost": [{**asdict(c), "cpu": c.cpu} for c in result.cost],
+                "files": [str(f) for f in result.files],
+            }
+        )
         return 0
     from rnnbench.tracking import cost, expected_best_report
     from rnnbench.tracking.leaderboard_format import render
@@ -118,16 +157,20 @@ def apply_sets(config, registry, items: list[str]) -> None:
         if name in config.search_train:
             config.search_train = [n for n in config.search_train if n != name]
     for kind, names, spec_of, target in (
-            ("task", config.tasks, lambda n: registry.task(n).options, config.task_options),
-            ("model", config.models, lambda n: registry.model(n).params, config.model_params)):
+        ("task", config.tasks, lambda n: registry.task(n).options, config.task_options),
+        ("model", config.models, lambda n: registry.model(n).params, config.model_params),
+    ):
         for name, raw in sets[kind].items():
             holders = [n for n in names if spec_of(n).get(name) is not None]
             if not holders:
-                raise ConfigError(f"--set {kind}.{name}: no {kind} of this sweep "
-                                  f"({', '.join(names)}) has {name!r}")
+                raise ConfigError(
+                    f"--set {kind}.{name}: no {kind} of this sweep "
+                    f"({', '.join(names)}) has {name!r}"
+                )
             for holder in holders:
-                target.setdefault(holder, {})[name] = spec_of(holder).get(name).convert(
-                    raw, f"--set {kind}.{name}")
+                target.setdefault(holder, {})[name] = (
+                    spec_of(holder).get(name).convert(raw, f"--set {kind}.{name}")
+                )
 
 
 def shown_path(path: Path, cwd: Path | None = None) -> str:
@@ -139,8 +182,9 @@ def shown_path(path: Path, cwd: Path | None = None) -> str:
         return str(path)
 
 
-def closing_lines(result, results_dir: Path, args: argparse.Namespace,
-                  width: int = 120) -> list[str]:
+def closing_lines(
+    result, results_dir: Path, args: argparse.Namespace, width: int = 120
+) -> list[str]:
     """Where everything is, in at most four lines of at most `width` columns (the URL
     line excepted when a very long sweep name makes the URL itself longer): the sweep's
     folder and files, the stores, and how to open the first leaderboard in the MLflow UI."""
@@ -162,7 +206,7 @@ def closing_lines(result, results_dir: Path, args: argparse.Namespace,
     is_server = uri.lower().startswith(("http://", "https://"))
     stores = []
     for label, url in (("MLflow", uri), ("Optuna", result.storage_url)):
-        path = Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
+        path = Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
         if path is not None and path.resolve().parent == Path(results_dir).resolve():
             stores.append(f"{path.name} ({label})")
         else:

@@ -25,37 +25,62 @@ from rnnbench.contract.errors import ConfigError
 DEFAULT_PORT = 5000
 DEFAULT_OPTUNA_PORT = 8080
 START_TIMEOUT = 90.0  # seconds for a server to answer its first request
-OPTUNA_DASHBOARD = ("import sys; from optuna_dashboard._cli import main; "
-                    "sys.argv[0] = 'optuna-dashboard'; sys.exit(main())")
+OPTUNA_DASHBOARD = (
+    "import sys; from optuna_dashboard._cli import main; "
+    "sys.argv[0] = 'optuna-dashboard'; sys.exit(main())"
+)
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "ui", help="open the MLflow UI on the leaderboards",
+        "ui",
+        help="open the MLflow UI on the leaderboards",
         description="Start the MLflow UI on the results store and print the URL of each "
-                    "leaderboard of the newest sweep (zero clicks to the ranking).")
-    parser.add_argument("--results-dir", type=Path, default=Path("results"),
-                        help="results folder of the sweeps (default ./results)")
-    parser.add_argument("--tracking-uri",
-                        help="MLflow tracking URI (default sqlite in the results folder); an "
-                             "http(s) URI is a running server: only the URLs are printed")
-    parser.add_argument("--experiment", default="rnnbench",
-                        help="MLflow experiment name (default rnnbench)")
-    parser.add_argument("--sweep", help="the sweep whose leaderboards to print "
-                                        "(default: the newest)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to bind (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                        help=f"MLflow UI port (default {DEFAULT_PORT})")
-    parser.add_argument("--open", action="store_true",
-                        help="open the first leaderboard in a browser, where one exists")
-    parser.add_argument("--optuna", action="store_true",
-                        help="also serve optuna-dashboard on the Optuna storage "
-                             "(extra: pip install 'rnnbench[ui]')")
-    parser.add_argument("--storage", help="Optuna storage URL for --optuna (default sqlite "
-                                          "in the results folder)")
-    parser.add_argument("--optuna-port", type=int, default=DEFAULT_OPTUNA_PORT,
-                        help=f"optuna-dashboard port (default {DEFAULT_OPTUNA_PORT})")
+        "leaderboard of the newest sweep (zero clicks to the ranking).",
+    )
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=Path("results"),
+        help="results folder of the sweeps (default ./results)",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        help="MLflow tracking URI (default sqlite in the results folder); an "
+        "http(s) URI is a running server: only the URLs are printed",
+    )
+    parser.add_argument(
+        "--experiment", default="rnnbench", help="MLflow experiment name (default rnnbench)"
+    )
+    parser.add_argument(
+        "--sweep", help="the sweep whose leaderboards to print (default: the newest)"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"MLflow UI port (default {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--open",
+        action="store_true",
+        help="open the first leaderboard in a browser, where one exists",
+    )
+    parser.add_argument(
+        "--optuna",
+        action="store_true",
+        help="also serve optuna-dashboard on the Optuna storage "
+        "(extra: pip install 'rnnbench[ui]')",
+    )
+    parser.add_argument(
+        "--storage", help="Optuna storage URL for --optuna (default sqlite in the results folder)"
+    )
+    parser.add_argument(
+        "--optuna-port",
+        type=int,
+        default=DEFAULT_OPTUNA_PORT,
+        help=f"optuna-dashboard port (default {DEFAULT_OPTUNA_PORT})",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -85,9 +110,23 @@ def run(args: argparse.Namespace) -> int:
             children.append(start_mlflow(uri, args, base))
         if storage is not None:
             dashboard = f"http://{url_host(args.host)}:{args.optuna_port}"
-            children.append(start_child(
-                [sys.executable, "-c", OPTUNA_DASHBOARD, storage, "--host", args.host,
-                 "--port", str(args.optuna_port), "--quiet"], dashboard, "optuna-dashboard"))
+            children.append(
+                start_child(
+                    [
+                        sys.executable,
+                        "-c",
+                        OPTUNA_DASHBOARD,
+                        storage,
+                        "--host",
+                        args.host,
+                        "--port",
+                        str(args.optuna_port),
+                        "--quiet",
+                    ],
+                    dashboard,
+                    "optuna-dashboard",
+                )
+            )
         print_urls(urls, base, sweep, args.open)
         if storage is not None:
             print(f"  optuna-dashboard: {dashboard}")
@@ -95,8 +134,11 @@ def run(args: argparse.Namespace) -> int:
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         stopped = next(c for c in children if c.poll() is not None)
-        print(f"rnnbench: error: {getattr(stopped, 'label', 'a server')} stopped "
-              f"(exit {stopped.returncode})", file=sys.stderr)
+        print(
+            f"rnnbench: error: {getattr(stopped, 'label', 'a server')} stopped "
+            f"(exit {stopped.returncode})",
+            file=sys.stderr,
+        )
         return 1
     finally:
         stop_all(children)
@@ -107,11 +149,13 @@ def check_store(uri: str, args: argparse.Namespace) -> None:
     from rnnbench.tracking.mlflow_tracker import check_tracking_uri
 
     if uri.startswith("sqlite:///"):
-        path = Path(uri[len("sqlite:///"):])
+        path = Path(uri[len("sqlite:///") :])
         if not path.is_file():
             where = "--tracking-uri" if args.tracking_uri else "--results-dir"
-            raise ConfigError(f"{where}: no MLflow store at {path} (run `rnnbench sweep` "
-                              "first, or pass --results-dir / --tracking-uri)")
+            raise ConfigError(
+                f"{where}: no MLflow store at {path} (run `rnnbench sweep` "
+                "first, or pass --results-dir / --tracking-uri)"
+            )
     check_tracking_uri(uri)
 
 
@@ -120,8 +164,7 @@ def check_optuna(args: argparse.Namespace) -> str:
     try:
         import optuna_dashboard  # noqa: F401
     except ImportError:
-        raise ConfigError("--optuna needs optuna-dashboard: pip install 'rnnbench[ui]'") \
-            from None
+        raise ConfigError("--optuna needs optuna-dashboard: pip install 'rnnbench[ui]'") from None
     if args.storage:
         return args.storage
     path = Path(args.results_dir) / "optuna.db"
@@ -138,8 +181,10 @@ def check_port_free(host: str, port: int, flag: str) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise ConfigError(f"{flag} {port}: cannot listen on {host}:{port} "
-                              f"({exc.strerror or exc}); pass another {flag}") from None
+            raise ConfigError(
+                f"{flag} {port}: cannot listen on {host}:{port} "
+                f"({exc.strerror or exc}); pass another {flag}"
+            ) from None
 
 
 def open_tracker(uri: str, experiment: str):
@@ -170,16 +215,21 @@ def ui_urls(tracker, base: str, sweep: str | None) -> list[tuple[str, str]]:
         return []
     found = sweep_view_keys(tracker, sweep)
     if not found:
-        raise ConfigError(f"--sweep {sweep}: no leaderboard views in this store (sweeps "
-                          "write them from rnnbench 0.2 on; re-run the sweep to add them)")
-    out = [(name.removeprefix(f"{sweep} · "), view_url(base, tracker.experiment_id, key))
-           for key, name in found]
+        raise ConfigError(
+            f"--sweep {sweep}: no leaderboard views in this store (sweeps "
+            "write them from rnnbench 0.2 on; re-run the sweep to add them)"
+        )
+    out = [
+        (name.removeprefix(f"{sweep} · "), view_url(base, tracker.experiment_id, key))
+        for key, name in found
+    ]
     out.append(("sweeps", view_url(base, tracker.experiment_id, SWEEPS_VIEW_KEY)))
     return out
 
 
-def print_urls(urls: list[tuple[str, str]], base: str, sweep: str | None,
-               open_browser: bool) -> None:
+def print_urls(
+    urls: list[tuple[str, str]], base: str, sweep: str | None, open_browser: bool
+) -> None:
     print(f"MLflow UI: {base}" + (f" (sweep {sweep!r})" if sweep else " (no sweep yet)"))
     for label, url in urls:
         print(f"  {label}: {url}")
@@ -194,8 +244,20 @@ def print_urls(urls: list[tuple[str, str]], base: str, sweep: str | None,
 
 
 def start_mlflow(uri: str, args: argparse.Namespace, base: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri,
-               "--host", args.host, "--port", str(args.port), "--workers", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--workers",
+        "1",
+    ]
     return start_child(command, base, "mlflow server")
 
 
@@ -206,8 +268,9 @@ def start_child(command: list[str], url: str, label: str) -> subprocess.Popen:
 
     log = tempfile.TemporaryFile(mode="w+")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                             start_new_session=True)
+    child = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
     child.log, child.label = log, label  # type: ignore[attr-defined]
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:

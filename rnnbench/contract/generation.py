@@ -66,12 +66,16 @@ class TokenCodec:
             i = self.stoi.get(token)
             if i is None or i in self.never:
                 unit = "character" if self.level == "char" else "word"
-                raise ConfigError(f"{where}: {unit} {token!r} (token {position + 1}) is not in "
-                                  f"the run's vocabulary of {len(self.itos)} tokens")
+                raise ConfigError(
+                    f"{where}: {unit} {token!r} (token {position + 1}) is not in "
+                    f"the run's vocabulary of {len(self.itos)} tokens"
+                )
             ids.append(i)
         if not ids:
-            raise ConfigError(f"{where}: empty; give at least one "
-                              f"{'character' if self.level == 'char' else 'word'}")
+            raise ConfigError(
+                f"{where}: empty; give at least one "
+                f"{'character' if self.level == 'char' else 'word'}"
+            )
         return ids
 
     def pieces(self, ids: Iterable[int], at_line_start: bool = True) -> Iterator[str]:

@@ -35,5 +35,4 @@ def check_memory(needed: int, what: str) -> None:
     task.seq_len=100'."""
     free = available_bytes()
     if free is not None and needed > free:
-        raise ConfigError(f"{what}: needs at least {gib(needed)} of memory, "
-                          f"{gib(free)} available")
+        raise ConfigError(f"{what}: needs at least {gib(needed)} of memory, {gib(free)} available")

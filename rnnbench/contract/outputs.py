@@ -40,8 +40,13 @@ class ModelOutput(_ModelOutputFields):
 
     __slots__ = ()
 
-    def __new__(cls, sequence: torch.Tensor | None = None, pooled: torch.Tensor | None = None,
-                state: Any = None, hidden: Any = _NOT_GIVEN) -> ModelOutput:
+    def __new__(
+        cls,
+        sequence: torch.Tensor | None = None,
+        pooled: torch.Tensor | None = None,
+        state: Any = None,
+        hidden: Any = _NOT_GIVEN,
+    ) -> ModelOutput:
         if hidden is not _NOT_GIVEN:
             import warnings
 

@@ -71,8 +71,9 @@ class Param:
     def convert(self, raw: Any, where: str) -> Any:
         """Convert a user value (string from the CLI or a YAML scalar) and validate it."""
         value = raw
-        is_null = raw is None or (self.nullable and isinstance(raw, str)
-                                  and raw.lower() in {"none", "null"})
+        is_null = raw is None or (
+            self.nullable and isinstance(raw, str) and raw.lower() in {"none", "null"}
+        )
         if is_null:
             if self.nullable:
                 return None
@@ -156,7 +157,9 @@ class ParamSet:
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
 
-    def resolve(self, values: Mapping[str, Any], prefix: str, source: str = "--set") -> dict[str, Any]:
+    def resolve(
+        self, values: Mapping[str, Any], prefix: str, source: str = "--set"
+    ) -> dict[str, Any]:
         """Defaults overlaid with converted `values`; unknown names are errors with a suggestion."""
         resolved = self.defaults()
         for name, raw in values.items():

@@ -43,11 +43,15 @@ def plugin_problems(pm: pluggy.PluginManager, plugin: object, hooks: Sequence[st
         if problem:
             problems.append(problem)
     for name in unmarked:
-        problems.append(f"defines {name}() without @rnnbench.hookimpl, so rnnbench never "
-                        "calls it (decorate it with @rnnbench.hookimpl)")
+        problems.append(
+            f"defines {name}() without @rnnbench.hookimpl, so rnnbench never "
+            "calls it (decorate it with @rnnbench.hookimpl)"
+        )
     if not marked and not unmarked:
-        problems.append(f"implements no rnnbench hook (expected {' or '.join(hooks)} "
-                        "decorated with @rnnbench.hookimpl)")
+        problems.append(
+            f"implements no rnnbench hook (expected {' or '.join(hooks)} "
+            "decorated with @rnnbench.hookimpl)"
+        )
     return problems
 
 
@@ -59,15 +63,23 @@ def _signature_problem(name: str, impl: Callable) -> str | None:
     except (TypeError, ValueError):
         return None
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    receives = any(p.name == "register" and p.kind in positional and p.default is p.empty
-                   for p in params)
-    extra = [p.name for p in params if p.name != "register" and p.kind in positional
-             and p.default is p.empty]
+    receives = any(
+        p.name == "register" and p.kind in positional and p.default is p.empty for p in params
+    )
+    extra = [
+        p.name
+        for p in params
+        if p.name != "register" and p.kind in positional and p.default is p.empty
+    ]
     if receives and not extra:
         return None
     shown = f"{name}({', '.join(p.name for p in params)})"
     if extra:
-        return (f"hook {shown} declares argument(s) {', '.join(map(repr, extra))} that "
-                f"rnnbench does not pass; it passes only 'register': def {name}(register)")
-    return (f"hook {shown} cannot receive the argument 'register', so it registers "
-            f"nothing: def {name}(register)")
+        return (
+            f"hook {shown} declares argument(s) {', '.join(map(repr, extra))} that "
+            f"rnnbench does not pass; it passes only 'register': def {name}(register)"
+        )
+    return (
+        f"hook {shown} cannot receive the argument 'register', so it registers "
+        f"nothing: def {name}(register)"
+    )

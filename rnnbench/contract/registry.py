@@ -76,8 +76,12 @@ class Registry:
     def table(self, kind: str) -> dict[str, tuple[Any, Source]]:
         """name -> (spec, source) of one kind ("model", "task", "diagnostic", ...)."""
         tables: dict[str, dict[str, tuple[Any, Source]]] = {
-            "model": self.models, "task": self.tasks, "diagnostic": self.diagnostics,
-            "sampler": self.samplers, "pruner": self.pruners}
+            "model": self.models,
+            "task": self.tasks,
+            "diagnostic": self.diagnostics,
+            "sampler": self.samplers,
+            "pruner": self.pruners,
+        }
         return tables[kind]
 
     def get(self, kind: str, name: str) -> Any:
@@ -109,11 +113,13 @@ class Registry:
         return self.table(kind)[name][1]
 
     def plugin_label(self, kind: str, name: str) -> str:
-        """"task 'x' (plugin DIST VERSION, entry point 'EP')": how every one-line plugin
+        """ "task 'x' (plugin DIST VERSION, entry point 'EP')": how every one-line plugin
         failure names its plugin."""
         source = self.source_of(kind, name)
-        return (f"{kind} {name!r} (plugin {source.distribution} {source.version}, entry point "
-                f"{source.entry_point!r})")
+        return (
+            f"{kind} {name!r} (plugin {source.distribution} {source.version}, entry point "
+            f"{source.entry_point!r})"
+        )
 
     def _unknown(self, kind: str, name: str, table: Iterable[str]) -> str:
         """'unknown model X' plus the failed plugin that probably provides it, else a
@@ -121,8 +127,10 @@ class Registry:
         likely = [(s, why) for s, why in self.failed if _related(name, s)]
         if likely:
             source, why = likely[0]
-            return (f"unknown {kind} {name!r}: its plugin {source} failed to load and was "
-                    f"skipped ({why})")
+            return (
+                f"unknown {kind} {name!r}: its plugin {source} failed to load and was "
+                f"skipped ({why})"
+            )
         message = f"unknown {kind} {name!r}{suggest(name, table)}"
         if self.failed:
             listed = "; ".join(f"{s}: {why}" for s, why in self.failed)
@@ -134,6 +142,7 @@ def _related(name: str, source: Source) -> bool:
     """Whether a spec name and an entry point or distribution name look alike
     ('indrnn' and 'rnnbench-indrnn', 'tiny-gru' and 'rnnbench-tiny'): one contains
     the other, once lower-cased, stripped of punctuation and of 'rnnbench'."""
+
     def norm(text: str) -> str:
         return "".join(c for c in text.lower() if c.isalnum()).replace("rnnbench", "")
 
@@ -166,7 +175,8 @@ def _entry_points() -> list[metadata.EntryPoint]:
         if unmatched:
             raise ConfigError(
                 f"RNNBENCH_LOAD_PLUGINS: no entry point named {unmatched[0]!r} in the "
-                f"{ENTRY_POINT_GROUP!r} group (available: {', '.join(available) or 'none'})")
+                f"{ENTRY_POINT_GROUP!r} group (available: {', '.join(available) or 'none'})"
+            )
         eps = [ep for ep in eps if ep.name in wanted]
 
     def order(ep: metadata.EntryPoint) -> tuple:
@@ -208,8 +218,10 @@ def collect(
     Each plugin's hooks are called on their own, so a failing or duplicating plugin
     is attributed to its own entry point and skipped without touching the others.
     """
-    registry = Registry(problems=problems if problems is not None else [],
-                        failed=failed if failed is not None else [])
+    registry = Registry(
+        problems=problems if problems is not None else [],
+        failed=failed if failed is not None else [],
+    )
     for plugin, source in plugins:
         found = plugin_problems(pm, plugin, list(HOOKS))
         if found:
@@ -228,13 +240,17 @@ def collect(
     return registry
 
 
-def _call_hooks(pm: pluggy.PluginManager, plugin: object, source: Source, registry: Registry) -> None:
+def _call_hooks(
+    pm: pluggy.PluginManager, plugin: object, source: Source, registry: Registry
+) -> None:
     found: dict[str, list] = {kind: [] for kind in KINDS}
 
     def registrar(kind: str, expected: type) -> Callable[[object], None]:
         def register(spec: object) -> None:
             if not isinstance(spec, expected):
-                raise TypeError(f"register() expects a {expected.__name__}, got {type(spec).__name__}")
+                raise TypeError(
+                    f"register() expects a {expected.__name__}, got {type(spec).__name__}"
+                )
             found[kind].append(spec)
 
         return register
@@ -252,8 +268,12 @@ def _call_hooks(pm: pluggy.PluginManager, plugin: object, source: Source, regist
         return
     if not any(found.values()):
         pm.unregister(plugin)
-        _skip(source, "registered no model or task: its hooks ran but never called "
-              "register(spec)", "it registered nothing", registry)
+        _skip(
+            source,
+            "registered no model or task: its hooks ran but never called register(spec)",
+            "it registered nothing",
+            registry,
+        )
         return
     for kind in KINDS:
         table = registry.table(kind)
@@ -269,9 +289,9 @@ def _call_hooks(pm: pluggy.PluginManager, plugin: object, source: Source, regist
             table[spec.name] = (spec, source)
 
 
-def load_entry_point_plugins(problems: list[str],
-                             failed: list[tuple[Source, str]] | None = None
-                             ) -> list[tuple[object, Source]]:
+def load_entry_point_plugins(
+    problems: list[str], failed: list[tuple[Source, str]] | None = None
+) -> list[tuple[object, Source]]:
     """Import each entry point on its own; report (or, strict, raise) the ones that fail."""
     loaded = []
     for ep in _entry_points():

@@ -44,8 +44,9 @@ def decode_options(beam: int = 1) -> tuple:
     """The task option `beam`: validation/test decoding width (1: greedy)."""
     from rnnbench.contract.params import Param
 
-    return (Param("beam", int, beam, "beam width of validation/test decoding (1: greedy)",
-                  minimum=1),)
+    return (
+        Param("beam", int, beam, "beam width of validation/test decoding (1: greedy)", minimum=1),
+    )
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,15 @@ class Seq2SeqTarget:
         if not all(0 <= i < self.vocab_size for i in ids):
             return f"special ids {ids} must lie in [0, vocab_size={self.vocab_size})"
         if self.max_length < 1 or self.beam_width < 1:
-            return (f"max_length and beam_width must be >= 1, got {self.max_length}, "
-                    f"{self.beam_width}")
+            return (
+                f"max_length and beam_width must be >= 1, got {self.max_length}, {self.beam_width}"
+            )
         return None
 
 
-def decoder_inputs(target: torch.Tensor, target_lengths: torch.Tensor,
-                   spec: Seq2SeqTarget) -> torch.Tensor:
+def decoder_inputs(
+    target: torch.Tensor, target_lengths: torch.Tensor, spec: Seq2SeqTarget
+) -> torch.Tensor:
     """Teacher-forcing inputs (B, U): BOS y_1 .. y_n, padding_idx after each row's
     target_lengths (the target shifted right by one, its EOS dropped)."""
     import torch
@@ -96,6 +99,9 @@ def sequence_lengths(tokens: torch.Tensor, eos_id: int) -> torch.Tensor:
     import torch
 
     is_eos = tokens == eos_id  # (B, U)
-    first = torch.where(is_eos.any(1), is_eos.int().argmax(1),
-                        torch.full_like(is_eos[:, 0], tokens.shape[1] - 1, dtype=torch.long))
+    first = torch.where(
+        is_eos.any(1),
+        is_eos.int().argmax(1),
+        torch.full_like(is_eos[:, 0], tokens.shape[1] - 1, dtype=torch.long),
+    )
     return first + 1

@@ -114,7 +114,11 @@ class ModelSpec:
     needs: frozenset[str] = frozenset()
 
     def exposes_hidden(self, hparams: Mapping[str, Any]) -> bool:
-        return self.hidden_states(hparams) if callable(self.hidden_states) else bool(self.hidden_states)
+        return (
+            self.hidden_states(hparams)
+            if callable(self.hidden_states)
+            else bool(self.hidden_states)
+        )
 
     def is_causal(self, hparams: Mapping[str, Any]) -> bool:
         return self.causal(hparams) if callable(self.causal) else bool(self.causal)
@@ -275,5 +279,3 @@ def compatibility(
             f"model {model.name!r} sees the future (bidirectional)"
         )
     return None
-
-

@@ -76,30 +76,42 @@ class TreeOutput(ModelOutput):
 
     nodes = None  # for instances made by ModelOutput's tuple methods (_make, _replace)
 
-    def __new__(cls, sequence: torch.Tensor | None = None, pooled: torch.Tensor | None = None,
-                state=None, *, nodes: torch.Tensor | None = None) -> TreeOutput:
+    def __new__(
+        cls,
+        sequence: torch.Tensor | None = None,
+        pooled: torch.Tensor | None = None,
+        state=None,
+        *,
+        nodes: torch.Tensor | None = None,
+    ) -> TreeOutput:
         out = super().__new__(cls, sequence, pooled, state)
         out.nodes = nodes  # type: ignore[attr-defined]  # set on the TreeOutput made here
         return out  # type: ignore[return-value]  # an instance of cls
 
 
-def missing_structure(model_needs: frozenset[str], task_provides: frozenset[str],
-                      model: str, task: str) -> str | None:
+def missing_structure(
+    model_needs: frozenset[str], task_provides: frozenset[str], model: str, task: str
+) -> str | None:
     """A one-line reason when the model reads batch entries the task does not provide."""
     missing = sorted(set(model_needs) - set(task_provides))
     if not missing:
         return None
     what = ", ".join(f"{name}s (batch[{name!r}])" for name in missing)
-    return (f"model {model!r} reads {what}, which task {task!r} does not provide; "
-            "tasks with trees: those whose spec provides 'tree' (rnnbench list)")
+    return (
+        f"model {model!r} reads {what}, which task {task!r} does not provide; "
+        "tasks with trees: those whose spec provides 'tree' (rnnbench list)"
+    )
 
 
-def output_mismatch(model_outputs: frozenset[str], output: str, model: str,
-                    task: str) -> str | None:
+def output_mismatch(
+    model_outputs: frozenset[str], output: str, model: str, task: str
+) -> str | None:
     """A one-line reason when a built task's context asks for an output kind (e.g.
     "nodes" under per-node supervision) that the model does not produce."""
     if output in model_outputs:
         return None
-    return (f"task {task!r} with these options needs {output} outputs (e.g. per-node "
-            f"features for phrase supervision), model {model!r} gives only "
-            f"{'/'.join(sorted(model_outputs))}")
+    return (
+        f"task {task!r} with these options needs {output} outputs (e.g. per-node "
+        f"features for phrase supervision), model {model!r} gives only "
+        f"{'/'.join(sorted(model_outputs))}"
+    )

@@ -99,8 +99,7 @@ class PreparedCache:
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # truncated or foreign file: rebuild it
-            _warn(f"ignoring unreadable prepared-data cache entry {path} "
-                  f"({reason(exc)})")
+            _warn(f"ignoring unreadable prepared-data cache entry {path} ({reason(exc)})")
             return None
 
     def fetch(self, key: str, build: Callable[[], Mapping[str, Any]]) -> Mapping[str, Any]:

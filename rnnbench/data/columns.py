@@ -19,9 +19,14 @@ def _named(columns: Sequence[str], wanted: Sequence[str], exclude: str | None = 
     return next((lower[w] for w in wanted if w in lower), None)
 
 
-def pick_columns(columns: Sequence[str], header: bool | None, values: Callable[[str], list],
-                 text: str = "auto", label: str | None = "auto",
-                 where: str = "") -> tuple[str, str | None, str | None]:
+def pick_columns(
+    columns: Sequence[str],
+    header: bool | None,
+    values: Callable[[str], list],
+    text: str = "auto",
+    label: str | None = "auto",
+    where: str = "",
+) -> tuple[str, str | None, str | None]:
     """(text column, label column, note) from the options (`auto`: detect).
 
     header: False for header-less CSV/TSV (columns 0, 1, ...). label=None: no label
@@ -33,8 +38,9 @@ def pick_columns(columns: Sequence[str], header: bool | None, values: Callable[[
     chosen_label = None if label in ("auto", None) else label
     for option, name in (("text_column", chosen_text), ("label_column", chosen_label)):
         if name is not None and name not in columns:
-            raise DataError(f"{where}: no column {name!r} (task.{option}); columns: "
-                            f"{', '.join(columns)}")
+            raise DataError(
+                f"{where}: no column {name!r} (task.{option}); columns: {', '.join(columns)}"
+            )
     missing = chosen_text is None or (want_label and chosen_label is None)
     note = None
     if missing and header is False:
@@ -42,9 +48,11 @@ def pick_columns(columns: Sequence[str], header: bool | None, values: Callable[[
         if len(order) == 2 and _all_int(values(order[0])) and not _all_int(values(order[1])):
             order.reverse()  # label<TAB>text
         if len(order) > 2 or (want_label and len(order) < 2):
-            raise DataError(f"{where}: no header row and {len(order)} column(s) "
-                            f"({', '.join(columns)}): set task.text_column"
-                            f"{' and task.label_column' if want_label else ''}")
+            raise DataError(
+                f"{where}: no header row and {len(order)} column(s) "
+                f"({', '.join(columns)}): set task.text_column"
+                f"{' and task.label_column' if want_label else ''}"
+            )
         chosen_text = chosen_text or next(c for c in order if c != chosen_label)
         note = f"{where} has no header row: column {chosen_text} is the text"
         if want_label:
@@ -63,12 +71,16 @@ def pick_columns(columns: Sequence[str], header: bool | None, values: Callable[[
             chosen_label = next(c for c in columns if c != chosen_text)
             note = f"{where}: taking column {chosen_label!r} as the label (task.label_column)"
     if chosen_text is None:
-        raise DataError(f"{where}: no text column found (looked for {', '.join(TEXT_COLUMNS)}; "
-                        f"columns: {', '.join(columns)}); set task.text_column")
+        raise DataError(
+            f"{where}: no text column found (looked for {', '.join(TEXT_COLUMNS)}; "
+            f"columns: {', '.join(columns)}); set task.text_column"
+        )
     if want_label and chosen_label is None:
-        raise DataError(f"{where}: no label column found (looked for "
-                        f"{', '.join(LABEL_COLUMNS)}; columns: {', '.join(columns)}); "
-                        "set task.label_column")
+        raise DataError(
+            f"{where}: no label column found (looked for "
+            f"{', '.join(LABEL_COLUMNS)}; columns: {', '.join(columns)}); "
+            "set task.label_column"
+        )
     return chosen_text, chosen_label, note
 
 
@@ -94,8 +106,9 @@ def class_names_file(folder: Path) -> Path | None:
     line i naming integer label i - 1), or None."""
     found = [folder / name for name in CLASS_FILES if (folder / name).is_file()]
     if len(found) > 1:
-        raise DataError(f"{folder}: both {found[0].name} and {found[1].name}; keep one "
-                        "class-name file")
+        raise DataError(
+            f"{folder}: both {found[0].name} and {found[1].name}; keep one class-name file"
+        )
     return found[0] if found else None
 
 
@@ -115,7 +128,6 @@ def read_class_names(path: Path) -> list[str]:
         if not name:
             raise DataError(f"{path} line {number}: empty class name")
         if name in seen:
-            raise DataError(f"{path} line {number}: class name {name!r} repeats line "
-                            f"{seen[name]}")
+            raise DataError(f"{path} line {number}: class name {name!r} repeats line {seen[name]}")
         seen[name] = number
     return list(seen)

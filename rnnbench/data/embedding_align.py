@@ -36,8 +36,15 @@ class Alignment:
         return self.real - int(self.found.sum())
 
 
-def align(vocab: list[str], vectors: Vectors, *, lowercase: bool = False, seed: int = 0,
-          padding_idx: int | None = 0, counts: torch.Tensor | None = None) -> Alignment:
+def align(
+    vocab: list[str],
+    vectors: Vectors,
+    *,
+    lowercase: bool = False,
+    seed: int = 0,
+    padding_idx: int | None = 0,
+    counts: torch.Tensor | None = None,
+) -> Alignment:
     """The (V, E) matrix for `vocab` from `vectors` (see the module docstring);
     `counts` (V,) are training-split occurrences per id, or None."""
     index = {token: n for n, token in enumerate(vectors.tokens)}
@@ -73,8 +80,7 @@ def align(vocab: list[str], vectors: Vectors, *, lowercase: bool = False, seed: 
         counts = counts.to(torch.float64) * real  # (V,) no padding occurrences
         total = float(counts.sum())
         token_coverage = float(counts[found].sum()) / total if total else 0.0
-    return Alignment(matrix, found, exact, lowered, vocab_coverage, token_coverage,
-                     int(real.sum()))
+    return Alignment(matrix, found, exact, lowered, vocab_coverage, token_coverage, int(real.sum()))
 
 
 def restricted_ids(keep: torch.Tensor, unk_id: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -48,8 +48,9 @@ def is_numpy(path: Path) -> bool:
     return Path(path).suffix.lower() in NUMPY_SUFFIXES
 
 
-def load_vectors(path: Path, vocab: Path | None = None, array: str = "",
-                 cache: bool = True) -> Vectors:
+def load_vectors(
+    path: Path, vocab: Path | None = None, array: str = "", cache: bool = True
+) -> Vectors:
     """The vectors of `path` (text, or .npy/.npz with `vocab`), from the prepared-data
     cache when the same files were read before; a DataError naming file and line on
     bad input."""
@@ -75,8 +76,10 @@ def read_vectors(path: Path, vocab: Path | None = None, array: str = "") -> Vect
     path = Path(path)
     if is_numpy(path):
         if vocab is None:
-            raise DataError(f"{path}: a NumPy matrix needs its vocabulary file "
-                            "(train.embeddings_vocab: one token per line, line i = row i)")
+            raise DataError(
+                f"{path}: a NumPy matrix needs its vocabulary file "
+                "(train.embeddings_vocab: one token per line, line i = row i)"
+            )
         return _read_numpy(path, Path(vocab), array)
     return _read_text(path)
 
@@ -121,17 +124,17 @@ def _read_text(path: Path) -> Vectors:
                 fields = line.split()
                 # more fields than E + 1 is a token with inner spaces, unless the field
                 # before the last E is a number too (then a line with too many values)
-                if len(fields) < dim + 1 or (len(fields) > dim + 1
-                                             and is_number(fields[-dim - 1])):
-                    raise DataError(f"{path} line {lineno}: {len(fields) - 1} values, expected "
-                                    f"{dim} (as on the {'header' if header else 'first'} line)")
+                if len(fields) < dim + 1 or (len(fields) > dim + 1 and is_number(fields[-dim - 1])):
+                    raise DataError(
+                        f"{path} line {lineno}: {len(fields) - 1} values, expected "
+                        f"{dim} (as on the {'header' if header else 'first'} line)"
+                    )
                 parts = line.rsplit(None, dim)  # (token, v_1, ..., v_E)
                 try:
                     values = np.asarray(parts[1:], dtype=np.float32)  # (E,)
                 except ValueError:
                     bad = next(p for p in parts[1:] if not is_number(p))
-                    raise DataError(f"{path} line {lineno}: {bad[:40]!r} is not a number") \
-                        from None
+                    raise DataError(f"{path} line {lineno}: {bad[:40]!r} is not a number") from None
                 if not np.isfinite(values).all():
                     raise DataError(f"{path} line {lineno}: a value is not finite")
                 if parts[0] in seen:
@@ -169,22 +172,28 @@ def _read_numpy(path: Path, vocab: Path, array: str) -> Vectors:
             if not names:
                 raise DataError(f"{path}: empty archive, no arrays")
             if not array and len(names) > 1:
-                raise DataError(f"{path}: {len(names)} arrays ({', '.join(names)}); name one "
-                                "with train.embeddings_array")
+                raise DataError(
+                    f"{path}: {len(names)} arrays ({', '.join(names)}); name one "
+                    "with train.embeddings_array"
+                )
             name = array or names[0]
             if name not in names:
-                raise DataError(f"{path}: no array {name!r} (train.embeddings_array); arrays: "
-                                f"{', '.join(names)}")
+                raise DataError(
+                    f"{path}: no array {name!r} (train.embeddings_array); arrays: "
+                    f"{', '.join(names)}"
+                )
             try:
                 matrix = loaded[name]
             except ValueError as exc:
-                raise DataError(f"{path}: array {name!r} cannot be read without unpickling "
-                                f"({exc})") from None
+                raise DataError(
+                    f"{path}: array {name!r} cannot be read without unpickling ({exc})"
+                ) from None
     else:
         matrix = loaded
     if matrix.ndim != 2 or matrix.shape[0] < 1 or matrix.shape[1] < 1:
-        raise DataError(f"{path}: expected one (rows, dimension) matrix, got shape "
-                        f"{tuple(matrix.shape)}")
+        raise DataError(
+            f"{path}: expected one (rows, dimension) matrix, got shape {tuple(matrix.shape)}"
+        )
     if matrix.dtype.kind not in "fiu":
         raise DataError(f"{path}: values of type {matrix.dtype}, expected numbers")
     matrix = matrix.astype(np.float32)
@@ -194,8 +203,11 @@ def _read_numpy(path: Path, vocab: Path, array: str) -> Vectors:
     tokens = _read_vocab(vocab)
     if len(tokens) != matrix.shape[0]:
         n, rows = len(tokens), matrix.shape[0]
-        where = (f"{vocab} line {rows + 1}: token {tokens[rows]!r} has no row" if n > rows
-                 else f"{vocab} line {n + 1}: missing (no token for row {n + 1})")
+        where = (
+            f"{vocab} line {rows + 1}: token {tokens[rows]!r} has no row"
+            if n > rows
+            else f"{vocab} line {n + 1}: missing (no token for row {n + 1})"
+        )
         raise DataError(f"{where}; {path} has {rows:,} rows, {vocab} {n:,} tokens")
     first: dict[str, int] = {}
     for i, token in enumerate(tokens):

@@ -22,8 +22,10 @@ SPLIT_NAMES = {
 
 
 def is_offline() -> bool:
-    return any(os.environ.get(v, "") not in ("", "0", "false")
-               for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    return any(
+        os.environ.get(v, "") not in ("", "0", "false")
+        for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    )
 
 
 def find_split_files(folder: Path, option: str) -> dict[str, Path]:
@@ -31,16 +33,21 @@ def find_split_files(folder: Path, option: str) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for split, stems in SPLIT_NAMES.items():
         for stem in stems:
-            matches = sorted(p for p in folder.iterdir()
-                             if p.is_file() and p.stem == stem and p.suffix.lower() in FORMATS)
+            matches = sorted(
+                p
+                for p in folder.iterdir()
+                if p.is_file() and p.stem == stem and p.suffix.lower() in FORMATS
+            )
             if matches:
                 found[split] = matches[0]
                 break
     if "train" not in found:
-        raise DataError(f"{option} {folder}: unknown folder layout; accepted: a folder with "
-                        "train.csv|tsv|jsonl|parquet|txt (and optional dev|validation|valid|"
-                        "val and test files), one data file, or a `datasets` save_to_disk "
-                        "folder (DatasetDict or Dataset)")
+        raise DataError(
+            f"{option} {folder}: unknown folder layout; accepted: a folder with "
+            "train.csv|tsv|jsonl|parquet|txt (and optional dev|validation|valid|"
+            "val and test files), one data file, or a `datasets` save_to_disk "
+            "folder (DatasetDict or Dataset)"
+        )
     return found
 
 
@@ -78,8 +85,9 @@ def local_files(path: Path, option: str = "task.dataset") -> dict[str, Path]:
     return files
 
 
-def load_local(files: dict[str, Path], fmt: str = "auto", header: str = "auto",
-               delimiter: str = "auto"):
+def load_local(
+    files: dict[str, Path], fmt: str = "auto", header: str = "auto", delimiter: str = "auto"
+):
     """A datasets.DatasetDict from local files (split -> path), with the files' Tables
     (line numbers, header decisions; rows dropped) in its `tables` attribute.
 
@@ -91,8 +99,9 @@ def load_local(files: dict[str, Path], fmt: str = "auto", header: str = "auto",
 
     datasets.disable_progress_bars()
     tables = read_tables(files, fmt, header, delimiter)
-    splits = _local_splits_class()({split: datasets.Dataset.from_dict(table.data)
-                          for split, table in tables.items()})
+    splits = _local_splits_class()(
+        {split: datasets.Dataset.from_dict(table.data) for split, table in tables.items()}
+    )
     for table in tables.values():
         table.data = {}  # the rows live in the datasets now
     splits.tables = tables
@@ -114,8 +123,10 @@ def _local_splits_class():
 def is_saved_dataset(path: Path) -> bool:
     """A folder written by `DatasetDict.save_to_disk` (dataset_dict.json) or
     `Dataset.save_to_disk` (state.json + dataset_info.json)."""
-    return path.is_dir() and ((path / "dataset_dict.json").is_file() or (
-        (path / "state.json").is_file() and (path / "dataset_info.json").is_file()))
+    return path.is_dir() and (
+        (path / "dataset_dict.json").is_file()
+        or ((path / "state.json").is_file() and (path / "dataset_info.json").is_file())
+    )
 
 
 def load_saved(path: Path, option: str):
@@ -126,8 +137,9 @@ def load_saved(path: Path, option: str):
     try:
         data = datasets.load_from_disk(str(path))
     except Exception as exc:  # a damaged folder: one line naming it
-        raise DataError(f"{option} {path}: not a readable `datasets` save_to_disk folder "
-                        f"({reason(exc)})") from None
+        raise DataError(
+            f"{option} {path}: not a readable `datasets` save_to_disk folder ({reason(exc)})"
+        ) from None
     return data if isinstance(data, datasets.DatasetDict) else datasets.DatasetDict(train=data)
 
 
@@ -141,16 +153,19 @@ def load_hub(name: str, config: str | None, option: str):
         raise DataError(
             f"{option} {name!r}: not a local file or folder, and the Hugging Face Hub is "
             "offline (HF_HUB_OFFLINE=1); point it to local files (CSV, TSV, JSON lines, "
-            "Parquet or text) instead")
+            "Parquet or text) instead"
+        )
     import datasets
 
     datasets.disable_progress_bars()
     try:
         return datasets.load_dataset(name, config)
     except Exception as exc:
-        raise DataError(f"{option} {name!r}: could not load from the Hugging Face Hub "
-                        f"({reason(exc)}); without network access, "
-                        "use local files") from None
+        raise DataError(
+            f"{option} {name!r}: could not load from the Hugging Face Hub "
+            f"({reason(exc)}); without network access, "
+            "use local files"
+        ) from None
 
 
 def column(dataset, name: str) -> list:

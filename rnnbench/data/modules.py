@@ -25,8 +25,12 @@ class TensorBatches(Dataset):
     {"target": "target_lengths"} for a seq2seq target side.
     """
 
-    def __init__(self, trim: Sequence[str] = (), trim_by: Mapping[str, str] | None = None,
-                 **tensors: torch.Tensor) -> None:
+    def __init__(
+        self,
+        trim: Sequence[str] = (),
+        trim_by: Mapping[str, str] | None = None,
+        **tensors: torch.Tensor,
+    ) -> None:
         sizes = {t.shape[0] for t in tensors.values()}
         if len(sizes) != 1:
             raise ValueError(f"tensors disagree on their first dimension: {sizes}")
@@ -79,9 +83,11 @@ class StreamWindows:
     def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
         i = self.starts[k]
         L = min(self.bptt, self.data.shape[1] - 1 - i)
-        return {"inputs": self.data[:, i : i + L],  # (B, L)
-                "lengths": torch.full((self.data.shape[0],), L, dtype=torch.long),
-                "target": self.data[:, i + 1 : i + 1 + L]}  # (B, L)
+        return {
+            "inputs": self.data[:, i : i + L],  # (B, L)
+            "lengths": torch.full((self.data.shape[0],), L, dtype=torch.long),
+            "target": self.data[:, i + 1 : i + 1 + L],
+        }  # (B, L)
 
 
 def batched_collate(batch: Any) -> Any:
@@ -91,8 +97,12 @@ def batched_collate(batch: Any) -> Any:
     return torch.utils.data.default_collate(batch)
 
 
-def loader(dataset: Dataset, batch_size: int | None, shuffle: bool = False,
-           batch_sampler: Sampler | None = None) -> DataLoader:
+def loader(
+    dataset: Dataset,
+    batch_size: int | None,
+    shuffle: bool = False,
+    batch_sampler: Sampler | None = None,
+) -> DataLoader:
     """batch_size=None: the dataset's items are whole batches, served in order."""
     if batch_size is None:
         return DataLoader(dataset, batch_size=None, shuffle=False)
@@ -109,8 +119,14 @@ class BucketBatchSampler(Sampler):
     one sort of the whole split. Uses torch's global RNG (seeded by the runner).
     """
 
-    def __init__(self, lengths: torch.Tensor, batch_size: int, shuffle: bool, chunk: int = 50,
-                 seed: int | None = None):
+    def __init__(
+        self,
+        lengths: torch.Tensor,
+        batch_size: int,
+        shuffle: bool,
+        chunk: int = 50,
+        seed: int | None = None,
+    ):
         self.lengths = lengths
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -163,10 +179,14 @@ class InMemoryDataModule(pl.LightningDataModule):
     (dataset -> Sampler of index lists) enable length bucketing.
     """
 
-    def __init__(self, build: Callable[[], tuple[Dataset, Dataset, Dataset]], batch_size: int | None,
-                 eval_batch_size: int | None = None,
-                 train_batch_sampler: Callable[[Dataset], Sampler] | None = None,
-                 eval_batch_sampler: Callable[[Dataset], Sampler] | None = None) -> None:
+    def __init__(
+        self,
+        build: Callable[[], tuple[Dataset, Dataset, Dataset]],
+        batch_size: int | None,
+        eval_batch_size: int | None = None,
+        train_batch_sampler: Callable[[Dataset], Sampler] | None = None,
+        eval_batch_sampler: Callable[[Dataset], Sampler] | None = None,
+    ) -> None:
         super().__init__()
         self._build = build
         self.batch_size = batch_size
@@ -188,8 +208,12 @@ class InMemoryDataModule(pl.LightningDataModule):
             return self._sharded_train_loader(dataset, world, self.trainer.global_rank)
         factory = self.train_batch_sampler if train else self.eval_batch_sampler
         sampler = factory(dataset) if factory is not None else None
-        return loader(dataset, self.batch_size if train else self.eval_batch_size,
-                      shuffle=train, batch_sampler=sampler)
+        return loader(
+            dataset,
+            self.batch_size if train else self.eval_batch_size,
+            shuffle=train,
+            batch_sampler=sampler,
+        )
 
     def _sharded_train_loader(self, dataset: Dataset, world: int, rank: int) -> DataLoader:
         """Training under DDP: each rank its own share of the same seeded batches
@@ -201,8 +225,9 @@ class InMemoryDataModule(pl.LightningDataModule):
             batches = self.train_batch_sampler(dataset)
             batches.seed = seed
         else:
-            batches = BucketBatchSampler(torch.zeros(len(dataset)), self.batch_size,
-                                         shuffle=True, chunk=1, seed=seed)
+            batches = BucketBatchSampler(
+                torch.zeros(len(dataset)), self.batch_size, shuffle=True, chunk=1, seed=seed
+            )
         return loader(dataset, self.batch_size, batch_sampler=ShardedBatches(batches, world, rank))
 
     def train_dataloader(self) -> DataLoader:

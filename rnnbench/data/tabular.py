@@ -36,12 +36,44 @@ from rnnbench.contract.errors import DataError, reason
 
 #: Values of task.format.
 FORMAT_CHOICES = ("auto", "csv", "tsv", "jsonl", "parquet", "text")
-EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".json": "jsonl", ".jsonl": "jsonl",
-              ".parquet": "parquet", ".txt": "text"}
-TEXT_COLUMNS = ("sentence", "text", "review", "content", "document", "comment", "tweet",
-                "body", "utterance", "sentence1", "question", "description")
-LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "category", "target", "class_index",
-                 "polarity", "topic", "intent", "emotion", "rating", "stars", "y")
+EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "jsonl",
+    ".jsonl": "jsonl",
+    ".parquet": "parquet",
+    ".txt": "text",
+}
+TEXT_COLUMNS = (
+    "sentence",
+    "text",
+    "review",
+    "content",
+    "document",
+    "comment",
+    "tweet",
+    "body",
+    "utterance",
+    "sentence1",
+    "question",
+    "description",
+)
+LABEL_COLUMNS = (
+    "label",
+    "labels",
+    "sentiment",
+    "class",
+    "category",
+    "target",
+    "class_index",
+    "polarity",
+    "topic",
+    "intent",
+    "emotion",
+    "rating",
+    "stars",
+    "y",
+)
 _KNOWN_NAMES = frozenset(TEXT_COLUMNS + LABEL_COLUMNS)
 _INTEGER = re.compile(r"[+-]?\d+")
 _SNIFF_BYTES = 1 << 16
@@ -83,8 +115,9 @@ def file_format(path: Path, requested: str = "auto") -> str:
     fmt = EXTENSIONS.get(path.suffix.lower())
     if fmt is None:
         known = ", ".join(sorted(EXTENSIONS))
-        raise DataError(f"{path}: unknown file type {path.suffix!r} (known: {known}; "
-                        "or set task.format)")
+        raise DataError(
+            f"{path}: unknown file type {path.suffix!r} (known: {known}; or set task.format)"
+        )
     if fmt == "text" and _looks_tab_separated(path):
         return "tsv"
     return fmt
@@ -101,16 +134,22 @@ def _looks_tab_separated(path: Path) -> bool:
 
 
 # ------------------------------------------------------------------------ reading
-def read_table(path: Path, fmt: str, header: str = "auto",
-               fallback_header: bool | None = None, delimiter: str = "auto") -> Table:
+def read_table(
+    path: Path,
+    fmt: str,
+    header: str = "auto",
+    fallback_header: bool | None = None,
+    delimiter: str = "auto",
+) -> Table:
     """The file as a Table. header: auto | true | false (CSV and TSV only);
     fallback_header: the decision to take when `auto` cannot decide (None: error);
     delimiter: a CSV file's field separator (auto: detected)."""
     if fmt in ("csv", "tsv"):
         rows, lines = _records(path, fmt, delimiter)
         decided = detect_header(rows) if header == "auto" else None
-        return _delimited(path, fmt, rows, lines, header,
-                          fallback_header if decided is None else decided)
+        return _delimited(
+            path, fmt, rows, lines, header, fallback_header if decided is None else decided
+        )
     if fmt == "jsonl":
         return _read_json(path)
     if fmt == "parquet":
@@ -119,22 +158,28 @@ def read_table(path: Path, fmt: str, header: str = "auto",
     return Table(path, "text", ["text"], {"text": [text]})
 
 
-def read_tables(files: Mapping[str, Path], fmt: str = "auto",
-                header: str = "auto", delimiter: str = "auto") -> dict[str, Table]:
+def read_tables(
+    files: Mapping[str, Path], fmt: str = "auto", header: str = "auto", delimiter: str = "auto"
+) -> dict[str, Table]:
     """Split name -> Table. An undecidable header takes the decision made for the
     other files (the training file's first)."""
     formats = {split: file_format(path, fmt) for split, path in files.items()}
-    records = {split: _records(path, formats[split], delimiter) for split, path in files.items()
-               if formats[split] in ("csv", "tsv")}
-    decided = {split: detect_header(rows) for split, (rows, _) in records.items()
-               if header == "auto"}
+    records = {
+        split: _records(path, formats[split], delimiter)
+        for split, path in files.items()
+        if formats[split] in ("csv", "tsv")
+    }
+    decided = {
+        split: detect_header(rows) for split, (rows, _) in records.items() if header == "auto"
+    }
     fallback = next((d for d in decided.values() if d is not None), None)
     tables = {}
     for split, path in files.items():
         if split in records:
             own = decided.get(split)
-            tables[split] = _delimited(path, formats[split], *records[split], header,
-                                       fallback if own is None else own)
+            tables[split] = _delimited(
+                path, formats[split], *records[split], header, fallback if own is None else own
+            )
         else:
             tables[split] = read_table(path, formats[split])
     return tables
@@ -192,15 +237,18 @@ def _records(path: Path, fmt: str, delimiter: str = "auto") -> tuple[list[list[s
     return rows, lines
 
 
-def _delimited(path: Path, fmt: str, rows: list[list[str]], lines: list[int], header: str,
-               decided: bool | None) -> Table:
+def _delimited(
+    path: Path, fmt: str, rows: list[list[str]], lines: list[int], header: str, decided: bool | None
+) -> Table:
     """A Table from checked records; `decided`: the automatic header decision."""
     has_header = {"true": True, "false": False}.get(header, decided)
     if has_header is None:
-        raise DataError(f"{path} line {lines[0]}: cannot tell whether the first row "
-                        f"({_preview(rows[0])}) is a header or data: set "
-                        "task.header=false if it is data, task.header=true if it names "
-                        "the columns")
+        raise DataError(
+            f"{path} line {lines[0]}: cannot tell whether the first row "
+            f"({_preview(rows[0])}) is a header or data: set "
+            "task.header=false if it is data, task.header=true if it names "
+            "the columns"
+        )
     if not has_header:
         columns = [str(i) for i in range(len(rows[0]))]
     else:
@@ -283,8 +331,7 @@ def _read_json(path: Path) -> Table:
     for i, record in enumerate(records):
         if not isinstance(record, dict):
             where = f"line {lines[i]}" if lines is not None else f"record {i + 1}"
-            raise DataError(f"{path} {where}: expected a JSON object, got "
-                            f"{type(record).__name__}")
+            raise DataError(f"{path} {where}: expected a JSON object, got {type(record).__name__}")
     if not records:
         raise DataError(f"{path}: no data rows")
     columns = list(dict.fromkeys(key for record in records for key in record))
@@ -313,5 +360,3 @@ def _read_parquet(path: Path) -> Table:
     if table.num_rows == 0:
         raise DataError(f"{path}: no data rows")
     return Table(path, "parquet", list(table.column_names), table.to_pydict())
-
-

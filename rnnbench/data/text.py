@@ -56,8 +56,13 @@ class Vocabulary:
         self.stoi = {tok: i for i, tok in enumerate(self.itos)}
 
     @classmethod
-    def build(cls, token_lists: Iterable[Sequence[str]], max_size: int = 0, min_freq: int = 1,
-              specials: Sequence[str] = (PAD, UNK)) -> Vocabulary:
+    def build(
+        cls,
+        token_lists: Iterable[Sequence[str]],
+        max_size: int = 0,
+        min_freq: int = 1,
+        specials: Sequence[str] = (PAD, UNK),
+    ) -> Vocabulary:
         """Most frequent tokens first (ties by first appearance), at most `max_size`
         entries including the specials (0: unlimited), each seen >= `min_freq` times."""
         counts: Counter = Counter()
@@ -82,5 +87,8 @@ class Vocabulary:
 
 def encode_batch(batch: dict, stoi: dict[str, int], unk: int, max_length: int) -> dict:
     """datasets.map(batched=True) function: adds 'ids' (truncated to max_length)."""
-    return {"ids": [[stoi.get(t, unk) for t in tokens[:max_length]] or [unk]
-                    for tokens in batch["tokens"]]}
+    return {
+        "ids": [
+            [stoi.get(t, unk) for t in tokens[:max_length]] or [unk] for tokens in batch["tokens"]
+        ]
+    }

@@ -71,40 +71,51 @@ def parse_ptb(text: str, where: str) -> ParsedTree:
         if tok == "(":
             label = tokens[i + 1] if i + 1 < len(tokens) else ")"
             if label in "()":
-                raise DataError(f"{where}: node without a label (column {column[i]}: "
-                                f"'(' followed by {label!r}); every node is (LABEL ...)")
+                raise DataError(
+                    f"{where}: node without a label (column {column[i]}: "
+                    f"'(' followed by {label!r}); every node is (LABEL ...)"
+                )
             try:
                 value = int(label)
             except ValueError:
-                raise DataError(f"{where}: label {label!r} is not an integer (column "
-                                f"{column[i + 1]}); every node is (LABEL ...) with LABEL 0, 1, "
-                                "...") from None
+                raise DataError(
+                    f"{where}: label {label!r} is not an integer (column "
+                    f"{column[i + 1]}); every node is (LABEL ...) with LABEL 0, 1, "
+                    "..."
+                ) from None
             if not stack and tree.token:
-                raise DataError(f"{where}: a second tree starts at column {column[i]}; "
-                                "one tree per line")
+                raise DataError(
+                    f"{where}: a second tree starts at column {column[i]}; one tree per line"
+                )
             stack.append(tree.add(stack[-1] if stack else None, value))
             i += 2
         elif tok == ")":
             if not stack:
-                raise DataError(f"{where}: unbalanced bracket: ')' at column {column[i]} closes "
-                                "no open '('")
+                raise DataError(
+                    f"{where}: unbalanced bracket: ')' at column {column[i]} closes no open '('"
+                )
             node = stack.pop()
             if tree.token[node] < 0 and not tree.children[node]:
-                raise DataError(f"{where}: node ({tree.label[node]}) closed at column {column[i]} has neither "
-                                "a word nor children")
+                raise DataError(
+                    f"{where}: node ({tree.label[node]}) closed at column {column[i]} has neither "
+                    "a word nor children"
+                )
             i += 1
         else:
             if not stack:
                 raise DataError(f"{where}: word {tok!r} outside any bracket (column {column[i]})")
             node = stack[-1]
             if tree.token[node] >= 0 or tree.children[node]:
-                raise DataError(f"{where}: node ({tree.label[node]}) has more than one word "
-                                f"or mixes words and subtrees (column {column[i]}: {tok!r})")
+                raise DataError(
+                    f"{where}: node ({tree.label[node]}) has more than one word "
+                    f"or mixes words and subtrees (column {column[i]}: {tok!r})"
+                )
             tree.read(node, tok)
             i += 1
     if stack:
-        raise DataError(f"{where}: unbalanced bracket: {len(stack)} '(' not closed at the "
-                        "end of the line")
+        raise DataError(
+            f"{where}: unbalanced bracket: {len(stack)} '(' not closed at the end of the line"
+        )
     if not tree.token:
         raise DataError(f"{where}: no tree on the line")
     return tree
@@ -166,8 +177,13 @@ class TreePool:
             label += tree.label
             start.append(len(token))
         as_long = lambda values: torch.tensor(values, dtype=torch.long)  # noqa: E731
-        return cls(as_long(children).view(-1, K), as_long(token), as_long(level),
-                   as_long(label), as_long(start))
+        return cls(
+            as_long(children).view(-1, K),
+            as_long(token),
+            as_long(level),
+            as_long(label),
+            as_long(start),
+        )
 
     def __len__(self) -> int:
         return int(self.start.shape[0]) - 1
@@ -198,8 +214,15 @@ def collate_trees(pool: TreePool, indices: torch.Tensor) -> tuple[TreeBatch, tor
     levels = int(level.max()) + 1 if level.numel() else 0
     offsets = torch.zeros(levels + 1, dtype=torch.long)
     offsets[1:] = torch.cumsum(torch.bincount(level, minlength=levels), 0)
-    tree = TreeBatch(children=kids[order], token=pool.token[src][order], level=level[order],
-                     offsets=offsets, tree=row[order], root=new_of[base], index=local[order])
+    tree = TreeBatch(
+        children=kids[order],
+        token=pool.token[src][order],
+        level=level[order],
+        offsets=offsets,
+        tree=row[order],
+        root=new_of[base],
+        index=local[order],
+    )
     return tree, src[order]
 
 
@@ -207,8 +230,9 @@ class TreeBatches(TensorBatches):
     """TensorBatches (inputs, lengths, target, ...) whose batches also carry the trees:
     "tree" a TreeBatch and "node_target" (N,) each node's label (NO_LABEL for none)."""
 
-    def __init__(self, pool: TreePool, trim: Sequence[str] = ("inputs",),
-                 **tensors: torch.Tensor) -> None:
+    def __init__(
+        self, pool: TreePool, trim: Sequence[str] = ("inputs",), **tensors: torch.Tensor
+    ) -> None:
         super().__init__(trim=trim, **tensors)
         if len(pool) != self.size:
             raise ValueError(f"{len(pool)} trees for {self.size} examples")

@@ -54,18 +54,27 @@ class GRURecurrence(torch.autograd.Function):
     def forward(ctx, gi, h0, w_hh, b_hh, mask):
         B, T, H3 = gi.shape
         H = H3 // 3
-        w_rz, w_n = w_hh[: 2 * H].t(), w_hh[2 * H:].t()  # (H, 2H), (H, H)
-        b_n = b_hh[2 * H:]
+        w_rz, w_n = w_hh[: 2 * H].t(), w_hh[2 * H :].t()  # (H, 2H), (H, H)
+        b_n = b_hh[2 * H :]
         gi = gi.transpose(0, 1)  # time-major views (T, B, 3H): steps are contiguous blocks
         gi_rz = (gi[..., : 2 * H] + b_hh[: 2 * H]).unbind(0)  # T x (B, 2H), both biases in
-        gi_n = gi[..., 2 * H:].unbind(0)  # T x (B, H)
+        gi_n = gi[..., 2 * H :].unbind(0)  # T x (B, H)
         # every step writes its results into these (T, B, ·) buffers (no stacking after)
         states, rzs = gi.new_empty(T, B, H), gi.new_empty(T, B, 2 * H)  # h_t, σ([r; z])
         ns, ghns = gi.new_empty(T, B, H), gi.new_empty(T, B, H)  # n_t, W_hn h_{t-1} + b_hn
         keep = mask.t().unsqueeze(2).unbind(0) if mask is not None else None  # T x (B, 1)
         h = h0
-        steps = zip(gi_rz, gi_n, rzs.unbind(0), rzs[..., :H].unbind(0), rzs[..., H:].unbind(0),
-                    ghns.unbind(0), ns.unbind(0), states.unbind(0), strict=True)
+        steps = zip(
+            gi_rz,
+            gi_n,
+            rzs.unbind(0),
+            rzs[..., :H].unbind(0),
+            rzs[..., H:].unbind(0),
+            ghns.unbind(0),
+            ns.unbind(0),
+            states.unbind(0),
+            strict=True,
+        )
         for t, (gi_rz_t, gi_n_t, rz, r, z, ghn, n, state) in enumerate(steps):
             torch.addmm(gi_rz_t, h, w_rz, out=rz).sigmoid_()  # (B, 2H)
             torch.addmm(b_n, h, w_n, out=ghn)  # (B, H)
@@ -111,16 +120,19 @@ class GRURecurrence(torch.autograd.Function):
         for t in range(T - 1, -1, -1):
             d_gh = k_steps[t] * dh_steps[t].unsqueeze(1)  # (B, 3, H)
             below = d_out_steps[t - 1] if t else zeros
-            torch.addmm(torch.addcmul(below, dh_steps[t], direct_steps[t]),
-                        d_gh.view(B, 3 * H), w_hh, out=dh_steps[t - 1])  # t = 0: dhs[-1]
+            torch.addmm(
+                torch.addcmul(below, dh_steps[t], direct_steps[t]),
+                d_gh.view(B, 3 * H),
+                w_hh,
+                out=dh_steps[t - 1],
+            )  # t = 0: dhs[-1]
         dh, dhs = dhs[T], dhs[:T]
         d_gh = (k * dhs.unsqueeze(2)).view(T * B, 3 * H)  # gradient of W_h h_{t-1} + b_h
         d_gi = d_gh.clone().view(T, B, 3 * H)
-        d_gi[..., 2 * H:] = dhs * dn_dh  # the n block's input term is outside r ⊙ (.)
+        d_gi[..., 2 * H :] = dhs * dn_dh  # the n block's input term is outside r ⊙ (.)
         d_w_hh = d_gh.t() @ prev.view(T * B, H)  # (3H, H)
         d_b_hh = d_gh.sum(0)
-        return (d_gi.transpose(0, 1), dh if ctx.needs_input_grad[1] else None, d_w_hh, d_b_hh,
-                None)
+        return (d_gi.transpose(0, 1), dh if ctx.needs_input_grad[1] else None, d_w_hh, d_b_hh, None)
 
 
 class GRU(nn.GRU):
@@ -131,9 +143,13 @@ class GRU(nn.GRU):
     def unfused(self, x: torch.Tensor) -> bool:
         """Whether input x takes the own recurrence: CPU, float32/64, no autocast, a
         width at which torch's kernel is the slower one."""
-        return (x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-                and self.hidden_size <= UNFUSED_MAX_HIDDEN and self.proj_size == 0
-                and not torch.is_autocast_enabled("cpu"))
+        return (
+            x.device.type == "cpu"
+            and x.dtype in (torch.float32, torch.float64)
+            and self.hidden_size <= UNFUSED_MAX_HIDDEN
+            and self.proj_size == 0
+            and not torch.is_autocast_enabled("cpu")
+        )
 
     def forward(self, input, hx=None):
         if isinstance(input, PackedSequence) or not self.unfused(input):
@@ -156,8 +172,9 @@ class GRU(nn.GRU):
             raise ValueError("forward_padded takes batch-first input")
         if not self.unfused(x):
             total = x.shape[1]
-            packed = pack_padded_sequence(x, lengths.detach().to("cpu"), batch_first=True,
-                                          enforce_sorted=False)
+            packed = pack_padded_sequence(
+                x, lengths.detach().to("cpu"), batch_first=True, enforce_sorted=False
+            )
             out, h_n = super().forward(packed, hx)
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=total)
             return out, h_n
@@ -184,12 +201,23 @@ class GRU(nn.GRU):
             for direction in range(dirs):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 seq = layer_input if not direction else reverse_padded(layer_input, lengths)
-                gi = F.linear(seq, getattr(self, "weight_ih" + suffix),
-                              getattr(self, "bias_ih" + suffix) if self.bias else None)
-                b_hh = getattr(self, "bias_hh" + suffix) if self.bias else \
-                    gi.new_zeros(3 * self.hidden_size)
-                out, h_n = GRURecurrence.apply(gi, hx[layer * dirs + direction],
-                                               getattr(self, "weight_hh" + suffix), b_hh, mask)
+                gi = F.linear(
+                    seq,
+                    getattr(self, "weight_ih" + suffix),
+                    getattr(self, "bias_ih" + suffix) if self.bias else None,
+                )
+                b_hh = (
+                    getattr(self, "bias_hh" + suffix)
+                    if self.bias
+                    else gi.new_zeros(3 * self.hidden_size)
+                )
+                out, h_n = GRURecurrence.apply(
+                    gi,
+                    hx[layer * dirs + direction],
+                    getattr(self, "weight_hh" + suffix),
+                    b_hh,
+                    mask,
+                )
                 outputs.append(out if not direction else reverse_padded(out, lengths))
                 finals.append(h_n)
             layer_input = outputs[0] if dirs == 1 else torch.cat(outputs, dim=-1)

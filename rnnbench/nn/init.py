@@ -21,8 +21,10 @@ if TYPE_CHECKING:  # torch loads in the functions that touch weights: the Params
 INITS = ("default", "identity", "orthogonal")
 
 
-IDENTITY_IS_FOR_ELMAN = ("the identity initialisation (IRNN, Le et al. 2015) is defined for "
-                         "the Elman RNN (rnn, birnn); gated cells take default or orthogonal")
+IDENTITY_IS_FOR_ELMAN = (
+    "the identity initialisation (IRNN, Le et al. 2015) is defined for "
+    "the Elman RNN (rnn, birnn); gated cells take default or orthogonal"
+)
 
 
 @dataclass(frozen=True)
@@ -59,18 +61,30 @@ def init_params(refuse_identity: bool = False) -> tuple[Param, Param]:
     """
     if refuse_identity:
         init: Param = RefusingParam(
-            "init", str, "default",
+            "init",
+            str,
+            "default",
             "recurrent weights: default (torch's draw) or orthogonal (s·Q per gate block, "
-            "Saxe et al. 2014); identity is refused", choices=INITS,
-            refused=(("identity", IDENTITY_IS_FOR_ELMAN),))
+            "Saxe et al. 2014); identity is refused",
+            choices=INITS,
+            refused=(("identity", IDENTITY_IS_FOR_ELMAN),),
+        )
     else:
-        init = Param("init", str, "default",
-                     "recurrent weights: default (torch's draw), identity (W_hh = s·I and zero "
-                     "biases: the IRNN of Le et al. 2015) or orthogonal (s·Q, Saxe et al. 2014)",
-                     choices=INITS)
-    scale = PositiveParam("init_scale", float, 1.0,
-                          "s > 0: gain of the recurrent weights (multiplies the default draw, "
-                          "the identity or the orthogonal matrix)")
+        init = Param(
+            "init",
+            str,
+            "default",
+            "recurrent weights: default (torch's draw), identity (W_hh = s·I and zero "
+            "biases: the IRNN of Le et al. 2015) or orthogonal (s·Q, Saxe et al. 2014)",
+            choices=INITS,
+        )
+    scale = PositiveParam(
+        "init_scale",
+        float,
+        1.0,
+        "s > 0: gain of the recurrent weights (multiplies the default draw, "
+        "the identity or the orthogonal matrix)",
+    )
     return init, scale
 
 

@@ -60,8 +60,9 @@ def run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor, state=None)
     return out, final
 
 
-def drop_read_output(dropout: nn.Module, reads: str, sequence: torch.Tensor,
-                     pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def drop_read_output(
+    dropout: nn.Module, reads: str, sequence: torch.Tensor, pooled: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Output dropout on the field the task reads (`context.output`: "sequence" or
     "pooled") and not on the other, which nobody reads: dropping a (B, T, H) sequence
     that a pooled task ignores was 14% of an LSTM's training step on the CPU."""
@@ -109,8 +110,13 @@ class FusedRecurrent(nn.Module):
         self.reads = context.output
         self.bidirectional = bidirectional
         self.rnn = rnn_type(
-            self.encoder.output_size, hidden_size, num_layers=num_layers, batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional, **rnn_kwargs,
+            self.encoder.output_size,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+            bidirectional=bidirectional,
+            **rnn_kwargs,
         )
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
@@ -120,10 +126,10 @@ class FusedRecurrent(nn.Module):
         x = self.dropout(self.encoder(inputs))  # (B, T, E)
         out, final = run_rnn(self.rnn, x, lengths, state)  # (B, T, H*dirs)
         h_n = final[0] if isinstance(final, tuple) else final  # (layers*dirs, B, H)
-        sequence, pooled = drop_read_output(self.dropout, self.reads, out,
-                                            final_hidden(h_n, self.bidirectional))
+        sequence, pooled = drop_read_output(
+            self.dropout, self.reads, out, final_hidden(h_n, self.bidirectional)
+        )
         return ModelOutput(sequence=sequence, pooled=pooled, state=final)
-
 
     def forward_unrolled(self, inputs: torch.Tensor, lengths: torch.Tensor):
         """The same recurrence one step at a time, returning (ModelOutput, [h_1..h_T]).
@@ -143,18 +149,23 @@ class FusedRecurrent(nn.Module):
             _, new = self.rnn(x_t.unsqueeze(1), state)
             if state is not None:  # padded sequences keep their state
                 keep = m.view(1, -1, 1)
-                new = tuple(torch.where(keep, n, o) for n, o in zip(new, state, strict=True)) \
-                    if isinstance(new, tuple) else torch.where(keep, new, state)
+                new = (
+                    tuple(torch.where(keep, n, o) for n, o in zip(new, state, strict=True))
+                    if isinstance(new, tuple)
+                    else torch.where(keep, new, state)
+                )
             state = new
             h = state[0] if isinstance(state, tuple) else state  # (layers, B, H)
             hidden.append(h)
             outputs.append(h[-1] * m.unsqueeze(1))
-        sequence, pooled = drop_read_output(self.dropout, self.reads,
-                                            torch.stack(outputs, dim=1), hidden[-1][-1])
+        sequence, pooled = drop_read_output(
+            self.dropout, self.reads, torch.stack(outputs, dim=1), hidden[-1][-1]
+        )
         return ModelOutput(sequence=sequence, pooled=pooled, state=state), hidden
 
 
 # --- Stacks of custom recurrent cells -------------------------------------------------
+
 
 def keep_state(mask_t: torch.Tensor | None, new: tuple, old: tuple) -> tuple:
     """Per-sequence state update at one step: `new` where mask_t (B,) is True, `old`
@@ -189,8 +200,16 @@ class CellStack(nn.Module):
     forward -> ModelOutput with state = [final state of each layer's forward direction].
     """
 
-    def __init__(self, context, embedding_dim: int, hidden_size: int, num_layers: int,
-                 dropout: float, bidirectional: bool, make_layer) -> None:
+    def __init__(
+        self,
+        context,
+        embedding_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        dropout: float,
+        bidirectional: bool,
+        make_layer,
+    ) -> None:
         super().__init__()
         self.encoder = InputEncoder(context, embedding_dim)
         self.dropout = nn.Dropout(dropout)
@@ -210,8 +229,9 @@ class CellStack(nn.Module):
         hidden: list[torch.Tensor] = []
         return self.forward(inputs, lengths, steps=hidden), hidden
 
-    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state=None,
-                steps: list | None = None):
+    def forward(
+        self, inputs: torch.Tensor, lengths: torch.Tensor, state=None, steps: list | None = None
+    ):
         from rnnbench.contract.specs import ModelOutput
 
         x = self.dropout(self.encoder(inputs))  # (B, T, E)

@@ -35,8 +35,9 @@ class LockedDropout(nn.Module):
         return x * mask  # (B, T, D), the mask broadcast over T
 
 
-def embedded_dropout(embedding: nn.Embedding, words: torch.Tensor, p: float,
-                     training: bool) -> torch.Tensor:
+def embedded_dropout(
+    embedding: nn.Embedding, words: torch.Tensor, p: float, training: bool
+) -> torch.Tensor:
     """words (B, T) -> (B, T, E) with each vocabulary row dropped with probability p
     (a dropped word is zero wherever it occurs in the batch) and the kept rows scaled
     by 1 / (1 - p); plain lookup in eval mode or at p = 0."""
@@ -44,8 +45,15 @@ def embedded_dropout(embedding: nn.Embedding, words: torch.Tensor, p: float,
     if training and p > 0.0:
         mask = weight.new_empty(weight.shape[0], 1).bernoulli_(1 - p) / (1 - p)  # (V, 1)
         weight = weight * mask
-    return F.embedding(words, weight, embedding.padding_idx, embedding.max_norm,
-                       embedding.norm_type, embedding.scale_grad_by_freq, embedding.sparse)
+    return F.embedding(
+        words,
+        weight,
+        embedding.padding_idx,
+        embedding.max_norm,
+        embedding.norm_type,
+        embedding.scale_grad_by_freq,
+        embedding.sparse,
+    )
 
 
 class WeightDrop(nn.Module):
@@ -82,8 +90,9 @@ class WeightDrop(nn.Module):
         return self.rnn(x, state)
 
 
-def activation_regularisation(dropped: torch.Tensor, raw: torch.Tensor, ar: float,
-                              tar: float) -> torch.Tensor:
+def activation_regularisation(
+    dropped: torch.Tensor, raw: torch.Tensor, ar: float, tar: float
+) -> torch.Tensor:
     """AR + TAR of a top-layer output (B, T, H) (Merity et al. 2017, eq. in section 4.6):
     ar * mean(dropped ** 2) + tar * mean((raw[:, 1:] - raw[:, :-1]) ** 2); AWD-LSTM
     penalises the dropped output's size (AR) and the raw output's changes (TAR)."""

@@ -29,22 +29,26 @@ def levels(tree: TreeBatch) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
-def node_inputs(embedding: torch.nn.Embedding, inputs: torch.Tensor,
-                tree: TreeBatch) -> torch.Tensor:
+def node_inputs(
+    embedding: torch.nn.Embedding, inputs: torch.Tensor, tree: TreeBatch
+) -> torch.Tensor:
     """(N, E) the embedding of each node's token (inputs[tree.tree, tree.token]), zero
     for nodes that read none (token -1)."""
     ids = inputs[tree.tree, tree.token.clamp(min=0)]  # (N,)
     return embedding(ids) * (tree.token >= 0).unsqueeze(-1).to(embedding.weight.dtype)
 
 
-def child_rows(table: torch.Tensor, children: torch.Tensor, width: int | None = None
-               ) -> torch.Tensor:
+def child_rows(
+    table: torch.Tensor, children: torch.Tensor, width: int | None = None
+) -> torch.Tensor:
     """(n, K, H) the rows of `table` (M, H) named by `children` (n, K), zero where a
     child is absent (-1); with `width`, padded with absent children to K = width."""
     if width is not None and children.shape[1] != width:
         if children.shape[1] > width:
-            raise ValueError(f"a node has {children.shape[1]} child slots, the model was "
-                             f"built for at most {width} (ModelContext.max_children)")
+            raise ValueError(
+                f"a node has {children.shape[1]} child slots, the model was "
+                f"built for at most {width} (ModelContext.max_children)"
+            )
         children = torch.nn.functional.pad(children, (0, width - children.shape[1]), value=-1)
     if table.shape[0] == 0:  # the leaves' level: nothing below
         return table.new_zeros(*children.shape, table.shape[1])

@@ -77,8 +77,11 @@ class SweepConfig:
             task_spec = registry.task(task)
             for model in self.models:
                 model_spec = registry.model(model)
-                fixed = {k: v for k, v in self.model_params.get(model, {}).items()
-                         if not isinstance(v, Space)}
+                fixed = {
+                    k: v
+                    for k, v in self.model_params.get(model, {}).items()
+                    if not isinstance(v, Space)
+                }
                 hparams = {**model_spec.params.defaults(), **fixed}
                 if compatibility(model_spec, task_spec, hparams) is None:
                     out.append((task, model))
@@ -86,16 +89,31 @@ class SweepConfig:
 
 
 KEYS = {
-    "name": str, "models": list, "tasks": list, "n_trials": int, "timeout": float,
-    "seeds": int, "storage": str, "sampler": str, "pruner": str, "search_train": list,
-    "train": dict, "task_options": dict, "model_params": dict, "results_dir": str,
-    "tracking_uri": str, "experiment": str, "workers": int, "heartbeat": int,
-    "all_installed": bool, "param_budget": int, "budget_counts": str,
+    "name": str,
+    "models": list,
+    "tasks": list,
+    "n_trials": int,
+    "timeout": float,
+    "seeds": int,
+    "storage": str,
+    "sampler": str,
+    "pruner": str,
+    "search_train": list,
+    "train": dict,
+    "task_options": dict,
+    "model_params": dict,
+    "results_dir": str,
+    "tracking_uri": str,
+    "experiment": str,
+    "workers": int,
+    "heartbeat": int,
+    "all_installed": bool,
+    "param_budget": int,
+    "budget_counts": str,
 }
 NON_EMPTY = ("name", "results_dir", "experiment", "storage", "tracking_uri", "sampler", "pruner")
 FLAG_NAMES = {"name": "--study-name"}  # file key -> flag, where the two differ
-MINIMUM = {"n_trials": 0, "seeds": 1, "timeout": 1, "workers": 1, "heartbeat": 1,
-           "param_budget": 0}
+MINIMUM = {"n_trials": 0, "seeds": 1, "timeout": 1, "workers": 1, "heartbeat": 1, "param_budget": 0}
 
 
 def _lines(text: str) -> dict[tuple, int]:
@@ -134,9 +152,11 @@ def load_file(path: Path) -> tuple[dict[str, Any], dict[tuple, int]]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}{where}: invalid YAML ({problem})") from None
     if data is None:
-        raise ConfigError(f"{path}: the sweep file is empty; name what to benchmark, e.g. "
-                          "`models: [lstm, gru]` and `tasks: [adding]` (or `models: all`, "
-                          "`tasks: synthetic` for every built-in)")
+        raise ConfigError(
+            f"{path}: the sweep file is empty; name what to benchmark, e.g. "
+            "`models: [lstm, gru]` and `tasks: [adding]` (or `models: all`, "
+            "`tasks: synthetic` for every built-in)"
+        )
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     check_duplicate_keys(text, path)
@@ -154,8 +174,10 @@ def check_duplicate_keys(text: str, path: Path) -> None:
             for key, value in node.value:
                 line = key.start_mark.line + 1
                 if key.value in seen:
-                    raise ConfigError(f"{path} line {line}: duplicate key {where + key.value!r} "
-                                      f"(first at line {seen[key.value]})")
+                    raise ConfigError(
+                        f"{path} line {line}: duplicate key {where + key.value!r} "
+                        f"(first at line {seen[key.value]})"
+                    )
                 seen[key.value] = line
                 walk(value, f"{where}{key.value}.")
         elif isinstance(node, yaml.SequenceNode):
@@ -172,12 +194,16 @@ def check_study_name(name: str, at: str) -> None:
     """A sweep name becomes part of study names and of the leaderboard's file names:
     letters, digits, '.', '_' and '-', starting with a letter or digit, at most 100."""
     if not STUDY_NAME.fullmatch(name) or ".." in name:
-        raise ConfigError(f"{at}: sweep name {name!r} is not a safe name (letters, digits, "
-                          "'.', '_', '-'; starting with a letter or digit; no path "
-                          "separators; at most 100 characters)")
+        raise ConfigError(
+            f"{at}: sweep name {name!r} is not a safe name (letters, digits, "
+            "'.', '_', '-'; starting with a letter or digit; no path "
+            "separators; at most 100 characters)"
+        )
 
 
-def build_sweep_config(registry: Registry, file: Path | None, flags: Mapping[str, Any]) -> SweepConfig:
+def build_sweep_config(
+    registry: Registry, file: Path | None, flags: Mapping[str, Any]
+) -> SweepConfig:
     """File values (the embedded default benchmark without a file), then flags (not None)
     on top; everything validated, nothing written."""
     file = Path(file) if file else DEFAULT_FILE
@@ -202,19 +228,26 @@ def build_sweep_config(registry: Registry, file: Path | None, flags: Mapping[str
     for key in ("models", "tasks"):
         if key in merged and not merged[key]:
             every = "all" if key == "models" else "synthetic"
-            raise ConfigError(f"{where(key)}: {key} is empty; list names, or write "
-                              f"`{key}: {every}` for every built-in one")
+            raise ConfigError(
+                f"{where(key)}: {key} is empty; list names, or write "
+                f"`{key}: {every}` for every built-in one"
+            )
     check_study_name(str(merged.get("name", "default")), where("name"))
-    config = SweepConfig(**{k: v for k, v in merged.items() if k != "results_dir"},
-                         results_dir=Path(merged.get("results_dir", "results")))
+    config = SweepConfig(
+        **{k: v for k, v in merged.items() if k != "results_dir"},
+        results_dir=Path(merged.get("results_dir", "results")),
+    )
     _resolve_names(config, registry, where)
     _resolve_options(config, registry, where, budget_flag=flags.get("param_budget") is not None)
     if config.n_trials == 0:
-        _check_fixed(config, "--n-trials" if flags.get("n_trials") is not None
-                     else where("n_trials"), where)
+        _check_fixed(
+            config, "--n-trials" if flags.get("n_trials") is not None else where("n_trials"), where
+        )
     if not config.pairs(registry):
-        raise ConfigError(f"{source}: no compatible (task, model) pair among tasks "
-                          f"{', '.join(config.tasks)} and models {', '.join(config.models)}")
+        raise ConfigError(
+            f"{source}: no compatible (task, model) pair among tasks "
+            f"{', '.join(config.tasks)} and models {', '.join(config.models)}"
+        )
     return config
 
 
@@ -225,7 +258,8 @@ def _check_type(key: str, value: Any, where: str) -> Any:
     if kind is list and isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
     ok = (isinstance(value, kind) and (kind is bool or not isinstance(value, bool))) or (
-        kind is float and isinstance(value, int) and not isinstance(value, bool))
+        kind is float and isinstance(value, int) and not isinstance(value, bool)
+    )
     if not ok:
         raise ConfigError(f"{where}: {key} expects {kind.__name__}, got {value!r}")
     if kind is str and key in NON_EMPTY and not value.strip():
@@ -244,11 +278,15 @@ def _resolve_names(config: SweepConfig, registry: Registry, where) -> None:
     if not config.models or config.models == ["all"]:
         config.models = sorted(n for n in registry.models if included("model", n))
     if not config.tasks or config.tasks == ["synthetic"]:
-        config.tasks = sorted(n for n, (s, _) in registry.tasks.items()
-                              if s.synthetic and included("task", n))
-    for kind, names, key in (("model", config.models, "models"), ("task", config.tasks, "tasks"),
-                             ("sampler", [config.sampler], "sampler"),
-                             ("pruner", [config.pruner], "pruner")):
+        config.tasks = sorted(
+            n for n, (s, _) in registry.tasks.items() if s.synthetic and included("task", n)
+        )
+    for kind, names, key in (
+        ("model", config.models, "models"),
+        ("task", config.tasks, "tasks"),
+        ("sampler", [config.sampler], "sampler"),
+        ("pruner", [config.pruner], "pruner"),
+    ):
         for name in names:
             try:
                 registry.get(kind, name)
@@ -258,34 +296,46 @@ def _resolve_names(config: SweepConfig, registry: Registry, where) -> None:
         param = TRAIN_PARAMS.get(name)
         if param is None or param.space is None:
             searchable = [p.name for p in TRAIN_PARAMS if p.space is not None]
-            raise ConfigError(f"{where('search_train')}: {name!r} is not a searchable train "
-                              f"option{suggest(name, searchable)}")
+            raise ConfigError(
+                f"{where('search_train')}: {name!r} is not a searchable train "
+                f"option{suggest(name, searchable)}"
+            )
 
 
-def _resolve_options(config: SweepConfig, registry: Registry, where,
-                     budget_flag: bool = False) -> None:
+def _resolve_options(
+    config: SweepConfig, registry: Registry, where, budget_flag: bool = False
+) -> None:
     for name in config.task_options:
         if name not in registry.tasks:
-            raise ConfigError(f"{where('task_options', name)}: unknown task {name!r}"
-                              f"{suggest(name, registry.tasks)}")
+            raise ConfigError(
+                f"{where('task_options', name)}: unknown task {name!r}"
+                f"{suggest(name, registry.tasks)}"
+            )
     config.task_options = {
         t: registry.task(t).options.resolve(
-            _mapping(config.task_options.get(t, {}), where('task_options', t)),
-            f"task_options.{t}", where("task_options", t))
+            _mapping(config.task_options.get(t, {}), where("task_options", t)),
+            f"task_options.{t}",
+            where("task_options", t),
+        )
         for t in config.tasks
     }
     train = {"progress": False, **_mapping(config.train, where("train"))}
     config.train = TRAIN_PARAMS.resolve(train, "train", where("train"))
     if config.param_budget:  # under a search the width is derived, never sampled
         config.train.update(param_budget=config.param_budget, budget_counts=config.budget_counts)
-    config.budget_at = "--param-budget" if budget_flag else where(
-        "param_budget" if config.param_budget else "train")
+    config.budget_at = (
+        "--param-budget"
+        if budget_flag
+        else where("param_budget" if config.param_budget else "train")
+    )
     selected_diagnostics(registry, config.train)  # unknown names refused now
     resolved: dict[str, dict[str, Any]] = {}
     for model in config.model_params:
         if model not in registry.models:
-            raise ConfigError(f"{where('model_params', model)}: unknown model {model!r}"
-                              f"{suggest(model, registry.models)}")
+            raise ConfigError(
+                f"{where('model_params', model)}: unknown model {model!r}"
+                f"{suggest(model, registry.models)}"
+            )
     for model in config.models:
         spec = registry.model(model)
         given = _mapping(config.model_params.get(model, {}), where("model_params", model))
@@ -294,10 +344,15 @@ def _resolve_options(config: SweepConfig, registry: Registry, where,
             at = where("model_params", model, name)
             param = spec.params.get(name)
             if param is None:
-                raise ConfigError(f"{at}: model {model!r} has no hyperparameter {name!r}"
-                                  f"{suggest(name, [p.name for p in spec.params])}")
-            out[name] = parse_space(param, value, at) if isinstance(value, dict) else \
-                param.convert(value, f"{at}: model_params.{model}.{name}")
+                raise ConfigError(
+                    f"{at}: model {model!r} has no hyperparameter {name!r}"
+                    f"{suggest(name, [p.name for p in spec.params])}"
+                )
+            out[name] = (
+                parse_space(param, value, at)
+                if isinstance(value, dict)
+                else param.convert(value, f"{at}: model_params.{model}.{name}")
+            )
         resolved[model] = out
         if config.train["param_budget"]:
             if budget_flag and spec.width:  # --param-budget overrides the file's widths
@@ -309,15 +364,19 @@ def _resolve_options(config: SweepConfig, registry: Registry, where,
 def _check_fixed(config: SweepConfig, at: str, where) -> None:
     """n_trials 0 trains each pair's fixed configuration: nothing may be searched."""
     if config.search_train:
-        raise ConfigError(f"{at}: n_trials 0 (no search) cannot search "
-                          f"{', '.join(config.search_train)}; set search_train: [] or "
-                          "n_trials >= 1")
+        raise ConfigError(
+            f"{at}: n_trials 0 (no search) cannot search "
+            f"{', '.join(config.search_train)}; set search_train: [] or "
+            "n_trials >= 1"
+        )
     for model, values in config.model_params.items():
         for name, value in values.items():
             if isinstance(value, Space):
-                raise ConfigError(f"{where('model_params', model, name)}: n_trials 0 (no "
-                                  f"search) needs a fixed value for {model}.{name}, not a "
-                                  "search space")
+                raise ConfigError(
+                    f"{where('model_params', model, name)}: n_trials 0 (no "
+                    f"search) needs a fixed value for {model}.{name}, not a "
+                    "search space"
+                )
 
 
 def _mapping(value: Any, where: str) -> dict:
@@ -336,8 +395,10 @@ def parse_space(param: Param, spec: dict, where: str) -> Space:
         return Choice(tuple(param.convert(v, label) for v in values))
     unknown = set(spec) - {"low", "high", "log"}
     if unknown or not {"low", "high"} <= set(spec):
-        raise ConfigError(f"{label}: expected {{choices: [...]}} or {{low, high, log}}, "
-                          f"got keys {', '.join(map(str, spec))}")
+        raise ConfigError(
+            f"{label}: expected {{choices: [...]}} or {{low, high, log}}, "
+            f"got keys {', '.join(map(str, spec))}"
+        )
     if param.type not in (int, float):
         raise ConfigError(f"{label}: a range needs a numeric hyperparameter")
     low, high = param.convert(spec["low"], label), param.convert(spec["high"], label)

@@ -27,9 +27,19 @@ class SweepContext:
     def tags(self, task: str, model: str, study: str, phase: str, extra: dict) -> dict:
         """The tags of a trial's or a final seed's tracked run."""
         spec = self.registry.task(task)
-        return {**schema.tags({schema.SWEEP: self.config.name, schema.STUDY: study,
-                               schema.PHASE: phase, schema.MAIN_METRIC: spec.main_metric,
-                               schema.MODE: spec.mode, schema.MONITOR: spec.monitor}), **extra}
+        return {
+            **schema.tags(
+                {
+                    schema.SWEEP: self.config.name,
+                    schema.STUDY: study,
+                    schema.PHASE: phase,
+                    schema.MAIN_METRIC: spec.main_metric,
+                    schema.MODE: spec.mode,
+                    schema.MONITOR: spec.monitor,
+                }
+            ),
+            **extra,
+        }
 
 
 @dataclass(frozen=True)

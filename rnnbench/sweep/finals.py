@@ -28,16 +28,16 @@ def finished_seeds(study: Any, best: Any, seeds: int) -> int:
 def run_finals(ctx: SweepContext, study: Any, pair: Pair, best: Any) -> list[dict]:
     """Train every seed of `best` (a trial, or a FixedConfiguration); their records."""
     seeds = ctx.config.seeds
-    held_elsewhere = [seed for seed in range(seeds)
-                      if not final_seed(ctx, study, pair, best, seed, wait=False)]
+    held_elsewhere = [
+        seed for seed in range(seeds) if not final_seed(ctx, study, pair, best, seed, wait=False)
+    ]
     for seed in held_elsewhere:
         final_seed(ctx, study, pair, best, seed, wait=True)
     attrs = study.user_attrs  # read from the storage: other workers' seeds included
     return [attrs[key] for seed in range(seeds) if (key := f"final:{best.number}:{seed}") in attrs]
 
 
-def final_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int,
-               wait: bool) -> bool:
+def final_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int, wait: bool) -> bool:
     """Run one final seed unless it is done; False when `wait` is off and another worker
     holds it. A seed that failed since this worker started is not retried (a later run
     of the sweep retries it)."""
@@ -57,8 +57,7 @@ def final_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int,
         lock.release()
 
 
-def train_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int,
-               key: str) -> None:
+def train_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int, key: str) -> None:
     """One tracked run of `best` with train.seed = seed; its record (or its error) goes
     to the study, and one progress line says how it went."""
     from rnnbench.training.runner import execute, prepare
@@ -68,11 +67,20 @@ def train_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int,
     try:
         config = final_config(ctx, pair, saved, seed)
         result = execute(
-            prepare(config, ctx.registry), ctx.registry, ctx.tracker,
-            run_name=f"{pair.task}/{pair.model} seed {seed}", parent_run_id=ctx.parent_run_id,
-            extra_tags=ctx.tags(pair.task, pair.model, study.study_name, "final",
-                                schema.tags({schema.BEST_TRIAL: best.number})),
-            keep_checkpoints=False, log_model=True,  # the weights live in the tracking store
+            prepare(config, ctx.registry),
+            ctx.registry,
+            ctx.tracker,
+            run_name=f"{pair.task}/{pair.model} seed {seed}",
+            parent_run_id=ctx.parent_run_id,
+            extra_tags=ctx.tags(
+                pair.task,
+                pair.model,
+                study.study_name,
+                "final",
+                schema.tags({schema.BEST_TRIAL: best.number}),
+            ),
+            keep_checkpoints=False,
+            log_model=True,  # the weights live in the tracking store
             on_start=lambda run_id: study.set_user_attr(f"{key}:run", run_id),
         )
     except Exception as exc:
@@ -80,16 +88,24 @@ def train_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int,
         ctx.progress.report(f"{pair.label}: seed {seed} failed: {message}")
         study.set_user_attr(f"{key}:error", {"error": message[:1000], "at": time.time()})
         return
-    study.set_user_attr(key, {"seed": seed, "mlflow_run_id": result.mlflow_run_id,
-                              "metrics": result.to_json()["metrics"],
-                              "diverged": result.diverged})
+    study.set_user_attr(
+        key,
+        {
+            "seed": seed,
+            "mlflow_run_id": result.mlflow_run_id,
+            "metrics": result.to_json()["metrics"],
+            "diverged": result.diverged,
+        },
+    )
     metric = f"test_{ctx.registry.task(pair.task).main_metric}"
     value = result.metrics.get(metric, float("nan"))
     verdict = ", diverged" if result.diverged else ", solved" if result.solved else ""
     done = ctx.config.n_trials + finished_seeds(study, best, seeds)
-    ctx.progress.report(f"{pair.label}: seed {seed} ({seed + 1} of {seeds}) done in "
-                        f"{result.wall_seconds:.1f} s, {metric} {value:.4g}{verdict}; "
-                        f"{ctx.progress.eta(pair.index, done)}")
+    ctx.progress.report(
+        f"{pair.label}: seed {seed} ({seed + 1} of {seeds}) done in "
+        f"{result.wall_seconds:.1f} s, {metric} {value:.4g}{verdict}; "
+        f"{ctx.progress.eta(pair.index, done)}"
+    )
 
 
 def final_config(ctx: SweepContext, pair: Pair, saved: dict, seed: int) -> RunConfig:
@@ -101,13 +117,18 @@ def final_config(ctx: SweepContext, pair: Pair, saved: dict, seed: int) -> RunCo
     model_params = dict(saved["model_params"])
     if train.get("param_budget"):
         model_params.pop(ctx.registry.model(pair.model).width, None)
-    return run_config(ctx.config, ctx.registry, pair.task, pair.model, model_params, train,
-                      f"final seed {seed}")
+    return run_config(
+        ctx.config, ctx.registry, pair.task, pair.model, model_params, train, f"final seed {seed}"
+    )
 
 
 def end_abandoned_run(ctx: SweepContext, run_id: str | None) -> None:
     """A final seed's run left RUNNING by a worker that died is marked KILLED."""
     if run_id and ctx.tracker.run_status(run_id) == "RUNNING":
-        ctx.tracker.set_tags(run_id, schema.tags({
-            schema.STATUS: "killed", schema.ERROR: "worker died during final training"}))
+        ctx.tracker.set_tags(
+            run_id,
+            schema.tags(
+                {schema.STATUS: "killed", schema.ERROR: "worker died during final training"}
+            ),
+        )
         ctx.tracker.end_run(run_id, "KILLED")

@@ -50,16 +50,33 @@ class HorizonPoint:
         return bool(self.solved) and sum(self.solved) * 2 >= len(self.solved)
 
 
-def horizon_config(base: RunConfig, length: int, seed: int, budget_steps: int,
-                   results_dir: Path, length_option: str = "seq_len") -> RunConfig:
+def horizon_config(
+    base: RunConfig,
+    length: int,
+    seed: int,
+    budget_steps: int,
+    results_dir: Path,
+    length_option: str = "seq_len",
+) -> RunConfig:
     """The run for one (model, length, seed): the base config with the length, the seed
     and a step budget (no early stopping, so every model gets the same budget)."""
     task_options = {**base.task_options, length_option: length}
-    train = {**base.train, "seed": seed, "max_steps": budget_steps, "max_epochs": 10_000,
-             "patience": 10_000}
-    return RunConfig(model=base.model, task=base.task, model_params=dict(base.model_params),
-                     task_options=task_options, train=train, results_dir=results_dir,
-                     experiment=base.experiment)
+    train = {
+        **base.train,
+        "seed": seed,
+        "max_steps": budget_steps,
+        "max_epochs": 10_000,
+        "patience": 10_000,
+    }
+    return RunConfig(
+        model=base.model,
+        task=base.task,
+        model_params=dict(base.model_params),
+        task_options=task_options,
+        train=train,
+        results_dir=results_dir,
+        experiment=base.experiment,
+    )
 
 
 def largest_solved(points: list[HorizonPoint], model: str) -> int | None:
@@ -69,9 +86,17 @@ def largest_solved(points: list[HorizonPoint], model: str) -> int | None:
 
 def table(points: list[HorizonPoint]) -> tuple[list[str], list[list[str]]]:
     header = ["model", "length", "metric", "mean ± std", "solved", "baseline"]
-    rows = [[p.model, str(p.length), p.metric, f"{p.mean:.4f} ± {p.std:.4f}",
-             f"{sum(p.solved)}/{len(p.solved)}",
-             "" if p.baseline is None else f"{p.baseline:.4f}"] for p in points]
+    rows = [
+        [
+            p.model,
+            str(p.length),
+            p.metric,
+            f"{p.mean:.4f} ± {p.std:.4f}",
+            f"{sum(p.solved)}/{len(p.solved)}",
+            "" if p.baseline is None else f"{p.baseline:.4f}",
+        ]
+        for p in points
+    ]
     return header, rows
 
 
@@ -85,12 +110,27 @@ def write_outputs(points: list[HorizonPoint], models: list[str], folder: Path) -
         writer = csv.writer(fh)
         writer.writerow(["model", "length", "metric", "mean", "std", "solved", "seeds", "baseline"])
         for p in points:
-            writer.writerow([p.model, p.length, p.metric, p.mean, p.std, sum(p.solved),
-                             len(p.solved), p.baseline])
+            writer.writerow(
+                [
+                    p.model,
+                    p.length,
+                    p.metric,
+                    p.mean,
+                    p.std,
+                    sum(p.solved),
+                    len(p.solved),
+                    p.baseline,
+                ]
+            )
     md_path = folder / "horizon.md"
-    md_path.write_text(markdown_table(header, rows) + "\n" + markdown_table(
-        ["model", "largest solved length"],
-        [[m, str(largest_solved(points, m) or "none")] for m in models]))
+    md_path.write_text(
+        markdown_table(header, rows)
+        + "\n"
+        + markdown_table(
+            ["model", "largest solved length"],
+            [[m, str(largest_solved(points, m) or "none")] for m in models],
+        )
+    )
     return [csv_path, md_path, plot(points, models, folder / "horizon.png")]
 
 
@@ -102,8 +142,14 @@ def plot(points: list[HorizonPoint], models: list[str], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for model in models:
         mine = sorted((p for p in points if p.model == model), key=lambda p: p.length)
-        ax.errorbar([p.length for p in mine], [p.mean for p in mine],
-                    yerr=[p.std for p in mine], marker="o", capsize=3, label=model)
+        ax.errorbar(
+            [p.length for p in mine],
+            [p.mean for p in mine],
+            yerr=[p.std for p in mine],
+            marker="o",
+            capsize=3,
+            label=model,
+        )
     base = sorted({(p.length, p.baseline) for p in points if p.baseline is not None})
     if base:
         ax.plot([b[0] for b in base], [b[1] for b in base], "k--", label="baseline")
@@ -117,9 +163,20 @@ def plot(points: list[HorizonPoint], models: list[str], path: Path) -> Path:
 
 def summary(points: list[HorizonPoint], models: list[str]) -> dict[str, Any]:
     return {
-        "points": [{"model": p.model, "length": p.length, "metric": p.metric, "mean": p.mean,
-                    "std": p.std, "solved": sum(p.solved), "seeds": len(p.solved),
-                    "baseline": p.baseline, "mlflow_run_ids": p.run_ids} for p in points],
+        "points": [
+            {
+                "model": p.model,
+                "length": p.length,
+                "metric": p.metric,
+                "mean": p.mean,
+                "std": p.std,
+                "solved": sum(p.solved),
+                "seeds": len(p.solved),
+                "baseline": p.baseline,
+                "mlflow_run_ids": p.run_ids,
+            }
+            for p in points
+        ],
         "largest_solved": {m: largest_solved(points, m) for m in models},
     }
 
@@ -155,15 +212,19 @@ def check_task(registry: Any, task: str) -> Any:
     """The task spec, if `horizon` can vary its length and judge it solved."""
     spec = registry.task(task)
     if spec.length_option is None or spec.solved is None:
-        usable = sorted(name for name, (s, _) in registry.tasks.items()
-                        if s.length_option and s.solved)
-        raise ConfigError(f"--task {task}: horizon needs a task that declares a length option "
-                          f"and a solved criterion ({', '.join(usable)})")
+        usable = sorted(
+            name for name, (s, _) in registry.tasks.items() if s.length_option and s.solved
+        )
+        raise ConfigError(
+            f"--task {task}: horizon needs a task that declares a length option "
+            f"and a solved criterion ({', '.join(usable)})"
+        )
     return spec
 
 
-def run_horizon(study: HorizonStudy, tracker: Any, registry: Any = None,
-                report=lambda line: None) -> HorizonResult:
+def run_horizon(
+    study: HorizonStudy, tracker: Any, registry: Any = None, report=lambda line: None
+) -> HorizonResult:
     """Every run of `study`, tracked under one parent run; outputs written to
     results_dir/horizon/NAME. Configurations are all checked before the first run."""
     from rnnbench.contract.registry import get_registry
@@ -174,37 +235,65 @@ def run_horizon(study: HorizonStudy, tracker: Any, registry: Any = None,
     spec = check_task(registry, study.task)
     if study.budget_steps < 1 or study.seeds < 1 or not study.lengths or min(study.lengths) < 1:
         raise ConfigError("--budget-steps, --seeds and --lengths must be >= 1")
-    bases = {m: build_run_config(registry, m, study.task, study.sets,
-                                 results_dir=study.results_dir, experiment=study.experiment)
-             for m in study.models}
-    parent = tracker.start_run(f"horizon {study.name}", {
-        "rnnbench.role": "horizon", "rnnbench.horizon": study.name, "rnnbench.task": study.task},
-        {"horizon.models": ",".join(study.models),
-         "horizon.lengths": ",".join(map(str, study.lengths)),
-         "horizon.budget_steps": study.budget_steps, "horizon.seeds": study.seeds})
+    bases = {
+        m: build_run_config(
+            registry,
+            m,
+            study.task,
+            study.sets,
+            results_dir=study.results_dir,
+            experiment=study.experiment,
+        )
+        for m in study.models
+    }
+    parent = tracker.start_run(
+        f"horizon {study.name}",
+        {"rnnbench.role": "horizon", "rnnbench.horizon": study.name, "rnnbench.task": study.task},
+        {
+            "horizon.models": ",".join(study.models),
+            "horizon.lengths": ",".join(map(str, study.lengths)),
+            "horizon.budget_steps": study.budget_steps,
+            "horizon.seeds": study.seeds,
+        },
+    )
     points, done = [], 0
     try:
         for model in study.models:
             for length in study.lengths:
                 point = HorizonPoint(model, length, f"test_{spec.main_metric}")
                 for seed in range(study.seeds):
-                    config = horizon_config(bases[model], length, seed, study.budget_steps,
-                                            study.results_dir, spec.length_option)
-                    result = execute(prepare(config, registry), registry, tracker,
-                                     run_name=f"{study.task}/{model} T={length} seed {seed}",
-                                     parent_run_id=parent, keep_checkpoints=False,
-                                     extra_tags={"rnnbench.phase": "horizon",
-                                                 "rnnbench.horizon": study.name,
-                                                 "rnnbench.length": str(length)})
+                    config = horizon_config(
+                        bases[model],
+                        length,
+                        seed,
+                        study.budget_steps,
+                        study.results_dir,
+                        spec.length_option,
+                    )
+                    result = execute(
+                        prepare(config, registry),
+                        registry,
+                        tracker,
+                        run_name=f"{study.task}/{model} T={length} seed {seed}",
+                        parent_run_id=parent,
+                        keep_checkpoints=False,
+                        extra_tags={
+                            "rnnbench.phase": "horizon",
+                            "rnnbench.horizon": study.name,
+                            "rnnbench.length": str(length),
+                        },
+                    )
                     point.values.append(result.metrics.get(point.metric, float("nan")))
                     point.solved.append(bool(result.solved))
                     point.baseline = result.baseline
                     point.run_ids.append(str(result.mlflow_run_id))
                     done += 1
-                    report(f"[{done}/{study.runs}] {model} T={length} seed {seed}: "
-                           f"{point.metric} {point.values[-1]:.4f}"
-                           f"{' (solved)' if result.solved else ''}, "
-                           f"{result.wall_seconds:.1f} s")
+                    report(
+                        f"[{done}/{study.runs}] {model} T={length} seed {seed}: "
+                        f"{point.metric} {point.values[-1]:.4f}"
+                        f"{' (solved)' if result.solved else ''}, "
+                        f"{result.wall_seconds:.1f} s"
+                    )
                 points.append(point)
     except BaseException:
         tracker.end_run(parent, "KILLED")

@@ -45,14 +45,20 @@ def check_storage_url(url: str, option: str = "--storage") -> None:
     scheme, in-memory SQLite) or whose database driver is not installed. Writes nothing."""
     kind = dialect(url)
     if kind not in SUPPORTED_SCHEMES:
-        raise ConfigError(f"{option} {url}: unsupported storage scheme {kind or url!r} "
-                          f"(supported: {', '.join(SUPPORTED_SCHEMES)})")
+        raise ConfigError(
+            f"{option} {url}: unsupported storage scheme {kind or url!r} "
+            f"(supported: {', '.join(SUPPORTED_SCHEMES)})"
+        )
     if kind == "sqlite" and not _sqlite_path(url):
-        raise ConfigError(f"{option} {url}: an SQLite storage needs a file, e.g. "
-                          "sqlite:///results/optuna.db (an in-memory one is not shared)")
+        raise ConfigError(
+            f"{option} {url}: an SQLite storage needs a file, e.g. "
+            "sqlite:///results/optuna.db (an in-memory one is not shared)"
+        )
     if kind == "sqlite" and not Path(_sqlite_path(url)).expanduser().parent.is_dir():
-        raise ConfigError(f"{option} {url}: folder {Path(_sqlite_path(url)).parent} does "
-                          "not exist (create it first)")
+        raise ConfigError(
+            f"{option} {url}: folder {Path(_sqlite_path(url)).parent} does "
+            "not exist (create it first)"
+        )
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -61,10 +67,14 @@ def check_storage_url(url: str, option: str = "--storage") -> None:
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise ConfigError(f"{option} {url}: not a valid database URL ({exc})") from None
     except ImportError as exc:
-        hint = " (use mysql+pymysql:// or mariadb+pymysql:// with PyMySQL)" \
-            if kind in ("mysql", "mariadb") else ""
-        raise ConfigError(f"{option} {url}: database driver missing "
-                          f"({type(exc).__name__}: {exc}){hint}") from None
+        hint = (
+            " (use mysql+pymysql:// or mariadb+pymysql:// with PyMySQL)"
+            if kind in ("mysql", "mariadb")
+            else ""
+        )
+        raise ConfigError(
+            f"{option} {url}: database driver missing ({type(exc).__name__}: {exc}){hint}"
+        ) from None
 
 
 class StorageLock:
@@ -90,7 +100,11 @@ class StorageLock:
         if not self._local.acquire(blocking):
             return False
         try:
-            got = self._file_lock(blocking) if self.kind == "sqlite" else self._server_acquire(blocking)
+            got = (
+                self._file_lock(blocking)
+                if self.kind == "sqlite"
+                else self._server_acquire(blocking)
+            )
             if not got:
                 self._local.release()
                 return False
@@ -146,15 +160,21 @@ class StorageLock:
         try:
             self._connection = _engine(self.url).connect()
         except Exception as exc:
-            raise ConfigError(f"--storage {self.url}: cannot connect ({_first_line(exc)})") from None
+            raise ConfigError(
+                f"--storage {self.url}: cannot connect ({_first_line(exc)})"
+            ) from None
         try:
-            got = self._postgres_lock(blocking) if self.kind == "postgresql" \
+            got = (
+                self._postgres_lock(blocking)
+                if self.kind == "postgresql"
                 else self._mysql_lock(blocking)
+            )
         except DBAPIError as exc:
             if self.kind == "postgresql" and "lock timeout" in str(exc):
                 raise self._timed_out() from None
-            raise LockError(f"storage lock {self.name!r} on {self.url}: "
-                            f"{_first_line(exc)}") from None
+            raise LockError(
+                f"storage lock {self.name!r} on {self.url}: {_first_line(exc)}"
+            ) from None
         if not got:
             self._close()
         return got
@@ -185,11 +205,14 @@ class StorageLock:
                 wait = MYSQL_WAIT_SECONDS
             else:
                 wait = max(0.0, round(deadline - time.monotonic(), 3))
-            got = self._scalar(text("SELECT GET_LOCK(:name, :wait)"),
-                               {"name": self._mysql_name(), "wait": wait})
+            got = self._scalar(
+                text("SELECT GET_LOCK(:name, :wait)"), {"name": self._mysql_name(), "wait": wait}
+            )
             if got is None:
-                raise LockError(f"storage lock {self.name!r} on {self.url}: GET_LOCK "
-                                "returned NULL (server error); the lock is not held")
+                raise LockError(
+                    f"storage lock {self.name!r} on {self.url}: GET_LOCK "
+                    "returned NULL (server error); the lock is not held"
+                )
             if int(got) == 1:
                 return True
             if not blocking:
@@ -203,16 +226,20 @@ class StorageLock:
 
         try:
             if self.kind == "postgresql":
-                freed = self._scalar(text("SELECT pg_advisory_unlock(:key)"),
-                                     {"key": _key(self.name)})
+                freed = self._scalar(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _key(self.name)}
+                )
             else:
-                freed = self._scalar(text("SELECT RELEASE_LOCK(:name)"),
-                                     {"name": self._mysql_name()})
+                freed = self._scalar(
+                    text("SELECT RELEASE_LOCK(:name)"), {"name": self._mysql_name()}
+                )
         except DBAPIError:
             freed = None
         if not freed:  # false / 0: held by nobody or another session; NULL: no such lock
-            raise LockError(f"storage lock {self.name!r} on {self.url}: was not held at "
-                            "release (its database connection was lost)")
+            raise LockError(
+                f"storage lock {self.name!r} on {self.url}: was not held at "
+                "release (its database connection was lost)"
+            )
 
     def _scalar(self, statement, params):
         value = self._connection.execute(statement, params).scalar()
@@ -223,8 +250,10 @@ class StorageLock:
         return f"rnnbench-{_key(self.name)}"  # GET_LOCK names are at most 64 characters
 
     def _timed_out(self) -> LockError:
-        return LockError(f"storage lock {self.name!r} on {self.url}: not taken within "
-                         f"{self.timeout:g} s (another worker holds it)")
+        return LockError(
+            f"storage lock {self.name!r} on {self.url}: not taken within "
+            f"{self.timeout:g} s (another worker holds it)"
+        )
 
     def _close(self) -> None:
         if self._file is not None:

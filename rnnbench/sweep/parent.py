@@ -33,15 +33,21 @@ MUTABLE = ("n_trials", "seeds", "timeout", "workers", "heartbeat")
 
 def identity(config: Any, pairs: list[tuple[str, str]]) -> dict[str, Any]:
     """The pairs (which must match to resume) and what the studies search."""
-    train = {k: v for k, v in config.train.items()
-             if k not in ("num_threads", "progress", "accelerator", "devices", "strategy")}
+    train = {
+        k: v
+        for k, v in config.train.items()
+        if k not in ("num_threads", "progress", "accelerator", "devices", "strategy")
+    }
     return {
         "pairs": sorted(f"{task}/{model}" for task, model in pairs),
         "task_options": config.task_options,
-        "model_params": {m: {k: str(v) for k, v in p.items()}
-                         for m, p in config.model_params.items()},
-        "train": train, "search_train": sorted(config.search_train),
-        "sampler": config.sampler, "pruner": config.pruner,
+        "model_params": {
+            m: {k: str(v) for k, v in p.items()} for m, p in config.model_params.items()
+        },
+        "train": train,
+        "search_train": sorted(config.search_train),
+        "sampler": config.sampler,
+        "pruner": config.pruner,
     }
 
 
@@ -54,35 +60,54 @@ def settings(config: Any) -> dict[str, Any]:
     return {k: getattr(config, k) for k in MUTABLE}
 
 
-def open_parent(tracker: Any, config: Any, pairs: list[tuple[str, str]],
-                storage_url: str, report=lambda line: None) -> str:
+def open_parent(
+    tracker: Any,
+    config: Any,
+    pairs: list[tuple[str, str]],
+    storage_url: str,
+    report=lambda line: None,
+) -> str:
     """The parent run of sweep `config.name`: created, or reopened after checking that
     the existing one has the same pairs (a one-line ConfigError otherwise)."""
     wanted = identity(config, pairs)
     search = {k: v for k, v in wanted.items() if k != "pairs"}
-    found = tracker.find_runs({"rnnbench.role": "sweep", "rnnbench.sweep": config.name},
-                              newest_first=False, limit=1)
+    found = tracker.find_runs(
+        {"rnnbench.role": "sweep", "rnnbench.sweep": config.name}, newest_first=False, limit=1
+    )
     if found:
         parent = found[0]
         if parent.tags.get(IDENTITY_TAG) != fingerprint({"pairs": wanted["pairs"]}):
             raise ConfigError(identity_conflict(config.name, parent, wanted))
         if parent.tags.get(SEARCH_TAG) != fingerprint(search):
             changed = changed_keys(parent, search)
-            report(f"resuming sweep {config.name!r} with changed "
-                   f"{', '.join(changed) or 'settings'}: its earlier trials keep theirs")
+            report(
+                f"resuming sweep {config.name!r} with changed "
+                f"{', '.join(changed) or 'settings'}: its earlier trials keep theirs"
+            )
         else:
             report(f"resuming sweep {config.name!r}: finished trials and seeds are kept")
         tracker.reopen_run(parent.run_id)
         run_id = parent.run_id
     else:
         params = {f"sweep.{k}": _text(v) for k, v in wanted.items()}
-        run_id = tracker.start_run(f"sweep {config.name}", {
-            "rnnbench.role": "sweep", "rnnbench.sweep": config.name,
-            "rnnbench.storage": storage_url,
-            IDENTITY_TAG: fingerprint({"pairs": wanted["pairs"]}),
-            "rnnbench.sweep_pairs": ",".join(wanted["pairs"])[:5000]}, params)
-    tracker.set_tags(run_id, {SEARCH_TAG: fingerprint(search),
-                              **{f"rnnbench.setting.{k}": v for k, v in settings(config).items()}})
+        run_id = tracker.start_run(
+            f"sweep {config.name}",
+            {
+                "rnnbench.role": "sweep",
+                "rnnbench.sweep": config.name,
+                "rnnbench.storage": storage_url,
+                IDENTITY_TAG: fingerprint({"pairs": wanted["pairs"]}),
+                "rnnbench.sweep_pairs": ",".join(wanted["pairs"])[:5000],
+            },
+            params,
+        )
+    tracker.set_tags(
+        run_id,
+        {
+            SEARCH_TAG: fingerprint(search),
+            **{f"rnnbench.setting.{k}": v for k, v in settings(config).items()},
+        },
+    )
     return run_id
 
 
@@ -108,16 +133,21 @@ def changed_keys(parent: Any, search: dict[str, Any]) -> list[str]:
 def identity_conflict(name: str, parent: Any, wanted: dict[str, Any]) -> str:
     """One line: how the pairs differ from the existing sweep's, and what to do."""
     if IDENTITY_TAG not in parent.tags:
-        return (f"sweep {name!r} exists in this tracking store from an older rnnbench; "
-                "pass --study-name NEW to start a new sweep")
+        return (
+            f"sweep {name!r} exists in this tracking store from an older rnnbench; "
+            "pass --study-name NEW to start a new sweep"
+        )
     old = parent.tags.get("rnnbench.sweep_pairs", "").split(",")
-    return (f"sweep {name!r} already exists with other pairs (its pairs are "
-            f"{', '.join(old)}; these are {', '.join(wanted['pairs'])}); pass --study-name "
-            "NEW for a new sweep, or the same models and tasks to resume it")
+    return (
+        f"sweep {name!r} already exists with other pairs (its pairs are "
+        f"{', '.join(old)}; these are {', '.join(wanted['pairs'])}); pass --study-name "
+        "NEW for a new sweep, or the same models and tasks to resume it"
+    )
 
 
-def publish(tracker: Any, parent: str, config: Any, results_dir: Path,
-            missing: Sequence[str] = ()) -> tuple[list, list, list, list, list]:
+def publish(
+    tracker: Any, parent: str, config: Any, results_dir: Path, missing: Sequence[str] = ()
+) -> tuple[list, list, list, list, list]:
     """Leaderboard rows rebuilt from the tracked final runs, the expected-best curves from
     the tracked search runs and the cost of all of them, written to results_dir/sweeps/NAME
     and put on the parent run, and the MLflow UI's leaderboard views
@@ -136,18 +166,22 @@ def publish(tracker: Any, parent: str, config: Any, results_dir: Path,
     curves, spent = curves_of_sweep(tracker, config.name), cost.costs_of_sweep(tracker, config.name)
     absent = "".join(f"- {line}\n" for line in missing)
     absent = f"Pairs missing from the leaderboard:\n\n{absent}" if absent else ""
-    extra = "\n".join(t for t in (absent, expected_best_report.markdown(curves),
-                                  cost.markdown(spent)) if t)
+    extra = "\n".join(
+        t for t in (absent, expected_best_report.markdown(curves), cost.markdown(spent)) if t
+    )
     folder = results_dir / "sweeps" / config.name
     files = write_outputs(rows, folder, config.name, extra_markdown=extra)
     files += [*expected_best_report.plot(curves, folder), *cost.plot(rows, folder)]
     if rows:
-        table = {k: [json.dumps(r[k]) if isinstance(r[k], (dict, list)) else r[k] for r in rows]
-                 for k in COLUMNS}
+        table = {
+            k: [json.dumps(r[k]) if isinstance(r[k], (dict, list)) else r[k] for r in rows]
+            for k in COLUMNS
+        }
         tracker.log_table(parent, table, "leaderboard.json")
         tracker.log_metrics(parent, pair_metrics(rows))
-        tracker.set_description(parent, description(rows, config.name, settings(config))
-                                + "\n" + extra)
+        tracker.set_description(
+            parent, description(rows, config.name, settings(config)) + "\n" + extra
+        )
     for path in files:
         tracker.log_artifact(parent, path)
     current = {r.run_id for members in current_finals(finals).values() for r in members}

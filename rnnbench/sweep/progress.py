@@ -17,8 +17,9 @@ from rnnbench.training.progress import clock
 
 
 class SweepProgress:
-    def __init__(self, pairs: int, runs_per_pair: int,
-                 report: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, pairs: int, runs_per_pair: int, report: Callable[[str], None] | None = None
+    ) -> None:
         self.planned = pairs * runs_per_pair
         self.runs_per_pair = runs_per_pair
         self.report = report or (lambda line: print(line, file=sys.stderr, flush=True))

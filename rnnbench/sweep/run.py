@@ -86,8 +86,9 @@ def check_before_writing(config: SweepConfig) -> None:
         check_storage_url(config.storage)
     source = tracking_uri_source(config.tracking_uri)
     if source:
-        check_tracking_uri(resolve_tracking_uri(config.tracking_uri, Path(config.results_dir)),
-                           option=source)
+        check_tracking_uri(
+            resolve_tracking_uri(config.tracking_uri, Path(config.results_dir)), option=source
+        )
 
 
 def check_pairs(config: SweepConfig, registry: Registry) -> None:
@@ -129,8 +130,9 @@ def open_sweep(config: SweepConfig, registry: Registry, report=stderr_line) -> S
         # a tracking server keeps the artifacts itself (every host reaches them through
         # it); a database URI stores them beside the results
         served = uri.lower().startswith(("http://", "https://"))
-        tracker = MlflowTracker(uri, config.experiment,
-                                artifact_root=None if served else results_dir / "mlartifacts")
+        tracker = MlflowTracker(
+            uri, config.experiment, artifact_root=None if served else results_dir / "mlartifacts"
+        )
         parent = open_parent(tracker, config, pairs, storage_url, report)
     progress = SweepProgress(len(pairs), config.n_trials + config.seeds, report)
     return SweepContext(config, registry, tracker, storage, storage_url, progress, parent)
@@ -156,8 +158,9 @@ def conclude_fixed(ctx: SweepContext, pair: Pair) -> PairOutcome:
     no trial, only the finals' records, shared between workers)."""
     study = open_study(ctx, pair.task, pair.model)
     config = fixed_config(ctx.config, ctx.registry, pair.task, pair.model)
-    fixed = FixedConfiguration("fixed", {"config": {"model_params": config.model_params,
-                                                    "train": config.train}})
+    fixed = FixedConfiguration(
+        "fixed", {"config": {"model_params": config.model_params, "train": config.train}}
+    )
     outcome = PairOutcome(pair.task, pair.model, study.study_name, best_trial="fixed")
     outcome.finals = run_finals(ctx, study, pair, fixed)
     return outcome
@@ -169,18 +172,31 @@ def conclude(ctx: SweepContext, study: Any, pair: Pair) -> PairOutcome:
 
     outcome = PairOutcome(pair.task, pair.model, study.study_name)
     trials = study.get_trials(deepcopy=False)
-    outcome.trials = {s.name.lower(): sum(t.state == s for t in trials)
-                      for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+    outcome.trials = {
+        s.name.lower(): sum(t.state == s for t in trials)
+        for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    }
     best = best_trial(study)
     stopped = stopping_trial(study)
     if stopped is not None:  # reported once, by its trial's line; said again with the board
-        outcome.note = (f"not on the leaderboard: trial {stopped.number} failed before "
-                        f"training, so its other trials were not run: "
-                        f"{stopped.user_attrs.get('error', '')}")
+        outcome.note = (
+            f"not on the leaderboard: trial {stopped.number} failed before "
+            f"training, so its other trials were not run: "
+            f"{stopped.user_attrs.get('error', '')}"
+        )
     elif best is None:
-        outcome.note = "no complete trial: " + "; ".join(sorted({
-            t.user_attrs.get("error") or t.user_attrs.get("reason", t.state.name.lower())
-            for t in trials}))[:300]
+        outcome.note = (
+            "no complete trial: "
+            + "; ".join(
+                sorted(
+                    {
+                        t.user_attrs.get("error")
+                        or t.user_attrs.get("reason", t.state.name.lower())
+                        for t in trials
+                    }
+                )
+            )[:300]
+        )
         ctx.progress.report(f"{pair.label}: {outcome.note}")
     else:
         outcome.best_value, outcome.best_trial = best.value, best.number
@@ -188,8 +204,12 @@ def conclude(ctx: SweepContext, study: Any, pair: Pair) -> PairOutcome:
     return outcome
 
 
-def run_sweep(config: SweepConfig, registry: Registry | None = None,
-              argv: list[str] | None = None, report=stderr_line) -> SweepResult | None:
+def run_sweep(
+    config: SweepConfig,
+    registry: Registry | None = None,
+    argv: list[str] | None = None,
+    report=stderr_line,
+) -> SweepResult | None:
     """Run the sweep described by `config` and publish its leaderboard.
 
     With `workers` > 1, helper processes re-run `python -m rnnbench ARGV` (the command
@@ -207,8 +227,10 @@ def run_sweep(config: SweepConfig, registry: Registry | None = None,
         run_pairs(ctx)
         return None
     if config.workers > 1 and argv is None:
-        raise ConfigError("workers > 1: the helper processes re-run the command line; pass "
-                          "argv (e.g. ['sweep', '--config', 'my-sweep.yaml']) or workers=1")
+        raise ConfigError(
+            "workers > 1: the helper processes re-run the command line; pass "
+            "argv (e.g. ['sweep', '--config', 'my-sweep.yaml']) or workers=1"
+        )
     # Helpers start as soon as the configuration is known to be valid, so that their
     # start-up (imports, storage) overlaps this process's; they stop with it on failure.
     helpers = Helpers(argv or [], config.workers - 1, report)
@@ -224,11 +246,22 @@ def run_sweep(config: SweepConfig, registry: Registry | None = None,
     finally:
         helpers.stop()
     with StorageLock(ctx.storage_url, f"{config.name}:publish"):
-        missing = [f"{o.model} on {o.task}: {o.note}" for o in outcomes
-                   if o.note and not o.finals]
-        rows, files, curves, cost, views = publish(ctx.tracker, str(ctx.parent_run_id), config,
-                                                   config.results_dir, missing)
+        missing = [f"{o.model} on {o.task}: {o.note}" for o in outcomes if o.note and not o.finals]
+        rows, files, curves, cost, views = publish(
+            ctx.tracker, str(ctx.parent_run_id), config, config.results_dir, missing
+        )
         ctx.tracker.end_run(ctx.parent_run_id, "FINISHED")
     report(f"sweep {config.name!r} done in {ctx.progress.elapsed()}")
-    return SweepResult(config.name, str(ctx.parent_run_id), ctx.storage_url, outcomes, rows, files,
-                       curves, cost, views, ctx.tracker.tracking_uri, ctx.tracker.experiment_id)
+    return SweepResult(
+        config.name,
+        str(ctx.parent_run_id),
+        ctx.storage_url,
+        outcomes,
+        rows,
+        files,
+        curves,
+        cost,
+        views,
+        ctx.tracker.tracking_uri,
+        ctx.tracker.experiment_id,
+    )

@@ -68,8 +68,7 @@ def failure_line(ctx: SweepContext, pair: Pair, what: str, exc: BaseException) -
 def stopping_trial(study: Any) -> Any:
     """The trial that stopped the pair (its pair's trials all fail before training), or
     None."""
-    return next((t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(STOPPED)),
-                None)
+    return next((t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(STOPPED)), None)
 
 
 def objective(ctx: SweepContext, pair: Pair, study_label: str):
@@ -84,17 +83,26 @@ def objective(ctx: SweepContext, pair: Pair, study_label: str):
     def run_trial(trial) -> float | None:
         try:
             config = sample_config(trial, ctx.config, ctx.registry, pair.task, pair.model)
-            trial.set_user_attr("config", {"model_params": config.model_params,
-                                           "train": config.train})
+            trial.set_user_attr(
+                "config", {"model_params": config.model_params, "train": config.train}
+            )
             result = execute(
-                prepare(config, ctx.registry), ctx.registry, ctx.tracker,
+                prepare(config, ctx.registry),
+                ctx.registry,
+                ctx.tracker,
                 run_name=f"{pair.task}/{pair.model} trial {trial.number}",
                 parent_run_id=ctx.parent_run_id,
-                extra_tags=ctx.tags(pair.task, pair.model, study_label, "search",
-                                    schema.tags({schema.TRIAL: trial.number})),
+                extra_tags=ctx.tags(
+                    pair.task,
+                    pair.model,
+                    study_label,
+                    "search",
+                    schema.tags({schema.TRIAL: trial.number}),
+                ),
                 # the ranks that DDP re-launches have no trial: prune single-device only
-                callbacks=[] if is_distributed(config.train) else
-                [PyTorchLightningPruningCallback(trial, monitor=spec.monitor)],
+                callbacks=[]
+                if is_distributed(config.train)
+                else [PyTorchLightningPruningCallback(trial, monitor=spec.monitor)],
                 keep_checkpoints=False,
                 on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
             )
@@ -102,8 +110,9 @@ def objective(ctx: SweepContext, pair: Pair, study_label: str):
             trial.set_user_attr("reason", f"pruned on {spec.monitor}")
             raise
         except Exception as exc:
-            trial.set_user_attr("error", failure_line(ctx, pair, f"trial{trial.number}",
-                                                      exc)[:1000])
+            trial.set_user_attr(
+                "error", failure_line(ctx, pair, f"trial{trial.number}", exc)[:1000]
+            )
             if isinstance(exc, STOPS_THE_PAIR):
                 trial.set_user_attr(STOPPED, True)
             raise
@@ -125,14 +134,24 @@ def trial_line(ctx: SweepContext, pair: Pair, study: Any, trial: Any) -> str:
     took = ""
     if trial.datetime_start and trial.datetime_complete:
         took = f", {(trial.datetime_complete - trial.datetime_start).total_seconds():.1f} s"
-    value = f", {monitor} {trial.value:.4f}" if state == "complete" else f" ({reason})" if \
-        reason else ""
+    value = (
+        f", {monitor} {trial.value:.4f}"
+        if state == "complete"
+        else f" ({reason})"
+        if reason
+        else ""
+    )
     best = best_trial(study)
-    best_text = (f"best {best.value:.4f}, trial {best.number}" if best is not None
-                 else "no complete trial yet")
+    best_text = (
+        f"best {best.value:.4f}, trial {best.number}"
+        if best is not None
+        else "no complete trial yet"
+    )
     finished = snapshot(study).finished
-    return (f"{pair.label}: trial {trial.number} {state}{took}{value} ({best_text}); "
-            f"{finished}/{ctx.config.n_trials} trials; {ctx.progress.eta(pair.index, finished)}")
+    return (
+        f"{pair.label}: trial {trial.number} {state}{took}{value} ({best_text}); "
+        f"{finished}/{ctx.config.n_trials} trials; {ctx.progress.eta(pair.index, finished)}"
+    )
 
 
 def search(ctx: SweepContext, pair: Pair, deadline: float | None):
@@ -165,8 +184,9 @@ def search(ctx: SweepContext, pair: Pair, deadline: float | None):
             line += "; the pair stops here (its other trials would fail the same way)"
         ctx.progress.report(line)
 
-    slots = TrialSlots(StorageLock(ctx.storage_url, f"{label}:claim"), n,
-                       before_claim=tidy, before_trial=reseed)
+    slots = TrialSlots(
+        StorageLock(ctx.storage_url, f"{label}:claim"), n, before_claim=tidy, before_trial=reseed
+    )
     run_trial = objective(ctx, pair, label)
     while deadline is None or time.monotonic() < deadline:
         claim = slots.run_one(study, run_trial, callbacks=[progress])
@@ -187,6 +207,10 @@ def mark_killed_runs(ctx: SweepContext, study: Any) -> None:
         if not run_id or "error" in trial.user_attrs:
             continue
         if ctx.tracker.run_status(run_id) == "RUNNING":
-            ctx.tracker.set_tags(run_id, schema.tags({
-                schema.STATUS: "killed", schema.ERROR: "worker died (stale heartbeat)"}))
+            ctx.tracker.set_tags(
+                run_id,
+                schema.tags(
+                    {schema.STATUS: "killed", schema.ERROR: "worker died (stale heartbeat)"}
+                ),
+            )
             ctx.tracker.end_run(run_id, "KILLED")

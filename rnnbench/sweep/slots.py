@@ -36,7 +36,8 @@ def counts_toward_cap(trial: Any) -> bool:
     from optuna.trial import TrialState
 
     return trial.state in (TrialState.COMPLETE, TrialState.PRUNED) or (
-        trial.state == TrialState.FAIL and "error" in trial.user_attrs)
+        trial.state == TrialState.FAIL and "error" in trial.user_attrs
+    )
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,12 @@ class SlotCount:
     def of(cls, trials: Sequence[Any]) -> SlotCount:
         from optuna.trial import TrialState
 
-        return cls(finished=sum(1 for t in trials if counts_toward_cap(t)),
-                   running=sum(1 for t in trials if t.state == TrialState.RUNNING),
-                   waiting=sum(1 for t in trials if t.state == TrialState.WAITING),
-                   total=len(trials))
+        return cls(
+            finished=sum(1 for t in trials if counts_toward_cap(t)),
+            running=sum(1 for t in trials if t.state == TrialState.RUNNING),
+            waiting=sum(1 for t in trials if t.state == TrialState.WAITING),
+            total=len(trials),
+        )
 
 
 def snapshot(study: Any) -> SlotCount:
@@ -69,7 +72,7 @@ def snapshot(study: Any) -> SlotCount:
 
 
 class Claim(enum.Enum):
-    RAN = "ran"    # a slot was free: one trial was run (it may have failed or been pruned)
+    RAN = "ran"  # a slot was free: one trial was run (it may have failed or been pruned)
     BUSY = "busy"  # every slot is taken but some trial is still running: look again later
     FULL = "full"  # n_trials finished and nothing running or waiting: the study is final
 
@@ -84,17 +87,25 @@ class TrialSlots:
     lock, so it is the new trial's number unless a WAITING trial is popped).
     """
 
-    def __init__(self, lock: StorageLock, n_trials: int,
-                 before_claim: Callable[[Any], None] | None = None,
-                 before_trial: Callable[[Any, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        lock: StorageLock,
+        n_trials: int,
+        before_claim: Callable[[Any], None] | None = None,
+        before_trial: Callable[[Any, int], None] | None = None,
+    ) -> None:
         self.lock = lock
         self.n_trials = n_trials
         self.before_claim = before_claim
         self.before_trial = before_trial
 
-    def run_one(self, study: Any, objective: Callable[[Any], float],
-                callbacks: Iterable[Callable[[Any, Any], None]] = (),
-                catch: tuple[type[Exception], ...] = (Exception,)) -> Claim:
+    def run_one(
+        self,
+        study: Any,
+        objective: Callable[[Any], float],
+        callbacks: Iterable[Callable[[Any, Any], None]] = (),
+        catch: tuple[type[Exception], ...] = (Exception,),
+    ) -> Claim:
         """Claim a slot and run `objective` in it, or say why not (BUSY, FULL)."""
         self.lock.acquire()
         try:
@@ -122,8 +133,9 @@ class TrialSlots:
                     study.tell(trial, state=TrialState.FAIL)
                     raise
 
-            study.optimize(in_slot, n_trials=1, catch=catch, callbacks=list(callbacks),
-                           gc_after_trial=False)
+            study.optimize(
+                in_slot, n_trials=1, catch=catch, callbacks=list(callbacks), gc_after_trial=False
+            )
             return Claim.RAN
         finally:
             self.lock.release()  # idempotent: a no-op once in_slot released it

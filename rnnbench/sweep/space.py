@@ -22,7 +22,9 @@ def suggest(trial, name: str, param: Param, space: Space) -> Any:
     raise TypeError(f"unknown search space {space!r} for {param.name}")
 
 
-def sample_config(trial, config: SweepConfig, registry: Registry, task: str, model: str) -> RunConfig:
+def sample_config(
+    trial, config: SweepConfig, registry: Registry, task: str, model: str
+) -> RunConfig:
     """Model hyperparameters and searched train knobs from the trial; the rest fixed.
     Under a parameter budget the width is not sampled: the run derives it (prepare).
     Built by `build_run_config`, the function `rnnbench run` uses, with the same checks."""
@@ -33,17 +35,20 @@ def sample_config(trial, config: SweepConfig, registry: Registry, task: str, mod
         if config.train.get("param_budget") and param.name == spec.width:
             continue
         value = overrides.get(param.name, param.default)
-        space = value if isinstance(value, Space) else (
-            param.space if param.name not in overrides else None)
-        model_params[param.name] = suggest(trial, f"model.{param.name}", param, space) \
-            if space is not None else value
+        space = (
+            value
+            if isinstance(value, Space)
+            else (param.space if param.name not in overrides else None)
+        )
+        model_params[param.name] = (
+            suggest(trial, f"model.{param.name}", param, space) if space is not None else value
+        )
     train = dict(config.train)
     for name in config.search_train:
         param = TRAIN_PARAMS[name]
         assert param.space is not None  # search_train lists searchable knobs only
         train[name] = suggest(trial, f"train.{name}", param, param.space)
-    return run_config(config, registry, task, model, model_params, train,
-                      f"trial {trial.number}")
+    return run_config(config, registry, task, model, model_params, train, f"trial {trial.number}")
 
 
 def fixed_config(config: SweepConfig, registry: Registry, task: str, model: str) -> RunConfig:
@@ -51,19 +56,34 @@ def fixed_config(config: SweepConfig, registry: Registry, task: str, model: str)
     hyperparameter's default, overridden by the sweep's fixed model_params values (a
     search space stays at the default: this is also the configuration every pair is
     checked with before anything is written)."""
-    fixed = {name: value for name, value in config.model_params.get(model, {}).items()
-             if not isinstance(value, Space)}
+    fixed = {
+        name: value
+        for name, value in config.model_params.get(model, {}).items()
+        if not isinstance(value, Space)
+    }
     return run_config(config, registry, task, model, fixed, dict(config.train), "sweep")
 
 
-def run_config(config: SweepConfig, registry: Registry, task: str, model: str,
-               model_params: dict[str, Any], train: dict[str, Any], source: str) -> RunConfig:
+def run_config(
+    config: SweepConfig,
+    registry: Registry,
+    task: str,
+    model: str,
+    model_params: dict[str, Any],
+    train: dict[str, Any],
+    source: str,
+) -> RunConfig:
     """One run of the sweep through `build_run_config` (the same function and checks as
     `rnnbench run`): values given are converted and validated, the rest default."""
-    return build_run_config(registry, model, task,
-                            {"model": model_params, "task": dict(config.task_options[task]),
-                             "train": train}, source=source,
-                            results_dir=config.results_dir, experiment=config.experiment)
+    return build_run_config(
+        registry,
+        model,
+        task,
+        {"model": model_params, "task": dict(config.task_options[task]), "train": train},
+        source=source,
+        results_dir=config.results_dir,
+        experiment=config.experiment,
+    )
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,13 @@ def open_storage(url: str, heartbeat: int = 30):
         engine_kwargs["pool_pre_ping"] = True
     try:
         return optuna.storages.RDBStorage(
-            url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=heartbeat,
             grace_period=3 * heartbeat,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                max_retry=3
+            ),
         )
     except Exception as exc:
         raise ConfigError(f"--storage {url}: cannot open ({reason(exc)})") from None
@@ -52,13 +56,22 @@ def open_study(ctx: Any, task: str, model: str) -> Any:
     name = study_name(ctx.config.name, task, model)
     with StorageLock(ctx.storage_url, f"{name}:create"):
         study = optuna.create_study(
-            study_name=name, storage=ctx.storage, sampler=sampler(ctx, 0), pruner=pruner,
-            load_if_exists=True, direction="minimize" if spec.mode == "min" else "maximize")
+            study_name=name,
+            storage=ctx.storage,
+            sampler=sampler(ctx, 0),
+            pruner=pruner,
+            load_if_exists=True,
+            direction="minimize" if spec.mode == "min" else "maximize",
+        )
         if study.metric_names != [spec.monitor]:
             # read by optuna-dashboard and trials_dataframe() instead of "Objective 0"
             study.set_metric_names([spec.monitor])
-        labels = {"task": task, "model": model, "sweep": ctx.config.name,
-                  "mlflow_parent_run_id": ctx.parent_run_id}
+        labels = {
+            "task": task,
+            "model": model,
+            "sweep": ctx.config.name,
+            "mlflow_parent_run_id": ctx.parent_run_id,
+        }
         for key, value in labels.items():
             if study.user_attrs.get(key) != value:
                 study.set_user_attr(key, value)
@@ -75,9 +88,12 @@ def best_trial(study: Any) -> Any:
     from rnnbench.training.divergence import value_divergence
 
     minimize = study.direction == StudyDirection.MINIMIZE
-    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if value_divergence(t.value, t.user_attrs.get("baseline"),
-                                    "min" if minimize else "max") is None]
+    complete = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if value_divergence(t.value, t.user_attrs.get("baseline"), "min" if minimize else "max")
+        is None
+    ]
     if not complete:
         return None
     # the first of equal values wins, as with study.best_trial

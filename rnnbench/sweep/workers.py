@@ -34,17 +34,27 @@ def helper_report(line: str) -> None:
 class Helpers:
     """`count` processes running `python -m rnnbench ARGV` beside this one."""
 
-    def __init__(self, argv: list[str], count: int,
-                 report: Callable[[str], None] = lambda line: None) -> None:
+    def __init__(
+        self, argv: list[str], count: int, report: Callable[[str], None] = lambda line: None
+    ) -> None:
         env = {**os.environ, WORKER_ENV: "1"}
         self.report = report
-        self.procs = [subprocess.Popen([sys.executable, "-m", "rnnbench", *argv], env=env,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                       text=True, errors="replace")
-                      for _ in range(count)]
+        self.procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "rnnbench", *argv],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+            )
+            for _ in range(count)
+        ]
         self.kept: list[deque[str]] = [deque(maxlen=KEPT_LINES) for _ in self.procs]
-        self.readers = [threading.Thread(target=self._read, args=(proc, kept), daemon=True)
-                        for proc, kept in zip(self.procs, self.kept, strict=True)]
+        self.readers = [
+            threading.Thread(target=self._read, args=(proc, kept), daemon=True)
+            for proc, kept in zip(self.procs, self.kept, strict=True)
+        ]
         for reader in self.readers:
             reader.start()
 
@@ -53,7 +63,7 @@ class Helpers:
         for line in proc.stderr:
             line = line.rstrip("\n")
             if line.startswith(PROGRESS_MARK):
-                self.report(line[len(PROGRESS_MARK):])
+                self.report(line[len(PROGRESS_MARK) :])
             elif line.strip():
                 kept.append(line.strip())
 
@@ -61,12 +71,15 @@ class Helpers:
         """Wait for every helper; one line per helper that failed."""
         problems = []
         for index, (proc, reader, kept) in enumerate(
-                zip(self.procs, self.readers, self.kept, strict=True), start=1):
+            zip(self.procs, self.readers, self.kept, strict=True), start=1
+        ):
             proc.wait()
             reader.join(timeout=10)
             if proc.returncode != 0:
-                problems.append(f"worker {index} exited with code {proc.returncode}"
-                                f"{': ' + kept[-1] if kept else ''}")
+                problems.append(
+                    f"worker {index} exited with code {proc.returncode}"
+                    f"{': ' + kept[-1] if kept else ''}"
+                )
         return problems
 
     def stop(self) -> None:

@@ -53,12 +53,20 @@ if TYPE_CHECKING:
 
 # where the lazily loaded names live (modules, not names: the names are __all__); the
 # torch-free contract modules come first, so a task's spec can use their names cheaply
-_SOURCES = ("rnnbench.contract.seq2seq", "rnnbench.contract.trees",
-            "rnnbench.data.modules", "rnnbench.data.files", "rnnbench.data.cache",
-            "rnnbench.data.text", "rnnbench.data.tabular", "rnnbench.data.columns",
-            "rnnbench.taskkit.seq2seq",
-            "rnnbench.data.embeddings", "rnnbench.data.embedding_align",
-            "rnnbench.data.trees")
+_SOURCES = (
+    "rnnbench.contract.seq2seq",
+    "rnnbench.contract.trees",
+    "rnnbench.data.modules",
+    "rnnbench.data.files",
+    "rnnbench.data.cache",
+    "rnnbench.data.text",
+    "rnnbench.data.tabular",
+    "rnnbench.data.columns",
+    "rnnbench.taskkit.seq2seq",
+    "rnnbench.data.embeddings",
+    "rnnbench.data.embedding_align",
+    "rnnbench.data.trees",
+)
 
 VAL_SEED = 1_000_003  # generator seed of every run's validation split
 TEST_SEED = 2_000_003  # generator seed of every run's test split
@@ -70,9 +78,15 @@ Generator = Callable[[int, int], Mapping[str, "torch.Tensor"]]
 def loading_code() -> list[str]:
     """Source files of the kit's file-loading and tokenising code, for cache keys
     (`PreparedCache.key(..., code=[__file__, *loading_code()])`)."""
-    return [str(importlib.import_module(m).__file__)
-            for m in ("rnnbench.data.text", "rnnbench.data.files", "rnnbench.data.tabular",
-                      "rnnbench.data.columns")]
+    return [
+        str(importlib.import_module(m).__file__)
+        for m in (
+            "rnnbench.data.text",
+            "rnnbench.data.files",
+            "rnnbench.data.tabular",
+            "rnnbench.data.columns",
+        )
+    ]
 
 
 def size_options(seq_len: int, seq_help: str, train: int, val: int, test: int) -> tuple:
@@ -102,9 +116,11 @@ def check_generated_size(options: Mapping[str, Any]) -> None:
 
     examples = sum(int(options.get(k, 0)) for k in ("train_size", "val_size", "test_size"))
     steps = int(options.get("seq_len", 1))
-    check_memory(examples * steps * 4,
-                 f"task.train_size + val_size + test_size = {examples:,} examples of "
-                 f"task.seq_len {steps:,} steps")
+    check_memory(
+        examples * steps * 4,
+        f"task.train_size + val_size + test_size = {examples:,} examples of "
+        f"task.seq_len {steps:,} steps",
+    )
 
 
 class SyntheticTask(ObjectiveTask, Task):
@@ -128,16 +144,17 @@ class SyntheticTask(ObjectiveTask, Task):
         self.options = dict(options)
         self.seed = seed
         self.splits: tuple | None = None
-        self._datamodule = InMemoryDataModule(self._build, batch_size=batch_size,
-                                              eval_batch_size=max(batch_size, 256))
+        self._datamodule = InMemoryDataModule(
+            self._build, batch_size=batch_size, eval_batch_size=max(batch_size, 256)
+        )
 
     def _build(self) -> tuple:
         if self.splits is None:
             o = self.options
             check_generated_size(o)
-            self.splits = seeded_splits(self.generate,
-                                        (o["train_size"], o["val_size"], o["test_size"]),
-                                        self.seed)
+            self.splits = seeded_splits(
+                self.generate, (o["train_size"], o["val_size"], o["test_size"]), self.seed
+            )
         return self.splits
 
     @property

@@ -44,8 +44,9 @@ class ObjectiveTask:
         names = getattr(self.objective, "class_names", None)
         return names() if callable(names) else None
 
-    def update_metrics(self, metrics: Mapping[str, Metric], prediction: torch.Tensor,
-                       batch: Mapping[str, Any]) -> None:
+    def update_metrics(
+        self, metrics: Mapping[str, Metric], prediction: torch.Tensor, batch: Mapping[str, Any]
+    ) -> None:
         self.objective.update_metrics(metrics, prediction, batch["target"])
 
 
@@ -61,8 +62,10 @@ class Classification:
             from rnnbench.contract.errors import DataError
 
             shown = f" ({', '.join(map(str, names))})" if names else ""
-            raise DataError(f"the training labels hold {num_classes} class{shown}: a "
-                            "classifier needs at least 2 (is task.label_column the label?)")
+            raise DataError(
+                f"the training labels hold {num_classes} class{shown}: a "
+                "classifier needs at least 2 (is task.label_column the label?)"
+            )
         self.num_classes = num_classes
         self.names = [str(n) for n in names] if names is not None else None
 
@@ -87,8 +90,9 @@ class Classification:
             "f1": MulticlassF1Score(self.num_classes, average="macro"),
         }
 
-    def update_metrics(self, metrics: Mapping[str, Metric], logits: torch.Tensor,
-                       target: torch.Tensor) -> None:
+    def update_metrics(
+        self, metrics: Mapping[str, Metric], logits: torch.Tensor, target: torch.Tensor
+    ) -> None:
         for metric in metrics.values():
             metric.update(logits, target)
 
@@ -124,8 +128,9 @@ class Regression:
 
         return {"mse": MeanSquaredError()}
 
-    def update_metrics(self, metrics: Mapping[str, Metric], prediction: torch.Tensor,
-                       target: torch.Tensor) -> None:
+    def update_metrics(
+        self, metrics: Mapping[str, Metric], prediction: torch.Tensor, target: torch.Tensor
+    ) -> None:
         for metric in metrics.values():
             metric.update(prediction, target)
 
@@ -157,17 +162,20 @@ class StepClassification:
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         import torch.nn.functional as F
 
-        return F.cross_entropy(logits.reshape(-1, self.num_classes), target.reshape(-1),
-                               ignore_index=IGNORE_INDEX)
+        return F.cross_entropy(
+            logits.reshape(-1, self.num_classes), target.reshape(-1), ignore_index=IGNORE_INDEX
+        )
 
     def metrics(self) -> dict[str, Metric]:
         from torchmetrics.classification import MulticlassAccuracy
 
-        return {"acc": MulticlassAccuracy(self.num_classes, average="micro",
-                                          ignore_index=IGNORE_INDEX)}
+        return {
+            "acc": MulticlassAccuracy(self.num_classes, average="micro", ignore_index=IGNORE_INDEX)
+        }
 
-    def update_metrics(self, metrics: Mapping[str, Metric], logits: torch.Tensor,
-                       target: torch.Tensor) -> None:
+    def update_metrics(
+        self, metrics: Mapping[str, Metric], logits: torch.Tensor, target: torch.Tensor
+    ) -> None:
         flat_logits = logits.reshape(-1, self.num_classes)  # (B*T, C)
         for metric in metrics.values():
             metric.update(flat_logits, target.reshape(-1))
@@ -196,8 +204,9 @@ class StepRegression(Regression):
 
         return nn.Sequential(nn.Linear(in_features, 1), nn.Flatten(-2))  # (B, T, 1) -> (B, T)
 
-    def update_metrics(self, metrics: Mapping[str, Metric], prediction: torch.Tensor,
-                       target: torch.Tensor) -> None:
+    def update_metrics(
+        self, metrics: Mapping[str, Metric], prediction: torch.Tensor, target: torch.Tensor
+    ) -> None:
         for metric in metrics.values():
             metric.update(prediction.reshape(-1), target.reshape(-1))
 

@@ -88,8 +88,13 @@ class TextMetric(Metric):
 
     full_state_update = False
 
-    def __init__(self, metric: Metric, text: Callable[[list[int]], str], eos_id: int,
-                 nested_references: bool = False) -> None:
+    def __init__(
+        self,
+        metric: Metric,
+        text: Callable[[list[int]], str],
+        eos_id: int,
+        nested_references: bool = False,
+    ) -> None:
         super().__init__()
         self.inner, self.text, self.eos_id = metric, text, eos_id
         self.nested = nested_references  # BLEU takes a list of references per hypothesis
@@ -97,11 +102,17 @@ class TextMetric(Metric):
     def _strings(self, ids: torch.Tensor) -> list[str]:
         lengths = sequence_lengths(ids, self.eos_id).tolist()
         rows = ids.tolist()
-        return [self.text([t for t in row[:n] if t != self.eos_id])
-                for row, n in zip(rows, lengths, strict=True)]
+        return [
+            self.text([t for t in row[:n] if t != self.eos_id])
+            for row, n in zip(rows, lengths, strict=True)
+        ]
 
-    def update(self, hypotheses: torch.Tensor, target: torch.Tensor,
-               references: Sequence[str] | None = None) -> None:
+    def update(
+        self,
+        hypotheses: torch.Tensor,
+        target: torch.Tensor,
+        references: Sequence[str] | None = None,
+    ) -> None:
         """references: the reference strings themselves (B of them), when the target ids
         lose text (an <unk>, a truncation) that the score must see."""
         hyps = self._strings(hypotheses)
@@ -121,8 +132,13 @@ class TokenSequences:
     cross-entropy averaged over real target tokens; metrics `exact` and `token_acc`
     (and `extra`, e.g. {"bleu": lambda: TextMetric(...)}) on decoded ids."""
 
-    def __init__(self, vocab_size: int, eos_id: int, pad: int,
-                 extra: Mapping[str, Callable[[], Metric]] | None = None) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        eos_id: int,
+        pad: int,
+        extra: Mapping[str, Callable[[], Metric]] | None = None,
+    ) -> None:
         self.vocab_size, self.eos_id, self.pad = vocab_size, eos_id, pad
         self.extra = dict(extra or {})
 
@@ -130,16 +146,20 @@ class TokenSequences:
         return nn.Linear(in_features, self.vocab_size)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits.reshape(-1, self.vocab_size), target.reshape(-1),
-                               ignore_index=self.pad)
+        return F.cross_entropy(
+            logits.reshape(-1, self.vocab_size), target.reshape(-1), ignore_index=self.pad
+        )
 
     def metrics(self) -> dict[str, Metric]:
-        return {"exact": ExactMatch(self.eos_id, self.pad),
-                "token_acc": TokenAccuracy(self.eos_id, self.pad),
-                **{name: make() for name, make in self.extra.items()}}
+        return {
+            "exact": ExactMatch(self.eos_id, self.pad),
+            "token_acc": TokenAccuracy(self.eos_id, self.pad),
+            **{name: make() for name, make in self.extra.items()},
+        }
 
-    def update_metrics(self, metrics: Mapping[str, Metric], hypotheses: torch.Tensor,
-                       target: torch.Tensor) -> None:
+    def update_metrics(
+        self, metrics: Mapping[str, Metric], hypotheses: torch.Tensor, target: torch.Tensor
+    ) -> None:
         for metric in metrics.values():
             metric.update(hypotheses, target)
 

@@ -16,8 +16,16 @@ from rnnbench.testing.models import check_model_spec, check_step_states
 from rnnbench.testing.tasks import check_task_spec
 from rnnbench.testing.trees import check_tree_model_spec, random_trees, tree_batches
 
-__all__ = ["ContractError", "check_model_spec", "check_seq2seq_model", "check_step_states",
-           "check_task_spec", "check_tree_model_spec", "random_trees", "tree_batches"]
+__all__ = [
+    "ContractError",
+    "check_model_spec",
+    "check_seq2seq_model",
+    "check_step_states",
+    "check_task_spec",
+    "check_tree_model_spec",
+    "random_trees",
+    "tree_batches",
+]
 
 # check_seq2seq_model imports torch: loaded on first use
 __getattr__, __dir__ = lazy_names(__name__, __all__, ("rnnbench.testing.seq2seq",))

@@ -35,8 +35,9 @@ def _pick(out, context: ModelContext):
     return value
 
 
-def check_model_spec(spec: ModelSpec, hparams: Mapping[str, Any] | None = None,
-                     atol: float = 1e-5) -> None:
+def check_model_spec(
+    spec: ModelSpec, hparams: Mapping[str, Any] | None = None, atol: float = 1e-5
+) -> None:
     """Build the model for every (input kind, output kind) it declares and check:
 
     - `builder` returns an nn.Module with an int `output_size`;
@@ -73,8 +74,11 @@ def check_model_spec(spec: ModelSpec, hparams: Mapping[str, Any] | None = None,
         from rnnbench.testing.trees import check_tree_model_spec
 
         check_tree_model_spec(spec, hparams, atol)
-        return _check_width(spec, spec.params.resolve(dict(hparams or {}), "model"),
-                            ModelContext("tokens", "pooled", vocab_size=VOCAB, padding_idx=PAD))
+        return _check_width(
+            spec,
+            spec.params.resolve(dict(hparams or {}), "model"),
+            ModelContext("tokens", "pooled", vocab_size=VOCAB, padding_idx=PAD),
+        )
     values = spec.params.resolve(dict(hparams or {}), "model", source="check_model_spec")
     for context in _contexts(spec):
         where = f"model {spec.name!r} ({context.input_kind} -> {context.output})"
@@ -117,15 +121,20 @@ def _check_width(spec: ModelSpec, values: Mapping[str, Any], context: ModelConte
     counts = []
     for width in (low, high):
         try:
-            model, head = build_on_meta(spec, context, lambda d: torch.nn.Linear(d, 1),
-                                        {**values, spec.width: width})
+            model, head = build_on_meta(
+                spec, context, lambda d: torch.nn.Linear(d, 1), {**values, spec.width: width}
+            )
         except Exception as exc:
-            raise ContractError(f"{where}: the model cannot be built on the meta device "
-                                f"({type(exc).__name__}: {exc})") from None
+            raise ContractError(
+                f"{where}: the model cannot be built on the meta device "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
         counts.append(budgeted_count(model, head))
     if counts[1] < counts[0]:
-        raise ContractError(f"{where}: the parameter count falls as the width grows "
-                            f"({spec.width}={low}: {counts[0]:,}, {high}: {counts[1]:,})")
+        raise ContractError(
+            f"{where}: the parameter count falls as the width grows "
+            f"({spec.width}={low}: {counts[0]:,}, {high}: {counts[1]:,})"
+        )
 
 
 def _check_shapes_and_gradients(model, context, where) -> None:
@@ -149,8 +158,11 @@ def _check_shapes_and_gradients(model, context, where) -> None:
         (out * mask.unsqueeze(-1)).pow(2).sum().backward()
     else:
         out.pow(2).sum().backward()
-    missing = [name for name, p in model.named_parameters()
-               if p.requires_grad and (p.grad is None or not bool(p.grad.abs().sum() > 0))]
+    missing = [
+        name
+        for name, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or not bool(p.grad.abs().sum() > 0))
+    ]
     if missing:
         raise ContractError(f"{where}: no gradient reaches {', '.join(missing)}")
 
@@ -164,8 +176,9 @@ def _check_padding(model, context, where, atol) -> None:
     x = _inputs(context, 3, T + 4, g)  # 4 extra positions of junk padding
     junk = _inputs(context, 3, T + 4, g)
     with torch.no_grad():
-        alone = [_pick(model(x[i : i + 1, : lengths[i]], lengths[i : i + 1]), context)
-                 for i in range(3)]
+        alone = [
+            _pick(model(x[i : i + 1, : lengths[i]], lengths[i : i + 1]), context) for i in range(3)
+        ]
         pos = torch.arange(T + 4)[None, :] >= lengths[:, None]
         padded = x.clone()
         padded[pos] = junk[pos]
@@ -177,7 +190,8 @@ def _check_padding(model, context, where, atol) -> None:
             diff = float((got - want).abs().max())
             raise ContractError(
                 f"{where}: padding changes the output of sequence {i} (max diff {diff:.2e}); "
-                "mask or pack positions beyond `lengths`")
+                "mask or pack positions beyond `lengths`"
+            )
 
 
 def _check_causal(model, context, where, atol) -> None:
@@ -208,8 +222,10 @@ def _check_stateful(model, context, where, atol) -> None:
         second = model(x[:, cut:], torch.full((2,), T - cut), state=first.state).sequence
     joined = torch.cat([first.sequence, second], dim=1)
     if not torch.allclose(whole, joined, atol=atol):
-        raise ContractError(f"{where}: declared stateful, but passing `state` between two "
-                            "windows differs from one run over both")
+        raise ContractError(
+            f"{where}: declared stateful, but passing `state` between two "
+            "windows differs from one run over both"
+        )
 
 
 def _check_unrolled(model, context, where, atol) -> None:
@@ -217,8 +233,10 @@ def _check_unrolled(model, context, where, atol) -> None:
 
     method = getattr(model, "forward_unrolled", None)
     if not callable(method):
-        raise ContractError(f"{where}: declares hidden_states, but the model has no method "
-                            "forward_unrolled(inputs, lengths) -> (ModelOutput, [h_1, ..., h_T])")
+        raise ContractError(
+            f"{where}: declares hidden_states, but the model has no method "
+            "forward_unrolled(inputs, lengths) -> (ModelOutput, [h_1, ..., h_T])"
+        )
     g = torch.Generator().manual_seed(5)
     B, T = 3, 6
     x = _inputs(context, B, T, g)
@@ -246,20 +264,25 @@ def check_step_states(hidden: Any, batch: int, steps: int, where: str) -> None:
 
     if not isinstance(hidden, (list, tuple)) or len(hidden) != steps:
         count = len(hidden) if isinstance(hidden, (list, tuple)) else type(hidden).__name__
-        raise ContractError(f"{where}: forward_unrolled returned {count} step states, "
-                            f"expected a list of one per time step ({steps})")
+        raise ContractError(
+            f"{where}: forward_unrolled returned {count} step states, "
+            f"expected a list of one per time step ({steps})"
+        )
     for t, h in enumerate(hidden, start=1):
         if not isinstance(h, torch.Tensor):
-            raise ContractError(f"{where}: step state h_{t} is a {type(h).__name__}, "
-                                "not a tensor")
+            raise ContractError(f"{where}: step state h_{t} is a {type(h).__name__}, not a tensor")
         if h.dim() not in (2, 3) or h.shape[-2 if h.dim() == 3 else 0] != batch:
-            raise ContractError(f"{where}: step state h_{t} has shape {tuple(h.shape)}, "
-                                f"expected (B, H) or (layers, B, H) with B = {batch}")
+            raise ContractError(
+                f"{where}: step state h_{t} has shape {tuple(h.shape)}, "
+                f"expected (B, H) or (layers, B, H) with B = {batch}"
+            )
         if h.shape != hidden[0].shape:
-            raise ContractError(f"{where}: step state h_{t} has shape {tuple(h.shape)}, "
-                                f"h_1 has {tuple(hidden[0].shape)}: one shape for all steps")
+            raise ContractError(
+                f"{where}: step state h_{t} has shape {tuple(h.shape)}, "
+                f"h_1 has {tuple(hidden[0].shape)}: one shape for all steps"
+            )
         if not h.requires_grad:
-            raise ContractError(f"{where}: step state h_{t} is not on the computation path "
-                                "(detached or computed without grad), so dL/dh_{t} is undefined")
-
-
+            raise ContractError(
+                f"{where}: step state h_{t} is not on the computation path "
+                "(detached or computed without grad), so dL/dh_{t} is undefined"
+            )

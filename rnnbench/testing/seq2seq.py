@@ -20,8 +20,11 @@ TARGET = Seq2SeqTarget(vocab_size=11, bos_id=9, eos_id=10, padding_idx=0, max_le
 def seq2seq_contexts(spec: ModelSpec) -> list[ModelContext]:
     out = []
     for kind in sorted(spec.inputs):
-        sizes: dict[str, Any] = {"vocab_size": VOCAB, "padding_idx": PAD} if kind == "tokens" \
+        sizes: dict[str, Any] = (
+            {"vocab_size": VOCAB, "padding_idx": PAD}
+            if kind == "tokens"
             else {"feature_size": FEATURES}
+        )
         out.append(ModelContext(cast(InputKind, kind), "seq2seq", target=TARGET, **sizes))
     return out
 
@@ -40,8 +43,9 @@ def _close(a, b, atol) -> bool:
     return a.shape == b.shape and torch.allclose(a, b, atol=atol)
 
 
-def check_seq2seq_model(spec: ModelSpec, hparams: Mapping[str, Any] | None = None,
-                        atol: float = 1e-5) -> None:
+def check_seq2seq_model(
+    spec: ModelSpec, hparams: Mapping[str, Any] | None = None, atol: float = 1e-5
+) -> None:
     """For every input kind the spec accepts:
 
     - forward (teacher forcing) gives (B, U, D) finite features, D = output_size, and
@@ -61,12 +65,17 @@ def check_seq2seq_model(spec: ModelSpec, hparams: Mapping[str, Any] | None = Non
         where = f"model {spec.name!r} ({context.input_kind} -> seq2seq)"
         torch.manual_seed(0)
         model = spec.builder(context, **values)
-        missing = [m for m in ("encode", "decode_step", "select_state")
-                   if not callable(getattr(model, m, None))]
+        missing = [
+            m
+            for m in ("encode", "decode_step", "select_state")
+            if not callable(getattr(model, m, None))
+        ]
         if missing or not isinstance(getattr(model, "output_size", None), int):
-            raise ContractError(f"{where}: a seq2seq model needs an int output_size and the "
-                                f"methods encode, decode_step, select_state (missing: "
-                                f"{', '.join(missing) or 'output_size'})")
+            raise ContractError(
+                f"{where}: a seq2seq model needs an int output_size and the "
+                f"methods encode, decode_step, select_state (missing: "
+                f"{', '.join(missing) or 'output_size'})"
+            )
         model.eval()
         _check_forward(model, context, where)
         _check_padding(model, context, where, atol)
@@ -86,15 +95,19 @@ def _check_forward(model, context, where) -> None:
     out = _run(model, x, lengths, y, y_lengths)
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (B, U, model.output_size):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else out
-        raise ContractError(f"{where}: teacher-forced sequence is {shape}, expected "
-                            f"{(B, U, model.output_size)}")
+        raise ContractError(
+            f"{where}: teacher-forced sequence is {shape}, expected {(B, U, model.output_size)}"
+        )
     if not torch.isfinite(out).all():
         raise ContractError(f"{where}: output is not finite")
     model.zero_grad()
     real = (torch.arange(U)[None, :] < y_lengths[:, None]).unsqueeze(-1)  # (B, U, 1)
     (out * real).pow(2).sum().backward()
-    dead = [n for n, p in model.named_parameters()
-            if p.requires_grad and (p.grad is None or not bool(p.grad.abs().sum() > 0))]
+    dead = [
+        n
+        for n, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or not bool(p.grad.abs().sum() > 0))
+    ]
     if dead:
         raise ContractError(f"{where}: no gradient reaches {', '.join(dead)}")
 
@@ -112,11 +125,14 @@ def _check_padding(model, context, where, atol) -> None:
         batched = _run(model, x2, lengths, y2, y_lengths)
         for i in range(3):
             n, u = int(lengths[i]), int(y_lengths[i])
-            alone = _run(model, x[i:i + 1, :n], lengths[i:i + 1], y[i:i + 1, :u],
-                         y_lengths[i:i + 1])[0]
+            alone = _run(
+                model, x[i : i + 1, :n], lengths[i : i + 1], y[i : i + 1, :u], y_lengths[i : i + 1]
+            )[0]
             if not _close(batched[i, :u], alone, atol):
-                raise ContractError(f"{where}: padding (source beyond lengths, target beyond "
-                                    f"decoder_lengths) or batch-mates change sequence {i}")
+                raise ContractError(
+                    f"{where}: padding (source beyond lengths, target beyond "
+                    f"decoder_lengths) or batch-mates change sequence {i}"
+                )
 
 
 def _check_steps(model, context, where, atol) -> None:
@@ -129,21 +145,25 @@ def _check_steps(model, context, where, atol) -> None:
     with torch.no_grad():
         whole = _run(model, x, lengths, y, y_lengths)
         if not _close(whole[:, :cut], _run(model, x, lengths, changed, y_lengths)[:, :cut], atol):
-            raise ContractError(f"{where}: teacher forcing peeks at future target tokens "
-                                "(decoder inputs at u change features before u)")
+            raise ContractError(
+                f"{where}: teacher forcing peeks at future target tokens "
+                "(decoder inputs at u change features before u)"
+            )
         state, steps = model.encode(x, lengths), []
         for tokens in y.unbind(1):
             features, state = model.decode_step(tokens, state)
             steps.append(features)
         if not _close(torch.stack(steps, 1), whole, atol):
-            raise ContractError(f"{where}: decode_step disagrees with teacher forcing on the "
-                                "same tokens")
+            raise ContractError(
+                f"{where}: decode_step disagrees with teacher forcing on the same tokens"
+            )
         perm = torch.tensor([2, 0, 1])
         picked = model.select_state(model.encode(x, lengths), perm)
         features, _ = model.decode_step(y[perm, 0], picked)
         if not _close(features, steps[0][perm], atol):
-            raise ContractError(f"{where}: select_state(state, index) does not pick the rows "
-                                "`index` of the state")
+            raise ContractError(
+                f"{where}: select_state(state, index) does not pick the rows `index` of the state"
+            )
 
 
 class _StopHead:
@@ -170,24 +190,34 @@ def _check_decoding(model, context, where) -> None:
     with torch.no_grad():
         tokens, _ = greedy_decode(model, head, x, lengths, TARGET)
         for i in range(3):
-            alone, _ = greedy_decode(model, head, x[i:i + 1, : lengths[i]], lengths[i:i + 1],
-                                     TARGET)
+            alone, _ = greedy_decode(
+                model, head, x[i : i + 1, : lengths[i]], lengths[i : i + 1], TARGET
+            )
             if not torch.equal(alone[0], tokens[i, : alone.shape[1]]):
-                raise ContractError(f"{where}: greedy decoding of example {i} in a batch "
-                                    "differs from decoding it alone")
+                raise ContractError(
+                    f"{where}: greedy decoding of example {i} in a batch "
+                    "differs from decoding it alone"
+                )
         beam, _ = beam_decode(model, head, x, lengths, TARGET, beam_width=1)
         if not torch.equal(beam, tokens):
             raise ContractError(f"{where}: beam search of width 1 differs from greedy")
         stop = torch.tensor([2, 4, 3])
-        for name, run in (("greedy", lambda h: greedy_decode(model, h, x, lengths, TARGET)),
-                          ("beam", lambda h: beam_decode(model, h, x, lengths, TARGET, 3))):
+        for name, run in (
+            ("greedy", lambda h: greedy_decode(model, h, x, lengths, TARGET)),
+            ("beam", lambda h: beam_decode(model, h, x, lengths, TARGET, 3)),
+        ):
             got, got_lengths = run(_StopHead(model.output_size, stop))
             after = torch.arange(got.shape[1])[None, :] >= stop[:, None]
-            if got.shape[1] != int(stop.max()) or not torch.equal(got_lengths, stop) or \
-                    bool((got[after] != TARGET.padding_idx).any()):
-                raise ContractError(f"{where}: {name} decoding does not stop at EOS and pad "
-                                    f"after it (EOS at steps {stop.tolist()}, got "
-                                    f"{got.tolist()})")
+            if (
+                got.shape[1] != int(stop.max())
+                or not torch.equal(got_lengths, stop)
+                or bool((got[after] != TARGET.padding_idx).any())
+            ):
+                raise ContractError(
+                    f"{where}: {name} decoding does not stop at EOS and pad "
+                    f"after it (EOS at steps {stop.tolist()}, got "
+                    f"{got.tolist()})"
+                )
 
 
 def check_target_batch(batch: Mapping[str, Any], target: Seq2SeqTarget, where: str) -> None:
@@ -195,25 +225,39 @@ def check_target_batch(batch: Mapping[str, Any], target: Seq2SeqTarget, where: s
     in [0, vocab_size), EOS at position target_lengths - 1, padding after it;
     "target_lengths" (B,) long in 1..U; decoding can produce the longest (max_length)."""
     y, lengths = batch["target"], batch.get("target_lengths")
-    if not isinstance(lengths, torch.Tensor) or lengths.dtype != torch.long or \
-            tuple(lengths.shape) != y.shape[:1] or y.dim() != 2 or y.dtype != torch.long:
-        raise ContractError(f"{where}: a seq2seq batch needs target (B, U) long and "
-                            "target_lengths (B,) long")
+    if (
+        not isinstance(lengths, torch.Tensor)
+        or lengths.dtype != torch.long
+        or tuple(lengths.shape) != y.shape[:1]
+        or y.dim() != 2
+        or y.dtype != torch.long
+    ):
+        raise ContractError(
+            f"{where}: a seq2seq batch needs target (B, U) long and target_lengths (B,) long"
+        )
     if int(lengths.min()) < 1 or int(lengths.max()) > y.shape[1]:
         raise ContractError(f"{where}: target_lengths outside 1..U={y.shape[1]}")
     if int(y.min()) < 0 or int(y.max()) >= target.vocab_size:
         raise ContractError(f"{where}: target ids outside [0, vocab_size={target.vocab_size})")
     rows = torch.arange(y.shape[0])
     if not bool((y[rows, lengths - 1] == target.eos_id).all()):
-        raise ContractError(f"{where}: every target must end with EOS ({target.eos_id}) at "
-                            "position target_lengths - 1")
+        raise ContractError(
+            f"{where}: every target must end with EOS ({target.eos_id}) at "
+            "position target_lengths - 1"
+        )
     after = torch.arange(y.shape[1])[None, :] >= lengths[:, None]
     inside = ~after & (torch.arange(y.shape[1])[None, :] < (lengths - 1)[:, None])
-    if bool((y[after] != target.padding_idx).any()) or \
-            bool(torch.isin(y[inside], torch.tensor([target.eos_id, target.bos_id,
-                                                    target.padding_idx])).any()):
-        raise ContractError(f"{where}: targets hold BOS, EOS or padding among their tokens, "
-                            "or something other than padding after EOS")
+    if bool((y[after] != target.padding_idx).any()) or bool(
+        torch.isin(
+            y[inside], torch.tensor([target.eos_id, target.bos_id, target.padding_idx])
+        ).any()
+    ):
+        raise ContractError(
+            f"{where}: targets hold BOS, EOS or padding among their tokens, "
+            "or something other than padding after EOS"
+        )
     if int(lengths.max()) > target.max_length:
-        raise ContractError(f"{where}: a target of {int(lengths.max())} tokens is longer than "
-                            f"Seq2SeqTarget.max_length={target.max_length}")
+        raise ContractError(
+            f"{where}: a target of {int(lengths.max())} tokens is longer than "
+            f"Seq2SeqTarget.max_length={target.max_length}"
+        )

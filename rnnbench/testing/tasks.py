@@ -18,9 +18,15 @@ from rnnbench.testing.models import ContractError
 HEAD_FEATURES = 5  # D of the fake model output fed to the task's head
 
 
-def check_task_spec(spec: TaskSpec, options: Mapping[str, Any] | None = None, *,
-                    bad_options: Iterable[Mapping[str, Any]] = (), batch_size: int = 8,
-                    seeds: tuple[int, int] = (0, 1), max_batches: int = 4) -> None:
+def check_task_spec(
+    spec: TaskSpec,
+    options: Mapping[str, Any] | None = None,
+    *,
+    bad_options: Iterable[Mapping[str, Any]] = (),
+    batch_size: int = 8,
+    seeds: tuple[int, int] = (0, 1),
+    max_batches: int = 4,
+) -> None:
     """Build the task from `options` (tiny sizes, local files) and check:
 
     - `context()` agrees with the spec's input kind and output, with its sizes set;
@@ -53,13 +59,17 @@ def check_task_spec(spec: TaskSpec, options: Mapping[str, Any] | None = None, *,
     again = _batches(_build_task(spec, options, batch_size, seeds[0]), seeds[0], max_batches)
     for split in batches:
         if not _same(batches[split], again[split]):
-            raise ContractError(f"{where}: two builds with seed {seeds[0]} give different "
-                                f"{split} batches; generate data from the seed only")
+            raise ContractError(
+                f"{where}: two builds with seed {seeds[0]} give different "
+                f"{split} batches; generate data from the seed only"
+            )
     other = _batches(_build_task(spec, options, batch_size, seeds[1]), seeds[1], max_batches)
     for split in ("validation", "test"):
         if not _same(batches[split], other[split]):
-            raise ContractError(f"{where}: the {split} batches change with the run seed; "
-                                "every run must be scored on the same examples")
+            raise ContractError(
+                f"{where}: the {split} batches change with the run seed; "
+                "every run must be scored on the same examples"
+            )
     _check_baseline(first, where)
     _check_head_and_metrics(spec, first, context, batches["validation"][0], where)
     for bad in bad_options:
@@ -70,8 +80,9 @@ def _build_task(spec: TaskSpec, options, batch_size: int, seed: int) -> Task:
     values = spec.options.resolve(dict(options or {}), "task", source="check_task_spec")
     task = spec.factory(values, batch_size=batch_size, seed=seed)
     if not isinstance(task, Task):
-        raise ContractError(f"task {spec.name!r}: factory returned {type(task).__name__}, "
-                            "not a rnnbench.Task")
+        raise ContractError(
+            f"task {spec.name!r}: factory returned {type(task).__name__}, not a rnnbench.Task"
+        )
     task.prepare()
     return task
 
@@ -79,8 +90,10 @@ def _build_task(spec: TaskSpec, options, batch_size: int, seed: int) -> Task:
 def _check_context(spec: TaskSpec, context: ModelContext, where: str) -> None:
     nodes = context.output == "nodes" and "tree" in spec.provides  # per-node supervision
     if (context.input_kind, context.output) != (spec.input_kind, spec.output) and not nodes:
-        raise ContractError(f"{where}: context() gives {context.input_kind} -> {context.output}, "
-                            f"the spec declares {spec.input_kind} -> {spec.output}")
+        raise ContractError(
+            f"{where}: context() gives {context.input_kind} -> {context.output}, "
+            f"the spec declares {spec.input_kind} -> {spec.output}"
+        )
     if spec.output == "seq2seq":
         problem = "is missing" if context.target is None else context.target.problem()
         if problem:
@@ -97,8 +110,11 @@ def _batches(task: Task, seed: int, limit: int) -> dict[str, list]:
 
     torch.manual_seed(seed)
     dm = task.datamodule
-    loaders = {"train": dm.train_dataloader(), "validation": dm.val_dataloader(),
-               "test": dm.test_dataloader()}
+    loaders = {
+        "train": dm.train_dataloader(),
+        "validation": dm.val_dataloader(),
+        "test": dm.test_dataloader(),
+    }
     out: dict[str, Any] = {}
     for split, loader in loaders.items():
         out[split] = []
@@ -114,32 +130,46 @@ def _check_batch(batch: Any, context: ModelContext, where: str) -> None:
 
     if not isinstance(batch, Mapping) or not {"inputs", "lengths", "target"} <= set(batch):
         keys = sorted(batch) if isinstance(batch, Mapping) else type(batch).__name__
-        raise ContractError(f"{where}: a batch is a dict with inputs, lengths and target, "
-                            f"got {keys}")
+        raise ContractError(
+            f"{where}: a batch is a dict with inputs, lengths and target, got {keys}"
+        )
     inputs, lengths, target = batch["inputs"], batch["lengths"], batch["target"]
     if context.input_kind == "tokens":
         if inputs.dim() != 2 or inputs.dtype != torch.long:
-            raise ContractError(f"{where}: token inputs must be (B, T) long, got "
-                                f"{tuple(inputs.shape)} {inputs.dtype}")
-        if inputs.numel() and not (0 <= int(inputs.min()) and
-                                   int(inputs.max()) < (context.vocab_size or 0)):
-            raise ContractError(f"{where}: token ids {int(inputs.min())}..{int(inputs.max())} "
-                                f"outside [0, vocab_size={context.vocab_size})")
-    elif inputs.dim() != 3 or not inputs.is_floating_point() or \
-            inputs.shape[-1] != context.feature_size:
-        raise ContractError(f"{where}: feature inputs must be (B, T, {context.feature_size}) "
-                            f"float, got {tuple(inputs.shape)} {inputs.dtype}")
+            raise ContractError(
+                f"{where}: token inputs must be (B, T) long, got "
+                f"{tuple(inputs.shape)} {inputs.dtype}"
+            )
+        if inputs.numel() and not (
+            0 <= int(inputs.min()) and int(inputs.max()) < (context.vocab_size or 0)
+        ):
+            raise ContractError(
+                f"{where}: token ids {int(inputs.min())}..{int(inputs.max())} "
+                f"outside [0, vocab_size={context.vocab_size})"
+            )
+    elif (
+        inputs.dim() != 3
+        or not inputs.is_floating_point()
+        or inputs.shape[-1] != context.feature_size
+    ):
+        raise ContractError(
+            f"{where}: feature inputs must be (B, T, {context.feature_size}) "
+            f"float, got {tuple(inputs.shape)} {inputs.dtype}"
+        )
     B, T = inputs.shape[:2]
     if tuple(lengths.shape) != (B,) or lengths.dtype != torch.long:
-        raise ContractError(f"{where}: lengths must be ({B},) long, got "
-                            f"{tuple(lengths.shape)} {lengths.dtype}")
+        raise ContractError(
+            f"{where}: lengths must be ({B},) long, got {tuple(lengths.shape)} {lengths.dtype}"
+        )
     if int(lengths.min()) < 1 or int(lengths.max()) > T:
-        raise ContractError(f"{where}: lengths {int(lengths.min())}..{int(lengths.max())} "
-                            f"outside 1..T={T}")
+        raise ContractError(
+            f"{where}: lengths {int(lengths.min())}..{int(lengths.max())} outside 1..T={T}"
+        )
     if not isinstance(target, torch.Tensor) or target.shape[:1] != (B,):
         shape = tuple(target.shape) if isinstance(target, torch.Tensor) else type(target).__name__
-        raise ContractError(f"{where}: target must have one entry per example (first "
-                            f"dimension {B}), got {shape}")
+        raise ContractError(
+            f"{where}: target must have one entry per example (first dimension {B}), got {shape}"
+        )
     if context.output == "seq2seq":
         from rnnbench.testing.seq2seq import check_target_batch
 
@@ -168,12 +198,15 @@ def _same(a: list, b: list) -> bool:
 def _check_baseline(task: Task, where: str) -> None:
     value = task.baseline()
     if not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ContractError(f"{where}: baseline() returned {value!r}, expected a finite number "
-                            "(the trivial predictor's main metric on the test split)")
+        raise ContractError(
+            f"{where}: baseline() returned {value!r}, expected a finite number "
+            "(the trivial predictor's main metric on the test split)"
+        )
 
 
-def _check_head_and_metrics(spec: TaskSpec, task: Task, context: ModelContext, batch,
-                            where: str) -> None:
+def _check_head_and_metrics(
+    spec: TaskSpec, task: Task, context: ModelContext, batch, where: str
+) -> None:
     import torch
 
     B, T = batch["inputs"].shape[:2]
@@ -188,8 +221,9 @@ def _check_head_and_metrics(spec: TaskSpec, task: Task, context: ModelContext, b
         prediction = head(features)
         loss = task.loss(prediction, batch)
     except RuntimeError as exc:
-        raise ContractError(f"{where}: head and loss fail on features {tuple(shape)}: "
-                            f"{' '.join(str(exc).split())}") from None
+        raise ContractError(
+            f"{where}: head and loss fail on features {tuple(shape)}: {' '.join(str(exc).split())}"
+        ) from None
     if not isinstance(loss, torch.Tensor) or loss.dim() != 0 or not torch.isfinite(loss):
         raise ContractError(f"{where}: loss must be a finite scalar tensor, got {loss!r}")
     loss.backward()
@@ -200,30 +234,38 @@ def _check_head_and_metrics(spec: TaskSpec, task: Task, context: ModelContext, b
             raise ContractError(f"{where}: {name}(batch) returned {count!r}, expected an int >= 1")
     metrics = task.metrics()
     try:
-        scored = prediction.detach().argmax(-1) if context.output == "seq2seq" else \
-            prediction.detach()
+        scored = (
+            prediction.detach().argmax(-1) if context.output == "seq2seq" else prediction.detach()
+        )
         task.update_metrics(metrics, scored, batch)
         values = {name: float(metric.compute()) for name, metric in metrics.items()}
     except (RuntimeError, ValueError) as exc:
-        raise ContractError(f"{where}: metrics reject the head's output {tuple(prediction.shape)}: "
-                            f"{' '.join(str(exc).split())}") from None
+        raise ContractError(
+            f"{where}: metrics reject the head's output {tuple(prediction.shape)}: "
+            f"{' '.join(str(exc).split())}"
+        ) from None
     broken = [name for name, value in values.items() if not math.isfinite(value)]
     if broken:
         raise ContractError(f"{where}: metric(s) {', '.join(broken)} computed non-finite values")
     derived = task.derived_metrics({"val_loss": float(loss.detach())}, "val")
-    logged = {"loss", *values, *(k[len("val_"):] for k in derived)}
-    for role, name in (("monitor", spec.monitor.removeprefix("val_")),
-                       ("main_metric", spec.main_metric)):
+    logged = {"loss", *values, *(k[len("val_") :] for k in derived)}
+    for role, name in (
+        ("monitor", spec.monitor.removeprefix("val_")),
+        ("main_metric", spec.main_metric),
+    ):
         if name not in logged:
-            raise ContractError(f"{where}: {role} {name!r} is never logged (logged: "
-                                f"{', '.join(sorted(logged))})")
+            raise ContractError(
+                f"{where}: {role} {name!r} is never logged (logged: {', '.join(sorted(logged))})"
+            )
     if not spec.monitor.startswith("val_"):
-        raise ContractError(f"{where}: monitor {spec.monitor!r} must be a validation metric "
-                            "(val_...)")
+        raise ContractError(
+            f"{where}: monitor {spec.monitor!r} must be a validation metric (val_...)"
+        )
 
 
-def _check_rejected(spec: TaskSpec, bad: Mapping[str, Any], batch_size: int, seed: int,
-                    where: str) -> None:
+def _check_rejected(
+    spec: TaskSpec, bad: Mapping[str, Any], batch_size: int, seed: int, where: str
+) -> None:
     previous = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="rnnbench-check-") as folder:
         os.chdir(folder)
@@ -231,11 +273,14 @@ def _check_rejected(spec: TaskSpec, bad: Mapping[str, Any], batch_size: int, see
             _build_task(spec, bad, batch_size, seed)
         except RnnbenchError as exc:
             if "\n" in str(exc):
-                raise ContractError(f"{where}: options {dict(bad)} rejected in several lines: "
-                                    f"{str(exc)!r}") from None
+                raise ContractError(
+                    f"{where}: options {dict(bad)} rejected in several lines: {str(exc)!r}"
+                ) from None
         except Exception as exc:
-            raise ContractError(f"{where}: options {dict(bad)} raised {type(exc).__name__}: "
-                                f"{exc}, not a ConfigError/DataError") from None
+            raise ContractError(
+                f"{where}: options {dict(bad)} raised {type(exc).__name__}: "
+                f"{exc}, not a ConfigError/DataError"
+            ) from None
         else:
             raise ContractError(f"{where}: options {dict(bad)} were accepted")
         finally:

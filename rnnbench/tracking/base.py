@@ -31,16 +31,21 @@ class RunRecord:
 
 
 class Tracker(Protocol):
-    def start_run(self, name: str, tags: Mapping[str, str],
-                  params: Mapping[str, Any] | None = None,
-                  parent_run_id: str | None = None) -> str: ...
+    def start_run(
+        self,
+        name: str,
+        tags: Mapping[str, str],
+        params: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+    ) -> str: ...
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None: ...
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None: ...
 
-    def metric_records(self, metrics: Mapping[str, float], step: int = 0,
-                       keep_nan: bool = False) -> list[Any]:
+    def metric_records(
+        self, metrics: Mapping[str, float], step: int = 0, keep_nan: bool = False
+    ) -> list[Any]:
         """Values stamped now, in the form write_metrics takes (for buffering)."""
 
     def write_metrics(self, run_id: str, records: list[Any]) -> None: ...
@@ -59,8 +64,14 @@ class Tracker(Protocol):
 
     def experiment_tags(self) -> dict[str, str]: ...
 
-    def log_model(self, run_id: str, name: str, folder: Path, metrics: Mapping[str, float],
-                  params: Mapping[str, Any] | None = None) -> str:
+    def log_model(
+        self,
+        run_id: str,
+        name: str,
+        folder: Path,
+        metrics: Mapping[str, float],
+        params: Mapping[str, Any] | None = None,
+    ) -> str:
         """The files of `folder` as a model of run `run_id` (MLflow: a LoggedModel); its id."""
 
     def set_experiment_tag(self, key: str, value: str) -> None: ...
@@ -76,9 +87,14 @@ class Tracker(Protocol):
     def record(self, run_id: str) -> RunRecord:
         """One run by its id; LookupError (KeyError in memory) when there is none."""
 
-    def find_runs(self, tags: Mapping[str, str] | None = None, status: str | None = None,
-                  unfinished: bool = False, newest_first: bool = True,
-                  limit: int | None = None) -> list[RunRecord]: ...
+    def find_runs(
+        self,
+        tags: Mapping[str, str] | None = None,
+        status: str | None = None,
+        unfinished: bool = False,
+        newest_first: bool = True,
+        limit: int | None = None,
+    ) -> list[RunRecord]: ...
 
     def logged_steps(self, run_id: str) -> frozenset[tuple[str, int]]: ...
 
@@ -121,8 +137,11 @@ class MemoryTracker:
 
     @staticmethod
     def metric_records(metrics, step=0, keep_nan=False) -> list[tuple[str, float, int]]:
-        return [(k, float(v), step) for k, v in metrics.items()
-                if v is not None and (keep_nan or float(v) == float(v))]
+        return [
+            (k, float(v), step)
+            for k, v in metrics.items()
+            if v is not None and (keep_nan or float(v) == float(v))
+        ]
 
     def write_metrics(self, run_id, records) -> None:
         for key, value, step in records:
@@ -149,8 +168,9 @@ class MemoryTracker:
 
     def log_model(self, run_id, name, folder, metrics, params=None) -> str:
         model_id = f"m-{uuid.uuid4().hex}"
-        self.runs[run_id].artifacts.extend(f"models/{model_id}/{p.name}"
-                                           for p in sorted(Path(folder).iterdir()))
+        self.runs[run_id].artifacts.extend(
+            f"models/{model_id}/{p.name}" for p in sorted(Path(folder).iterdir())
+        )
         self.log_metrics(run_id, metrics)
         return model_id
 
@@ -172,21 +192,33 @@ class MemoryTracker:
 
     def record(self, run_id: str) -> RunRecord:
         run = self.runs[run_id]
-        return RunRecord(run_id, run.name, run.status, run.start_time, dict(run.tags),
-                         dict(run.params), {k: v[-1][1] for k, v in run.history.items()})
+        return RunRecord(
+            run_id,
+            run.name,
+            run.status,
+            run.start_time,
+            dict(run.tags),
+            dict(run.params),
+            {k: v[-1][1] for k, v in run.history.items()},
+        )
 
-    def find_runs(self, tags=None, status=None, unfinished=False, newest_first=True,
-                  limit=None) -> list[RunRecord]:
-        found = [self.record(run_id) for run_id, run in self.runs.items()
-                 if all(run.tags.get(k) == v for k, v in (tags or {}).items())
-                 and (status is None or run.status == status)
-                 and not (unfinished and run.status == "FINISHED")]
+    def find_runs(
+        self, tags=None, status=None, unfinished=False, newest_first=True, limit=None
+    ) -> list[RunRecord]:
+        found = [
+            self.record(run_id)
+            for run_id, run in self.runs.items()
+            if all(run.tags.get(k) == v for k, v in (tags or {}).items())
+            and (status is None or run.status == status)
+            and not (unfinished and run.status == "FINISHED")
+        ]
         found.sort(key=lambda r: r.start_time, reverse=newest_first)
         return found[:limit] if limit else found
 
     def logged_steps(self, run_id) -> frozenset[tuple[str, int]]:
-        return frozenset((k, step) for k, values in self.runs[run_id].history.items()
-                         for step, _ in values)
+        return frozenset(
+            (k, step) for k, values in self.runs[run_id].history.items() for step, _ in values
+        )
 
     def lightning_logger(self, run_id, resumed=False):
         from rnnbench.tracking.run_logger import RunLogger

@@ -10,8 +10,9 @@ from rnnbench.tracking.figures import pyplot, save
 ANNOTATE_LIMIT = 20
 
 
-def confusion_png(confusion: list[list[int]], names: list[str], path: Path,
-                  title: str = "confusion matrix (test)") -> Path:
+def confusion_png(
+    confusion: list[list[int]], names: list[str], path: Path, title: str = "confusion matrix (test)"
+) -> Path:
     """Rows: true class, columns: predicted class; the colour is the share of the row
     (recall per cell), the number the count of test examples."""
     import numpy as np
@@ -30,8 +31,15 @@ def confusion_png(confusion: list[list[int]], names: list[str], path: Path,
         ax.set_yticks(range(c), names)
         for i in range(c):
             for j in range(c):
-                ax.text(j, i, f"{int(m[i, j]):,}", ha="center", va="center", fontsize=8,
-                        color="white" if share[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{int(m[i, j]):,}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if share[i, j] > 0.5 else "black",
+                )
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title)

@@ -74,23 +74,47 @@ def duration(seconds: float) -> str:
 
 def _table(rows: list[ModelCost]) -> tuple[list[str], list[list[str]]]:
     gpu = any(c.gpu for c in rows)
-    header = ["model", "runs", "search CPU", "final CPU", "total CPU",
-              *(["GPU"] if gpu else []), "unmeasured"]
-    body = [[c.model, str(c.runs), duration(c.search_cpu), duration(c.final_cpu),
-             duration(c.cpu), *([duration(c.gpu)] if gpu else []),
-             str(c.unmeasured) if c.unmeasured else ""] for c in rows]
+    header = [
+        "model",
+        "runs",
+        "search CPU",
+        "final CPU",
+        "total CPU",
+        *(["GPU"] if gpu else []),
+        "unmeasured",
+    ]
+    body = [
+        [
+            c.model,
+            str(c.runs),
+            duration(c.search_cpu),
+            duration(c.final_cpu),
+            duration(c.cpu),
+            *([duration(c.gpu)] if gpu else []),
+            str(c.unmeasured) if c.unmeasured else "",
+        ]
+        for c in rows
+    ]
     total = sum(c.cpu for c in rows)
-    body.append(["all", str(sum(c.runs for c in rows)),
-                 duration(sum(c.search_cpu for c in rows)),
-                 duration(sum(c.final_cpu for c in rows)), duration(total),
-                 *([duration(sum(c.gpu for c in rows))] if gpu else []),
-                 str(unmeasured) if (unmeasured := sum(c.unmeasured for c in rows)) else ""])
+    body.append(
+        [
+            "all",
+            str(sum(c.runs for c in rows)),
+            duration(sum(c.search_cpu for c in rows)),
+            duration(sum(c.final_cpu for c in rows)),
+            duration(total),
+            *([duration(sum(c.gpu for c in rows))] if gpu else []),
+            str(unmeasured) if (unmeasured := sum(c.unmeasured for c in rows)) else "",
+        ]
+    )
     return header, body
 
 
-CAPTION = ("CPU time is the measured process CPU time (every thread, user + system) of each "
-           "run, summed over the sweep's search trials and final seeds; GPU time is wall time "
-           "× devices of runs on CUDA; `unmeasured` runs logged no CPU time.\n")
+CAPTION = (
+    "CPU time is the measured process CPU time (every thread, user + system) of each "
+    "run, summed over the sweep's search trials and final seeds; GPU time is wall time "
+    "× devices of runs on CUDA; `unmeasured` runs logged no CPU time.\n"
+)
 
 
 def markdown(rows: list[ModelCost]) -> str:
@@ -105,7 +129,8 @@ def terminal(rows: list[ModelCost]) -> str:
         return ""
     header, body = _table(rows)
     return "cost by model (measured process CPU time)\n" + text_table(
-        header, body, indent="  ", right=tuple(range(1, len(header))))
+        header, body, indent="  ", right=tuple(range(1, len(header)))
+    )
 
 
 def plot(rows: list[dict], folder: Path) -> list[Path]:
@@ -120,19 +145,32 @@ def plot(rows: list[dict], folder: Path) -> list[Path]:
 
     paths = []
     for task in dict.fromkeys(r["task"] for r in rows):
-        items = [r for r in rows if r["task"] == task and not math.isnan(r["mean"])
-                 and r["train_seconds"]]
+        items = [
+            r
+            for r in rows
+            if r["task"] == task and not math.isnan(r["mean"]) and r["train_seconds"]
+        ]
         if not items:
             continue
         fig, ax = plt.subplots(figsize=(5.5, 3.8))
         for r in items:
-            ax.errorbar(r["train_seconds"], r["mean"], yerr=r["std"] or 0.0, fmt="o",
-                        capsize=3, label=r["model"])
-            ax.annotate(r["model"], (r["train_seconds"], r["mean"]), fontsize=8,
-                        xytext=(4, 4), textcoords="offset points")
+            ax.errorbar(
+                r["train_seconds"],
+                r["mean"],
+                yerr=r["std"] or 0.0,
+                fmt="o",
+                capsize=3,
+                label=r["model"],
+            )
+            ax.annotate(
+                r["model"],
+                (r["train_seconds"], r["mean"]),
+                fontsize=8,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
         if items[0]["baseline"] is not None:
-            ax.axhline(items[0]["baseline"], color="#c44e52", linestyle="--",
-                       label="baseline")
+            ax.axhline(items[0]["baseline"], color="#c44e52", linestyle="--", label="baseline")
         if log_axis([r["train_seconds"] for r in items]):
             ax.set_xscale("log")
         if log_axis([r["mean"] for r in items]):

@@ -73,14 +73,16 @@ class Curve:
 
 def search_runs(tracker: Any, sweep: str) -> list:
     """Every search-phase RunRecord of sweep `sweep`, whatever its status."""
-    return tracker.find_runs({"rnnbench.sweep": sweep, "rnnbench.phase": "search"},
-                             newest_first=False)
+    return tracker.find_runs(
+        {"rnnbench.sweep": sweep, "rnnbench.phase": "search"}, newest_first=False
+    )
 
 
 def trial_score(run: Any, metric: str) -> float | None:
     """The score a trial's run counts as (see the module docstring), or None."""
     counted = run.status == "FINISHED" or (
-        run.status == "KILLED" and run.tags.get("rnnbench.status") == "pruned")
+        run.status == "KILLED" and run.tags.get("rnnbench.status") == "pruned"
+    )
     value = run.metrics.get(metric)
     if not counted or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
@@ -97,8 +99,11 @@ def build_curves(runs: list) -> list[Curve]:
     number (a trial's newest run when there are several)."""
     latest: dict[tuple[str, str, str], Any] = {}
     for run in sorted(runs, key=lambda r: r.start_time):
-        key = (run.tags.get("rnnbench.task", "?"), run.tags.get("rnnbench.model", "?"),
-               run.tags.get("rnnbench.trial", run.run_id))
+        key = (
+            run.tags.get("rnnbench.task", "?"),
+            run.tags.get("rnnbench.model", "?"),
+            run.tags.get("rnnbench.trial", run.run_id),
+        )
         latest[key] = run
     curves: dict[tuple[str, str], Curve] = {}
     members: dict[tuple[str, str], list] = defaultdict(list)

@@ -15,15 +15,18 @@ from rnnbench.tracking.expected_best import Curve, expected_best
 from rnnbench.tracking.tables import markdown_table, text_table
 
 ARROW = {"min": "↓", "max": "↑"}
-NO_CURVES = ("no expected-best curves: this sweep ran no search trials (n_trials 0 trains "
-             "each pair's fixed configuration)")
+NO_CURVES = (
+    "no expected-best curves: this sweep ran no search trials (n_trials 0 trains "
+    "each pair's fixed configuration)"
+)
 CAPTION = (
     "E[best of n] is the expected best validation score of n trials drawn with replacement "
     "from the pair's N trials (Dodge et al. 2019): with the scores sorted worst first, "
     "E = Σ v_(i) [(i/N)^n − ((i−1)/N)^n]; ± is the square root of Var = Σ v_(i)² "
     "[(i/N)^n − ((i−1)/N)^n] − E² (the chart's band, clipped to the observed scores). "
     "Pruned trials count as their last reported validation value; failed, killed and "
-    "non-finite (diverged) trials are left out (`left out`).\n")
+    "non-finite (diverged) trials are left out (`left out`).\n"
+)
 
 
 def by_task(curves: list[Curve]) -> list[list[Curve]]:
@@ -40,9 +43,11 @@ def nothing_counted(curves: list[Curve]) -> list[str]:
     for task in dict.fromkeys(c.task for c in curves):
         mine = [c for c in curves if c.task == task]
         if not any(c.values for c in mine):
-            out.append(f"{task}: no expected-best curve: none of its "
-                       f"{sum(c.left_out for c in mine)} trials reached a finite validation "
-                       "score (failed, killed or diverged)")
+            out.append(
+                f"{task}: no expected-best curve: none of its "
+                f"{sum(c.left_out for c in mine)} trials reached a finite validation "
+                "score (failed, killed or diverged)"
+            )
     return out
 
 
@@ -53,11 +58,16 @@ def budgets(mine: list[Curve]) -> list[int]:
 
 
 def _cells(mine: list[Curve], ns: list[int]) -> list[list[str]]:
-    table = {(c.model, n): expected_best(c.values, n, c.mode) for c in mine for n in ns
-             if n <= len(c.values)}
+    table = {
+        (c.model, n): expected_best(c.values, n, c.mode)
+        for c in mine
+        for n in ns
+        if n <= len(c.values)
+    }
     sign = 1.0 if mine[0].mode == "min" else -1.0
-    leaders = {n: min((m for m, k in table if k == n), key=lambda m: sign * table[(m, n)][0])
-               for n in ns}
+    leaders = {
+        n: min((m for m, k in table if k == n), key=lambda m: sign * table[(m, n)][0]) for n in ns
+    }
     body = []
     for c in mine:
         row = [c.model, str(len(c.values)), str(c.left_out) if c.left_out else ""]
@@ -85,13 +95,14 @@ def verdict(mine: list[Curve]) -> str:
         return ""
     if first == last:
         return f"{first[0]} leads at every budget shown"
-    return (f"the ranking changes with the search budget: {first[0]} leads at n=1, "
-            f"{last[0]} at n={ns[-1]}")
+    return (
+        f"the ranking changes with the search budget: {first[0]} leads at n=1, "
+        f"{last[0]} at n={ns[-1]}"
+    )
 
 
 def title(mine: list[Curve]) -> str:
-    return (f"{mine[0].task}: expected best {mine[0].metric} {ARROW[mine[0].mode]} "
-            "of n trials")
+    return f"{mine[0].task}: expected best {mine[0].metric} {ARROW[mine[0].mode]} of n trials"
 
 
 def markdown(curves: list[Curve]) -> str:
@@ -102,8 +113,10 @@ def markdown(curves: list[Curve]) -> str:
     for mine in groups:
         ns = budgets(mine)
         said = verdict(mine)
-        parts.append(f"## {title(mine)}\n\n{markdown_table(_header(mine, ns), _cells(mine, ns))}"
-                     + (f"\n{said}.\n" if said else ""))
+        parts.append(
+            f"## {title(mine)}\n\n{markdown_table(_header(mine, ns), _cells(mine, ns))}"
+            + (f"\n{said}.\n" if said else "")
+        )
     return "\n".join([*parts, CAPTION] if groups else parts)
 
 
@@ -114,9 +127,12 @@ def terminal(curves: list[Curve]) -> str:
     for mine in by_task(curves):
         ns = budgets(mine)
         said = verdict(mine)
-        blocks.append(title(mine) + "\n" + text_table(_header(mine, ns), _cells(mine, ns),
-                                                      indent="  ", right=(1, 2))
-                      + (f"  → {said}\n" if said else ""))
+        blocks.append(
+            title(mine)
+            + "\n"
+            + text_table(_header(mine, ns), _cells(mine, ns), indent="  ", right=(1, 2))
+            + (f"  → {said}\n" if said else "")
+        )
     return "\n".join(blocks)
 
 
@@ -132,10 +148,20 @@ def plot(curves: list[Curve], folder: Path) -> list[Path]:
         for curve in (c for c in mine if c.values):
             points = curve.points()
             ns = [p[0] for p in points]
-            line, = ax.plot(ns, [p[1] for p in points], marker="o", markersize=3,
-                            label=f"{curve.model} (N={len(curve.values)})")
-            ax.fill_between(ns, [p[2] for p in points], [p[3] for p in points],
-                            color=line.get_color(), alpha=0.15)
+            (line,) = ax.plot(
+                ns,
+                [p[1] for p in points],
+                marker="o",
+                markersize=3,
+                label=f"{curve.model} (N={len(curve.values)})",
+            )
+            ax.fill_between(
+                ns,
+                [p[2] for p in points],
+                [p[3] for p in points],
+                color=line.get_color(),
+                alpha=0.15,
+            )
         ax.set_xlabel("number of trials n")
         ax.set_ylabel(f"expected best {mine[0].metric} {ARROW[mine[0].mode]}")
         ax.set_title(title(mine), fontsize=9)

@@ -24,10 +24,33 @@ from rnnbench.tracking import schema, stats
 ALPHA = 0.05  # significance level of every "beats" statement
 
 # The flat columns of leaderboard.csv / --format json, in order.
-COLUMNS = ("task", "rank", "model", "metric", "direction", "unit", "mean", "std", "seeds",
-           "values", "baseline", "baseline_name", "vs_baseline", "p_vs_baseline", "solved",
-           "diverged", "p_vs_runner_up", "params", "budget_params", "steps", "train_seconds", "throughput",
-           "throughput_unit", "best_trial", "hparams")
+COLUMNS = (
+    "task",
+    "rank",
+    "model",
+    "metric",
+    "direction",
+    "unit",
+    "mean",
+    "std",
+    "seeds",
+    "values",
+    "baseline",
+    "baseline_name",
+    "vs_baseline",
+    "p_vs_baseline",
+    "solved",
+    "diverged",
+    "p_vs_runner_up",
+    "params",
+    "budget_params",
+    "steps",
+    "train_seconds",
+    "throughput",
+    "throughput_unit",
+    "best_trial",
+    "hparams",
+)
 
 SEARCHED_TRAIN = ("train.lr", "train.batch_size", "train.clip_value")
 
@@ -52,8 +75,11 @@ def summarise(task: str, model: str, members: list) -> dict[str, Any] | None:
     tags = members[0].tags
     metric = f"test_{schema.MAIN_METRIC.read(tags, 'loss')}"
     diverged = sum(schema.DIVERGED.read(r.tags, False) for r in members)
-    values = [r.metrics[metric] for r in members
-              if _finite(r.metrics.get(metric)) and not schema.DIVERGED.read(r.tags, False)]
+    values = [
+        r.metrics[metric]
+        for r in members
+        if _finite(r.metrics.get(metric)) and not schema.DIVERGED.read(r.tags, False)
+    ]
     if not values and not diverged:
         return None
     solved = [schema.SOLVED.read(r.tags) for r in members]  # True, False or None (no criterion)
@@ -64,23 +90,32 @@ def summarise(task: str, model: str, members: list) -> dict[str, Any] | None:
 
     params = members[0].params
     return {
-        "task": task, "model": model, "metric": metric,
+        "task": task,
+        "model": model,
+        "metric": metric,
         "mode": tags.get("rnnbench.mode", "min"),
         "direction": "lower" if tags.get("rnnbench.mode", "min") == "min" else "higher",
         "unit": tags.get("rnnbench.unit", ""),
         "mean": statistics.fmean(values) if values else math.nan,
         "std": statistics.stdev(values) if len(values) > 1 else None,
-        "seeds": len(members), "values": values,
+        "seeds": len(members),
+        "values": values,
         "baseline": members[0].metrics.get("baseline"),
         "baseline_name": tags.get("rnnbench.baseline_name", ""),
         "evaluation": tags.get(schema.EVALUATION.name, ""),
-        "solved": (f"{sum(s is True for s in solved)}/{len(solved)}"
-                   if any(s is not None for s in solved) else ""),
+        "solved": (
+            f"{sum(s is True for s in solved)}/{len(solved)}"
+            if any(s is not None for s in solved)
+            else ""
+        ),
         "diverged": diverged,
         "params": int(members[0].metrics.get("params", 0)),
         # sized to a parameter budget (rnnbench.training.budget): the count under its rule
-        "budget_params": (int(members[0].metrics["budget_params"])
-                          if _finite(members[0].metrics.get("budget_params")) else None),
+        "budget_params": (
+            int(members[0].metrics["budget_params"])
+            if _finite(members[0].metrics.get("budget_params"))
+            else None
+        ),
         "param_budget": params.get("train.param_budget"),
         "budget_counts": params.get("train.budget_counts"),
         "steps": mean_of("steps"),
@@ -88,8 +123,9 @@ def summarise(task: str, model: str, members: list) -> dict[str, Any] | None:
         "throughput": mean_of("throughput") or 0.0,
         "throughput_unit": tags.get("rnnbench.throughput_unit", "samples"),
         "best_trial": tags.get("rnnbench.best_trial"),
-        "hparams": {k: v for k, v in sorted(params.items())
-                    if k.startswith("model.") or k in SEARCHED_TRAIN},
+        "hparams": {
+            k: v for k, v in sorted(params.items()) if k.startswith("model.") or k in SEARCHED_TRAIN
+        },
     }
 
 
@@ -127,8 +163,14 @@ def rank(rows: list[dict]) -> list[dict]:
     """Sort one task's rows best first (diverged-only rows last) and annotate them."""
     mode = rows[0]["mode"]
     sign = 1.0 if mode == "min" else -1.0
-    rows = sorted(rows, key=lambda r: (math.isnan(r["mean"]), sign * r["mean"]
-                                       if not math.isnan(r["mean"]) else 0.0, r["model"]))
+    rows = sorted(
+        rows,
+        key=lambda r: (
+            math.isnan(r["mean"]),
+            sign * r["mean"] if not math.isnan(r["mean"]) else 0.0,
+            r["model"],
+        ),
+    )
     for position, row in enumerate(rows, start=1):
         row["rank"] = position
         row["winner"] = position == 1 and not math.isnan(row["mean"])
@@ -177,10 +219,16 @@ def verdicts(rows: list[dict]) -> dict[str, str]:
             word = "beats" if p is not None and p < ALPHA else "does not clearly beat"
             parts.append(f"{word} {mine[1]['model']} ({stats.format_p(p)}, Welch)")
         if leader["vs_baseline"]:
-            word = {"better": "beats", "at": "is not distinguishable from",
-                    "worse": "is worse than"}[leader["vs_baseline"]]
+            word = {
+                "better": "beats",
+                "at": "is not distinguishable from",
+                "worse": "is worse than",
+            }[leader["vs_baseline"]]
             margin = margin_in_stds(leader)
-            parts.append(f"{word} the baseline ({stats.format_p(leader['p_vs_baseline'])}"
-                         + (f", margin {margin:,.0f} std" if margin is not None else "") + ")")
+            parts.append(
+                f"{word} the baseline ({stats.format_p(leader['p_vs_baseline'])}"
+                + (f", margin {margin:,.0f} std" if margin is not None else "")
+                + ")"
+            )
         out[task] = "; ".join(parts)
     return out

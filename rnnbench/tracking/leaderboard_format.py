@@ -89,8 +89,11 @@ def title(rows: list[dict]) -> str:
         name = f" = {first['baseline_name']}" if first["baseline_name"] else ""
         text += f"; baseline {number(first['baseline'])}{name}"
     if first.get("budget_params") is not None and first.get("param_budget"):
-        counted = "all" if first.get("budget_counts") == "all" else (
-            "recurrent, embeddings and head excluded")
+        counted = (
+            "all"
+            if first.get("budget_counts") == "all"
+            else ("recurrent, embeddings and head excluded")
+        )
         text += f"; widths sized to {int(float(first['param_budget'])):,} parameters ({counted})"
     if first.get("evaluation"):
         text += f"; {first['evaluation']}"
@@ -107,14 +110,39 @@ def terminal(rows: list[dict], sweep: str | None = None) -> str:
     said = verdicts(rows)
     for mine in tasks(rows):
         arrow = ARROW[mine[0]["direction"]]
-        header = ["#", "model", f"{mine[0]['metric']} {arrow}", "seeds", "solved",
-                  "vs baseline", "params", "steps", "time/seed", ""]
-        body = [[f"{r['rank']}{' ' + WINNER if r['winner'] else ''}", r["model"], mean_std(r),
-                 str(r["seeds"]), r["solved"], versus_baseline(r), param_count(r),
-                 steps(r["steps"]), seconds(r["train_seconds"]), flags(r)] for r in mine]
-        blocks.append(title(mine) + "\n" + text_table(header, body, indent="  ",
-                                                      right=(3, 6, 7, 8))
-                      + f"  → {said[mine[0]['task']]}\n")
+        header = [
+            "#",
+            "model",
+            f"{mine[0]['metric']} {arrow}",
+            "seeds",
+            "solved",
+            "vs baseline",
+            "params",
+            "steps",
+            "time/seed",
+            "",
+        ]
+        body = [
+            [
+                f"{r['rank']}{' ' + WINNER if r['winner'] else ''}",
+                r["model"],
+                mean_std(r),
+                str(r["seeds"]),
+                r["solved"],
+                versus_baseline(r),
+                param_count(r),
+                steps(r["steps"]),
+                seconds(r["train_seconds"]),
+                flags(r),
+            ]
+            for r in mine
+        ]
+        blocks.append(
+            title(mine)
+            + "\n"
+            + text_table(header, body, indent="  ", right=(3, 6, 7, 8))
+            + f"  → {said[mine[0]['task']]}\n"
+        )
     return "\n".join(blocks)
 
 
@@ -124,17 +152,40 @@ def markdown(rows: list[dict], sweep: str | None = None) -> str:
     parts = [f"# Leaderboard of sweep '{sweep}'\n"] if sweep else []
     for mine in tasks(rows):
         arrow = ARROW[mine[0]["direction"]]
-        header = ["#", "model", f"{mine[0]['metric']} {arrow}", "seeds", "solved",
-                  "vs baseline", "diverged", "params", "steps", "time/seed", "throughput",
-                  "hparams"]
-        body = [[f"{r['rank']}{' ' + WINNER if r['winner'] else ''}", r["model"], mean_std(r),
-                 r["seeds"], r["solved"], versus_baseline(r),
-                 f"{r['diverged']}/{r['seeds']}" if r["diverged"] else "", param_count(r),
-                 steps(r["steps"]), seconds(r["train_seconds"]),
-                 f"{r['throughput']:,.0f} {r['throughput_unit']}/s", hparams(r["hparams"])]
-                for r in mine]
-        parts.append(f"## {title(mine)}\n\n{markdown_table(header, body)}\n"
-                     f"{said[mine[0]['task']]}.\n")
+        header = [
+            "#",
+            "model",
+            f"{mine[0]['metric']} {arrow}",
+            "seeds",
+            "solved",
+            "vs baseline",
+            "diverged",
+            "params",
+            "steps",
+            "time/seed",
+            "throughput",
+            "hparams",
+        ]
+        body = [
+            [
+                f"{r['rank']}{' ' + WINNER if r['winner'] else ''}",
+                r["model"],
+                mean_std(r),
+                r["seeds"],
+                r["solved"],
+                versus_baseline(r),
+                f"{r['diverged']}/{r['seeds']}" if r["diverged"] else "",
+                param_count(r),
+                steps(r["steps"]),
+                seconds(r["train_seconds"]),
+                f"{r['throughput']:,.0f} {r['throughput_unit']}/s",
+                hparams(r["hparams"]),
+            ]
+            for r in mine
+        ]
+        parts.append(
+            f"## {title(mine)}\n\n{markdown_table(header, body)}\n{said[mine[0]['task']]}.\n"
+        )
     parts.append(CAPTION)
     return "\n".join(parts)
 
@@ -143,11 +194,12 @@ CAPTION = (
     f"mean ± std over the final seeds of each pair's best configuration (± only with 2 "
     f"seeds or more); {WINNER} marks the leader of each task; `vs baseline` is a two-sided "
     f"one-sample t-test of the seeds against the trivial baseline, and the leader is "
-    f"compared with the runner-up by Welch's t-test (α = {ALPHA}); \"⚠ at baseline\" means "
-    f"not distinguishable from the baseline (\"⚠ worse\": significantly worse); a diverged seed (NaN/inf "
+    f'compared with the runner-up by Welch\'s t-test (α = {ALPHA}); "⚠ at baseline" means '
+    f'not distinguishable from the baseline ("⚠ worse": significantly worse); a diverged seed (NaN/inf '
     f"or far worse than the baseline) is left out of the mean and flagged; `params` counts "
     f"every trainable parameter; `steps` and `time/seed` are the mean optimiser steps and "
-    f"wall time (training and evaluation) of one seed's run.\n")
+    f"wall time (training and evaluation) of one seed's run.\n"
+)
 
 
 def hparams(values: dict[str, str]) -> str:
@@ -168,8 +220,9 @@ def csv_text(rows: list[dict]) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: json.dumps(row[k]) if isinstance(row[k], (dict, list)) else row[k]
-                         for k in COLUMNS})
+        writer.writerow(
+            {k: json.dumps(row[k]) if isinstance(row[k], (dict, list)) else row[k] for k in COLUMNS}
+        )
     return out.getvalue()
 
 
@@ -191,8 +244,10 @@ def text_chart(rows: list[dict], width: int = 40) -> str:
         items.append(("baseline", rows[0]["baseline"]))
     top = max((abs(v) for _, v in items), default=0.0) or 1.0
     label = max(len(name) for name, _ in items)
-    lines = [f"{name.ljust(label)} {'█' * max(1, round(width * abs(v) / top))} {number(v)}"
-             for name, v in items]
+    lines = [
+        f"{name.ljust(label)} {'█' * max(1, round(width * abs(v) / top))} {number(v)}"
+        for name, v in items
+    ]
     return "```\n" + "\n".join(lines) + "\n```\n"
 
 
@@ -201,18 +256,41 @@ def description(rows: list[dict], sweep: str, settings: dict[str, Any]) -> str:
     verdict and a bar chart."""
     said = verdicts(rows)
     # The Overview page shows the first lines before "Show more": the verdicts first.
-    lines = ["\n".join(f"- **{mine[0]['task']}** ({mine[0]['metric']} "
-                       f"{ARROW[mine[0]['direction']]}): {said[mine[0]['task']]}"
-                       for mine in tasks(rows)) + "\n",
-             f"Sweep '{sweep}': " + " · ".join(f"{k} {v}" for k, v in settings.items()) + "\n"]
+    lines = [
+        "\n".join(
+            f"- **{mine[0]['task']}** ({mine[0]['metric']} "
+            f"{ARROW[mine[0]['direction']]}): {said[mine[0]['task']]}"
+            for mine in tasks(rows)
+        )
+        + "\n",
+        f"Sweep '{sweep}': " + " · ".join(f"{k} {v}" for k, v in settings.items()) + "\n",
+    ]
     for mine in tasks(rows):
         arrow = ARROW[mine[0]["direction"]]
-        header = ["#", "model", f"{mine[0]['metric']} {arrow}", "solved", "vs baseline",
-                  "params", "time/seed"]
-        body = [[f"{r['rank']}{' ' + WINNER if r['winner'] else ''}", r["model"], mean_std(r),
-                 r["solved"], versus_baseline(r), param_count(r),
-                 seconds(r["train_seconds"])] for r in mine]
-        lines.append(f"## {title(mine)}\n\n{markdown_table(header, body)}\n"
-                     f"**{said[mine[0]['task']]}.**\n\n{text_chart(mine)}")
+        header = [
+            "#",
+            "model",
+            f"{mine[0]['metric']} {arrow}",
+            "solved",
+            "vs baseline",
+            "params",
+            "time/seed",
+        ]
+        body = [
+            [
+                f"{r['rank']}{' ' + WINNER if r['winner'] else ''}",
+                r["model"],
+                mean_std(r),
+                r["solved"],
+                versus_baseline(r),
+                param_count(r),
+                seconds(r["train_seconds"]),
+            ]
+            for r in mine
+        ]
+        lines.append(
+            f"## {title(mine)}\n\n{markdown_table(header, body)}\n"
+            f"**{said[mine[0]['task']]}.**\n\n{text_chart(mine)}"
+        )
     lines.append(CAPTION)
     return "\n".join(lines)

@@ -33,21 +33,35 @@ def plot(rows: list[dict], folder: Path) -> list[Path]:
             continue
         fig, ax = plt.subplots(figsize=(max(4.5, 1.2 * len(items) + 2), 3.8))
         means = [r["mean"] for r in items]
-        colours = [LEADER if r["winner"] else AT_BASELINE if r["vs_baseline"] in ("at", "worse")
-                   else OTHER for r in items]
-        bars = ax.bar([f"{r['model']}{' ' + WINNER if r['winner'] else ''}" for r in items],
-                      means, yerr=[r["std"] or 0.0 for r in items], capsize=4, color=colours)
+        colours = [
+            LEADER if r["winner"] else AT_BASELINE if r["vs_baseline"] in ("at", "worse") else OTHER
+            for r in items
+        ]
+        bars = ax.bar(
+            [f"{r['model']}{' ' + WINNER if r['winner'] else ''}" for r in items],
+            means,
+            yerr=[r["std"] or 0.0 for r in items],
+            capsize=4,
+            color=colours,
+        )
         baseline = items[0]["baseline"]
         if log_axis([*means, *([baseline] if baseline is not None else [])]):
             ax.set_yscale("log")
         for bar, row in zip(bars, items, strict=True):
             top = bar.get_height() + (row["std"] or 0.0)
-            ax.annotate(number(row["mean"]), (bar.get_x() + bar.get_width() / 2, top),
-                        ha="center", va="bottom", fontsize=8, xytext=(0, 2),
-                        textcoords="offset points")
+            ax.annotate(
+                number(row["mean"]),
+                (bar.get_x() + bar.get_width() / 2, top),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                xytext=(0, 2),
+                textcoords="offset points",
+            )
         if baseline is not None:
-            ax.axhline(baseline, color="#c44e52", linestyle="--",
-                       label=f"baseline {number(baseline)}")
+            ax.axhline(
+                baseline, color="#c44e52", linestyle="--", label=f"baseline {number(baseline)}"
+            )
             ax.legend(loc="best", fontsize=8)
         ax.set_title(title(items).split(";")[0], fontsize=9)
         ax.set_ylabel(f"{items[0]['metric']} {ARROW[items[0]['direction']]}")
@@ -57,8 +71,9 @@ def plot(rows: list[dict], folder: Path) -> list[Path]:
     return paths
 
 
-def write_outputs(rows: list[dict], folder: Path, sweep: str | None = None,
-                  extra_markdown: str = "") -> list[Path]:
+def write_outputs(
+    rows: list[dict], folder: Path, sweep: str | None = None, extra_markdown: str = ""
+) -> list[Path]:
     """leaderboard.csv, leaderboard.md (with `extra_markdown` below the tables) and the
     charts in `folder`; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)

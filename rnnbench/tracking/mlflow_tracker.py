@@ -34,8 +34,11 @@ def git_commit() -> str | None:
     if _GIT_COMMIT is False:
         try:
             out = subprocess.run(
-                ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-                capture_output=True, text=True, timeout=5,
+                ["git", "rev-parse", "HEAD"],
+                cwd=Path(__file__).resolve().parent,
+                capture_output=True,
+                text=True,
+                timeout=5,
             )
             _GIT_COMMIT = out.stdout.strip() if out.returncode == 0 else None
         except (OSError, subprocess.SubprocessError):
@@ -79,20 +82,27 @@ def check_tracking_uri(uri: str, timeout: float = 5.0, option: str = "--tracking
 
     scheme = uri.partition("://")[0].split("+")[0].lower() if "://" in uri else ""
     if scheme in ("", "file"):
-        raise ConfigError(f"{option} {uri}: MLflow 3 refuses the file store; use a database, "
-                          "e.g. sqlite:///results/mlflow.db, or a server (http://HOST:5000)")
+        raise ConfigError(
+            f"{option} {uri}: MLflow 3 refuses the file store; use a database, "
+            "e.g. sqlite:///results/mlflow.db, or a server (http://HOST:5000)"
+        )
     if scheme not in TRACKING_SCHEMES:
-        raise ConfigError(f"{option} {uri}: unsupported scheme {scheme!r} (supported: "
-                          f"{', '.join(TRACKING_SCHEMES)})")
+        raise ConfigError(
+            f"{option} {uri}: unsupported scheme {scheme!r} (supported: "
+            f"{', '.join(TRACKING_SCHEMES)})"
+        )
     if scheme == "sqlite":
         path = uri.partition("://")[2]
         path = path[1:].split("?", 1)[0] if path.startswith("/") else ""
         if path in ("", ":memory:"):
-            raise ConfigError(f"{option} {uri}: an SQLite tracking store needs a file, e.g. "
-                              "sqlite:///results/mlflow.db")
+            raise ConfigError(
+                f"{option} {uri}: an SQLite tracking store needs a file, e.g. "
+                "sqlite:///results/mlflow.db"
+            )
         if not Path(path).expanduser().parent.is_dir():
-            raise ConfigError(f"{option} {uri}: folder {Path(path).parent} does not exist "
-                              "(create it first)")
+            raise ConfigError(
+                f"{option} {uri}: folder {Path(path).parent} does not exist (create it first)"
+            )
         return
     if scheme not in ("http", "https"):
         return  # database servers are opened (and checked) by the Tracker itself
@@ -119,9 +129,14 @@ class MlflowTracker:
     """The Tracker (rnnbench.tracking.base) of one MLflow experiment, over MlflowClient;
     the only module that talks to MLflow."""
 
-    def __init__(self, tracking_uri: str, experiment: str = "rnnbench",
-                 artifact_root: Path | None = None, create: bool = True,
-                 option: str = "--tracking-uri") -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        experiment: str = "rnnbench",
+        artifact_root: Path | None = None,
+        create: bool = True,
+        option: str = "--tracking-uri",
+    ) -> None:
         """artifact_root: where a new experiment stores artifacts (default: MLflow's);
         create=False: a missing experiment is a ConfigError (readers never write);
         option: where the URI came from, for error lines (flag or environment variable)."""
@@ -144,21 +159,27 @@ class MlflowTracker:
             else:
                 location = Path(artifact_root).resolve().as_uri() if artifact_root else None
                 self.experiment_id = self.client.create_experiment(
-                    experiment, artifact_location=location,
-                    tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+                    experiment,
+                    artifact_location=location,
+                    tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND},
+                )
             if found is not None and create and EXPERIMENT_KIND_TAG not in found.tags:
-                self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND_TAG,
-                                               EXPERIMENT_KIND)
+                self.client.set_experiment_tag(
+                    self.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND
+                )
         except LookupError:
-            raise ConfigError(f"--experiment {experiment!r}: no such MLflow experiment "
-                              f"in {tracking_uri}") from None
+            raise ConfigError(
+                f"--experiment {experiment!r}: no such MLflow experiment in {tracking_uri}"
+            ) from None
         except Exception as exc:
-            raise ConfigError(f"{option} {tracking_uri}: not usable "
-                              f"({short_reason(exc)})") from None
+            raise ConfigError(
+                f"{option} {tracking_uri}: not usable ({short_reason(exc)})"
+            ) from None
 
     @classmethod
-    def open_existing(cls, tracking_uri: str, experiment: str,
-                      option: str = "--tracking-uri") -> MlflowTracker:
+    def open_existing(
+        cls, tracking_uri: str, experiment: str, option: str = "--tracking-uri"
+    ) -> MlflowTracker:
         """A reader's tracker: the experiment must exist; nothing is created."""
         return cls(tracking_uri, experiment, create=False, option=option)
 
@@ -201,8 +222,9 @@ class MlflowTracker:
         self.write_metrics(run_id, self.metric_records(metrics, step, keep_nan=True))
 
     @staticmethod
-    def metric_records(metrics: Mapping[str, float], step: int = 0,
-                       keep_nan: bool = False) -> list[Any]:
+    def metric_records(
+        metrics: Mapping[str, float], step: int = 0, keep_nan: bool = False
+    ) -> list[Any]:
         """MLflow Metric entities stamped now (milliseconds since the epoch). None values
         are left out; so are NaN values unless `keep_nan` (per-step training values skip
         NaN). An infinite value becomes NaN: MLflow's SQL store would otherwise write
@@ -215,8 +237,7 @@ class MlflowTracker:
         now = int(time.time() * 1000)
         values = {k: float(v) for k, v in metrics.items() if v is not None}
         values = {k: math.nan if math.isinf(v) else v for k, v in values.items()}
-        return [Metric(k, v, now, step) for k, v in values.items()
-                if keep_nan or not math.isnan(v)]
+        return [Metric(k, v, now, step) for k, v in values.items() if keep_nan or not math.isnan(v)]
 
     def write_metrics(self, run_id: str, records: list[Any]) -> None:
         """Metric records from metric_records, in one log_batch call (MLflow splits it
@@ -259,12 +280,18 @@ class MlflowTracker:
     def logged_steps(self, run_id: str) -> frozenset[tuple[str, int]]:
         """(key, step) of every metric value that the run holds."""
         keys = self.client.get_run(run_id).data.metrics
-        return frozenset((key, m.step) for key in keys
-                         for m in self.client.get_metric_history(run_id, key))
+        return frozenset(
+            (key, m.step) for key in keys for m in self.client.get_metric_history(run_id, key)
+        )
 
-    def find_runs(self, tags: Mapping[str, str] | None = None, status: str | None = None,
-                  unfinished: bool = False, newest_first: bool = True,
-                  limit: int | None = None) -> list[RunRecord]:
+    def find_runs(
+        self,
+        tags: Mapping[str, str] | None = None,
+        status: str | None = None,
+        unfinished: bool = False,
+        newest_first: bool = True,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
         """Runs of this experiment whose tags equal `tags`, every page of them."""
         clauses = [f"tags.`{k}` = '{v}'" for k, v in (tags or {}).items()]
         if status:
@@ -276,8 +303,12 @@ class MlflowTracker:
         token = None
         while True:
             page = self.client.search_runs(
-                [self.experiment_id], filter_string=" and ".join(clauses), order_by=order,
-                max_results=min(limit or 1000, 1000), page_token=token)
+                [self.experiment_id],
+                filter_string=" and ".join(clauses),
+                order_by=order,
+                max_results=min(limit or 1000, 1000),
+                page_token=token,
+            )
             records.extend(_record(run) for run in page)
             token = page.token
             if not token or (limit is not None and len(records) >= limit):
@@ -303,8 +334,14 @@ class MlflowTracker:
     def log_table(self, run_id: str, columns: Mapping[str, list], name: str) -> None:
         self.client.log_table(run_id, dict(columns), artifact_file=name)
 
-    def log_model(self, run_id: str, name: str, folder: Path, metrics: Mapping[str, float],
-                  params: Mapping[str, Any] | None = None) -> str:
+    def log_model(
+        self,
+        run_id: str,
+        name: str,
+        folder: Path,
+        metrics: Mapping[str, float],
+        params: Mapping[str, Any] | None = None,
+    ) -> str:
         """An MLflow 3 LoggedModel of run `run_id` holding the files of `folder` (the
         experiment's Models tab lists it with `metrics`, linked to the run); its id."""
         import math
@@ -312,13 +349,20 @@ class MlflowTracker:
         from mlflow.entities import Metric
 
         model = self.client.create_logged_model(
-            self.experiment_id, name=name, source_run_id=run_id, model_type="rnnbench",
-            params={k: param_value(v) for k, v in (params or {}).items()})
+            self.experiment_id,
+            name=name,
+            source_run_id=run_id,
+            model_type="rnnbench",
+            params={k: param_value(v) for k, v in (params or {}).items()},
+        )
         try:
             self.client.log_model_artifacts(model.model_id, str(folder))
             records = self.metric_records(metrics)
-            linked = [Metric(m.key, m.value, m.timestamp, m.step, model_id=model.model_id,
-                             run_id=run_id) for m in records if not math.isnan(m.value)]
+            linked = [
+                Metric(m.key, m.value, m.timestamp, m.step, model_id=model.model_id, run_id=run_id)
+                for m in records
+                if not math.isnan(m.value)
+            ]
             self.write_metrics(run_id, linked)
         except BaseException:
             self.client.finalize_logged_model(model.model_id, "FAILED")
@@ -337,7 +381,8 @@ class MlflowTracker:
         found = self.client.search_logged_models(
             [experiment],
             filter_string=f"source_run_id = '{run_id}'",
-            order_by=[{"field_name": "creation_timestamp", "ascending": False}])
+            order_by=[{"field_name": "creation_timestamp", "ascending": False}],
+        )
         ready = [m for m in found if str(m.status) == "READY"]  # (status is not filterable)
         return ready[0].model_id if ready else None
 
@@ -346,8 +391,13 @@ class MlflowTracker:
         from mlflow.artifacts import download_artifacts
 
         model = self.client.get_logged_model(model_id)
-        return Path(download_artifacts(artifact_uri=model.artifact_location,
-                                       dst_path=str(folder), tracking_uri=self.tracking_uri))
+        return Path(
+            download_artifacts(
+                artifact_uri=model.artifact_location,
+                dst_path=str(folder),
+                tracking_uri=self.tracking_uri,
+            )
+        )
 
     def experiment_tags(self) -> dict[str, str]:
         """This experiment's tags (fresh from the store)."""
@@ -370,8 +420,7 @@ def end_open_runs(status: str = "KILLED", reason: str = "interrupted") -> None:
     fails now is left as it is."""
     for run_id, tracker in list(_OPEN_RUNS.items()):
         try:
-            tracker.set_tags(run_id, {"rnnbench.status": status.lower(),
-                                      "rnnbench.error": reason})
+            tracker.set_tags(run_id, {"rnnbench.status": status.lower(), "rnnbench.error": reason})
             tracker.end_run(run_id, status)
         except Exception:
             pass
@@ -379,7 +428,12 @@ def end_open_runs(status: str = "KILLED", reason: str = "interrupted") -> None:
 
 
 def _record(run: Any) -> RunRecord:
-    return RunRecord(run_id=run.info.run_id, name=run.info.run_name or "",
-                     status=run.info.status, start_time=run.info.start_time or 0,
-                     tags=dict(run.data.tags), params=dict(run.data.params),
-                     metrics=dict(run.data.metrics))
+    return RunRecord(
+        run_id=run.info.run_id,
+        name=run.info.run_name or "",
+        status=run.info.status,
+        start_time=run.info.start_time or 0,
+        tags=dict(run.data.tags),
+        params=dict(run.data.params),
+        metrics=dict(run.data.metrics),
+    )

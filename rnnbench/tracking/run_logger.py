@@ -30,8 +30,13 @@ FLUSH_SECONDS = 10.0  # the longest a logged value waits before it reaches MLflo
 
 
 class RunLogger(Logger):
-    def __init__(self, tracker: Any, run_id: str, flush_seconds: float = FLUSH_SECONDS,
-                 logged: frozenset[tuple[str, int]] = frozenset()) -> None:
+    def __init__(
+        self,
+        tracker: Any,
+        run_id: str,
+        flush_seconds: float = FLUSH_SECONDS,
+        logged: frozenset[tuple[str, int]] = frozenset(),
+    ) -> None:
         super().__init__()
         self._tracker = tracker
         self._run_id = run_id
@@ -55,8 +60,11 @@ class RunLogger(Logger):
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         step = step or 0
-        values = {k: float(v) for k, v in metrics.items()
-                  if k != "epoch" and (k, step) not in self._logged}
+        values = {
+            k: float(v)
+            for k, v in metrics.items()
+            if k != "epoch" and (k, step) not in self._logged
+        }
         self._pending.extend(self._tracker.metric_records(values, step))
         if time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()

@@ -70,7 +70,11 @@ INFINITE_METRICS = Key("rnnbench.infinite_metrics", str, "'name=inf,...' (stored
 THROUGHPUT_UNIT = Key("rnnbench.throughput_unit", str, "unit of the throughput metric")
 UNIT = Key("rnnbench.unit", str, "unit of the task's main metric")
 BASELINE_NAME = Key("rnnbench.baseline_name", str, "what the baseline metric is")
-EVALUATION = Key("rnnbench.evaluation", str, "how the test metric was evaluated (the language-modelling stream convention), shown in the leaderboard caption")
+EVALUATION = Key(
+    "rnnbench.evaluation",
+    str,
+    "how the test metric was evaluated (the language-modelling stream convention), shown in the leaderboard caption",
+)
 # where it belongs (sweeps and horizon studies)
 ROLE = Key("rnnbench.role", str, "sweep | horizon: a parent run")
 PHASE = Key("rnnbench.phase", str, "search | final | horizon")
@@ -91,9 +95,14 @@ SETTING_PREFIX = "rnnbench.setting."  # + a sweep setting's name
 
 #: metrics every finished run logs besides the task's val_*/test_* (name -> unit)
 RUN_METRICS = {
-    "wall_seconds": "s", "cpu_seconds": "s", "gpu_seconds": "s (wall x devices)",
-    "throughput": "THROUGHPUT_UNIT per s", "params": "count", "steps": "optimiser steps",
-    "baseline": "UNIT", "budget_params": "count (param_budget runs)",
+    "wall_seconds": "s",
+    "cpu_seconds": "s",
+    "gpu_seconds": "s (wall x devices)",
+    "throughput": "THROUGHPUT_UNIT per s",
+    "params": "count",
+    "steps": "optimiser steps",
+    "baseline": "UNIT",
+    "budget_params": "count (param_budget runs)",
 }
 
 KEYS = tuple(v for v in list(globals().values()) if isinstance(v, Key))

@@ -37,8 +37,9 @@ def welch(a: Sequence[float], b: Sequence[float]) -> TestResult | None:
     va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
     diff = statistics.fmean(a) - statistics.fmean(b)
     if va + vb == 0.0:
-        return TestResult(math.copysign(math.inf, diff) if diff else 0.0, math.inf,
-                          0.0 if diff else 1.0)
+        return TestResult(
+            math.copysign(math.inf, diff) if diff else 0.0, math.inf, 0.0 if diff else 1.0
+        )
     t = diff / math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     return TestResult(t, df, _p_two_sided(t, df))
@@ -50,8 +51,9 @@ def one_sample(a: Sequence[float], reference: float) -> TestResult | None:
     diff = statistics.fmean(a) - reference
     se = statistics.stdev(a) / math.sqrt(len(a))
     if se == 0.0:
-        return TestResult(math.copysign(math.inf, diff) if diff else 0.0, len(a) - 1.0,
-                          0.0 if diff else 1.0)
+        return TestResult(
+            math.copysign(math.inf, diff) if diff else 0.0, len(a) - 1.0, 0.0 if diff else 1.0
+        )
     t = diff / se
     return TestResult(t, len(a) - 1.0, _p_two_sided(t, len(a) - 1.0))
 

@@ -75,24 +75,35 @@ def leaderboard_key(sweep: str, task: str) -> str:
     return view_key(sweep, task)
 
 
-def leaderboard_view(sweep: str, task: str, metric: str, mode: str,
-                     models: Iterable[str] = ()) -> View:
+def leaderboard_view(
+    sweep: str, task: str, metric: str, mode: str, models: Iterable[str] = ()
+) -> View:
     """The view of one task's leaderboard in sweep `sweep`. `metric` is the run metric
     (e.g. test_mse), `mode` "min" or "max"; `models` collapse their seed rows."""
-    columns = [metric_column(metric), metric_column("baseline"), metric_column(SOLVED_METRIC),
-               metric_column("params"), metric_column("steps"), metric_column("wall_seconds")]
+    columns = [
+        metric_column(metric),
+        metric_column("baseline"),
+        metric_column(SOLVED_METRIC),
+        metric_column("params"),
+        metric_column("steps"),
+        metric_column("wall_seconds"),
+    ]
     state = {
-        "searchFilter": (f"tags.`rnnbench.sweep` = '{_quoted(sweep)}' and "
-                         f"tags.`rnnbench.task` = '{_quoted(task)}' and "
-                         "tags.`rnnbench.phase` = 'final' and "
-                         f"tags.`{ON_LEADERBOARD_TAG}` = 'yes'"),
+        "searchFilter": (
+            f"tags.`rnnbench.sweep` = '{_quoted(sweep)}' and "
+            f"tags.`rnnbench.task` = '{_quoted(task)}' and "
+            "tags.`rnnbench.phase` = 'final' and "
+            f"tags.`{ON_LEADERBOARD_TAG}` = 'yes'"
+        ),
         "orderByKey": metric_column(metric),
         "orderByAsc": mode != "max",
         "selectedColumns": columns,
         "columnOrder": columns,
         "columnWidths": {columns[0]: 190},  # the mean at full precision, not cut
-        "groupBy": {"aggregateFunction": "average",
-                    "groupByKeys": [{"mode": "tag", "groupByData": "rnnbench.model"}]},
+        "groupBy": {
+            "aggregateFunction": "average",
+            "groupByKeys": [{"mode": "tag", "groupByData": "rnnbench.model"}],
+        },
         "groupsExpanded": {f"tag.rnnbench.model.{m}": False for m in models},
     }
     return View(leaderboard_key(sweep, task), f"{sweep} · {task} leaderboard", state)
@@ -128,7 +139,7 @@ def encode_state(state: dict[str, Any]) -> str:
 
 def decode_state(value: str) -> dict[str, Any]:
     if value.startswith(DEFLATE_PREFIX):
-        value = zlib.decompress(base64.b64decode(value[len(DEFLATE_PREFIX):])).decode()
+        value = zlib.decompress(base64.b64decode(value[len(DEFLATE_PREFIX) :])).decode()
     return json.loads(value)
 
 
@@ -137,20 +148,27 @@ def envelope(view: View, created_ms: int, updated_ms: int) -> str:
     collapsed-group list is dropped first: the ranking does not depend on it)."""
     state = dict(view.state)
     for _attempt in range(2):
-        value = json.dumps({"name": view.name, "createdAt": created_ms,
-                            "updatedAt": updated_ms, "state": encode_state(state)})
+        value = json.dumps(
+            {
+                "name": view.name,
+                "createdAt": created_ms,
+                "updatedAt": updated_ms,
+                "state": encode_state(state),
+            }
+        )
         if len(value) <= MAX_VIEW_CHARS:
             return value
         state.pop("groupsExpanded", None)
-    raise ValueError(f"shared view {view.key!r} is {len(value)} characters "
-                     f"(limit {MAX_VIEW_CHARS})")
+    raise ValueError(
+        f"shared view {view.key!r} is {len(value)} characters (limit {MAX_VIEW_CHARS})"
+    )
 
 
 def read_views(tags: dict[str, str]) -> dict[str, dict[str, Any]]:
     """rnnbench's views among experiment tags: key -> decoded envelope (state decoded)."""
     out = {}
     for tag, value in tags.items():
-        key = tag[len(SHARED_VIEW_TAG_PREFIX):]
+        key = tag[len(SHARED_VIEW_TAG_PREFIX) :]
         if not tag.startswith(SHARED_VIEW_TAG_PREFIX) or not key.startswith(VIEW_KEY_PREFIX):
             continue
         try:
@@ -174,8 +192,9 @@ def write_views(tracker: Any, views: list[View]) -> None:
             try:
                 old = json.loads(existing[tag])
                 created = int(old["createdAt"])
-                if old.get("name") == view.name and decode_state(old["state"]) == \
-                        json.loads(json.dumps(view.state)):
+                if old.get("name") == view.name and decode_state(old["state"]) == json.loads(
+                    json.dumps(view.state)
+                ):
                     continue
             except (ValueError, KeyError, TypeError, zlib.error):
                 pass
@@ -184,8 +203,10 @@ def write_views(tracker: Any, views: list[View]) -> None:
 
 def view_url(base_url: str, experiment_id: str, key: str) -> str:
     """The URL that opens view `key` on the MLflow UI at `base_url`."""
-    return (f"{base_url.rstrip('/')}/#/experiments/{experiment_id}/runs"
-            f"?workflowType=machine_learning&viewStateShareKey={key}")
+    return (
+        f"{base_url.rstrip('/')}/#/experiments/{experiment_id}/runs"
+        f"?workflowType=machine_learning&viewStateShareKey={key}"
+    )
 
 
 def mark_leaderboard_runs(tracker: Any, finals: list, current: set[str]) -> None:
@@ -198,16 +219,20 @@ def mark_leaderboard_runs(tracker: Any, finals: list, current: set[str]) -> None
             tracker.set_tags(run.run_id, {ON_LEADERBOARD_TAG: wanted})
 
 
-def publish_sweep_views(tracker: Any, sweep: str, rows: list[dict], finals: list,
-                        current: set[str]) -> list[View]:
+def publish_sweep_views(
+    tracker: Any, sweep: str, rows: list[dict], finals: list, current: set[str]
+) -> list[View]:
     """Write sweep `sweep`'s leaderboard views (one per task of `rows`, in row order) and
     the sweeps view; returns the leaderboard views (the sweeps view is SWEEPS_VIEW_KEY)."""
     mark_leaderboard_runs(tracker, finals, current)
     views = []
     for task in dict.fromkeys(r["task"] for r in rows):
         mine = [r for r in rows if r["task"] == task]
-        views.append(leaderboard_view(sweep, task, mine[0]["metric"], mine[0]["mode"],
-                                      [r["model"] for r in mine]))
+        views.append(
+            leaderboard_view(
+                sweep, task, mine[0]["metric"], mine[0]["mode"], [r["model"] for r in mine]
+            )
+        )
     write_views(tracker, [*views, sweeps_view(sweeps_columns(tracker))])
     return views
 

@@ -64,8 +64,12 @@ def budgeted_count(model: Any, head: Any, counts: str = "recurrent") -> int:
     return sum(seen.values())
 
 
-def build_on_meta(spec: ModelSpec, context: ModelContext, head_factory: Callable[[int], Any],
-                  hparams: Mapping[str, Any]) -> tuple[Any, Any]:
+def build_on_meta(
+    spec: ModelSpec,
+    context: ModelContext,
+    head_factory: Callable[[int], Any],
+    hparams: Mapping[str, Any],
+) -> tuple[Any, Any]:
     """(model, head) with every parameter on the meta device (no storage allocated);
     torch's RNG state is restored (a builder may draw from it, e.g. for a CPU buffer),
     so a seeded run trains as it would with its width fixed by hand."""
@@ -82,23 +86,34 @@ def check_request(spec: ModelSpec, counts: str, fixed: Iterable[str], at: str) -
     width, a width that is no int hyperparameter, or a width fixed by the user (`fixed`:
     the hyperparameter names given a value or a search space)."""
     if counts not in COUNTS:
-        raise ConfigError(f"{at}: budget_counts must be one of {', '.join(COUNTS)}, "
-                          f"got {counts!r}")
+        raise ConfigError(f"{at}: budget_counts must be one of {', '.join(COUNTS)}, got {counts!r}")
     if spec.width is None:
-        raise ConfigError(f"{at}: model {spec.name!r} declares no width (ModelSpec.width), "
-                          "so it cannot be sized to a parameter budget")
+        raise ConfigError(
+            f"{at}: model {spec.name!r} declares no width (ModelSpec.width), "
+            "so it cannot be sized to a parameter budget"
+        )
     param = spec.params.get(spec.width)
     if param is None or param.type is not int:
-        raise ConfigError(f"{at}: model {spec.name!r} declares width={spec.width!r}, which "
-                          "is not one of its int hyperparameters")
+        raise ConfigError(
+            f"{at}: model {spec.name!r} declares width={spec.width!r}, which "
+            "is not one of its int hyperparameters"
+        )
     if spec.width in set(fixed):
-        raise ConfigError(f"{at}: model {spec.name!r}: {spec.width} is derived from the "
-                          f"parameter budget; do not also set model.{spec.width}")
+        raise ConfigError(
+            f"{at}: model {spec.name!r}: {spec.width} is derived from the "
+            f"parameter budget; do not also set model.{spec.width}"
+        )
 
 
-def fit_width(spec: ModelSpec, context: ModelContext, head_factory: Callable[[int], Any],
-              hparams: Mapping[str, Any], budget: int, counts: str = "recurrent",
-              task: str = "") -> BudgetFit:
+def fit_width(
+    spec: ModelSpec,
+    context: ModelContext,
+    head_factory: Callable[[int], Any],
+    hparams: Mapping[str, Any],
+    budget: int,
+    counts: str = "recurrent",
+    task: str = "",
+) -> BudgetFit:
     """The width whose count is closest to `budget`, within TOLERANCE; `hparams` are the
     other hyperparameters (any value given for the width is ignored)."""
     check_request(spec, counts, (), f"param_budget {budget:,}")
@@ -116,11 +131,15 @@ def fit_width(spec: ModelSpec, context: ModelContext, head_factory: Callable[[in
             cache[width] = budgeted_count(model, head, counts)
         return cache[width]
 
-    where = (f"param_budget {budget:,} ({counts} parameters): model {spec.name!r}"
-             f"{f' on task {task!r}' if task else ''}")
+    where = (
+        f"param_budget {budget:,} ({counts} parameters): model {spec.name!r}"
+        f"{f' on task {task!r}' if task else ''}"
+    )
     if budget < count(low) * (1 - TOLERANCE) or budget > count(high) * (1 + TOLERANCE):
-        raise ConfigError(f"{where} reaches {count(low):,}..{count(high):,} ({spec.width} "
-                          f"{low}..{high}, other hyperparameters as given)")
+        raise ConfigError(
+            f"{where} reaches {count(low):,}..{count(high):,} ({spec.width} "
+            f"{low}..{high}, other hyperparameters as given)"
+        )
     lo, hi = low, high  # invariant: count(hi) >= budget or hi == high
     while lo < hi:
         mid = (lo + hi) // 2
@@ -130,9 +149,11 @@ def fit_width(spec: ModelSpec, context: ModelContext, head_factory: Callable[[in
             lo = mid + 1
     best = min({max(low, lo - 1), lo}, key=lambda w: (abs(count(w) - budget), w))
     if abs(count(best) - budget) > TOLERANCE * budget:
-        raise ConfigError(f"{where}: no width within {TOLERANCE:.0%} ({spec.width}="
-                          f"{max(low, lo - 1)} gives {count(max(low, lo - 1)):,}, {lo} gives "
-                          f"{count(lo):,})")
+        raise ConfigError(
+            f"{where}: no width within {TOLERANCE:.0%} ({spec.width}="
+            f"{max(low, lo - 1)} gives {count(max(low, lo - 1)):,}, {lo} gives "
+            f"{count(lo):,})"
+        )
     return BudgetFit(spec.width, best, count(best), budget, counts)
 
 
@@ -142,8 +163,15 @@ def apply_budget(config: Any, spec: ModelSpec, task: Any) -> BudgetFit | None:
     budget = config.train.get("param_budget", 0)
     if not budget:
         return None
-    fit = fit_width(spec, task.context(), task.head, config.model_params, budget,
-                    config.train.get("budget_counts", "recurrent"), config.task)
+    fit = fit_width(
+        spec,
+        task.context(),
+        task.head,
+        config.model_params,
+        budget,
+        config.train.get("budget_counts", "recurrent"),
+        config.task,
+    )
     config.model_params[fit.width_param] = fit.width
     return fit
 
@@ -156,9 +184,21 @@ def fit_for_config(config: Any, registry: Any) -> BudgetFit | None:
         return None
     task_spec = registry.task(config.task)
     label = registry.plugin_label("task", config.task)
-    task = plugin_call(label, "its factory", task_spec.factory, dict(config.task_options),
-                       batch_size=config.train["batch_size"], seed=config.train["seed"])
+    task = plugin_call(
+        label,
+        "its factory",
+        task_spec.factory,
+        dict(config.task_options),
+        batch_size=config.train["batch_size"],
+        seed=config.train["seed"],
+    )
     plugin_call(label, "Task.prepare()", task.prepare)
-    return fit_width(registry.model(config.model), task.context(), task.head,
-                     dict(config.model_params), budget,
-                     config.train.get("budget_counts", "recurrent"), config.task)
+    return fit_width(
+        registry.model(config.model),
+        task.context(),
+        task.head,
+        dict(config.model_params),
+        budget,
+        config.train.get("budget_counts", "recurrent"),
+        config.task,
+    )

@@ -58,11 +58,16 @@ def per_class(matrix: torch.Tensor, names: list[str]) -> dict[str, Any]:
     both = precision + recall
     f1 = torch.where(both > 0, 2 * precision * recall / both.clamp(min=1e-300), 0.0)
     total = float(m.sum())
-    return {"classes": list(names), "precision": precision.tolist(), "recall": recall.tolist(),
-            "f1": f1.tolist(), "support": [int(s) for s in support.tolist()],
-            "confusion": m.long().tolist(),
-            "accuracy": float(true_positive.sum()) / total if total else 0.0,
-            "macro_f1": float(f1.mean())}
+    return {
+        "classes": list(names),
+        "precision": precision.tolist(),
+        "recall": recall.tolist(),
+        "f1": f1.tolist(),
+        "support": [int(s) for s in support.tolist()],
+        "confusion": m.long().tolist(),
+        "accuracy": float(true_positive.sum()) / total if total else 0.0,
+        "macro_f1": float(f1.mean()),
+    }
 
 
 def format_report(report: dict[str, Any], limit: int = 50) -> str:
@@ -74,17 +79,26 @@ def format_report(report: dict[str, Any], limit: int = 50) -> str:
     width = max(12, *(len(report["classes"][c]) for c in rows))
     lines = [f"  {'class':<{width}} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>9}"]
     for c in rows:
-        lines.append(f"  {report['classes'][c]:<{width}} {report['precision'][c]:>9.4f} "
-                     f"{report['recall'][c]:>9.4f} {report['f1'][c]:>9.4f} "
-                     f"{report['support'][c]:>9,}")
+        lines.append(
+            f"  {report['classes'][c]:<{width}} {report['precision'][c]:>9.4f} "
+            f"{report['recall'][c]:>9.4f} {report['f1'][c]:>9.4f} "
+            f"{report['support'][c]:>9,}"
+        )
     if len(rows) < len(report["classes"]):
         lines.append(f"  ({len(report['classes']) - len(rows)} less frequent classes not shown)")
-    lines.append(f"  {'accuracy':<{width}} {report['accuracy']:>9.4f}   macro-F1 "
-                 f"{report['macro_f1']:.4f}   ({sum(report['support']):,} test examples)")
+    lines.append(
+        f"  {'accuracy':<{width}} {report['accuracy']:>9.4f}   macro-F1 "
+        f"{report['macro_f1']:.4f}   ({sum(report['support']):,} test examples)"
+    )
     return "\n".join(lines)
 
 
 def report_table(report: dict[str, Any]) -> dict[str, list]:
     """The columns of the MLflow table (`log_table`): one row per class."""
-    return {"class": report["classes"], "precision": report["precision"],
-            "recall": report["recall"], "f1": report["f1"], "support": report["support"]}
+    return {
+        "class": report["classes"],
+        "precision": report["precision"],
+        "recall": report["recall"],
+        "f1": report["f1"],
+        "support": report["support"],
+    }

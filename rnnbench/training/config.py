@@ -25,12 +25,17 @@ from rnnbench.training.tying import OPTIONS as TYING_OPTIONS
 
 TRAIN_PARAMS = ParamSet(
     (
-        Param("lr", float, 3e-3, "learning rate", minimum=0.0,
-              space=FloatRange(3e-4, 3e-2, log=True)),
-        Param("batch_size", int, 64, "training batch size", minimum=1,
-              space=Choice((32, 64, 128))),
-        Param("optimizer", str, "adam", "optimiser (asgd: NT-ASGD, Merity et al. 2017)",
-              choices=("adam", "adamw", "sgd", "rmsprop", "asgd")),
+        Param(
+            "lr", float, 3e-3, "learning rate", minimum=0.0, space=FloatRange(3e-4, 3e-2, log=True)
+        ),
+        Param("batch_size", int, 64, "training batch size", minimum=1, space=Choice((32, 64, 128))),
+        Param(
+            "optimizer",
+            str,
+            "adam",
+            "optimiser (asgd: NT-ASGD, Merity et al. 2017)",
+            choices=("adam", "adamw", "sgd", "rmsprop", "asgd"),
+        ),
         Param("weight_decay", float, 0.0, "L2 penalty (decoupled for adamw)", minimum=0.0),
         Param("momentum", float, 0.9, "momentum for sgd and rmsprop", minimum=0.0, maximum=1.0),
         Param("max_epochs", int, 10, "maximum epochs", minimum=1),
@@ -38,38 +43,89 @@ TRAIN_PARAMS = ParamSet(
         Param("limit_train_batches", int, 0, "batches per training epoch (0: all)", minimum=0),
         Param("limit_eval_batches", int, 0, "batches per validation/test pass (0: all)", minimum=0),
         Param("patience", int, 5, "early-stopping patience in epochs", minimum=1),
-        Param("clip_algorithm", str, "norm", "gradient clipping", choices=("norm", "value", "none")),
-        Param("clip_value", float, 1.0, "clipping threshold (norm or absolute value)",
-              minimum=0.0, space=FloatRange(0.25, 10.0, log=True)),
-        Param("seed", int, 0, "random seed (numpy's range: 0 to 2**32 - 1)", minimum=0,
-              maximum=2**32 - 1),
+        Param(
+            "clip_algorithm", str, "norm", "gradient clipping", choices=("norm", "value", "none")
+        ),
+        Param(
+            "clip_value",
+            float,
+            1.0,
+            "clipping threshold (norm or absolute value)",
+            minimum=0.0,
+            space=FloatRange(0.25, 10.0, log=True),
+        ),
+        Param(
+            "seed",
+            int,
+            0,
+            "random seed (numpy's range: 0 to 2**32 - 1)",
+            minimum=0,
+            maximum=2**32 - 1,
+        ),
         Param("deterministic", bool, False, "use deterministic algorithms"),
-        Param("precision", str, "32-true", "Lightning precision",
-              choices=("32-true", "bf16-mixed", "16-mixed", "64-true")),
-        Param("accelerator", str, "auto", "Lightning accelerator",
-              choices=("auto", "cpu", "gpu", "cuda", "mps")),
+        Param(
+            "precision",
+            str,
+            "32-true",
+            "Lightning precision",
+            choices=("32-true", "bf16-mixed", "16-mixed", "64-true"),
+        ),
+        Param(
+            "accelerator",
+            str,
+            "auto",
+            "Lightning accelerator",
+            choices=("auto", "cpu", "gpu", "cuda", "mps"),
+        ),
         Param("devices", str, "1", "Lightning devices: a count, 'auto' or a list like 0,1"),
         Param("strategy", str, "auto", "Lightning strategy (auto, ddp, ...)"),
         Param("num_threads", int, 0, "torch intra-op threads (0: torch's default)", minimum=0),
-        Param("flush_denormal", bool, True,
-              "flush denormal floats (below 1.2e-38) to zero on the CPU; on some CPUs "
-              "vanishing gradients full of them made steps up to 20x slower"),
+        Param(
+            "flush_denormal",
+            bool,
+            True,
+            "flush denormal floats (below 1.2e-38) to zero on the CPU; on some CPUs "
+            "vanishing gradients full of them made steps up to 20x slower",
+        ),
         Param("progress", bool, True, "show Lightning's progress bar"),
-        Param("diagnostics", str, "none",
-              "diagnostics to record, comma-separated names from `rnnbench list` (built-in: "
-              "gradient-flow, dL/dh_t through time); none: no diagnostic"),
+        Param(
+            "diagnostics",
+            str,
+            "none",
+            "diagnostics to record, comma-separated names from `rnnbench list` (built-in: "
+            "gradient-flow, dL/dh_t through time); none: no diagnostic",
+        ),
         Param("diagnostics_interval", int, 50, "training steps between diagnostics", minimum=1),
-        Param("param_budget", int, 0,
-              "size the model's width so that its budgeted parameter count is within 5% of "
-              "this (0: no budget; rnnbench.training.budget says what counts)", minimum=0),
-        Param("budget_counts", str, "recurrent",
-              "what param_budget counts: recurrent (no embeddings, no task head) or all",
-              choices=("recurrent", "all")),
-        Param("val_check_interval", int, 0,
-              "validate every N training batches (0: once per epoch, at its end)", minimum=0),
-        Param("patience_batches", int, 0,
-              "early stopping after N training batches without a better validation value, "
-              "checked at each validation (0: train.patience epochs)", minimum=0),
+        Param(
+            "param_budget",
+            int,
+            0,
+            "size the model's width so that its budgeted parameter count is within 5% of "
+            "this (0: no budget; rnnbench.training.budget says what counts)",
+            minimum=0,
+        ),
+        Param(
+            "budget_counts",
+            str,
+            "recurrent",
+            "what param_budget counts: recurrent (no embeddings, no task head) or all",
+            choices=("recurrent", "all"),
+        ),
+        Param(
+            "val_check_interval",
+            int,
+            0,
+            "validate every N training batches (0: once per epoch, at its end)",
+            minimum=0,
+        ),
+        Param(
+            "patience_batches",
+            int,
+            0,
+            "early stopping after N training batches without a better validation value, "
+            "checked at each validation (0: train.patience epochs)",
+            minimum=0,
+        ),
         *SCHEDULE_OPTIONS,
         *TYING_OPTIONS,
         *EMBEDDING_OPTIONS,
@@ -92,8 +148,11 @@ class RunConfig:
     def flat(self) -> dict[str, Any]:
         """Dotted name -> value, as logged to MLflow."""
         out: dict[str, Any] = {"model": self.model, "task": self.task}
-        for prefix, values in (("model", self.model_params), ("task", self.task_options),
-                               ("train", self.train)):
+        for prefix, values in (
+            ("model", self.model_params),
+            ("task", self.task_options),
+            ("train", self.train),
+        ):
             out.update({f"{prefix}.{k}": v for k, v in values.items()})
         return out
 
@@ -135,19 +194,31 @@ def build_run_config(
     if reason:
         raise IncompatibleError(reason)
     if train["param_budget"]:
-        check_request(model_spec, train["budget_counts"], sets.get("model", {}),
-                      f"param_budget {train['param_budget']:,}")
+        check_request(
+            model_spec,
+            train["budget_counts"],
+            sets.get("model", {}),
+            f"param_budget {train['param_budget']:,}",
+        )
     if train["patience_batches"] and not train["val_check_interval"]:
-        raise ConfigError("train.patience_batches: needs train.val_check_interval (validation "
-                          "every N batches), e.g. train.val_check_interval=100")
+        raise ConfigError(
+            "train.patience_batches: needs train.val_check_interval (validation "
+            "every N batches), e.g. train.val_check_interval=100"
+        )
     check_schedule(train)
     check_embeddings(model_spec, task_spec, sets.get("model", {}), model_params, train)
     for diagnostic in selected_diagnostics(registry, train):
         why = diagnostic.applies(model_spec, model_params) if diagnostic.applies else None
         if why:
             raise IncompatibleError(f"--diagnostics {diagnostic.name}: {why}")
-    return RunConfig(model=model, task=task, model_params=model_params,
-                     task_options=task_options, train=train, **extra)
+    return RunConfig(
+        model=model,
+        task=task,
+        model_params=model_params,
+        task_options=task_options,
+        train=train,
+        **extra,
+    )
 
 
 def selected_diagnostics(registry: Registry, train: Mapping[str, Any]) -> list:

@@ -23,13 +23,20 @@ from rnnbench.contract.seq2seq import Seq2SeqTarget, sequence_lengths
 
 def allowed_logits(logits: torch.Tensor, spec: Seq2SeqTarget) -> torch.Tensor:
     """(N, V) logits with padding_idx and bos_id at -inf: a decoder never emits them."""
-    return logits.index_fill(-1, torch.tensor([spec.padding_idx, spec.bos_id],
-                                              device=logits.device), -torch.inf)
+    return logits.index_fill(
+        -1, torch.tensor([spec.padding_idx, spec.bos_id], device=logits.device), -torch.inf
+    )
 
 
 @torch.no_grad()
-def greedy_decode(model: Any, head: Callable, inputs: torch.Tensor, lengths: torch.Tensor,
-                  spec: Seq2SeqTarget, max_length: int | None = None):
+def greedy_decode(
+    model: Any,
+    head: Callable,
+    inputs: torch.Tensor,
+    lengths: torch.Tensor,
+    spec: Seq2SeqTarget,
+    max_length: int | None = None,
+):
     """The most probable token at every step, fed back as the next decoder input."""
     steps = max_length or spec.max_length
     B = lengths.shape[0]
@@ -50,9 +57,15 @@ def greedy_decode(model: Any, head: Callable, inputs: torch.Tensor, lengths: tor
 
 
 @torch.no_grad()
-def beam_decode(model: Any, head: Callable, inputs: torch.Tensor, lengths: torch.Tensor,
-                spec: Seq2SeqTarget, beam_width: int | None = None,
-                max_length: int | None = None):
+def beam_decode(
+    model: Any,
+    head: Callable,
+    inputs: torch.Tensor,
+    lengths: torch.Tensor,
+    spec: Seq2SeqTarget,
+    beam_width: int | None = None,
+    max_length: int | None = None,
+):
     """Beam search of width K: at every step each of the K live hypotheses of an example
     is extended by every token and the K best sums of log-probabilities are kept
     (a finished hypothesis extends only by padding, at no cost). The answer is the
@@ -62,8 +75,9 @@ def beam_decode(model: Any, head: Callable, inputs: torch.Tensor, lengths: torch
     steps = max_length or spec.max_length
     B = lengths.shape[0]
     device = lengths.device
-    state = model.select_state(model.encode(inputs, lengths),
-                               torch.arange(B, device=device).repeat_interleave(K))  # B·K rows
+    state = model.select_state(
+        model.encode(inputs, lengths), torch.arange(B, device=device).repeat_interleave(K)
+    )  # B·K rows
     tokens = torch.full((B * K,), spec.bos_id, dtype=torch.long, device=device)  # (B·K,)
     score = torch.full((B, K), -torch.inf, device=device)
     score[:, 0] = 0.0  # one live hypothesis per example at the start
@@ -91,8 +105,9 @@ def beam_decode(model: Any, head: Callable, inputs: torch.Tensor, lengths: torch
     return decoded, sequence_lengths(decoded, spec.eos_id)
 
 
-def decode(model: Any, head: Callable, inputs: torch.Tensor, lengths: torch.Tensor,
-           spec: Seq2SeqTarget):
+def decode(
+    model: Any, head: Callable, inputs: torch.Tensor, lengths: torch.Tensor, spec: Seq2SeqTarget
+):
     """Greedy when spec.beam_width is 1, else beam search of that width."""
     if spec.beam_width == 1:
         return greedy_decode(model, head, inputs, lengths, spec)

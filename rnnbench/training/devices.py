@@ -31,8 +31,11 @@ def check_strategy(name: str) -> None:
 
     known = ["auto", *StrategyRegistry.available_strategies()]
     if name not in known:
-        hint = suggest(name, known) if " (did you" in suggest(name, known) else \
-            " (e.g. auto, ddp, ddp_spawn, fsdp; Lightning's StrategyRegistry lists all)"
+        hint = (
+            suggest(name, known)
+            if " (did you" in suggest(name, known)
+            else " (e.g. auto, ddp, ddp_spawn, fsdp; Lightning's StrategyRegistry lists all)"
+        )
         raise ConfigError(f"train.strategy: unknown strategy {name!r}{hint}")
 
 
@@ -48,18 +51,25 @@ def check_devices(train: Mapping[str, Any]) -> None:
     accelerator = train["accelerator"]
     check_strategy(train["strategy"])
     if devices == 0 or (isinstance(devices, int) and devices < -1):
-        raise ConfigError(f"train.devices: expected a count >= 1, -1 (all) or 'auto', got {devices}")
+        raise ConfigError(
+            f"train.devices: expected a count >= 1, -1 (all) or 'auto', got {devices}"
+        )
     on_cpu = accelerator == "cpu" or (
-        accelerator == "auto" and not torch.cuda.device_count()
-        and not torch.backends.mps.is_available())
+        accelerator == "auto"
+        and not torch.cuda.device_count()
+        and not torch.backends.mps.is_available()
+    )
     if on_cpu:
         cpus = os.cpu_count() or 1
         if isinstance(devices, list):
-            raise ConfigError(f"train.devices: device ids ({train['devices']}) select GPUs; on "
-                              "the CPU give a process count, e.g. --devices 2")
+            raise ConfigError(
+                f"train.devices: device ids ({train['devices']}) select GPUs; on "
+                "the CPU give a process count, e.g. --devices 2"
+            )
         if isinstance(devices, int) and devices > cpus:
-            raise ConfigError(f"train.devices: {devices} CPU processes requested, this machine "
-                              f"has {cpus} CPUs")
+            raise ConfigError(
+                f"train.devices: {devices} CPU processes requested, this machine has {cpus} CPUs"
+            )
         return
     if accelerator not in ("gpu", "cuda", "mps"):
         return  # auto on a machine with an accelerator: Lightning picks what exists
@@ -71,18 +81,25 @@ def check_devices(train: Mapping[str, Any]) -> None:
     if isinstance(devices, list):
         missing = [i for i in devices if not 0 <= i < found]
         if missing:
-            raise ConfigError(f"train.devices: {kind} {','.join(map(str, devices))} requested, "
-                              f"{found} found" + (f" (ids 0-{found - 1})" if found else ""))
+            raise ConfigError(
+                f"train.devices: {kind} {','.join(map(str, devices))} requested, "
+                f"{found} found" + (f" (ids 0-{found - 1})" if found else "")
+            )
         return
     if devices == 0 or (isinstance(devices, int) and devices < -1):
-        raise ConfigError(f"train.devices: expected a count >= 1, -1 (all) or 'auto', got {devices}")
+        raise ConfigError(
+            f"train.devices: expected a count >= 1, -1 (all) or 'auto', got {devices}"
+        )
     wanted = 1 if devices in ("auto", -1) else int(devices)  # all/auto still need one
     if wanted > found:
-        raise ConfigError(f"train.devices: {devices if devices != -1 else 'all'} {kind} "
-                          f"requested, {found} found")
+        raise ConfigError(
+            f"train.devices: {devices if devices != -1 else 'all'} {kind} requested, {found} found"
+        )
 
 
 def is_distributed(train: dict[str, Any]) -> bool:
     devices = parse_devices(train["devices"])
-    many = (isinstance(devices, int) and devices > 1) or (isinstance(devices, list) and len(devices) > 1)
+    many = (isinstance(devices, int) and devices > 1) or (
+        isinstance(devices, list) and len(devices) > 1
+    )
     return many or train["strategy"].startswith("ddp")

@@ -97,11 +97,24 @@ def comparison_heat_map(series: Mapping[str, list[dict[str, Any]]], path: Path) 
     logs = {name: _log_norms(records) for name, records in series.items()}
     low = min(float(v.min()) for v in logs.values())
     high = max(float(v.max()) for v in logs.values())
-    fig, axes = plt.subplots(1, len(logs), figsize=(1 + 4.2 * len(logs), 3.6), sharey=True,
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        1,
+        len(logs),
+        figsize=(1 + 4.2 * len(logs), 3.6),
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
+    )
     for ax, (name, log), records in zip(axes[0], logs.items(), series.values(), strict=True):
-        image = ax.imshow(log, aspect="auto", origin="lower", cmap="viridis", vmin=low,
-                          vmax=high, extent=(0.5, log.shape[1] + 0.5, 0, log.shape[0]))
+        image = ax.imshow(
+            log,
+            aspect="auto",
+            origin="lower",
+            cmap="viridis",
+            vmin=low,
+            vmax=high,
+            extent=(0.5, log.shape[1] + 0.5, 0, log.shape[0]),
+        )
         ax.set_yticks([i + 0.5 for i in range(len(records))], [str(r["step"]) for r in records])
         ax.set_xlabel("time step t (the loss is read at t = T)")
         ax.set_title(f"{name}: log10 ‖∂L/∂h_t‖" if name else "log10 ‖∂L/∂h_t‖")
@@ -118,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m rnnbench.training.diagnostics",
-        description="draw runs' gradient_flow.json side by side on one colour scale")
+        description="draw runs' gradient_flow.json side by side on one colour scale",
+    )
     parser.add_argument("runs", nargs="+", metavar="NAME=JSON")
     parser.add_argument("--out", required=True, type=Path, help="the PNG to write")
     args = parser.parse_args(argv)
@@ -134,4 +148,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

@@ -18,8 +18,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 ENV = "RNNBENCH_DDP_RUN"
-LAUNCH_VARS = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE",
-               "PL_GLOBAL_SEED", ENV)
+LAUNCH_VARS = (
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "NODE_RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "PL_GLOBAL_SEED",
+    ENV,
+)
 
 
 def is_worker() -> bool:
@@ -31,8 +38,11 @@ def launch_context(config, run_dir: Path, resume_from: Path | None):
     """Publish the run for the re-launched ranks; afterwards restore the environment,
     so that the next trial in this process launches its own ranks again."""
     saved = {k: os.environ.get(k) for k in LAUNCH_VARS}
-    payload = {"config": asdict(config), "run_dir": str(run_dir),
-               "resume_from": str(resume_from) if resume_from else None}
+    payload = {
+        "config": asdict(config),
+        "run_dir": str(run_dir),
+        "resume_from": str(resume_from) if resume_from else None,
+    }
     os.environ[ENV] = json.dumps(payload, default=str)
     try:
         yield
@@ -46,5 +56,3 @@ def launch_context(config, run_dir: Path, resume_from: Path | None):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-

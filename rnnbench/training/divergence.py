@@ -14,8 +14,12 @@ from rnnbench.contract.specs import TaskSpec
 DIVERGENCE_FACTOR = 100.0
 
 
-def divergence(metrics: Mapping[str, float], baseline: float | None, spec: TaskSpec,
-               training_diverged: bool = False) -> str | None:
+def divergence(
+    metrics: Mapping[str, float],
+    baseline: float | None,
+    spec: TaskSpec,
+    training_diverged: bool = False,
+) -> str | None:
     """Why a run counts as diverged, or None: its training loss became non-finite, its
     monitored validation value is missing or non-finite, or (min-mode tasks, where lower
     is better and the baseline is the trivial predictor's loss/error) its validation
@@ -27,17 +31,29 @@ def divergence(metrics: Mapping[str, float], baseline: float | None, spec: TaskS
     if monitor is None or not math.isfinite(monitor):
         return f"{spec.monitor} is {monitor}"
     value = metrics.get(f"val_{spec.main_metric}", monitor)
-    return value_divergence(value, baseline, spec.mode, f"val_{spec.main_metric}"
-                            if f"val_{spec.main_metric}" in metrics else spec.monitor)
+    return value_divergence(
+        value,
+        baseline,
+        spec.mode,
+        f"val_{spec.main_metric}" if f"val_{spec.main_metric}" in metrics else spec.monitor,
+    )
 
 
-def value_divergence(value: float | None, baseline: float | None, mode: str,
-                     name: str = "the validation value") -> str | None:
+def value_divergence(
+    value: float | None, baseline: float | None, mode: str, name: str = "the validation value"
+) -> str | None:
     """The factor-of-baseline rule of `divergence` for one value (e.g. a trial's)."""
     if value is None or not math.isfinite(value):
         return f"{name} is {value}"
-    if mode == "min" and baseline is not None and math.isfinite(baseline) and baseline > 0 \
-            and value > DIVERGENCE_FACTOR * baseline:
-        return (f"{name} {value:.4g} is above {DIVERGENCE_FACTOR:g}x the trivial baseline "
-                f"{baseline:.4g}")
+    if (
+        mode == "min"
+        and baseline is not None
+        and math.isfinite(baseline)
+        and baseline > 0
+        and value > DIVERGENCE_FACTOR * baseline
+    ):
+        return (
+            f"{name} {value:.4g} is above {DIVERGENCE_FACTOR:g}x the trivial baseline "
+            f"{baseline:.4g}"
+        )
     return None

@@ -27,16 +27,30 @@ from rnnbench.contract.params import Param
 from rnnbench.contract.vocabulary import task_vocabulary
 
 OPTIONS = (
-    Param("embeddings", str, "",
-          "pretrained input vectors: word2vec/GloVe/fastText text (.gz too), or .npy/.npz "
-          "with train.embeddings_vocab ('': none, embeddings learned from scratch)"),
+    Param(
+        "embeddings",
+        str,
+        "",
+        "pretrained input vectors: word2vec/GloVe/fastText text (.gz too), or .npy/.npz "
+        "with train.embeddings_vocab ('': none, embeddings learned from scratch)",
+    ),
     Param("embeddings_vocab", str, "", "vocabulary of a .npy/.npz matrix, one token per line"),
     Param("embeddings_array", str, "", "array name in a .npz (default: its only array)"),
-    Param("embeddings_lowercase", bool, False,
-          "match a token missing from the file by its lower-cased form"),
-    Param("embeddings_restrict", bool, False,
-          "limit the task's vocabulary to tokens found in the file (the others are unknown)"),
-    Param("embeddings_freeze", bool, False, "keep the pretrained embeddings fixed (else fine-tuned)"),
+    Param(
+        "embeddings_lowercase",
+        bool,
+        False,
+        "match a token missing from the file by its lower-cased form",
+    ),
+    Param(
+        "embeddings_restrict",
+        bool,
+        False,
+        "limit the task's vocabulary to tokens found in the file (the others are unknown)",
+    ),
+    Param(
+        "embeddings_freeze", bool, False, "keep the pretrained embeddings fixed (else fine-tuned)"
+    ),
 )
 
 
@@ -53,8 +67,11 @@ class LoadedEmbeddings:
 
     def metrics(self) -> dict[str, float]:
         a = self.alignment
-        out = {"embeddings_vocab_coverage": a.vocab_coverage,
-               "embeddings_found": float(int(a.found.sum())), "embeddings_missing": float(a.missing)}
+        out = {
+            "embeddings_vocab_coverage": a.vocab_coverage,
+            "embeddings_found": float(int(a.found.sum())),
+            "embeddings_missing": float(a.missing),
+        }
         if a.token_coverage is not None:
             out["embeddings_token_coverage"] = a.token_coverage
         return out
@@ -65,13 +82,16 @@ class LoadedEmbeddings:
     def summary(self) -> str:
         a = self.alignment
         found = int(a.found.sum())
-        tokens = (f", {a.token_coverage:.1%} of training tokens"
-                  if a.token_coverage is not None else "")
+        tokens = (
+            f", {a.token_coverage:.1%} of training tokens" if a.token_coverage is not None else ""
+        )
         lowered = f", {a.lowercased:,} lower-cased" if a.lowercased else ""
-        return (f"embeddings: {self.path}: {self.file_tokens:,} vectors of {self.dim}; found "
-                f"{found:,} of {a.real:,} vocabulary tokens ({a.vocab_coverage:.1%}{lowered})"
-                f"{tokens}; {a.missing:,} seeded at random; "
-                f"{'frozen' if self.freeze else 'fine-tuned'}")
+        return (
+            f"embeddings: {self.path}: {self.file_tokens:,} vectors of {self.dim}; found "
+            f"{found:,} of {a.real:,} vocabulary tokens ({a.vocab_coverage:.1%}{lowered})"
+            f"{tokens}; {a.missing:,} seeded at random; "
+            f"{'frozen' if self.freeze else 'fine-tuned'}"
+        )
 
 
 def dim_param(model_spec: Any) -> str | None:
@@ -86,8 +106,13 @@ def _files(train: Mapping[str, Any]) -> tuple[Path, Path | None]:
     return path, vocab
 
 
-def check_request(model_spec: Any, task_spec: Any, explicit_model: Mapping[str, Any],
-                  model_params: Mapping[str, Any], train: Mapping[str, Any]) -> None:
+def check_request(
+    model_spec: Any,
+    task_spec: Any,
+    explicit_model: Mapping[str, Any],
+    model_params: Mapping[str, Any],
+    train: Mapping[str, Any],
+) -> None:
     """Config-time checks of train.embeddings* (nothing is written)."""
     from rnnbench.data.embeddings import is_numpy, load_vectors
 
@@ -97,22 +122,28 @@ def check_request(model_spec: Any, task_spec: Any, explicit_model: Mapping[str, 
                 raise ConfigError(f"train.{key}: set without train.embeddings")
         return
     if task_spec.input_kind != "tokens":
-        raise IncompatibleError(f"train.embeddings: task {task_spec.name!r} has "
-                                f"{task_spec.input_kind} inputs; embeddings need token inputs")
+        raise IncompatibleError(
+            f"train.embeddings: task {task_spec.name!r} has "
+            f"{task_spec.input_kind} inputs; embeddings need token inputs"
+        )
     path, vocab = _files(train)
     for key, file in (("embeddings", path), ("embeddings_vocab", vocab)):
         if file is not None and not file.is_file():
             raise ConfigError(f"train.{key}: no such file {file}")
     if is_numpy(path) and vocab is None:
-        raise ConfigError(f"train.embeddings_vocab: required for the NumPy matrix {path} "
-                          "(one token per line, line i naming row i)")
+        raise ConfigError(
+            f"train.embeddings_vocab: required for the NumPy matrix {path} "
+            "(one token per line, line i naming row i)"
+        )
     name = dim_param(model_spec)
     if name is not None and name in explicit_model:
         dim = load_vectors(path, vocab, train["embeddings_array"]).dim
         if model_params[name] != dim:
-            raise ConfigError(f"model.{name}={model_params[name]} conflicts with "
-                              f"train.embeddings: {path} holds {dim}-dimensional vectors "
-                              f"(leave model.{name} unset: the size comes from the file)")
+            raise ConfigError(
+                f"model.{name}={model_params[name]} conflicts with "
+                f"train.embeddings: {path} holds {dim}-dimensional vectors "
+                f"(leave model.{name} unset: the size comes from the file)"
+            )
 
 
 def prepare_embeddings(config: Any, model_spec: Any, task: Any) -> LoadedEmbeddings | None:
@@ -130,25 +161,34 @@ def prepare_embeddings(config: Any, model_spec: Any, task: Any) -> LoadedEmbeddi
     def aligned():
         vocab = task_vocabulary(task)
         if vocab is None:
-            raise IncompatibleError(f"train.embeddings: task {config.task!r} does not list its "
-                                    "vocabulary (Task.vocabulary(); rnnbench.contract.vocabulary)")
+            raise IncompatibleError(
+                f"train.embeddings: task {config.task!r} does not list its "
+                "vocabulary (Task.vocabulary(); rnnbench.contract.vocabulary)"
+            )
         counts = task.token_counts() if callable(getattr(task, "token_counts", None)) else None
-        return align(vocab, vectors, lowercase=train["embeddings_lowercase"], seed=train["seed"],
-                     padding_idx=task.context().padding_idx, counts=counts)
+        return align(
+            vocab,
+            vectors,
+            lowercase=train["embeddings_lowercase"],
+            seed=train["seed"],
+            padding_idx=task.context().padding_idx,
+            counts=counts,
+        )
 
     alignment = aligned()
     if train["embeddings_restrict"]:
         restrict = getattr(task, "restrict_vocabulary", None)
         if not callable(restrict):
-            raise IncompatibleError(f"train.embeddings_restrict: task {config.task!r} cannot "
-                                    "restrict its vocabulary (no restrict_vocabulary method)")
+            raise IncompatibleError(
+                f"train.embeddings_restrict: task {config.task!r} cannot "
+                "restrict its vocabulary (no restrict_vocabulary method)"
+            )
         restrict(alignment.found)
         alignment = aligned()
     name = dim_param(model_spec)
     if name is not None:
         config.model_params[name] = vectors.dim
-    loaded = LoadedEmbeddings(str(path), len(vectors.tokens), alignment,
-                              train["embeddings_freeze"])
+    loaded = LoadedEmbeddings(str(path), len(vectors.tokens), alignment, train["embeddings_freeze"])
     print(f"rnnbench: {loaded.summary()}", file=sys.stderr)
     return loaded
 
@@ -163,16 +203,20 @@ def find_embedding(model: Any, model_spec: Any, vocab_size: int) -> Any:
         except AttributeError:
             module = None
         if not isinstance(module, nn.Embedding):
-            raise RnnbenchError(f"model {model_spec.name!r}: ModelSpec.embedding "
-                                f"{model_spec.embedding!r} is not an nn.Embedding of the model")
+            raise RnnbenchError(
+                f"model {model_spec.name!r}: ModelSpec.embedding "
+                f"{model_spec.embedding!r} is not an nn.Embedding of the model"
+            )
         return module
-    found = [m for m in model.modules()
-             if isinstance(m, nn.Embedding) and m.num_embeddings == vocab_size]
+    found = [
+        m for m in model.modules() if isinstance(m, nn.Embedding) and m.num_embeddings == vocab_size
+    ]
     if len(found) != 1:
         raise IncompatibleError(
             f"model {model_spec.name!r} has {len(found)} nn.Embedding modules of {vocab_size:,} "
             "rows: its spec must name the input one (ModelSpec.embedding) to take "
-            "pretrained vectors")
+            "pretrained vectors"
+        )
     return found[0]
 
 
@@ -188,7 +232,8 @@ def install_embeddings(model: Any, model_spec: Any, loaded: LoadedEmbeddings | N
         raise IncompatibleError(
             f"model {model_spec.name!r}: its input embedding is {tuple(module.weight.shape)}, "
             f"the aligned vectors {tuple(matrix.shape)} (ModelSpec.embedding_dim names the "
-            "hyperparameter that sizes it)")
+            "hyperparameter that sizes it)"
+        )
     with torch.no_grad():
         module.weight.copy_(matrix.to(module.weight.dtype))
     module.weight.requires_grad_(not loaded.freeze)

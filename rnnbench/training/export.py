@@ -34,8 +34,14 @@ class Exported:
     skipped: list[str]  # tokens left out (padding and unwritable ones)
 
 
-def export_embeddings(results_dir: Path, run_id: str, out: Path, registry: Any,
-                      tracker: Any = None, where: str | None = None) -> Exported:
+def export_embeddings(
+    results_dir: Path,
+    run_id: str,
+    out: Path,
+    registry: Any,
+    tracker: Any = None,
+    where: str | None = None,
+) -> Exported:
     """`tracker`: the tracking store whose logged model restores the run when its folder
     under results_dir/runs is gone (rnnbench.training.restore)."""
     from rnnbench.training.embeddings import find_embedding
@@ -43,15 +49,20 @@ def export_embeddings(results_dir: Path, run_id: str, out: Path, registry: Any,
 
     def has_token_inputs(model_spec: Any, task_spec: Any) -> None:
         if task_spec.input_kind != "tokens":
-            raise IncompatibleError(f"--run {run_id}: task {task_spec.name!r} has no token "
-                                    "inputs, hence no input embeddings")
+            raise IncompatibleError(
+                f"--run {run_id}: task {task_spec.name!r} has no token "
+                "inputs, hence no input embeddings"
+            )
 
-    prepared = restore_run(results_dir, run_id, registry, tracker=tracker, where=where,
-                           check=has_token_inputs).prepared
+    prepared = restore_run(
+        results_dir, run_id, registry, tracker=tracker, where=where, check=has_token_inputs
+    ).prepared
     tokens = task_vocabulary(prepared.task)
     if tokens is None:
-        raise IncompatibleError(f"--run {run_id}: task {prepared.config.task!r} does not list "
-                                "its vocabulary (Task.vocabulary(); rnnbench.contract.vocabulary)")
+        raise IncompatibleError(
+            f"--run {run_id}: task {prepared.config.task!r} does not list "
+            "its vocabulary (Task.vocabulary(); rnnbench.contract.vocabulary)"
+        )
     weight = find_embedding(prepared.system.model, prepared.model_spec, len(tokens)).weight
     padding = prepared.task.context().padding_idx
     return write_vectors(out, tokens, weight.detach().float().cpu(), padding)
@@ -59,8 +70,11 @@ def export_embeddings(results_dir: Path, run_id: str, out: Path, registry: Any,
 
 def write_vectors(out: Path, tokens: list[str], weight: Any, padding_idx: int | None) -> Exported:
     """Write (V, E) `weight` with `tokens` in the text format (see the module docstring)."""
-    keep = [i for i, t in enumerate(tokens)
-            if i != padding_idx and t and not any(c.isspace() for c in t)]
+    keep = [
+        i
+        for i, t in enumerate(tokens)
+        if i != padding_idx and t and not any(c.isspace() for c in t)
+    ]
     skipped = [tokens[i] for i in range(len(tokens)) if i not in set(keep)]
     rows = weight[keep].numpy()  # (N, E)
     out = Path(out)

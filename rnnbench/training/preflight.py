@@ -31,8 +31,9 @@ def _nodes(batch: Any) -> int | None:
     return int(tree.token.shape[0]) if tree is not None else None
 
 
-def check_first_batch(system: Any, config: Any, registry: Any, step_states: bool = False,
-                      spec: Any = None) -> None:
+def check_first_batch(
+    system: Any, config: Any, registry: Any, step_states: bool = False, spec: Any = None
+) -> None:
     """Raise IncompatibleError if the model's output does not have the contract's
     shape, (B, T, D) per step or (B, D) pooled with D = model.output_size, or if the
     task's head or loss cannot take it; with `step_states` (a diagnostic reads
@@ -54,9 +55,11 @@ def check_first_batch(system: Any, config: Any, registry: Any, step_states: bool
     # everything runs inside fork_rng, so training draws the same numbers as without it.
     try:
         with torch.random.fork_rng(devices=[]), torch.no_grad():
-            batch = plugin_call(registry.plugin_label("task", config.task),
-                                "its data module (first validation batch)",
-                                lambda: next(iter(task.datamodule.val_dataloader()), None))
+            batch = plugin_call(
+                registry.plugin_label("task", config.task),
+                "its data module (first validation batch)",
+                lambda: next(iter(task.datamodule.val_dataloader()), None),
+            )
             if batch is None:
                 return  # an empty validation split is the task's own error, reported later
             if kind == "seq2seq":
@@ -71,29 +74,37 @@ def check_first_batch(system: Any, config: Any, registry: Any, step_states: bool
             try:
                 out = model(inputs, lengths, **structure)
             except Exception as exc:
-                raise IncompatibleError(f"{who}: the model fails on the first batch (inputs "
-                                        f"{_shape(inputs)}): {_one_line(exc)}") from None
+                raise IncompatibleError(
+                    f"{who}: the model fails on the first batch (inputs "
+                    f"{_shape(inputs)}): {_one_line(exc)}"
+                ) from None
             features = getattr(out, kind, None)
             if not isinstance(features, torch.Tensor):
-                raise IncompatibleError(f"{who}: the model returned no {kind} output "
-                                        f"(ModelOutput.{kind} is {_shape(features)}), expected "
-                                        f"shape {expected}")
+                raise IncompatibleError(
+                    f"{who}: the model returned no {kind} output "
+                    f"(ModelOutput.{kind} is {_shape(features)}), expected "
+                    f"shape {expected}"
+                )
             if tuple(features.shape) != expected:
                 layout = {"sequence": "(B, T, D)", "nodes": "(N, D)"}.get(kind, "(B, D)")
-                raise IncompatibleError(f"{who}: {kind} output has shape {_shape(features)}, "
-                                        f"expected {layout} = {expected} with D = the model's "
-                                        f"output_size {D}")
+                raise IncompatibleError(
+                    f"{who}: {kind} output has shape {_shape(features)}, "
+                    f"expected {layout} = {expected} with D = the model's "
+                    f"output_size {D}"
+                )
             try:
                 prediction = system.head(features)
                 loss = task.loss(prediction, batch)
             except Exception as exc:
-                raise IncompatibleError(f"{who}: the task's head and loss fail on the model's "
-                                        f"{kind} output {expected} (target "
-                                        f"{_shape(batch.get('target'))}): {_one_line(exc)}"
-                                        ) from None
+                raise IncompatibleError(
+                    f"{who}: the task's head and loss fail on the model's "
+                    f"{kind} output {expected} (target "
+                    f"{_shape(batch.get('target'))}): {_one_line(exc)}"
+                ) from None
             if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
-                raise IncompatibleError(f"{who}: the task's loss must be a scalar tensor, got "
-                                        f"{_shape(loss)}")
+                raise IncompatibleError(
+                    f"{who}: the task's loss must be a scalar tensor, got {_shape(loss)}"
+                )
             if step_states:
                 _check_unrolled(model, inputs, lengths, who)
     finally:
@@ -109,15 +120,19 @@ def _check_unrolled(model: Any, inputs: Any, lengths: Any, who: str) -> None:
 
     method = getattr(model, "forward_unrolled", None)
     if not callable(method):
-        raise IncompatibleError(f"{who}: --diagnostics gradient-flow calls forward_unrolled("
-                                "inputs, lengths), which the model lacks although its spec "
-                                "declares hidden_states")
+        raise IncompatibleError(
+            f"{who}: --diagnostics gradient-flow calls forward_unrolled("
+            "inputs, lengths), which the model lacks although its spec "
+            "declares hidden_states"
+        )
     with torch.enable_grad():
         try:
             _, hidden = method(inputs, lengths)
         except Exception as exc:
-            raise IncompatibleError(f"{who}: forward_unrolled fails on the first batch (inputs "
-                                    f"{_shape(inputs)}): {_one_line(exc)}") from None
+            raise IncompatibleError(
+                f"{who}: forward_unrolled fails on the first batch (inputs "
+                f"{_shape(inputs)}): {_one_line(exc)}"
+            ) from None
         try:
             check_step_states(hidden, inputs.shape[0], inputs.shape[1], "forward_unrolled")
         except ContractError as exc:

@@ -38,24 +38,30 @@ class ProgressLines(Callback):
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
         self.started = time.monotonic()
         n_params = sum(p.numel() for p in pl_module.parameters() if p.requires_grad)
-        budget = [f"{trainer.max_epochs} epochs" if trainer.max_epochs else "",
-                  f"{trainer.max_steps:,} steps" if trainer.max_steps and trainer.max_steps > 0
-                  else ""]
-        self.say(f"training {n_params:,} parameters, up to "
-                 f"{' or '.join(b for b in budget if b) or 'no limit'}")
+        budget = [
+            f"{trainer.max_epochs} epochs" if trainer.max_epochs else "",
+            f"{trainer.max_steps:,} steps" if trainer.max_steps and trainer.max_steps > 0 else "",
+        ]
+        self.say(
+            f"training {n_params:,} parameters, up to "
+            f"{' or '.join(b for b in budget if b) or 'no limit'}"
+        )
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         if trainer.sanity_checking or trainer.state.fn != "fit":
             return  # the final validate()/test() passes are reported by the result
         value = trainer.callback_metrics.get(self.monitor)
         value = float(value) if value is not None else math.nan
-        if math.isfinite(value) and (self.best is None or (
-                value < self.best if self.mode == "min" else value > self.best)):
+        if math.isfinite(value) and (
+            self.best is None or (value < self.best if self.mode == "min" else value > self.best)
+        ):
             self.best = value
         best = f" (best {self.best:.4f})" if self.best is not None else ""
         rate = getattr(pl_module, "throughput", None)
         unit = getattr(getattr(pl_module, "task", None), "throughput_unit", "samples")
         speed = f", {rate:,.0f} {unit}/s" if isinstance(rate, float) and rate > 0 else ""
-        self.say(f"epoch {trainer.current_epoch + 1}, step {trainer.global_step:,}: "
-                 f"{self.monitor} {value:.4f}{best}{speed}, "
-                 f"elapsed {clock(time.monotonic() - self.started)}")
+        self.say(
+            f"epoch {trainer.current_epoch + 1}, step {trainer.global_step:,}: "
+            f"{self.monitor} {value:.4f}{best}{speed}, "
+            f"elapsed {clock(time.monotonic() - self.started)}"
+        )

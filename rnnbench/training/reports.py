@@ -29,8 +29,13 @@ def log_reports(tracker: Any, run_id: str, run_dir: Path, prepared: Any) -> None
     from rnnbench.tracking.confusion_plot import confusion_png
 
     tracker.log_table(run_id, report_table(report), "class_report.json")
-    tracker.log_json(run_id, {"classes": report["classes"], "confusion": report["confusion"]},
-                     "confusion_matrix.json")
+    tracker.log_json(
+        run_id,
+        {"classes": report["classes"], "confusion": report["confusion"]},
+        "confusion_matrix.json",
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
-    tracker.log_artifact(run_id, confusion_png(report["confusion"], report["classes"],
-                                               run_dir / "confusion_matrix.png"))
+    tracker.log_artifact(
+        run_id,
+        confusion_png(report["confusion"], report["classes"], run_dir / "confusion_matrix.png"),
+    )

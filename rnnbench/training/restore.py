@@ -34,8 +34,15 @@ from rnnbench.contract.registry import Registry
 from rnnbench.training.checkpoints import MODEL_SETTINGS, MODEL_WEIGHTS, best_checkpoint
 
 #: train.* values that a restored run takes whatever it trained with
-RESTORE_TRAIN = {"param_budget": "0", "diagnostics": "none", "accelerator": "cpu",
-                 "devices": "1", "strategy": "auto", "precision": "32-true", "progress": "false"}
+RESTORE_TRAIN = {
+    "param_budget": "0",
+    "diagnostics": "none",
+    "accelerator": "cpu",
+    "devices": "1",
+    "strategy": "auto",
+    "precision": "32-true",
+    "progress": "false",
+}
 
 
 @dataclass
@@ -53,8 +60,9 @@ class RunSettings:
     source: str
 
 
-def run_settings(results_dir: Path, run_id: str, tracker: Any = None,
-                 where: str | None = None) -> RunSettings:
+def run_settings(
+    results_dir: Path, run_id: str, tracker: Any = None, where: str | None = None
+) -> RunSettings:
     """The run's settings from its result.json, else from `tracker` (see the docstring)."""
     result = Path(results_dir) / "runs" / run_id / "result.json"
     if result.is_file():
@@ -70,20 +78,30 @@ def run_settings(results_dir: Path, run_id: str, tracker: Any = None,
         except LookupError:
             raise ConfigError(f"--run {run_id}: no such run in {where}") from None
         params = dict(record.params)
-        data = {k[len("data."):]: v for k, v in params.items() if k.startswith("data.")}
+        data = {k[len("data.") :]: v for k, v in params.items() if k.startswith("data.")}
         settings = RunSettings(params, data, str(where))
     else:
-        raise ConfigError(f"--run {run_id}: no {result} (a finished run writes it; is "
-                          "--results-dir the folder the run used?)")
+        raise ConfigError(
+            f"--run {run_id}: no {result} (a finished run writes it; is "
+            "--results-dir the folder the run used?)"
+        )
     if not settings.values.get("model") or not settings.values.get("task"):
-        raise ConfigError(f"--run {run_id}: the run trained no model (a sweep's parent run?); "
-                          "give the id of a single run or a sweep's trial/seed")
+        raise ConfigError(
+            f"--run {run_id}: the run trained no model (a sweep's parent run?); "
+            "give the id of a single run or a sweep's trial/seed"
+        )
     return settings
 
 
-def restore_run(results_dir: Path, run_id: str, registry: Registry, *, tracker: Any = None,
-                where: str | None = None,
-                check: Callable[[Any, Any], None] | None = None) -> RestoredRun:
+def restore_run(
+    results_dir: Path,
+    run_id: str,
+    registry: Registry,
+    *,
+    tracker: Any = None,
+    where: str | None = None,
+    check: Callable[[Any, Any], None] | None = None,
+) -> RestoredRun:
     """Run `run_id` rebuilt on the CPU with its best weights. `check(model_spec,
     task_spec)` raises for a run the command cannot use, before any data is loaded."""
     import tempfile
@@ -102,10 +120,12 @@ def restore_run(results_dir: Path, run_id: str, registry: Registry, *, tracker: 
         if check is not None:
             check(registry.model(model), registry.task(task))
         if checkpoint is None:
-            raise ConfigError(f"--run {run_id}: no checkpoint under "
-                              f"{Path(results_dir) / 'runs' / run_id / 'checkpoints'} and no "
-                              "logged model in the tracking store (pass the --results-dir or "
-                              "--tracking-uri it ran with; sweep search trials keep none)")
+            raise ConfigError(
+                f"--run {run_id}: no checkpoint under "
+                f"{Path(results_dir) / 'runs' / run_id / 'checkpoints'} and no "
+                "logged model in the tracking store (pass the --results-dir or "
+                "--tracking-uri it ran with; sweep search trials keep none)"
+            )
         prepared = _prepare(settings, model, task, Path(results_dir), registry, run_id)
         _load_weights(prepared.system, checkpoint, run_id)
     return RestoredRun(run_id, checkpoint, prepared, settings.source)
@@ -134,29 +154,36 @@ def _settings_file(result: Path, source: str) -> RunSettings:
     return RunSettings(values, {k: str(v) for k, v in data.items()}, source)
 
 
-def _prepare(settings: RunSettings, model: str, task: str, results_dir: Path,
-             registry: Registry, run_id: str):
+def _prepare(
+    settings: RunSettings, model: str, task: str, results_dir: Path, registry: Registry, run_id: str
+):
     from rnnbench.tracking.mlflow_tracker import param_value
     from rnnbench.training.config import TRAIN_PARAMS, build_run_config
     from rnnbench.training.runner import prepare
 
-    known = {"model": registry.model(model).params, "task": registry.task(task).options,
-             "train": TRAIN_PARAMS}
+    known = {
+        "model": registry.model(model).params,
+        "task": registry.task(task).options,
+        "train": TRAIN_PARAMS,
+    }
     sets: dict[str, dict[str, Any]] = {prefix: {} for prefix in known}
     for key, value in settings.values.items():
         prefix, _, name = key.partition(".")
         if prefix in known and name in known[prefix]:
             sets[prefix][name] = value
     sets["train"].update(RESTORE_TRAIN)
-    config = build_run_config(registry, model, task, sets, source=f"run {run_id}",
-                              results_dir=results_dir)
+    config = build_run_config(
+        registry, model, task, sets, source=f"run {run_id}", results_dir=results_dir
+    )
     prepared = prepare(config, registry)
     for name, value in prepared.task.describe().items():
         logged = settings.data.get(name)
         if logged is not None and param_value(logged) != param_value(value):
-            raise DataError(f"--run {run_id}: the task's data changed since the run (data.{name} "
-                            f"was {logged}, is {param_value(value)} now; task.dataset="
-                            f"{config.task_options.get('dataset', '?')})")
+            raise DataError(
+                f"--run {run_id}: the task's data changed since the run (data.{name} "
+                f"was {logged}, is {param_value(value)} now; task.dataset="
+                f"{config.task_options.get('dataset', '?')})"
+            )
     return prepared
 
 
@@ -170,8 +197,16 @@ def _load_weights(system: Any, checkpoint: Path, run_id: str) -> None:
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
         system.load_state_dict(state)
-    except (RuntimeError, KeyError, TypeError, EOFError, OSError, ValueError,
-            pickle.UnpicklingError) as exc:
+    except (
+        RuntimeError,
+        KeyError,
+        TypeError,
+        EOFError,
+        OSError,
+        ValueError,
+        pickle.UnpicklingError,
+    ) as exc:
         first = reason(exc).splitlines()[0][:200] if reason(exc) else type(exc).__name__
-        raise DataError(f"{checkpoint}: does not fit the model rebuilt from run {run_id}'s "
-                        f"settings ({first})") from None
+        raise DataError(
+            f"{checkpoint}: does not fit the model rebuilt from run {run_id}'s settings ({first})"
+        ) from None

@@ -22,8 +22,9 @@ def find_resumable(tracker: Any, config: RunConfig) -> tuple[str, Path]:
     """The newest unfinished run of exactly this configuration that left a checkpoint."""
     from rnnbench.training.checkpoints import LAST_NAME
 
-    runs = tracker.find_runs({"rnnbench.config_hash": config_hash(config)}, unfinished=True,
-                             newest_first=True, limit=20)
+    runs = tracker.find_runs(
+        {"rnnbench.config_hash": config_hash(config)}, unfinished=True, newest_first=True, limit=20
+    )
     for run in runs:
         last = Path(config.results_dir) / "runs" / run.run_id / "checkpoints" / LAST_NAME
         if last.exists():
@@ -41,5 +42,7 @@ def check_resumable(results_dir: Path) -> None:
 
 
 def _nothing_to_resume(results_dir: Path) -> RnnbenchError:
-    return RnnbenchError("--resume: no unfinished run of this exact configuration left a "
-                         f"checkpoint under {Path(results_dir) / 'runs'}")
+    return RnnbenchError(
+        "--resume: no unfinished run of this exact configuration left a "
+        f"checkpoint under {Path(results_dir) / 'runs'}"
+    )

@@ -58,16 +58,29 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     pl.seed_everything(train["seed"], workers=True, verbose=False)
     # a task or model plugin that raises is one line naming it (PluginError)
     task_label = registry.plugin_label("task", config.task)
-    task = plugin_call(task_label, "its factory", task_spec.factory, dict(config.task_options),
-                       batch_size=train["batch_size"], seed=train["seed"])
+    task = plugin_call(
+        task_label,
+        "its factory",
+        task_spec.factory,
+        dict(config.task_options),
+        batch_size=train["batch_size"],
+        seed=train["seed"],
+    )
     plugin_call(task_label, "Task.prepare()", task.prepare)
     embeddings = prepare_embeddings(config, model_spec, task)  # train.embeddings, or None
     context = plugin_call(task_label, "Task.context()", task.context)
     budget = apply_budget(config, model_spec, task)  # sets the width in config.model_params
     check_model_memory(model_spec, context, config.model_params)
-    model = plugin_call(registry.plugin_label("model", config.model), "its builder",
-                        model_spec.builder, context, **config.model_params)
-    if not isinstance(model, torch.nn.Module) or not isinstance(getattr(model, "output_size", None), int):
+    model = plugin_call(
+        registry.plugin_label("model", config.model),
+        "its builder",
+        model_spec.builder,
+        context,
+        **config.model_params,
+    )
+    if not isinstance(model, torch.nn.Module) or not isinstance(
+        getattr(model, "output_size", None), int
+    ):
         raise RnnbenchError(
             f"model {config.model!r}: its builder must return an nn.Module with an int "
             "attribute output_size"
@@ -75,19 +88,30 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     install_embeddings(model, model_spec, embeddings)
     clip = train["clip_algorithm"]
     system = BenchmarkSystem(
-        model, task, lr=train["lr"], optimizer=train["optimizer"],
-        weight_decay=train["weight_decay"], momentum=train["momentum"],
+        model,
+        task,
+        lr=train["lr"],
+        optimizer=train["optimizer"],
+        weight_decay=train["weight_decay"],
+        momentum=train["momentum"],
         stateful=task_spec.stateful and model_spec.stateful,
-        clip_value=train["clip_value"] if clip != "none" else None, clip_algorithm=clip,
+        clip_value=train["clip_value"] if clip != "none" else None,
+        clip_algorithm=clip,
         needs=model_spec.needs,
         schedule={name: train[name] for name in SCHEDULE_NAMES},
-        monitor=task_spec.monitor, mode=task_spec.mode,
+        monitor=task_spec.monitor,
+        mode=task_spec.mode,
     )
     if train["tie_embeddings"]:
         system.head = tied_head(model, model_spec, task, train["tie_projection"])
     diagnostics = selected_diagnostics(registry, train)
-    check_first_batch(system, config, registry, spec=model_spec,
-                      step_states=any(d.needs_step_states for d in diagnostics))
+    check_first_batch(
+        system,
+        config,
+        registry,
+        spec=model_spec,
+        step_states=any(d.needs_step_states for d in diagnostics),
+    )
     return PreparedRun(config, model_spec, task_spec, task, system, diagnostics, budget, embeddings)
 
 
@@ -100,16 +124,18 @@ def check_model_memory(spec: ModelSpec, context: Any, hparams: Mapping[str, Any]
     from rnnbench.contract.errors import ConfigError
     from rnnbench.contract.memory import check_memory
 
-    sizes = ", ".join(f"model.{k}={v}" for k, v in hparams.items()
-                      if isinstance(v, int) and not isinstance(v, bool) and v > 1)
+    sizes = ", ".join(
+        f"model.{k}={v}"
+        for k, v in hparams.items()
+        if isinstance(v, int) and not isinstance(v, bool) and v > 1
+    )
     try:
         with torch.random.fork_rng(devices=[]), torch.device("meta"):
             model = spec.builder(context, **hparams)
     except (RuntimeError, TypeError, OverflowError, ValueError) as exc:
         if "verflow" not in str(exc):
             return  # not a size problem: the real build reports it
-        raise ConfigError(f"model {spec.name!r} ({sizes}): tensors too large to address") \
-            from None
+        raise ConfigError(f"model {spec.name!r} ({sizes}): tensors too large to address") from None
     if isinstance(model, torch.nn.Module):
         count = sum(p.numel() for p in model.parameters())
         check_memory(count * 16, f"model {spec.name!r} ({sizes}): {count:,} parameters")
@@ -143,14 +169,16 @@ def execute(
     model_source = registry.source_of("model", config.model)
     task_source = registry.source_of("task", config.task)
     tags = {
-        **schema.tags({
-            schema.MODEL: config.model,
-            schema.TASK: config.task,
-            schema.SEED: train["seed"],
-            schema.VERSION: __version__,
-            schema.MODEL_PLUGIN: f"{model_source.distribution} {model_source.version}",
-            schema.TASK_PLUGIN: f"{task_source.distribution} {task_source.version}",
-        }),
+        **schema.tags(
+            {
+                schema.MODEL: config.model,
+                schema.TASK: config.task,
+                schema.SEED: train["seed"],
+                schema.VERSION: __version__,
+                schema.MODEL_PLUGIN: f"{model_source.distribution} {model_source.version}",
+                schema.TASK_PLUGIN: f"{task_source.distribution} {task_source.version}",
+            }
+        ),
         **(extra_tags or {}),
     }
     tags[schema.CONFIG_HASH.name] = config_hash(config)
@@ -163,22 +191,26 @@ def execute(
         tracker.delete_tags(run_id, list(FAILURE_TAGS))
         tracker.set_tags(run_id, schema.tags({schema.RESUMED_FROM: resume_from.name}))
     else:
-        run_id = tracker.start_run(run_name or f"{config.model}-{config.task}", tags, params,
-                                   parent_run_id=parent_run_id)
+        run_id = tracker.start_run(
+            run_name or f"{config.model}-{config.task}", tags, params, parent_run_id=parent_run_id
+        )
     run_dir = Path(config.results_dir) / "runs" / run_id
     started, cpu_started = time.perf_counter(), time.process_time()
 
     def spent() -> dict[str, float]:
-        return {"wall_seconds": time.perf_counter() - started,
-                "cpu_seconds": time.process_time() - cpu_started}
+        return {
+            "wall_seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu_started,
+        }
 
     try:
         if on_start is not None:
             on_start(run_id)
         if is_distributed(train):
             with launch_context(config, run_dir, resume_from):
-                result = _train_and_evaluate(prepared, tracker, run_id, run_dir, callbacks,
-                                             resume_from)
+                result = _train_and_evaluate(
+                    prepared, tracker, run_id, run_dir, callbacks, resume_from
+                )
         else:
             result = _train_and_evaluate(prepared, tracker, run_id, run_dir, callbacks, resume_from)
         cost = spent()
@@ -186,31 +218,49 @@ def execute(
         if result.device_type == "cuda":
             result.gpu_seconds = result.wall_seconds * result.world_size
         if prepared.budget is not None:
-            result.budget_params = budgeted_count(prepared.system.model, prepared.system.head,
-                                                  prepared.budget.counts)
+            result.budget_params = budgeted_count(
+                prepared.system.model, prepared.system.head, prepared.budget.counts
+            )
             tracker.log_metrics(run_id, {"budget_params": result.budget_params})
-            tracker.set_tags(run_id, schema.tags({schema.BUDGET_WIDTH: prepared.budget.width_param}))
-        tracker.log_metrics(run_id, {
-            **cost, "gpu_seconds": result.gpu_seconds, "throughput": result.throughput,
-            "params": result.params, "steps": result.steps, **({"baseline": result.baseline}
-                                        if result.baseline is not None else {}),
-            # 1/0, so that the UI's leaderboard views average it into a solved fraction
-            **({SOLVED_METRIC: float(result.solved)} if result.solved is not None else {}),
-        })
+            tracker.set_tags(
+                run_id, schema.tags({schema.BUDGET_WIDTH: prepared.budget.width_param})
+            )
+        tracker.log_metrics(
+            run_id,
+            {
+                **cost,
+                "gpu_seconds": result.gpu_seconds,
+                "throughput": result.throughput,
+                "params": result.params,
+                "steps": result.steps,
+                **({"baseline": result.baseline} if result.baseline is not None else {}),
+                # 1/0, so that the UI's leaderboard views average it into a solved fraction
+                **({SOLVED_METRIC: float(result.solved)} if result.solved is not None else {}),
+            },
+        )
         # NaN stays NaN; inf is stored as NaN too (MLflow's SQL store would write the
         # largest float), its sign kept in the rnnbench.infinite_metrics tag
         nonfinite = {k: v for k, v in result.metrics.items() if not math.isfinite(v)}
         tracker.log_metrics(run_id, nonfinite)
         # SOLVED is written even when None ("None": no criterion), as before the schema
-        tags = {schema.DIVERGED.name: schema.DIVERGED.text(result.diverged),
-                schema.SOLVED.name: schema.SOLVED.text(result.solved),
-                **schema.tags({schema.THROUGHPUT_UNIT: result.throughput_unit,
-                               schema.UNIT: prepared.task.metric_unit,
-                               schema.BASELINE_NAME: prepared.task.baseline_name,
-                               schema.EVALUATION: getattr(prepared.task, "evaluation", "")})}
+        tags = {
+            schema.DIVERGED.name: schema.DIVERGED.text(result.diverged),
+            schema.SOLVED.name: schema.SOLVED.text(result.solved),
+            **schema.tags(
+                {
+                    schema.THROUGHPUT_UNIT: result.throughput_unit,
+                    schema.UNIT: prepared.task.metric_unit,
+                    schema.BASELINE_NAME: prepared.task.baseline_name,
+                    schema.EVALUATION: getattr(prepared.task, "evaluation", ""),
+                }
+            ),
+        }
         if result.diverged:
-            tags.update(schema.tags({schema.STATUS: "diverged",
-                                     schema.DIVERGED_REASON: result.diverged_reason}))
+            tags.update(
+                schema.tags(
+                    {schema.STATUS: "diverged", schema.DIVERGED_REASON: result.diverged_reason}
+                )
+            )
         infinite = [f"{k}={v}" for k, v in sorted(nonfinite.items()) if math.isinf(v)]
         if infinite:
             tags[schema.INFINITE_METRICS.name] = ",".join(infinite)
@@ -227,10 +277,14 @@ def execute(
         status = run_status(exc)
         tracker.log_metrics(run_id, spent())  # a pruned or failed run's cost counts too
         signum = exc.signum if isinstance(exc, Interrupted) else Interrupted.pending
-        error = f"interrupted ({Interrupted(signum).name})" if signum else \
-            f"{type(exc).__name__}: {exc}"
-        tracker.set_tags(run_id, schema.tags({schema.STATUS: status.lower(),
-                                              schema.ERROR: error[:4000]}))
+        error = (
+            f"interrupted ({Interrupted(signum).name})"
+            if signum
+            else f"{type(exc).__name__}: {exc}"
+        )
+        tracker.set_tags(
+            run_id, schema.tags({schema.STATUS: status.lower(), schema.ERROR: error[:4000]})
+        )
         tracker.end_run(run_id, "KILLED" if status != "FAILED" else "FAILED")
         raise
     finally:
@@ -253,12 +307,17 @@ def run_status(exc: BaseException) -> str:
     return "FAILED"
 
 
-def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_dir: Path,
-                        callbacks: Iterable[Any], resume_from: Path | None = None) -> RunResult:
+def _train_and_evaluate(
+    prepared: PreparedRun,
+    tracker: Any,
+    run_id: str,
+    run_dir: Path,
+    callbacks: Iterable[Any],
+    resume_from: Path | None = None,
+) -> RunResult:
     config, system, task, spec = prepared.config, prepared.system, prepared.task, prepared.task_spec
     logger = tracker.lightning_logger(run_id, resumed=resume_from is not None)
-    monitors = [spec.factory(config.train["diagnostics_interval"])
-                for spec in prepared.diagnostics]
+    monitors = [spec.factory(config.train["diagnostics_interval"]) for spec in prepared.diagnostics]
     samples = TaskSamples.attach(prepared, tracker, run_id, run_dir)  # Task.samples texts
     trainer, checkpoint = make_trainer(prepared, run_dir, logger, [*callbacks, *monitors, *samples])
     datamodule = task.datamodule
@@ -290,25 +349,40 @@ def _train_and_evaluate(prepared: PreparedRun, tracker: Any, run_id: str, run_di
     reason = divergence(metrics, baseline, spec, system.diverged)
     for sampled in samples if trainer.global_rank == 0 else ():
         sampled.final(diverged=reason is not None)
-    test_metrics = {k[len("test_"):]: v for k, v in metrics.items() if k.startswith("test_")}
+    test_metrics = {k[len("test_") :]: v for k, v in metrics.items() if k.startswith("test_")}
     solved = spec.solved(test_metrics) if spec.solved and reason is None else None
     n_params = sum(p.numel() for p in system.parameters())
     monitor_value = metrics.get(spec.monitor)
     return RunResult(
-        model=config.model, task=config.task, metrics=metrics, baseline=baseline,
-        params=n_params, wall_seconds=0.0, throughput=system.throughput * world,
-        throughput_unit=task.throughput_unit, mlflow_run_id=run_id, monitor=spec.monitor,
-        monitor_value=monitor_value, diverged=reason is not None, diverged_reason=reason,
-        solved=solved, epochs=trainer.current_epoch, steps=trainer.global_step,
-        seed=config.train["seed"], device_type=trainer.strategy.root_device.type,
-        world_size=world, grad_norm_mean=system.grad_norm_mean, clip_fraction=system.clip_fraction,
+        model=config.model,
+        task=config.task,
+        metrics=metrics,
+        baseline=baseline,
+        params=n_params,
+        wall_seconds=0.0,
+        throughput=system.throughput * world,
+        throughput_unit=task.throughput_unit,
+        mlflow_run_id=run_id,
+        monitor=spec.monitor,
+        monitor_value=monitor_value,
+        diverged=reason is not None,
+        diverged_reason=reason,
+        solved=solved,
+        epochs=trainer.current_epoch,
+        steps=trainer.global_step,
+        seed=config.train["seed"],
+        device_type=trainer.strategy.root_device.type,
+        world_size=world,
+        grad_norm_mean=system.grad_norm_mean,
+        clip_fraction=system.clip_fraction,
         hparams=config.flat(),
         data={k: str(v) for k, v in task.describe().items()},  # checked by training.restore
     )
 
 
-def log_best_model(tracker: Any, run_id: str, run_dir: Path, config: RunConfig,
-                   result: RunResult) -> str | None:
+def log_best_model(
+    tracker: Any, run_id: str, run_dir: Path, config: RunConfig, result: RunResult
+) -> str | None:
     """Log the best checkpoint's weights (the system's state_dict only, float32: about
     4 bytes per parameter, no optimiser state) with result.json as an MLflow LoggedModel
     named TASK-MODEL-seedN, linked to the run and its test metrics; its id (None when
@@ -327,6 +401,10 @@ def log_best_model(tracker: Any, run_id: str, run_dir: Path, config: RunConfig,
     with tempfile.TemporaryDirectory() as tmp:
         torch.save({"state_dict": state}, Path(tmp) / MODEL_WEIGHTS)
         shutil.copy(run_dir / "result.json", Path(tmp) / MODEL_SETTINGS)
-        return tracker.log_model(run_id, f"{config.task}-{config.model}-seed{config.train['seed']}",
-                                 Path(tmp), metrics, {"model": config.model, "task": config.task,
-                                                      "params": result.params})
+        return tracker.log_model(
+            run_id,
+            f"{config.task}-{config.model}-seed{config.train['seed']}",
+            Path(tmp),
+            metrics,
+            {"model": config.model, "task": config.task, "params": result.params},
+        )

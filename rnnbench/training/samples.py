@@ -30,9 +30,13 @@ def sampler_of(system: Any):
 
     codec = system.task.codec()
     if codec is None:
+
         def cannot(*args: Any, **kwargs: Any) -> list[int]:
-            raise RnnbenchError(f"{type(system.task).__name__}.samples: sample() needs a "
-                                "task whose codec() returns a TokenCodec")
+            raise RnnbenchError(
+                f"{type(system.task).__name__}.samples: sample() needs a "
+                "task whose codec() returns a TokenCodec"
+            )
+
         return cannot
     return Sampler(system.model, system.head, codec, stateful=system.stateful)
 
@@ -44,8 +48,9 @@ class TaskSamples(Callback):
         self.system, self.tracker, self.run_id, self.folder = system, tracker, run_id, folder
 
     @classmethod
-    def attach(cls, prepared: PreparedRun, tracker: Any, run_id: str,
-               run_dir: Path) -> list[TaskSamples]:
+    def attach(
+        cls, prepared: PreparedRun, tracker: Any, run_id: str, run_dir: Path
+    ) -> list[TaskSamples]:
         """[the callback] when the run's task overrides Task.samples, else []."""
         if type(prepared.task).samples is Task.samples:
             return []

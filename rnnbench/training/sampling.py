@@ -27,8 +27,9 @@ from rnnbench.contract.generation import TokenCodec
 
 def check_sampling(length: int, temperature: float, top_k: int | None) -> None:
     """The options of a draw: one-line ConfigErrors naming the flag."""
-    if not (isinstance(temperature, int | float) and math.isfinite(temperature)
-            and temperature > 0):
+    if not (
+        isinstance(temperature, int | float) and math.isfinite(temperature) and temperature > 0
+    ):
         raise ConfigError(f"--temperature: must be a finite number > 0, got {temperature}")
     if top_k is not None and top_k < 1:
         raise ConfigError(f"--top-k: must be >= 1 (the k most likely tokens), got {top_k}")
@@ -43,24 +44,38 @@ class Sampler:
     ids drawn after the prime; `stream(...)` yields them one by one. top_k=0: no cut.
     """
 
-    def __init__(self, model: nn.Module, head: nn.Module, codec: TokenCodec,
-                 stateful: bool) -> None:
+    def __init__(
+        self, model: nn.Module, head: nn.Module, codec: TokenCodec, stateful: bool
+    ) -> None:
         self.model, self.head, self.codec, self.stateful = model, head, codec, stateful
 
-    def __call__(self, prime_ids: Sequence[int], length: int, temperature: float = 1.0,
-                 top_k: int = 0, seed: int = 0) -> list[int]:
+    def __call__(
+        self,
+        prime_ids: Sequence[int],
+        length: int,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        seed: int = 0,
+    ) -> list[int]:
         return list(self.stream(prime_ids, length, temperature, top_k, seed))
 
-    def stream(self, prime_ids: Sequence[int], length: int, temperature: float = 1.0,
-               top_k: int = 0, seed: int = 0) -> Iterator[int]:
+    def stream(
+        self,
+        prime_ids: Sequence[int],
+        length: int,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        seed: int = 0,
+    ) -> Iterator[int]:
         """Checks the options (ConfigError) before the first draw, then yields ids."""
         check_sampling(length, temperature, top_k or None)
         if not prime_ids:
             raise ConfigError("--prime: empty; give at least one token")
         return self._draw(list(prime_ids), length, temperature, top_k, seed)
 
-    def _draw(self, context: list[int], length: int, temperature: float, top_k: int,
-              seed: int) -> Iterator[int]:
+    def _draw(
+        self, context: list[int], length: int, temperature: float, top_k: int, seed: int
+    ) -> Iterator[int]:
         device = next(self.model.parameters()).device
         generator = torch.Generator().manual_seed(seed)  # CPU draws: same ids on any device
         banned = torch.tensor(sorted(self.codec.never), dtype=torch.long)
@@ -78,8 +93,9 @@ class Sampler:
                         scores = scores.masked_fill(scores < kth, -math.inf)
                     probs = torch.softmax(scores, dim=-1)  # (1, V)
                     if not bool(torch.isfinite(probs).all()):
-                        raise RnnbenchError("the model's next-token scores are not finite "
-                                            "(a diverged checkpoint?)")
+                        raise RnnbenchError(
+                            "the model's next-token scores are not finite (a diverged checkpoint?)"
+                        )
                     token = int(torch.multinomial(probs, 1, generator=generator)[0, 0])
                     yield token
                     context.append(token)
@@ -94,7 +110,7 @@ class Sampler:
         if self.stateful:
             new = context if state is None else context[-1:]  # the prime once, then 1 token
         else:
-            new, state = context[-self.codec.window:], None
+            new, state = context[-self.codec.window :], None
         inputs = torch.tensor([new], dtype=torch.long, device=device)  # (1, T)
         lengths = torch.tensor([len(new)], dtype=torch.long, device=device)  # (1,)
         out = self.model(inputs, lengths, state=state)

@@ -38,31 +38,69 @@ if TYPE_CHECKING:  # torch loads where a run needs it: the OPTIONS stay cheap fo
 SCHEDULES = ("none", "plateau", "step", "cosine")
 
 OPTIONS = (
-    Param("lr_schedule", str, "none",
-          "learning-rate schedule: none, plateau (lr *= lr_factor when validation stalls), "
-          "step (lr *= lr_gamma every lr_step_size epochs), cosine (to lr_min over the step "
-          "budget); rnnbench.training.schedules", choices=SCHEDULES,
-          space=Choice(("none", "plateau", "cosine"))),
-    Param("lr_factor", float, 0.25, "plateau: lr multiplier when validation stalls",
-          minimum=0.0, maximum=1.0, space=Choice((0.1, 0.25, 0.5))),
-    Param("lr_patience", int, 0, "plateau: validations without improvement tolerated "
-          "before the lr is cut", minimum=0, space=Choice((0, 1, 2))),
+    Param(
+        "lr_schedule",
+        str,
+        "none",
+        "learning-rate schedule: none, plateau (lr *= lr_factor when validation stalls), "
+        "step (lr *= lr_gamma every lr_step_size epochs), cosine (to lr_min over the step "
+        "budget); rnnbench.training.schedules",
+        choices=SCHEDULES,
+        space=Choice(("none", "plateau", "cosine")),
+    ),
+    Param(
+        "lr_factor",
+        float,
+        0.25,
+        "plateau: lr multiplier when validation stalls",
+        minimum=0.0,
+        maximum=1.0,
+        space=Choice((0.1, 0.25, 0.5)),
+    ),
+    Param(
+        "lr_patience",
+        int,
+        0,
+        "plateau: validations without improvement tolerated before the lr is cut",
+        minimum=0,
+        space=Choice((0, 1, 2)),
+    ),
     Param("lr_step_size", int, 1, "step: epochs between two lr cuts", minimum=1),
-    Param("lr_gamma", float, 0.5, "step: lr multiplier every lr_step_size epochs",
-          minimum=0.0, maximum=1.0),
+    Param(
+        "lr_gamma",
+        float,
+        0.5,
+        "step: lr multiplier every lr_step_size epochs",
+        minimum=0.0,
+        maximum=1.0,
+    ),
     Param("lr_min", float, 0.0, "cosine: the final learning rate", minimum=0.0),
-    Param("warmup_steps", int, 0, "linear warm-up over this many optimiser steps (0: none)",
-          minimum=0, space=Choice((0, 100, 500))),
-    Param("asgd_nonmono", int, 5, "optimizer=asgd: switch SGD -> averaged SGD when "
-          "validation is worse than the best before the last N checks (NT-ASGD)", minimum=1),
+    Param(
+        "warmup_steps",
+        int,
+        0,
+        "linear warm-up over this many optimiser steps (0: none)",
+        minimum=0,
+        space=Choice((0, 100, 500)),
+    ),
+    Param(
+        "asgd_nonmono",
+        int,
+        5,
+        "optimizer=asgd: switch SGD -> averaged SGD when "
+        "validation is worse than the best before the last N checks (NT-ASGD)",
+        minimum=1,
+    ),
 )
 
 
 def check_request(train: dict[str, Any]) -> None:
     """One-line refusals of combinations that have no meaning."""
     if train["optimizer"] == "asgd" and train["lr_schedule"] != "none":
-        raise ConfigError(f"train.lr_schedule={train['lr_schedule']}: optimizer asgd (NT-ASGD) "
-                          "keeps a constant learning rate; use lr_schedule=none")
+        raise ConfigError(
+            f"train.lr_schedule={train['lr_schedule']}: optimizer asgd (NT-ASGD) "
+            "keeps a constant learning rate; use lr_schedule=none"
+        )
     if train["lr_schedule"] == "cosine" and train["lr_min"] > train["lr"]:
         raise ConfigError(f"train.lr_min={train['lr_min']}: above train.lr={train['lr']}")
 
@@ -81,8 +119,13 @@ def cosine_factor(step: int, warmup_steps: int, total_steps: int, min_ratio: flo
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def scheduler_configs(optimizer: torch.optim.Optimizer, train: dict[str, Any],
-                      total_steps: int, monitor: str, mode: str = "min") -> list[dict[str, Any]]:
+def scheduler_configs(
+    optimizer: torch.optim.Optimizer,
+    train: dict[str, Any],
+    total_steps: int,
+    monitor: str,
+    mode: str = "min",
+) -> list[dict[str, Any]]:
     """Lightning lr_scheduler configurations (interval, frequency, monitor) for `train`.
 
     total_steps: the optimiser steps of the whole run (cosine only); monitor/mode: the
@@ -96,21 +139,48 @@ def scheduler_configs(optimizer: torch.optim.Optimizer, train: dict[str, Any],
     if name == "cosine":
         min_ratio = train["lr_min"] / train["lr"] if train["lr"] > 0 else 0.0
         schedule = lr_scheduler.LambdaLR(
-            optimizer, lambda s: cosine_factor(s, warmup, total_steps, min_ratio))
+            optimizer, lambda s: cosine_factor(s, warmup, total_steps, min_ratio)
+        )
         return [{"scheduler": schedule, "interval": "step", "frequency": 1, "name": "lr"}]
     if warmup > 1:  # (s + 1) / W exactly: LinearLR from 1/W to 1 over W - 1 steps
-        configs.append({"scheduler": lr_scheduler.LinearLR(
-            optimizer, start_factor=1.0 / warmup, end_factor=1.0, total_iters=warmup - 1),
-            "interval": "step", "frequency": 1, "name": "warmup"})
+        configs.append(
+            {
+                "scheduler": lr_scheduler.LinearLR(
+                    optimizer, start_factor=1.0 / warmup, end_factor=1.0, total_iters=warmup - 1
+                ),
+                "interval": "step",
+                "frequency": 1,
+                "name": "warmup",
+            }
+        )
     if name == "plateau":
-        configs.append({"scheduler": lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode=mode, factor=train["lr_factor"], patience=train["lr_patience"],
-            threshold=0.0), "interval": "epoch", "frequency": 1, "monitor": monitor,
-            "strict": False, "name": "plateau"})
+        configs.append(
+            {
+                "scheduler": lr_scheduler.ReduceLROnPlateau(
+                    optimizer,
+                    mode=mode,
+                    factor=train["lr_factor"],
+                    patience=train["lr_patience"],
+                    threshold=0.0,
+                ),
+                "interval": "epoch",
+                "frequency": 1,
+                "monitor": monitor,
+                "strict": False,
+                "name": "plateau",
+            }
+        )
     elif name == "step":
-        configs.append({"scheduler": lr_scheduler.StepLR(
-            optimizer, step_size=train["lr_step_size"], gamma=train["lr_gamma"]),
-            "interval": "epoch", "frequency": 1, "name": "step"})
+        configs.append(
+            {
+                "scheduler": lr_scheduler.StepLR(
+                    optimizer, step_size=train["lr_step_size"], gamma=train["lr_gamma"]
+                ),
+                "interval": "epoch",
+                "frequency": 1,
+                "name": "step",
+            }
+        )
     return configs
 
 
@@ -127,8 +197,7 @@ class NonMonotoneTrigger:
 
     def update(self, value: float) -> bool:
         """Record one validation value; True when the switch should happen now."""
-        fire = (len(self.history) > self.nonmono
-                and value > min(self.history[: -self.nonmono]))
+        fire = len(self.history) > self.nonmono and value > min(self.history[: -self.nonmono])
         self.history.append(value)
         return fire
 

@@ -27,8 +27,10 @@ def ensure_results_dir(path: Path) -> Path:
         raise ConfigError(f"--results-dir {path}: not writable ({exc.strerror or exc})") from None
     free = shutil.disk_usage(path).free
     if free < MIN_FREE_BYTES:
-        raise ConfigError(f"--results-dir {path}: only {free / 2**20:.0f} MiB free on its disk "
-                          f"(need at least {MIN_FREE_BYTES // 2**20} MiB)")
+        raise ConfigError(
+            f"--results-dir {path}: only {free / 2**20:.0f} MiB free on its disk "
+            f"(need at least {MIN_FREE_BYTES // 2**20} MiB)"
+        )
     return path.resolve()
 
 
@@ -38,8 +40,14 @@ def quiet_libraries() -> None:
     import lightning.pytorch  # noqa: F401  (configures its loggers on import)
     import mlflow  # noqa: F401
 
-    for name in ("lightning.pytorch", "lightning.fabric", "lightning", "alembic", "mlflow",
-                 "optuna"):
+    for name in (
+        "lightning.pytorch",
+        "lightning.fabric",
+        "lightning",
+        "alembic",
+        "mlflow",
+        "optuna",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*is deprecated, use `isinstance.*")

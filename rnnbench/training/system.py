@@ -42,7 +42,8 @@ def detach_state(state: Any) -> Any:
 
 #: Attributes that are never parameters, buffers or modules, and are set every step.
 _PER_STEP_ATTRIBUTES = frozenset(
-    {"_current_fx_name", "_step_start", "train_seconds", "train_count", "_grad_norm"})
+    {"_current_fx_name", "_step_start", "train_seconds", "train_count", "_grad_norm"}
+)
 
 
 class BenchmarkSystem(pl.LightningModule):
@@ -89,8 +90,11 @@ class BenchmarkSystem(pl.LightningModule):
         self.monitor, self.mode = monitor, mode
         # NT-ASGD (optimizer "asgd"): the switch, and whether the averaged weights are in
         # the parameters (during validation) instead of the SGD iterates
-        self.trigger = NonMonotoneTrigger(self.schedule.get("asgd_nonmono", 5)) \
-            if optimizer == "asgd" else None
+        self.trigger = (
+            NonMonotoneTrigger(self.schedule.get("asgd_nonmono", 5))
+            if optimizer == "asgd"
+            else None
+        )
         self.averaging = False
         self._swapped: list | None = None
         self.needs = tuple(sorted(needs))  # batch entries passed to the model by name ("tree")
@@ -114,8 +118,7 @@ class BenchmarkSystem(pl.LightningModule):
         # Gradient norm before clipping, and how often clipping was active (whole run).
         self.register_buffer("_norm_sum", torch.zeros(()), persistent=False)
         self.register_buffer("_norm_steps", torch.zeros((), dtype=torch.long), persistent=False)
-        self.register_buffer("_clipped_steps", torch.zeros((), dtype=torch.long),
-                             persistent=False)
+        self.register_buffer("_clipped_steps", torch.zeros((), dtype=torch.long), persistent=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Plain attributes written on every step (Lightning sets _current_fx_name around
@@ -132,8 +135,9 @@ class BenchmarkSystem(pl.LightningModule):
         features = getattr(out, self.output_kind, None)  # sequence, pooled or nodes
         return self.task.loss(self.head(features), batch)
 
-    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state: Any = None,
-                **structure: Any):
+    def forward(
+        self, inputs: torch.Tensor, lengths: torch.Tensor, state: Any = None, **structure: Any
+    ):
         """Returns (prediction from the task head, the model's ModelOutput); `structure`
         holds the batch entries the model needs (ModelSpec.needs, e.g. tree=)."""
         out = self.model(inputs, lengths, state=state, **structure)
@@ -144,8 +148,9 @@ class BenchmarkSystem(pl.LightningModule):
         if self.output_kind == "seq2seq":  # teacher-forced loss, metrics of decoding
             return seq2seq_step(self, batch, stage)
         state = self._state.get(stage) if self.stateful else None
-        prediction, out = self(batch["inputs"], batch["lengths"], state,
-                               **{name: batch[name] for name in self.needs})
+        prediction, out = self(
+            batch["inputs"], batch["lengths"], state, **{name: batch[name] for name in self.needs}
+        )
         if self.stateful:
             self._state[stage] = detach_state(out.state)
         loss = self.task.loss(prediction, batch)
@@ -181,8 +186,15 @@ class BenchmarkSystem(pl.LightningModule):
         self._train_sum.add_(loss.detach() * weight)  # in place: no Module.__setattr__
         self._train_weight.add_(weight)
         if self.trainer.progress_bar_callback is not None:
-            self.log("loss", loss.detach(), prog_bar=True, logger=False, on_step=True,
-                     on_epoch=False, batch_size=int(batch["lengths"].shape[0]))
+            self.log(
+                "loss",
+                loss.detach(),
+                prog_bar=True,
+                logger=False,
+                on_step=True,
+                on_epoch=False,
+                batch_size=int(batch["lengths"].shape[0]),
+            )
         self._record_step("loss", loss.detach())
         # a model's own training penalty (e.g. awd-lstm's AR/TAR), set by its forward
         penalty = getattr(self.model, "penalty", None)
@@ -219,8 +231,9 @@ class BenchmarkSystem(pl.LightningModule):
         self._record_step("grad_norm", norm)
         self._record_step("lr", optimizer.param_groups[0]["lr"])
 
-    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
-                                    gradient_clip_algorithm=None) -> None:
+    def configure_gradient_clipping(
+        self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
+    ) -> None:
         """Lightning's clipping, with the norm measured just before (same result)."""
         if gradient_clip_val is None:
             return
@@ -248,16 +261,24 @@ class BenchmarkSystem(pl.LightningModule):
     def on_validation_epoch_end(self) -> None:
         values = self._log_epoch("val")
         value = values.get(self.monitor)
-        if self.trigger is not None and not self.averaging and value is not None \
-                and self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+        if (
+            self.trigger is not None
+            and not self.averaging
+            and value is not None
+            and self.trainer.state.fn == "fit"
+            and not self.trainer.sanity_checking
+        ):
             if self.trigger.update(value if self.mode == "min" else -value):
                 self.start_averaging()
 
     def start_averaging(self) -> None:
         """NT-ASGD's switch: averaged SGD from the next step on, at the same lr."""
         self.averaging = True
-        self.trainer.strategy.optimizers = [torch.optim.ASGD(
-            self.parameters(), lr=self.lr, t0=0, lambd=0.0, weight_decay=self.weight_decay)]
+        self.trainer.strategy.optimizers = [
+            torch.optim.ASGD(
+                self.parameters(), lr=self.lr, t0=0, lambd=0.0, weight_decay=self.weight_decay
+            )
+        ]
         self.log("asgd_switch_epoch", float(self.current_epoch), logger=True)
 
     # --------------------------------------------------------------------- test
@@ -316,10 +337,14 @@ class BenchmarkSystem(pl.LightningModule):
         total = 0
         if self.schedule.get("lr_schedule") == "cosine":
             total = int(self.trainer.estimated_stepping_batches)
-        configs = scheduler_configs(optimizer, {"lr": self.lr, **self.schedule}, total,
-                                    self.monitor, self.mode) \
-            if self.schedule.get("lr_schedule", "none") != "none" \
-            or self.schedule.get("warmup_steps", 0) > 1 else []
+        configs = (
+            scheduler_configs(
+                optimizer, {"lr": self.lr, **self.schedule}, total, self.monitor, self.mode
+            )
+            if self.schedule.get("lr_schedule", "none") != "none"
+            or self.schedule.get("warmup_steps", 0) > 1
+            else []
+        )
         return ([optimizer], configs) if configs else optimizer
 
     def _optimizer(self) -> torch.optim.Optimizer:
@@ -329,12 +354,14 @@ class BenchmarkSystem(pl.LightningModule):
         if self.optimizer_name == "adamw":
             return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
         if self.optimizer_name == "rmsprop":
-            return torch.optim.RMSprop(params, lr=self.lr, weight_decay=self.weight_decay,
-                                       momentum=self.momentum)
+            return torch.optim.RMSprop(
+                params, lr=self.lr, weight_decay=self.weight_decay, momentum=self.momentum
+            )
         if self.optimizer_name == "asgd":  # NT-ASGD's first phase: SGD without momentum
             return torch.optim.SGD(params, lr=self.lr, weight_decay=self.weight_decay)
-        return torch.optim.SGD(params, lr=self.lr, weight_decay=self.weight_decay,
-                               momentum=self.momentum)
+        return torch.optim.SGD(
+            params, lr=self.lr, weight_decay=self.weight_decay, momentum=self.momentum
+        )
 
     @property
     def grad_norm_mean(self) -> float | None:

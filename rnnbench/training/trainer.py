@@ -23,13 +23,22 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
     train = prepared.config.train
     spec = prepared.task_spec
     checkpoint = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints", monitor=spec.monitor, mode=spec.mode,
-        save_top_k=1, save_last=False, filename="best",
+        dirpath=run_dir / "checkpoints",
+        monitor=spec.monitor,
+        mode=spec.mode,
+        save_top_k=1,
+        save_last=False,
+        filename="best",
     )
     # strict=False: a run may stop (max_steps) before its first validation; a monitor
     # that validation never logs is caught by monitor_check instead.
-    stopper = EarlyStopping(monitor=spec.monitor, mode=spec.mode, patience=patience(train),
-                            check_finite=True, strict=False)
+    stopper = EarlyStopping(
+        monitor=spec.monitor,
+        mode=spec.mode,
+        patience=patience(train),
+        check_finite=True,
+        strict=False,
+    )
     clip = train["clip_algorithm"]
     trainer = pl.Trainer(
         max_epochs=train["max_epochs"],
@@ -51,8 +60,13 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
         val_check_interval=train.get("val_check_interval") or None,
         check_val_every_n_epoch=None if train.get("val_check_interval") else 1,
         logger=logger,
-        callbacks=[monitor_check(spec.monitor), checkpoint, stopper, *callbacks,
-                   ResumeCheckpoint(run_dir / "checkpoints")],
+        callbacks=[
+            monitor_check(spec.monitor),
+            checkpoint,
+            stopper,
+            *callbacks,
+            ResumeCheckpoint(run_dir / "checkpoints"),
+        ],
         default_root_dir=run_dir,
         log_every_n_steps=10,
         use_distributed_sampler=False,  # data modules shard training themselves
@@ -73,8 +87,12 @@ def single_device_trainer(prepared: PreparedRun, logger: Any):
 
     train = prepared.config.train
     return pl.Trainer(
-        accelerator=train["accelerator"], devices=1, strategy="auto", logger=logger,
-        precision=train["precision"], enable_progress_bar=train["progress"],
+        accelerator=train["accelerator"],
+        devices=1,
+        strategy="auto",
+        logger=logger,
+        precision=train["precision"],
+        enable_progress_bar=train["progress"],
         enable_model_summary=False,
         limit_val_batches=train["limit_eval_batches"] or None,
         limit_test_batches=train["limit_eval_batches"] or None,
@@ -90,7 +108,8 @@ def monitor_check(monitor: str):
         def on_validation_end(self, trainer, pl_module) -> None:
             if not trainer.sanity_checking and monitor not in trainer.callback_metrics:
                 logged = ", ".join(sorted(trainer.callback_metrics)) or "nothing"
-                raise RnnbenchError(f"the task's monitored metric {monitor!r} was not logged "
-                                    f"(logged: {logged})")
+                raise RnnbenchError(
+                    f"the task's monitored metric {monitor!r} was not logged (logged: {logged})"
+                )
 
     return MonitorCheck()

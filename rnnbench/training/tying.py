@@ -16,12 +16,20 @@ from rnnbench.contract.params import Param
 from rnnbench.training.embeddings import find_embedding
 
 OPTIONS = (
-    Param("tie_embeddings", bool, False,
-          "share the softmax weight with the input embedding (tokens in and out; needs "
-          "the model's output size = its embedding size, or tie_projection)"),
-    Param("tie_projection", bool, False,
-          "tie_embeddings: a linear map from the model's output size to the embedding size "
-          "before the softmax"),
+    Param(
+        "tie_embeddings",
+        bool,
+        False,
+        "share the softmax weight with the input embedding (tokens in and out; needs "
+        "the model's output size = its embedding size, or tie_projection)",
+    ),
+    Param(
+        "tie_projection",
+        bool,
+        False,
+        "tie_embeddings: a linear map from the model's output size to the embedding size "
+        "before the softmax",
+    ),
 )
 
 
@@ -33,17 +41,19 @@ def tied_head(model: Any, model_spec: Any, task: Any, projection: bool) -> Any:
 
     context = task.context()
     if context.input_kind != "tokens" or not context.vocab_size:
-        raise ConfigError(f"train.tie_embeddings: task {type(task).__name__} does not read "
-                          "tokens")
+        raise ConfigError(f"train.tie_embeddings: task {type(task).__name__} does not read tokens")
     embedding = find_embedding(model, model_spec, context.vocab_size)  # (V, E)
     size, dim = model.output_size, embedding.embedding_dim
     if size != dim and not projection:
         raise ConfigError(
             f"train.tie_embeddings: model {model_spec.name!r} outputs {size} features but "
-            f"its embedding has {dim}; make them equal or set train.tie_projection=true")
+            f"its embedding has {dim}; make them equal or set train.tie_projection=true"
+        )
     head = task.head(dim)
     if not isinstance(head, nn.Linear) or head.weight.shape != embedding.weight.shape:
-        raise ConfigError("train.tie_embeddings: the task's head is not a softmax over the "
-                          f"{context.vocab_size:,}-token input vocabulary")
+        raise ConfigError(
+            "train.tie_embeddings: the task's head is not a softmax over the "
+            f"{context.vocab_size:,}-token input vocabulary"
+        )
     head.weight = embedding.weight  # one Parameter, one storage
     return nn.Sequential(nn.Linear(size, dim), head) if size != dim else head

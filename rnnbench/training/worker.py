@@ -18,11 +18,14 @@ def run_worker() -> int:
     from rnnbench.training.trainer import make_trainer
 
     payload = json.loads(os.environ[ENV])
-    config = RunConfig(**{**payload["config"], "results_dir": Path(payload["config"]["results_dir"])})
+    config = RunConfig(
+        **{**payload["config"], "results_dir": Path(payload["config"]["results_dir"])}
+    )
     prepared = prepare(config, get_registry())
     trainer, _ = make_trainer(prepared, Path(payload["run_dir"]), logger=False, callbacks=[])
-    trainer.fit(prepared.system, datamodule=prepared.task.datamodule,
-                ckpt_path=payload["resume_from"])
+    trainer.fit(
+        prepared.system, datamodule=prepared.task.datamodule, ckpt_path=payload["resume_from"]
+    )
     # Leave the process group before exiting, as rank 0 does (distributed.launch_context):
     # a group torn down by the interpreter's exit can abort the process ("terminate called
     # without an active exception"), and Lightning's child-process observer then kills
