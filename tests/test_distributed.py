@@ -162,6 +162,7 @@ def test_final_seeds_are_shared_between_workers(tmp_path, cli):
     from rnnbench.sweep.locking import StorageLock
 
     results = tmp_path / "results"
+    results.mkdir()  # the storage's folder exists (a SQLite URL's missing folder is refused)
     storage = f"sqlite:///{results / 'optuna.db'}"
     config = tmp_path / "sweep.yaml"
     config.write_text(CONFIG.format(epochs=1, size=64).replace("seeds: 1", "seeds: 3"))

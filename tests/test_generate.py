@@ -327,7 +327,7 @@ def test_the_readme_generative_task_example_runs():
 
     readme = (Path(__file__).resolve().parents[1] / "docs/plugins/generative.md").read_text()
     code = re.search(
-        r"```python\n(import rnnbench\n\nclass MyLanguageModel.*?)```", readme, re.S
+        r"```python\n(import rnnbench\n+class MyLanguageModel.*?)```", readme, re.S
     ).group(1)
     namespace: dict = {}
     exec(compile(code, "docs/plugins/generative.md", "exec"), namespace)

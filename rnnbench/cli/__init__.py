@@ -25,7 +25,7 @@ COMMANDS = (
 )
 
 # where the first line of a crash sends its reader
-BUG_REPORTS = "the rnnbench issue tracker (https://github.com/rnnbench/rnnbench/issues)"
+BUG_REPORTS = "the issue tracker of the rnnbench repository you installed it from"
 
 
 class Parser(argparse.ArgumentParser):

@@ -58,15 +58,19 @@ class SweepResult:
     experiment_id: str = ""
 
 
-LINE_WIDTH = 120  # columns of every line a sweep prints
+LINE_WIDTH = 120  # columns of every line a sweep prints (but a failure report)
+TRACEBACK_MARK = "(traceback: "  # a failure report names its traceback file after this
 
 
 def stderr_line(line: str) -> None:
     """One progress line on stderr, cut at a word to LINE_WIDTH columns (a failed run's
-    full error is in its MLflow tags)."""
+    full error is in its MLflow tags). A line that points at a traceback file is a pair's
+    one-line failure report: it stays whole, so that the plugin, the reason and the file
+    can be read."""
     from rnnbench.tracking.mlflow_tracker import cut_line
 
-    print(cut_line(line, LINE_WIDTH), file=sys.stderr, flush=True)
+    whole = TRACEBACK_MARK in line
+    print(line if whole else cut_line(line, LINE_WIDTH), file=sys.stderr, flush=True)
 
 
 def check_before_writing(config: SweepConfig) -> None:
