@@ -55,9 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rnnbench.training.distributed import is_worker
 
     if is_worker():  # a rank re-launched by Lightning's DDP: train, track nothing
+        from rnnbench.training.interrupts import rank_default_actions
         from rnnbench.training.worker import run_worker
 
         with signals.handled(quiet=True):  # rank 0 says what happened
+            rank_default_actions()  # the kernel ends a rank at once, even in a collective
             try:
                 return run_worker()
             except Interrupted as exc:

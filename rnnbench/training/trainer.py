@@ -19,6 +19,7 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     from rnnbench.training.checkpoints import ResumeCheckpoint
+    from rnnbench.training.interrupts import interrupts_first
 
     train = prepared.config.train
     spec = prepared.task_spec
@@ -66,6 +67,7 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
             stopper,
             *callbacks,
             ResumeCheckpoint(run_dir / "checkpoints"),
+            interrupts_first(),
         ],
         default_root_dir=run_dir,
         log_every_n_steps=10,
