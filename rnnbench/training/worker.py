@@ -15,8 +15,10 @@ def run_worker() -> int:
     from rnnbench.contract.registry import get_registry
     from rnnbench.training.config import RunConfig
     from rnnbench.training.runner import prepare
+    from rnnbench.training.setup import quiet_libraries
     from rnnbench.training.trainer import make_trainer
 
+    quiet_libraries()  # rank 0's filters: a rank's stderr is the command's stderr
     payload = json.loads(os.environ[ENV])
     config = RunConfig(
         **{**payload["config"], "results_dir": Path(payload["config"]["results_dir"])}
