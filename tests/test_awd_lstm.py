@@ -83,6 +83,7 @@ def test_ar_tar_against_a_hand_computation():
     assert got.item() == pytest.approx(2.0 * ar + 1.0 * tar)
 
 
+@pytest.mark.slow
 def test_awd_lstm_sets_its_penalty_in_training_only():
     from rnnbench_models.awd_lstm import build_awd_lstm
 
@@ -109,6 +110,7 @@ def run_config(tmp_path, model: str, model_params: dict, **train):
     )
 
 
+@pytest.mark.slow
 def test_tied_weights_share_storage(tmp_path):
     run = run_config(
         tmp_path, "awd-lstm", {"embedding_dim": 8, "hidden_size": 12}, tie_embeddings=True

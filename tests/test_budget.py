@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from test_training import MODEL_OPTIONS, data, pairs, task_options  # noqa: F401  (data: fixture)
+from test_training import MODEL_OPTIONS, data, pairs, pairs_first_fast, task_options  # noqa: F401  (data: fixture)
 
 from rnnbench.contract.errors import ConfigError
 from rnnbench.contract.registry import get_registry
@@ -56,8 +56,8 @@ def count_at(config, width):
     return budgeted_count(system.model, system.head, config.train["budget_counts"])
 
 
-@pytest.mark.parametrize(("model", "task"), pairs())
-@pytest.mark.parametrize("counts", ["recurrent", "all"])
+@pytest.mark.parametrize(("model", "task"), pairs_first_fast())
+@pytest.mark.parametrize("counts", ["recurrent", pytest.param("all", marks=pytest.mark.slow)])
 def test_the_width_search_hits_the_budget_within_5_percent(data, model, task, counts):  # noqa: F811
     from rnnbench.training.runner import prepare
 
@@ -266,6 +266,7 @@ def register_models(register):
 """
 
 
+@pytest.mark.slow
 def test_a_plugin_model_that_declares_its_width_joins_a_budgeted_sweep(cli, tmp_path, fake_plugin):
     fake_plugin(FAKE_MODELS)
     path = tmp_path / "sweep.yaml"
@@ -304,6 +305,7 @@ def test_a_plugin_model_that_declares_its_width_joins_a_budgeted_sweep(cli, tmp_
     assert json.loads(out)["sweep"] == "budget"
 
 
+@pytest.mark.slow
 def test_the_contract_check_holds_a_declared_width_to_what_the_bisection_needs():
     import dataclasses
 

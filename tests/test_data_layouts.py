@@ -422,6 +422,7 @@ def run_json(cli, tmp_path, task, dataset, *options):
     return json.loads(out.strip().splitlines()[-1]), err, results
 
 
+@pytest.mark.slow
 def test_ctcp_folder_trains_and_reports_class_names(cli, tmp_path, cache_dir):
     result, err, results = run_json(cli, tmp_path, TC, ctcp(tmp_path / "thucnews", True))
     assert "has no header row: column 0 is the text and column 1 the label" in err
@@ -436,6 +437,7 @@ def test_ctcp_folder_trains_and_reports_class_names(cli, tmp_path, cache_dir):
     assert json.loads(Path(local).read_text(encoding="utf-8")) == {n: i for i, n in enumerate(ZH)}
 
 
+@pytest.mark.slow
 def test_word_language_model_on_a_classification_tsv_trains(cli, tmp_path, cache_dir):
     result, _, _ = run_json(
         cli,

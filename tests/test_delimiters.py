@@ -3,6 +3,7 @@ evenly, any of the choices forced by the option."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import write
 
 from rnnbench.data.tabular import detect_delimiter, read_tables
@@ -36,6 +37,7 @@ def test_the_option_forces_the_delimiter(tmp_path):
     assert table.data["text"][0] == "a film, number 0"
 
 
+@pytest.mark.slow
 def test_a_semicolon_csv_trains_text_classification(cli, tmp_path):
     path = write(tmp_path / "reviews.csv", rows(";", 64))
     code, out, err = cli(

@@ -45,6 +45,7 @@ def test_device_check_passes_on_the_cpu_in_quick_mode(tmp_path):
     assert "FAILED" not in text
 
 
+@pytest.mark.slow
 def test_device_check_refuses_cuda_without_a_gpu(tmp_path):
     import torch
 

@@ -187,6 +187,7 @@ def prepared_run(tmp_path, embeddings, *extra, model="textrnn"):
     return prepare(config, registry), registry
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("freeze", [True, False])
 def test_run_installs_vectors_sized_from_the_file_and_freezes(tmp_path, freeze, capsys):
     from rnnbench.tracking import MemoryTracker

@@ -186,6 +186,7 @@ def test_cost_chart_is_one_point_per_row(tmp_path):
     assert paths == [tmp_path / "cost-adding.png"] and paths[0].stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_a_tiny_sweep_writes_the_curves_and_its_cost(cli, tmp_path):
     import optuna
     from mlflow.tracking import MlflowClient

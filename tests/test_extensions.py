@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from conftest import TINY
 
 DIAGNOSTIC_PLUGIN = '''
@@ -62,6 +63,7 @@ model_params:
 """
 
 
+@pytest.mark.slow
 def test_a_plugin_diagnostic_runs_and_logs_its_files(cli, fake_plugin, tmp_path):
     from mlflow.tracking import MlflowClient
 
@@ -117,6 +119,7 @@ def test_a_plugin_diagnostic_runs_and_logs_its_files(cli, fake_plugin, tmp_path)
     assert code == 2 and "unknown diagnostic 'weight-norn' (did you mean 'weight-norm'?)" in err
 
 
+@pytest.mark.slow
 def test_a_plugin_sampler_drives_a_sweep(cli, fake_plugin, tmp_path):
     import importlib
 

@@ -84,6 +84,7 @@ def imported_alone(tmp_path_factory) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", modules())
 def test_module_imports_alone(module, imported_alone):
     code, error = imported_alone[module]

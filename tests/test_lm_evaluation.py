@@ -34,6 +34,7 @@ def prepared(tmp_path, **task):
     )
 
 
+@pytest.mark.slow
 def test_evaluation_streams_follow_eval_batch_size(tmp_path):
     run = prepared(tmp_path, eval_batch_size=3)
     dm = run.task.datamodule
@@ -45,6 +46,7 @@ def test_evaluation_streams_follow_eval_batch_size(tmp_path):
     assert "10 streams" in prepared(tmp_path).task.evaluation
 
 
+@pytest.mark.slow
 def test_windowed_test_loss_equals_reading_each_stream_whole(tmp_path):
     run = prepared(tmp_path, eval_batch_size=3)
     trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)

@@ -59,6 +59,7 @@ def test_supported_storage_urls_pass_the_check(url):
     check_storage_url(url)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", backends("sqlite", "postgresql", "mysql", "mariadb"))
 def test_a_held_lock_times_out_with_an_error_never_as_held(tmp_path, backend):
     url, name = url_for(backend, tmp_path), f"timeout-{uuid.uuid4().hex}"
@@ -77,6 +78,7 @@ def test_a_held_lock_times_out_with_an_error_never_as_held(tmp_path, backend):
     waiter.release()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", backends("sqlite", "postgresql", "mysql", "mariadb"))
 def test_a_waiter_gets_the_lock_when_its_holder_lets_go(tmp_path, backend):
     url, name = url_for(backend, tmp_path), f"wait-{uuid.uuid4().hex}"

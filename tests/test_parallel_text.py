@@ -122,6 +122,7 @@ def test_misaligned_files_are_one_line_errors(tmp_path, cli):
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.slow
 def test_a_run_reports_bleu_and_cer_of_decoding(cli, tsv, tmp_path):
     code, out, err = cli(
         "run",

@@ -232,6 +232,7 @@ def test_model_that_crashes_on_the_first_batch_is_one_line(fake_plugin, cli, tmp
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_first_batch_check_leaves_rng_and_mode_untouched():
     import torch
 

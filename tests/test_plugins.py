@@ -136,6 +136,7 @@ def test_hook_with_a_wrong_signature_is_reported(fake_plugin):
     assert "lstm" in registry.models
 
 
+@pytest.mark.slow
 def test_the_readme_plugin_example_passes_the_contract():
     import re
     import types

@@ -2,11 +2,13 @@
 
 import json
 
+import pytest
 from conftest import TINY
 
 from rnnbench.training.progress import clock
 
 
+@pytest.mark.slow
 def test_run_json_reports_progress_on_stderr_and_the_result_last_on_stdout(cli, tmp_path):
     code, out, err = cli(
         "run",

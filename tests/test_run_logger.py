@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import time
 
+import pytest
+
 from rnnbench.tracking.mlflow_tracker import MlflowTracker
 from rnnbench.tracking.run_logger import RunLogger
 
@@ -64,6 +66,7 @@ def test_a_long_epoch_still_writes_every_flush_seconds():
     assert [[m.step for m in ms] for _, ms in tracker.writes] == [[0, 10]]
 
 
+@pytest.mark.slow
 def test_a_buffer_larger_than_one_mlflow_batch_is_written_whole(tmp_path):
     tracker = MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
     run_id = tracker.start_run("batches", {})

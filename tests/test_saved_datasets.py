@@ -35,6 +35,7 @@ def saved_dict(folder):
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["DatasetDict", "Dataset"])
 def test_text_classification_reads_a_save_to_disk_folder(cli, tmp_path, kind):
     import datasets
@@ -62,6 +63,7 @@ def test_text_classification_reads_a_save_to_disk_folder(cli, tmp_path, kind):
     assert "test_acc" in out
 
 
+@pytest.mark.slow
 def test_language_modelling_reads_a_save_to_disk_folder(cli, tmp_path):
     folder = saved_dict(tmp_path / "saved")
     code, out, err = cli(

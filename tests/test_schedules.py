@@ -170,6 +170,7 @@ def run_lm(cli, tmp_path, *sets: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_a_run_logs_its_learning_rate_every_logging_step(cli, tmp_path):
     result = run_lm(
         cli,
@@ -187,6 +188,7 @@ def test_a_run_logs_its_learning_rate_every_logging_step(cli, tmp_path):
         assert lr == pytest.approx(0.01 * 0.5 ** (step // steps_per_epoch))
 
 
+@pytest.mark.slow
 def test_plateau_in_a_run_cuts_the_lr_after_each_validation_that_does_not_improve(cli, tmp_path):
     # SGD at lr 5 on a tiny corpus: some validations do not improve
     result = run_lm(
@@ -216,6 +218,7 @@ def test_plateau_in_a_run_cuts_the_lr_after_each_validation_that_does_not_improv
         assert lr == pytest.approx(expected[step // steps_per_epoch])
 
 
+@pytest.mark.slow
 def test_nt_asgd_switches_and_validates_the_averaged_weights(cli, tmp_path, monkeypatch):
     from rnnbench.training import schedules, system
 

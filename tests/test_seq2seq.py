@@ -167,6 +167,7 @@ def test_seq2seq_pairs_with_other_kinds_are_refused(cli):
     assert code == 2 and "gives only seq2seq" in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model,beam", [("seq2seq", "1"), ("seq2seq-attn", "3")])
 def test_run_trains_teacher_forced_and_scores_decoding(cli, model, beam, tmp_path):
     code, out, err = cli(

@@ -86,6 +86,7 @@ def test_list_still_names_every_builtin_model_and_task():
     assert listing["problems"] == []
 
 
+@pytest.mark.slow
 def test_a_spec_module_loads_its_model_module_only_when_asked():
     probe = (
         "import sys, rnnbench_models.lstm as spec\n"

@@ -6,6 +6,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from conftest import CACHE_ROOT
 
 # Prepares a text-classification and a language-modelling task from small local files
@@ -38,6 +39,7 @@ def test_cache_variables_point_into_the_suite_folder():
     assert PreparedCache("text-classification").folder.is_relative_to(CACHE_ROOT)
 
 
+@pytest.mark.slow
 def test_loading_text_data_writes_nothing_under_home(tmp_path):
     home, data = tmp_path / "home", tmp_path / "data"
     home.mkdir()

@@ -344,6 +344,7 @@ def test_readme_task_example_is_short_and_uses_public_imports_only():
     assert {m for m in modules if m.startswith("rnnbench")} <= PUBLIC_MODULES
 
 
+@pytest.mark.slow
 def test_readme_examples_install_pass_their_contracts_and_train(fake_plugin, cli, tmp_path):
     from conftest import TINY
 

@@ -53,6 +53,18 @@ def pairs():
     ]
 
 
+def pairs_first_fast() -> list:
+    """`pairs()` with every pair but each model's first in the slow tier: the fast tier
+    still builds every built-in model once."""
+    seen: set[str] = set()
+    cases = []
+    for model, task in pairs():
+        first = model not in seen
+        seen.add(model)
+        cases.append(pytest.param(model, task, marks=() if first else pytest.mark.slow))
+    return cases
+
+
 def task_options(task: str) -> list[str]:
     """The task's tiny --set task.* values; a task that has none fails the calling test."""
     if task in TASK_OPTIONS:
@@ -108,6 +120,7 @@ def test_every_builtin_model_and_task_is_covered():
     assert ("textrnn", "adding") not in found and ("memnet", "adding") not in found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("model", "task"), pairs())
 def test_loss_goes_down(cli, data, model, task):
     spec = get_registry().model(model)

@@ -151,6 +151,7 @@ def test_a_tree_model_needs_a_task_with_trees(cli):
 
 
 # ----------------------------------------------------------------------- tasks
+@pytest.mark.slow
 def test_sst_task_contract_labels_and_baseline(tmp_path):
     folder = treebank(tmp_path)
     spec = get_registry().task("sst")
@@ -224,6 +225,7 @@ def test_listops_trees_match_its_tokens():
     assert task.context().max_children == 4
 
 
+@pytest.mark.slow
 def test_one_sweep_ranks_tree_and_sequential_models_on_listops_and_sst(cli, tmp_path):
     (tmp_path / "sst").mkdir()
     folder = treebank(tmp_path / "sst")
@@ -262,6 +264,7 @@ model_params:
     }
 
 
+@pytest.mark.slow
 def test_the_readme_tree_model_example_passes_its_contract_and_trains(fake_plugin, cli, tmp_path):
     import re
     from pathlib import Path

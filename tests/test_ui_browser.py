@@ -133,6 +133,7 @@ def number(text: str) -> float:
     return float(found.group(1))
 
 
+@pytest.mark.slow
 def test_rnnbench_ui_opens_every_leaderboard_ranked_with_zero_clicks(cli, tmp_path):
     results = tmp_path / "results"
     (tmp_path / "sweep.yaml").write_text(textwrap.dedent(SWEEP))

@@ -163,6 +163,7 @@ model_params:
 """
 
 
+@pytest.mark.slow
 def test_a_real_sweep_writes_its_views_into_mlflow(cli, tmp_path, monkeypatch):
     """Two workers: every trial and seed line of both reaches the terminal; the sweep
     closes with where everything is, within 120 columns, and the views are in MLflow."""
@@ -243,6 +244,7 @@ def test_sweep_set_overrides_the_file_values():
             apply_sets(config, registry, [bad])
 
 
+@pytest.mark.slow
 def test_a_param_over_mlflows_limit_keeps_its_full_value_as_an_artifact(tmp_path):
     from mlflow.tracking import MlflowClient
 
