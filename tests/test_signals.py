@@ -161,7 +161,7 @@ def test_resume_after_an_interruption_clears_the_failure_tags(tmp_path):
         "--task",
         "adding",
         "--set",
-        "task.train_size=8192",  # ~1.5 s an epoch: the signal lands before the 4th ends
+        "task.train_size=4096",  # 3 epochs (2 s and more) left when the signal is sent
         "--set",
         "task.val_size=64",
         "--set",
