@@ -40,7 +40,7 @@ def identity(config: Any, pairs: list[tuple[str, str]]) -> dict[str, Any]:
     }
     return {
         "pairs": sorted(f"{task}/{model}" for task, model in pairs),
-        "task_options": config.task_options,
+        "task_options": {t: dict(o) for t, o in config.task_options.items()},
         "model_params": {
             m: {k: str(v) for k, v in p.items()} for m, p in config.model_params.items()
         },
