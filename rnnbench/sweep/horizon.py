@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.contract.errors import ConfigError
+from rnnbench.tracking import schema
 from rnnbench.tracking.tables import markdown_table
 from rnnbench.training.config import RunConfig
 
@@ -241,7 +242,7 @@ def run_horizon(
             horizon_config(registry, study, model, length, 0, spec.length_option)
     parent = tracker.start_run(
         f"horizon {study.name}",
-        {"rnnbench.role": "horizon", "rnnbench.horizon": study.name, "rnnbench.task": study.task},
+        schema.tags({schema.ROLE: "horizon", schema.HORIZON: study.name, schema.TASK: study.task}),
         {
             "horizon.models": ",".join(study.models),
             "horizon.lengths": ",".join(map(str, study.lengths)),
@@ -265,11 +266,13 @@ def run_horizon(
                         run_name=f"{study.task}/{model} T={length} seed {seed}",
                         parent_run_id=parent,
                         keep_checkpoints=False,
-                        extra_tags={
-                            "rnnbench.phase": "horizon",
-                            "rnnbench.horizon": study.name,
-                            "rnnbench.length": str(length),
-                        },
+                        extra_tags=schema.tags(
+                            {
+                                schema.PHASE: "horizon",
+                                schema.HORIZON: study.name,
+                                schema.LENGTH: length,
+                            }
+                        ),
                     )
                     point.values.append(result.metrics.get(point.metric, float("nan")))
                     point.solved.append(bool(result.solved))
