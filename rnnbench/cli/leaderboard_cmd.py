@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             "(run `rnnbench sweep` first, or pass --tracking-uri)"
         )
     from rnnbench.tracking.leaderboard import build_rows, final_runs, sweep_runs
-    from rnnbench.tracking.leaderboard_format import render
+    from rnnbench.tracking.leaderboard.text import render
     from rnnbench.tracking.mlflow_tracker import MlflowTracker
     from rnnbench.training.config import tracking_uri_source
 

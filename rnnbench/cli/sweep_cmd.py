@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     from rnnbench.tracking import cost, expected_best_report
-    from rnnbench.tracking.leaderboard_format import render
+    from rnnbench.tracking.leaderboard.text import render
 
     print(render(result.rows, "table", result.name), end="")
     print(f"\n{expected_best_report.terminal(result.curves)}", end="")

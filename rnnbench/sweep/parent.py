@@ -158,8 +158,8 @@ def publish(
     from rnnbench.tracking import cost, expected_best_report
     from rnnbench.tracking.expected_best import curves_of_sweep
     from rnnbench.tracking.leaderboard import COLUMNS, build_rows, current_finals, final_runs
-    from rnnbench.tracking.leaderboard_format import description
-    from rnnbench.tracking.leaderboard_plot import write_outputs
+    from rnnbench.tracking.leaderboard.files import write_outputs
+    from rnnbench.tracking.leaderboard.text import description
     from rnnbench.tracking.views import publish_sweep_views
 
     finals = final_runs(tracker, config.name)

@@ -138,11 +138,9 @@ def plot(rows: list[dict], folder: Path) -> list[Path]:
     """cost-TASK.png per task: each leaderboard row's mean score (± std) against its mean
     training wall time per seed, one point per row; an axis is logarithmic when its
     values span more than two orders of magnitude."""
-    from rnnbench.tracking.figures import pyplot, save
+    from rnnbench.tracking.figures import log_axis, pyplot, save
 
     plt = pyplot()
-
-    from rnnbench.tracking.leaderboard_plot import log_axis
 
     paths = []
     for task in dict.fromkeys(r["task"] for r in rows):

@@ -1,5 +1,11 @@
 """The leaderboard, rebuilt from tracked runs alone: final-phase runs grouped by (task, model).
 
+This package's own module holds the rows (the data every form shows); its submodules
+present them:
+
+    text    the rows as terminal text, Markdown, CSV and JSON; the sweep run's description
+    files   the files of a sweep's leaderboard: CSV, Markdown, one PNG bar chart per task
+
 For each pair the newest group of final runs (the latest best trial's seeds) is
 summarised: mean and standard deviation over seeds of the task's main test metric,
 the trivial baseline, `solved` seeds, diverged seeds, parameter count, optimiser steps,
