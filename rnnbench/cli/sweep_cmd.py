@@ -59,7 +59,7 @@ def add_schema_flags(parser: argparse.ArgumentParser) -> None:
             if key.metavar:
                 options["metavar"] = key.metavar
             if key.type is list:
-                options["help"] += " (comma-separated)"
+                options["help"] = "comma-separated " + options["help"]
         parser.add_argument(key.flag, **options)
 
 
