@@ -385,6 +385,40 @@ ISSUE_29 = [
         SWEEP_YAML,
     ),
     (RUN[:5] + ["--results-dir", ""], "argument --results-dir: empty folder name"),
+    # a sweep makes every check `rnnbench run` makes, for every pair, before writing
+    (
+        ["sweep", "--config", "{yaml}", "--results-dir", "{results}", "--diagnostics", "grad"],
+        "--diagnostics: train.diagnostics: unknown diagnostic 'grad' (known: gradient-flow)",
+        SWEEP_YAML,
+    ),
+    (
+        [
+            "sweep",
+            "--config",
+            "{yaml}",
+            "--results-dir",
+            "{results}",
+            "--set",
+            "train.diagnostics=grad",
+        ],
+        "--set train.diagnostics: train.diagnostics: unknown diagnostic 'grad'",
+        SWEEP_YAML,
+    ),
+    (
+        ["sweep", "--config", "{yaml}", "--results-dir", "{results}"],
+        "line 7: train.diagnostics: unknown diagnostic 'grad'",
+        SWEEP_YAML + "train:\n  diagnostics: grad\n",
+    ),
+    (
+        ["sweep", "--config", "{yaml}", "--results-dir", "{results}"],
+        "lstm on copy: train.embeddings: no such file missing.vec",
+        SWEEP_YAML.replace("[adding]", "[copy]") + "train: {embeddings: missing.vec}\n",
+    ),
+    (
+        ["sweep", "--config", "{yaml}", "--results-dir", "{results}"],
+        "lstm on adding: train.embeddings: task 'adding' has",
+        SWEEP_YAML + "train: {embeddings: missing.vec}\n",
+    ),
     (["leaderboard", "--results-dir", ""], "argument --results-dir: empty folder name"),
     # flags blamed as flags, not as the file (nor as the default benchmark)
     (

@@ -51,7 +51,7 @@ def count_at(config, width):
     """The budgeted count of the configuration's model built for real at `width`."""
     from rnnbench.training.runner import prepare
 
-    config.model_params[get_registry().model(config.model).width] = width
+    config = config.with_derived({get_registry().model(config.model).width: width})
     system = prepare(config, get_registry()).system
     return budgeted_count(system.model, system.head, config.train["budget_counts"])
 
@@ -66,8 +66,10 @@ def test_the_width_search_hits_the_budget_within_5_percent(data, model, task, co
     config = tiny_config(model, task, data, budget, counts)
     fit = fit_for_config(config, get_registry())
     assert abs(fit.count - budget) <= TOLERANCE * budget, (model, task, fit)
+    before = dict(config.model_params)
     prepared = prepare(config, get_registry())  # the real model at the derived width
-    assert config.model_params[fit.width_param] == fit.width > 40
+    assert prepared.config.model_params[fit.width_param] == fit.width > 40
+    assert config.model_params == before  # the validated config is unchanged
     system = prepared.system
     assert budgeted_count(system.model, system.head, counts) == fit.count
     if counts == "all":
@@ -376,9 +378,10 @@ def test_deriving_the_width_leaves_the_seeded_run_unchanged(fake_plugin):
     budgeted = build_run_config(
         registry, "rng-gru", "adding", {**sets, "train": {"param_budget": "1000"}}
     )
-    with_budget = prepare(budgeted, registry).system
+    prepared = prepare(budgeted, registry)
+    with_budget = prepared.system
     after = torch.rand(3)
-    width = budgeted.model_params["hidden_size"]
+    width = prepared.config.model_params["hidden_size"]  # derived (budgeted is unchanged)
     fixed = build_run_config(
         registry, "rng-gru", "adding", {**sets, "model": {"hidden_size": str(width)}}
     )

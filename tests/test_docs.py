@@ -137,6 +137,24 @@ def test_every_sweep_file_key_and_cli_option_is_documented(site):
                 assert option in cli, f"rnnbench {name} {option} is undocumented"
 
 
+def test_the_sweep_file_reference_is_built_from_the_one_schema(tmp_path):
+    """Its commented example is a valid sweep file holding every key (in SCHEMA's order),
+    and its table names every key and flag."""
+    import yaml
+
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.sweep.config import KEYS, SCHEMA, build_sweep_config
+
+    example = reference.sweep_example(SCHEMA)
+    assert list(yaml.safe_load(example)) == list(KEYS)
+    (tmp_path / "example.yaml").write_text(example)
+    config = build_sweep_config(get_registry(), tmp_path / "example.yaml", {})
+    assert config.models == ("lstm", "gru") and config.train["param_budget"] == 20000
+    page = reference.sweep_file_page()
+    for key in SCHEMA:
+        assert f"| `{key.name}` |" in page and (key.flag is None or f"`{key.flag}`" in page)
+
+
 def test_the_generators_follow_the_code():
     """A new --set key or sweep key shows in the generated pages without editing them."""
     from rnnbench.training.config import TRAIN_PARAMS

@@ -18,9 +18,9 @@ ALLOWED = {
     "tracking": {"contract"},
     "training": {"contract", "data", "tracking"},
     "sweep": {"contract", "data", "tracking", "training"},
-    "cli": {"contract", "data", "tracking", "training", "sweep", "extensions"},
+    "cli": {"contract", "data", "tracking", "training", "sweep"},
 }
-PUBLIC = {"rnnbench", "_api", "nn", "params", "taskkit", "testing", "extensions"}
+PUBLIC = {"rnnbench", "_api", "nn", "params", "taskkit", "testing"}
 
 
 def layer_of(path: Path) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from rnnbench.tracking import stats
 from rnnbench.tracking.leaderboard import build_rows, verdicts
-from rnnbench.tracking.leaderboard_format import render
+from rnnbench.tracking.leaderboard.text import render
 from rnnbench.tracking.mlflow_tracker import RunRecord
 
 
@@ -177,7 +177,8 @@ def test_markdown_csv_and_json_carry_every_column():
 def test_chart_uses_a_log_axis_when_the_winner_is_near_zero(tmp_path):
     import matplotlib.image
 
-    from rnnbench.tracking.leaderboard_plot import log_axis, write_outputs
+    from rnnbench.tracking.figures import log_axis
+    from rnnbench.tracking.leaderboard.files import write_outputs
 
     assert log_axis([0.0011, 0.003, 0.169, 0.1694]) and not log_axis([0.35, 0.2, 0.127])
     assert not log_axis([0.0, 0.2])  # a zero cannot go on a log axis

@@ -65,7 +65,7 @@ def test_windowed_test_loss_equals_reading_each_stream_whole(tmp_path):
 
 
 def test_leaderboard_caption_states_the_convention():
-    from rnnbench.tracking.leaderboard_format import title
+    from rnnbench.tracking.leaderboard.text import title
 
     row = {
         "task": "language-modelling",

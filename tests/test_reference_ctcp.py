@@ -13,7 +13,7 @@ def test_ctcp_reference_file_loads_and_validates():
     from rnnbench.sweep.config import build_sweep_config
 
     config = build_sweep_config(get_registry(), ROOT / "results/reference/ctc-p.yaml", {})
-    assert config.models == ["textrnn", "rcnn"] and config.n_trials == 0
+    assert config.models == ("textrnn", "rcnn") and config.n_trials == 0
     t = config.train
     assert (t["lr"], t["batch_size"], t["optimizer"], t["max_epochs"]) == (1e-3, 128, "adam", 10)
     assert (t["val_check_interval"], t["patience_batches"], t["clip_algorithm"]) == (

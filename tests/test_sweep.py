@@ -3,6 +3,7 @@
 import csv
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -236,11 +237,50 @@ def test_default_benchmark_is_a_declared_set_with_an_equal_step_budget():
         ("copy", "gru"),
         ("copy", "memnet"),
     ]
-    assert config.n_trials == 0 and config.seeds == 3 and config.search_train == []
+    assert config.n_trials == 0 and config.seeds == 3 and config.search_train == ()
     assert config.train["max_steps"] == 1500 and config.train["patience"] > 100
     assert config.task_options["adding"]["seq_len"] == 100
     flagged = build_sweep_config(registry, None, {"models": "lstm", "n_trials": 2, "name": "mine"})
-    assert flagged.models == ["lstm"] and flagged.n_trials == 2
+    assert flagged.models == ("lstm",) and flagged.n_trials == 2
+
+
+def test_the_sweep_schema_is_the_one_list_of_keys_and_flags_and_configs_are_immutable(tmp_path):
+    """SweepConfig holds SCHEMA's keys (and budget_at); `rnnbench sweep`'s flags are
+    SCHEMA's (plus --config, --set, the train.* flags and --json); a built config is
+    frozen, its lists tuples and its mappings read-only, and the derived values
+    (threads per worker, the absolute results folder) are in it before it is built."""
+    import argparse
+    import dataclasses
+
+    from rnnbench.cli.sweep_cmd import add_parser
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.sweep.config import KEYS, SCHEMA, TRAIN_FLAGS, SweepConfig, build_sweep_config
+
+    assert [f.name for f in dataclasses.fields(SweepConfig)] == [*KEYS, "budget_at"]
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    sweep = parser._subparsers._group_actions[0].choices["sweep"]  # type: ignore[union-attr]
+    flags = {o for a in sweep._actions for o in a.option_strings} - {"-h", "--help"}
+    expected = {k.flag for k in SCHEMA if k.flag} | {f"--{n}" for n in TRAIN_FLAGS}
+    assert flags - expected == {"--config", "--set", "--json"} and expected <= flags
+    args = sweep.parse_args(["--n-trials", "2", "--models", "lstm", "--results-dir", "x"])
+    assert (args.n_trials, args.models, args.seeds) == (2, "lstm", None)
+
+    config = build_sweep_config(
+        get_registry(),
+        None,
+        {"models": "lstm", "workers": 2, "results_dir": "rel", "diagnostics": "gradient-flow"},
+        ["model.hidden_size=9"],
+    )
+    assert config.results_dir == (Path.cwd() / "rel").resolve() and not config.results_dir.exists()
+    assert config.train["num_threads"] >= 1 and config.train["diagnostics"] == "gradient-flow"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.n_trials = 3  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        config.train["lr"] = 1.0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        config.model_params["lstm"]["hidden_size"] = 1  # type: ignore[index]
+    assert config.model_params["lstm"]["hidden_size"] == 9
 
 
 SYNTHETIC_PLUGIN = """
@@ -262,7 +302,7 @@ def test_installed_plugins_join_all_and_synthetic_only_when_asked(fake_plugin):
     registry = get_registry()
     assert "adding-again" in registry.tasks
     config = build_sweep_config(registry, None, {"tasks": "synthetic", "models": "all"})
-    assert config.tasks == ["adding", "addition", "copy", "listops", "reverse", "sort", "waveform"]
+    assert config.tasks == ("adding", "addition", "copy", "listops", "reverse", "sort", "waveform")
     config = build_sweep_config(registry, None, {"tasks": "synthetic", "all_installed": True})
     assert "adding-again" in config.tasks
 

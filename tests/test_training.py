@@ -189,3 +189,35 @@ def test_flush_denormal_sets_how_the_cpu_treats_denormal_floats(flush):
         assert (denormal.item() == 0.0) is flush
     finally:
         torch.set_flush_denormal(False)  # torch's default, for the tests that follow
+
+
+def test_a_validated_run_config_is_immutable_and_round_trips():
+    """build_run_config's RunConfig cannot be changed (fields nor mappings); what the run
+    derives (here the width of a parameter budget) is a new config; pickling and the DDP
+    payload (to_dict, JSON) rebuild an equal config."""
+    import dataclasses
+    import pickle
+
+    from rnnbench.training.config import RunConfig, build_run_config
+    from rnnbench.training.runner import prepare
+
+    sets = {
+        "task": {"seq_len": 5, "train_size": 8, "val_size": 8, "test_size": 8},
+        "train": {"param_budget": 500},
+    }
+    config = build_run_config(get_registry(), "rnn", "adding", sets)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.results_dir = "elsewhere"  # type: ignore[misc]
+    for mapping in (config.model_params, config.task_options, config.train):
+        with pytest.raises(TypeError):
+            mapping["x"] = 1  # type: ignore[index]
+    sets["task"]["seq_len"] = 99  # the caller's dicts are copied, not shared
+    assert config.task_options["seq_len"] == 5
+    prepared = prepare(config, get_registry())
+    width = prepared.budget.width
+    assert width != 128 and config.model_params["hidden_size"] == 128  # the default, kept
+    assert prepared.config.model_params["hidden_size"] == width
+    assert prepared.config.train == config.train
+    rebuilt = RunConfig(**json.loads(json.dumps(prepared.config.to_dict())))
+    assert rebuilt == prepared.config
+    assert pickle.loads(pickle.dumps(prepared.config)) == prepared.config

@@ -215,16 +215,16 @@ def test_a_real_sweep_writes_its_views_into_mlflow(cli, tmp_path, monkeypatch):
 
 
 def test_sweep_set_overrides_the_file_values():
-    from rnnbench.cli.sweep_cmd import apply_sets
     from rnnbench.contract.errors import ConfigError
     from rnnbench.contract.registry import get_registry
     from rnnbench.sweep.config import build_sweep_config
 
     registry = get_registry()
-    config = build_sweep_config(registry, None, {"models": "lstm,gru", "tasks": "adding"})
-    apply_sets(
-        config,
+    flags = {"models": "lstm,gru", "tasks": "adding"}
+    config = build_sweep_config(
         registry,
+        None,
+        flags,
         ["train.lr=0.005", "task.seq_len=7", "model.hidden_size=9", "model.variant=peephole"],
     )
     assert config.train["lr"] == 0.005 and "lr" not in config.search_train
@@ -241,7 +241,7 @@ def test_sweep_set_overrides_the_file_values():
         ("lr=1", "--set lr"),
     ):
         with pytest.raises(ConfigError, match=re.escape(words)):
-            apply_sets(config, registry, [bad])
+            build_sweep_config(registry, None, flags, [bad])
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
-import textwrap
+from pathlib import Path
 from typing import Any
 
 API_MODULES = ("rnnbench", "rnnbench.nn", "rnnbench.taskkit", "rnnbench.testing")
@@ -260,41 +260,45 @@ def settings_page() -> str:
 
 # ------------------------------------------------------------------ the sweep file
 def sweep_file_page() -> str:
+    """The sweep file's keys, from their one declaration (rnnbench.sweep.config.SCHEMA):
+    a commented example, and a table of types, defaults, minimums and flags."""
     from rnnbench.sweep import config as sweep_config
 
-    defaults = sweep_config.SweepConfig()
     lines = [
         "# The sweep file",
         "",
         "`rnnbench sweep --config FILE` reads a YAML mapping; command-line flags override "
         "it, and without `--config` the embedded default benchmark "
         "(`rnnbench/sweep/defaults/default-sweep.yaml`) applies. Generated from "
-        "`rnnbench.sweep.config` at build time.",
+        "`rnnbench.sweep.config.SCHEMA` at build time.",
         "",
         "## An example, every key commented",
         "",
         "```yaml",
-        textwrap.dedent(_docstring_example(sweep_config)).strip(),
+        sweep_example(sweep_config.SCHEMA),
         "```",
         "",
         "## The keys",
         "",
-        "| key | type | default | minimum |",
-        "| --- | --- | --- | --- |",
+        "| key | type | default | minimum | flag | meaning |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for key, kind in sweep_config.KEYS.items():
-        default = getattr(defaults, key, None)
-        if callable(default):
-            default = None
+    for key in sweep_config.SCHEMA:
+        default = key.default
+        if isinstance(default, tuple):
+            default = list(default)
         shown = (
             ""
             if default in (None, "", [], {}) and not isinstance(default, bool)
             else f"`{default}`"
         )
-        minimum = sweep_config.MINIMUM.get(key)
-        lines.append(
-            f"| `{key}` | {kind.__name__} | {shown} | {'' if minimum is None else minimum} |"
-        )
+        minimum = "" if key.minimum is None else f"{key.minimum:g}"
+        kind = "list" if key.type is list else key.type.__name__
+        if key.type is Path:
+            kind = "path"
+        flag = f"`{key.flag}`" if key.flag else ""
+        meaning = key.help.replace("|", "\\|")
+        lines.append(f"| `{key.name}` | {kind} | {shown} | {minimum} | {flag} | {meaning} |")
     lines += [
         "",
         "In `train:` go the shared [train.* keys](settings.md#train); "
@@ -316,11 +320,13 @@ def sweep_file_page() -> str:
     return "\n".join(lines)
 
 
-def _docstring_example(module) -> str:
-    """The indented YAML example of the module docstring."""
-    doc = module.__doc__ or ""
-    block = [line for line in doc.splitlines() if line.startswith("    ")]
-    return "\n".join(block)
+def sweep_example(schema) -> str:
+    """Every key with its example value and its help as a YAML comment (valid YAML)."""
+    rows = [(f"{key.name}: {key.example}", key.help) for key in schema]
+    width = max(len(text) for text, _ in rows if len(text) <= 40) + 2
+    return "\n".join(
+        f"{text.ljust(max(width, len(text) + 2))}# {comment}" for text, comment in rows
+    )
 
 
 PAGES = {

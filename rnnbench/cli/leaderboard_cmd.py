@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rnnbench.cli.common import folder
 from rnnbench.contract.errors import ConfigError
+from rnnbench.tracking import schema
 
 
 def add_parser(subparsers) -> None:
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             "(run `rnnbench sweep` first, or pass --tracking-uri)"
         )
     from rnnbench.tracking.leaderboard import build_rows, final_runs, sweep_runs
-    from rnnbench.tracking.leaderboard_format import render
+    from rnnbench.tracking.leaderboard.text import render
     from rnnbench.tracking.mlflow_tracker import MlflowTracker
     from rnnbench.training.config import tracking_uri_source
 
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         print(list_sweeps(sweeps), end="")
         return 0
-    names = [s.tags.get("rnnbench.sweep") for s in sweeps]
+    names = [schema.SWEEP.read(s.tags) for s in sweeps]
     sweep = args.sweep or (names[0] if names else None)
     if sweep is None:
         raise ConfigError("no sweep in this tracking store (run `rnnbench sweep` first)")
@@ -99,11 +100,11 @@ def list_sweeps(sweeps: list) -> str:
     body = []
     for run in sweeps:
         started = datetime.datetime.fromtimestamp(run.start_time / 1000).strftime("%Y-%m-%d %H:%M")
-        pairs = run.tags.get("rnnbench.sweep_pairs", "")
+        pairs = schema.SWEEP_PAIRS.read(run.tags, "")
         count = len(pairs.split(",")) if pairs else ""
         body.append(
             [
-                run.tags.get("rnnbench.sweep", "?"),
+                schema.SWEEP.read(run.tags, "?"),
                 started,
                 run.status.lower(),
                 str(count),

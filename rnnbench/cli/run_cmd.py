@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from rnnbench.cli.common import (
     add_budget_options,
@@ -104,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         args.task,
         sets,
-        results_dir=args.results_dir,
+        # the absolute folder (computed, not created: ensure_results_dir creates it later)
+        results_dir=Path(args.results_dir).resolve(),
         experiment=args.experiment,
     )
 
@@ -126,7 +128,6 @@ def run(args: argparse.Namespace) -> int:
     label = f"{args.model} on {args.task}"
     prepared = prepare(config, registry)  # also checks the requested devices exist
     results_dir = ensure_results_dir(args.results_dir)
-    config.results_dir = results_dir
     tracker = (
         MemoryTracker()
         if args.no_track

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from rnnbench.cli.common import add_budget_options, add_device_options, folder, print_json
+from rnnbench.cli.common import add_device_options, folder, print_json
 
 
 def add_parser(subparsers) -> None:
@@ -19,41 +19,7 @@ def add_parser(subparsers) -> None:
         "the results folder.",
     )
     parser.add_argument("--config", type=Path, help="YAML sweep configuration")
-    parser.add_argument("--models", help="comma-separated model names, or 'all'")
-    parser.add_argument("--tasks", help="comma-separated task names, or 'synthetic'")
-    parser.add_argument(
-        "--all-installed",
-        action="store_true",
-        default=None,
-        help="'all' and 'synthetic' include installed plugins, not only the built-ins",
-    )
-    parser.add_argument(
-        "--n-trials", type=int, help="finished trials per study (global cap); 0: no search"
-    )
-    parser.add_argument("--timeout", type=float, help="seconds for the whole search phase")
-    parser.add_argument("--seeds", type=int, help="final re-training seeds (default 3)")
-    parser.add_argument("--storage", help="Optuna storage URL (default sqlite in results dir)")
-    parser.add_argument("--study-name", dest="name", help="sweep name; studies are NAME:TASK:MODEL")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        help="worker processes on this machine sharing the studies "
-        "(torch threads are split between them)",
-    )
-    parser.add_argument(
-        "--sampler", help="Optuna sampler by name (tpe, random, or a plugin's; see `rnnbench list`)"
-    )
-    parser.add_argument(
-        "--pruner", help="Optuna pruner by name (median, hyperband, none, or a plugin's)"
-    )
-    parser.add_argument(
-        "--results-dir", type=folder, default=None, help="output folder (default ./results)"
-    )
-    parser.add_argument(
-        "--tracking-uri", help="MLflow tracking URI (default sqlite in results dir)"
-    )
-    parser.add_argument("--experiment", help="MLflow experiment name (default rnnbench)")
-    add_budget_options(parser)
+    add_schema_flags(parser)
     add_device_options(parser)
     parser.add_argument(
         "--diagnostics",
@@ -74,37 +40,38 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
+def add_schema_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per sweep-file key that has one (rnnbench.sweep.config.SCHEMA): its type,
+    help and choices come from there; unset flags are None (the file's value holds)."""
+    from rnnbench.sweep.config import SCHEMA
+
+    parsers = {int: int, float: float, Path: folder}
+    for key in SCHEMA:
+        if key.flag is None:
+            continue
+        options: dict = {"dest": key.name, "default": None, "help": key.help.replace("%", "%%")}
+        if key.type is bool:
+            options["action"] = "store_true"
+        else:
+            options["type"] = parsers.get(key.type, str)
+            if key.choices:
+                options["choices"] = key.choices
+            if key.metavar:
+                options["metavar"] = key.metavar
+            if key.type is list:
+                options["help"] = "comma-separated " + options["help"]
+        parser.add_argument(key.flag, **options)
+
+
 def run(args: argparse.Namespace) -> int:
     from rnnbench.contract.registry import get_registry
-    from rnnbench.sweep.config import build_sweep_config
+    from rnnbench.sweep.config import SCHEMA, TRAIN_FLAGS, build_sweep_config
     from rnnbench.sweep.run import run_sweep
-    from rnnbench.training.config import TRAIN_PARAMS
 
     registry = get_registry()
-    flags = {
-        "models": args.models,
-        "tasks": args.tasks,
-        "n_trials": args.n_trials,
-        "timeout": args.timeout,
-        "seeds": args.seeds,
-        "storage": args.storage,
-        "name": args.name,
-        "sampler": args.sampler,
-        "pruner": args.pruner,
-        "workers": args.workers,
-        "all_installed": args.all_installed,
-        "tracking_uri": args.tracking_uri,
-        "experiment": args.experiment,
-        "param_budget": args.param_budget,
-        "budget_counts": args.budget_counts,
-        "results_dir": str(args.results_dir) if args.results_dir else None,
-    }
-    config = build_sweep_config(registry, args.config, flags)
-    apply_sets(config, registry, args.sets)
-    for flag in ("accelerator", "devices", "strategy", "diagnostics"):
-        value = getattr(args, flag)
-        if value is not None:
-            config.train[flag] = TRAIN_PARAMS[flag].convert(value, f"--{flag}")
+    flags = {key.name: getattr(args, key.name) for key in SCHEMA if key.flag is not None}
+    flags.update({name: getattr(args, name) for name in TRAIN_FLAGS})
+    config = build_sweep_config(registry, args.config, flags, args.sets)
     result = run_sweep(config, registry, argv=args.argv)
     if result is None:  # a helper process: the lead prints
         return 0
@@ -125,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     from rnnbench.tracking import cost, expected_best_report
-    from rnnbench.tracking.leaderboard_format import render
+    from rnnbench.tracking.leaderboard.text import render
 
     print(render(result.rows, "table", result.name), end="")
     print(f"\n{expected_best_report.terminal(result.curves)}", end="")
@@ -138,39 +105,6 @@ def run(args: argparse.Namespace) -> int:
     for line in closing_lines(result, Path(config.results_dir), args):
         print(line)
     return 0
-
-
-def apply_sets(config, registry, items: list[str]) -> None:
-    """--set values on a built SweepConfig: train.NAME (and no longer searched), task.NAME
-    on every task of the sweep that has the option, model.NAME on every model that has the
-    hyperparameter (a fixed value replaces the file's space); ConfigError naming the key
-    when nothing of the sweep has it."""
-    from rnnbench.contract.errors import ConfigError
-    from rnnbench.training.config import TRAIN_PARAMS, parse_sets
-
-    sets = parse_sets(items)
-    for name, raw in sets["train"].items():
-        param = TRAIN_PARAMS.get(name)
-        if param is None:
-            raise ConfigError(f"--set train.{name}: no such train option")
-        config.train[name] = param.convert(raw, f"--set train.{name}")
-        if name in config.search_train:
-            config.search_train = [n for n in config.search_train if n != name]
-    for kind, names, spec_of, target in (
-        ("task", config.tasks, lambda n: registry.task(n).options, config.task_options),
-        ("model", config.models, lambda n: registry.model(n).params, config.model_params),
-    ):
-        for name, raw in sets[kind].items():
-            holders = [n for n in names if spec_of(n).get(name) is not None]
-            if not holders:
-                raise ConfigError(
-                    f"--set {kind}.{name}: no {kind} of this sweep "
-                    f"({', '.join(names)}) has {name!r}"
-                )
-            for holder in holders:
-                target.setdefault(holder, {})[name] = (
-                    spec_of(holder).get(name).convert(raw, f"--set {kind}.{name}")
-                )
 
 
 def shown_path(path: Path, cwd: Path | None = None) -> str:

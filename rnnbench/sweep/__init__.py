@@ -13,6 +13,7 @@
     workers   helper processes on one machine
     context   what the parts share
     horizon   the horizon study: the longest length each model learns in a step budget
+    samplers  the built-in Optuna samplers and pruners (a plugin module, entry point)
 
 Importing this package imports neither Optuna nor torch.
 """

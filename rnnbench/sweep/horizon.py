@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.contract.errors import ConfigError
+from rnnbench.tracking import schema
 from rnnbench.tracking.tables import markdown_table
 from rnnbench.training.config import RunConfig
 
@@ -51,31 +52,33 @@ class HorizonPoint:
 
 
 def horizon_config(
-    base: RunConfig,
-    length: int,
-    seed: int,
-    budget_steps: int,
-    results_dir: Path,
-    length_option: str = "seq_len",
+    registry: Any, study: HorizonStudy, model: str, length: int, seed: int, length_option: str
 ) -> RunConfig:
-    """The run for one (model, length, seed): the base config with the length, the seed
-    and a step budget (no early stopping, so every model gets the same budget)."""
-    task_options = {**base.task_options, length_option: length}
+    """The run for one (model, length, seed): the study's --set values with the length,
+    the seed and a step budget (no early stopping, so every model gets the same budget),
+    through `build_run_config` (the path and checks of `rnnbench run`)."""
+    from rnnbench.training.config import build_run_config
+
+    sets = study.sets
     train = {
-        **base.train,
+        **sets.get("train", {}),
         "seed": seed,
-        "max_steps": budget_steps,
+        "max_steps": study.budget_steps,
         "max_epochs": 10_000,
         "patience": 10_000,
     }
-    return RunConfig(
-        model=base.model,
-        task=base.task,
-        model_params=dict(base.model_params),
-        task_options=task_options,
-        train=train,
-        results_dir=results_dir,
-        experiment=base.experiment,
+    return build_run_config(
+        registry,
+        model,
+        study.task,
+        {
+            "model": dict(sets.get("model", {})),
+            "task": {**sets.get("task", {}), length_option: length},
+            "train": train,
+        },
+        source="--set",
+        results_dir=study.results_dir,
+        experiment=study.experiment,
     )
 
 
@@ -228,27 +231,18 @@ def run_horizon(
     """Every run of `study`, tracked under one parent run; outputs written to
     results_dir/horizon/NAME. Configurations are all checked before the first run."""
     from rnnbench.contract.registry import get_registry
-    from rnnbench.training.config import build_run_config
     from rnnbench.training.runner import execute, prepare
 
     registry = registry or get_registry()
     spec = check_task(registry, study.task)
     if study.budget_steps < 1 or study.seeds < 1 or not study.lengths or min(study.lengths) < 1:
         raise ConfigError("--budget-steps, --seeds and --lengths must be >= 1")
-    bases = {
-        m: build_run_config(
-            registry,
-            m,
-            study.task,
-            study.sets,
-            results_dir=study.results_dir,
-            experiment=study.experiment,
-        )
-        for m in study.models
-    }
+    for model in study.models:  # every configuration checked before the first run
+        for length in study.lengths:
+            horizon_config(registry, study, model, length, 0, spec.length_option)
     parent = tracker.start_run(
         f"horizon {study.name}",
-        {"rnnbench.role": "horizon", "rnnbench.horizon": study.name, "rnnbench.task": study.task},
+        schema.tags({schema.ROLE: "horizon", schema.HORIZON: study.name, schema.TASK: study.task}),
         {
             "horizon.models": ",".join(study.models),
             "horizon.lengths": ",".join(map(str, study.lengths)),
@@ -263,12 +257,7 @@ def run_horizon(
                 point = HorizonPoint(model, length, f"test_{spec.main_metric}")
                 for seed in range(study.seeds):
                     config = horizon_config(
-                        bases[model],
-                        length,
-                        seed,
-                        study.budget_steps,
-                        study.results_dir,
-                        spec.length_option,
+                        registry, study, model, length, seed, spec.length_option
                     )
                     result = execute(
                         prepare(config, registry),
@@ -277,11 +266,13 @@ def run_horizon(
                         run_name=f"{study.task}/{model} T={length} seed {seed}",
                         parent_run_id=parent,
                         keep_checkpoints=False,
-                        extra_tags={
-                            "rnnbench.phase": "horizon",
-                            "rnnbench.horizon": study.name,
-                            "rnnbench.length": str(length),
-                        },
+                        extra_tags=schema.tags(
+                            {
+                                schema.PHASE: "horizon",
+                                schema.HORIZON: study.name,
+                                schema.LENGTH: length,
+                            }
+                        ),
                     )
                     point.values.append(result.metrics.get(point.metric, float("nan")))
                     point.solved.append(bool(result.solved))

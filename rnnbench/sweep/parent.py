@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.contract.errors import ConfigError
+from rnnbench.tracking import schema
 
-IDENTITY_TAG = "rnnbench.sweep_identity"  # fingerprint of the pairs
-SEARCH_TAG = "rnnbench.sweep_search"  # fingerprint of everything else the studies search
 MUTABLE = ("n_trials", "seeds", "timeout", "workers", "heartbeat")
 
 
@@ -40,7 +39,7 @@ def identity(config: Any, pairs: list[tuple[str, str]]) -> dict[str, Any]:
     }
     return {
         "pairs": sorted(f"{task}/{model}" for task, model in pairs),
-        "task_options": config.task_options,
+        "task_options": {t: dict(o) for t, o in config.task_options.items()},
         "model_params": {
             m: {k: str(v) for k, v in p.items()} for m, p in config.model_params.items()
         },
@@ -72,13 +71,13 @@ def open_parent(
     wanted = identity(config, pairs)
     search = {k: v for k, v in wanted.items() if k != "pairs"}
     found = tracker.find_runs(
-        {"rnnbench.role": "sweep", "rnnbench.sweep": config.name}, newest_first=False, limit=1
+        schema.tags({schema.ROLE: "sweep", schema.SWEEP: config.name}), newest_first=False, limit=1
     )
     if found:
         parent = found[0]
-        if parent.tags.get(IDENTITY_TAG) != fingerprint({"pairs": wanted["pairs"]}):
+        if schema.SWEEP_IDENTITY.read(parent.tags) != fingerprint({"pairs": wanted["pairs"]}):
             raise ConfigError(identity_conflict(config.name, parent, wanted))
-        if parent.tags.get(SEARCH_TAG) != fingerprint(search):
+        if schema.SWEEP_SEARCH.read(parent.tags) != fingerprint(search):
             changed = changed_keys(parent, search)
             report(
                 f"resuming sweep {config.name!r} with changed "
@@ -92,20 +91,22 @@ def open_parent(
         params = {f"sweep.{k}": _text(v) for k, v in wanted.items()}
         run_id = tracker.start_run(
             f"sweep {config.name}",
-            {
-                "rnnbench.role": "sweep",
-                "rnnbench.sweep": config.name,
-                "rnnbench.storage": storage_url,
-                IDENTITY_TAG: fingerprint({"pairs": wanted["pairs"]}),
-                "rnnbench.sweep_pairs": ",".join(wanted["pairs"])[:5000],
-            },
+            schema.tags(
+                {
+                    schema.ROLE: "sweep",
+                    schema.SWEEP: config.name,
+                    schema.STORAGE: storage_url,
+                    schema.SWEEP_IDENTITY: fingerprint({"pairs": wanted["pairs"]}),
+                    schema.SWEEP_PAIRS: ",".join(wanted["pairs"])[:5000],
+                }
+            ),
             params,
         )
     tracker.set_tags(
         run_id,
         {
-            SEARCH_TAG: fingerprint(search),
-            **{f"rnnbench.setting.{k}": v for k, v in settings(config).items()},
+            **schema.tags({schema.SWEEP_SEARCH: fingerprint(search)}),
+            **{f"{schema.SETTING_PREFIX}{k}": str(v) for k, v in settings(config).items()},
         },
     )
     return run_id
@@ -132,12 +133,12 @@ def changed_keys(parent: Any, search: dict[str, Any]) -> list[str]:
 
 def identity_conflict(name: str, parent: Any, wanted: dict[str, Any]) -> str:
     """One line: how the pairs differ from the existing sweep's, and what to do."""
-    if IDENTITY_TAG not in parent.tags:
+    if schema.SWEEP_IDENTITY.read(parent.tags) is None:
         return (
             f"sweep {name!r} exists in this tracking store from an older rnnbench; "
             "pass --study-name NEW to start a new sweep"
         )
-    old = parent.tags.get("rnnbench.sweep_pairs", "").split(",")
+    old = schema.SWEEP_PAIRS.read(parent.tags, "").split(",")
     return (
         f"sweep {name!r} already exists with other pairs (its pairs are "
         f"{', '.join(old)}; these are {', '.join(wanted['pairs'])}); pass --study-name "
@@ -157,8 +158,8 @@ def publish(
     from rnnbench.tracking import cost, expected_best_report
     from rnnbench.tracking.expected_best import curves_of_sweep
     from rnnbench.tracking.leaderboard import COLUMNS, build_rows, current_finals, final_runs
-    from rnnbench.tracking.leaderboard_format import description
-    from rnnbench.tracking.leaderboard_plot import write_outputs
+    from rnnbench.tracking.leaderboard.files import write_outputs
+    from rnnbench.tracking.leaderboard.text import description
     from rnnbench.tracking.views import publish_sweep_views
 
     finals = final_runs(tracker, config.name)

@@ -11,7 +11,6 @@ arguments into a SweepConfig and calls it.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -122,10 +121,7 @@ def open_sweep(config: SweepConfig, registry: Registry, report=stderr_line) -> S
     from rnnbench.training.setup import ensure_results_dir, quiet_libraries
 
     quiet_libraries()
-    results_dir = ensure_results_dir(config.results_dir)
-    config.results_dir = results_dir
-    if not config.train["num_threads"]:
-        config.train["num_threads"] = max(1, (os.cpu_count() or 1) // config.workers)
+    results_dir = ensure_results_dir(config.results_dir)  # config: absolute, not created
     storage_url = config.storage or f"sqlite:///{(results_dir / 'optuna.db').as_posix()}"
     pairs = config.pairs(registry)
     with StorageLock(storage_url, f"{config.name}:init"):
@@ -163,7 +159,8 @@ def conclude_fixed(ctx: SweepContext, pair: Pair) -> PairOutcome:
     study = open_study(ctx, pair.task, pair.model)
     config = fixed_config(ctx.config, ctx.registry, pair.task, pair.model)
     fixed = FixedConfiguration(
-        "fixed", {"config": {"model_params": config.model_params, "train": config.train}}
+        "fixed",
+        {"config": {"model_params": dict(config.model_params), "train": dict(config.train)}},
     )
     outcome = PairOutcome(pair.task, pair.model, study.study_name, best_trial="fixed")
     outcome.finals = run_finals(ctx, study, pair, fixed)

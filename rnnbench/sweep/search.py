@@ -84,7 +84,7 @@ def objective(ctx: SweepContext, pair: Pair, study_label: str):
         try:
             config = sample_config(trial, ctx.config, ctx.registry, pair.task, pair.model)
             trial.set_user_attr(
-                "config", {"model_params": config.model_params, "train": config.train}
+                "config", {"model_params": dict(config.model_params), "train": dict(config.train)}
             )
             result = execute(
                 prepare(config, ctx.registry),

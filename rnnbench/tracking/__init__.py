@@ -1,6 +1,6 @@
 """Where results go: the Tracker interface (base), MLflow behind it (mlflow_tracker), the
 Lightning logger that writes into a tracked run (run_logger), and the leaderboard built
-from tracked runs alone (leaderboard, leaderboard_format, leaderboard_plot, stats, tables),
+from tracked runs alone (the leaderboard package: rows, text, files; stats, tables, figures),
 with the expected-best curves of the search trials (expected_best, expected_best_report)
 and the sweep's cost by model (cost).
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rnnbench.tracking import schema
 from rnnbench.tracking.tables import markdown_table, text_table
 
 
@@ -44,9 +45,9 @@ def costs(runs: list) -> list[ModelCost]:
     """Per model (name order), the summed cost of the sweep's trial and seed runs."""
     out: dict[str, ModelCost] = defaultdict(lambda: ModelCost(""))
     for run in runs:
-        if run.tags.get("rnnbench.role") == "sweep" or "rnnbench.model" not in run.tags:
+        model = schema.MODEL.read(run.tags)
+        if schema.ROLE.read(run.tags) == "sweep" or model is None:
             continue
-        model = run.tags["rnnbench.model"]
         cost = out[model]
         cost.model = model
         cost.runs += 1
@@ -54,7 +55,7 @@ def costs(runs: list) -> list[ModelCost]:
         if cpu is None:
             cost.unmeasured += 1
             continue
-        if run.tags.get("rnnbench.phase") == "search":
+        if schema.PHASE.read(run.tags) == "search":
             cost.search_cpu += cpu
         else:
             cost.final_cpu += cpu
@@ -63,7 +64,7 @@ def costs(runs: list) -> list[ModelCost]:
 
 
 def costs_of_sweep(tracker: Any, sweep: str) -> list[ModelCost]:
-    return costs(tracker.find_runs({"rnnbench.sweep": sweep}))
+    return costs(tracker.find_runs(schema.tags({schema.SWEEP: sweep})))
 
 
 def duration(seconds: float) -> str:
@@ -137,11 +138,9 @@ def plot(rows: list[dict], folder: Path) -> list[Path]:
     """cost-TASK.png per task: each leaderboard row's mean score (± std) against its mean
     training wall time per seed, one point per row; an axis is logarithmic when its
     values span more than two orders of magnitude."""
-    from rnnbench.tracking.figures import pyplot, save
+    from rnnbench.tracking.figures import log_axis, pyplot, save
 
     plt = pyplot()
-
-    from rnnbench.tracking.leaderboard_plot import log_axis
 
     paths = []
     for task in dict.fromkeys(r["task"] for r in rows):

@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnbench.tracking import schema
+
 
 def _worst_first(values: Sequence[float], mode: str) -> list[float]:
     return sorted(values, reverse=(mode == "min"))
@@ -74,14 +76,14 @@ class Curve:
 def search_runs(tracker: Any, sweep: str) -> list:
     """Every search-phase RunRecord of sweep `sweep`, whatever its status."""
     return tracker.find_runs(
-        {"rnnbench.sweep": sweep, "rnnbench.phase": "search"}, newest_first=False
+        schema.tags({schema.SWEEP: sweep, schema.PHASE: "search"}), newest_first=False
     )
 
 
 def trial_score(run: Any, metric: str) -> float | None:
     """The score a trial's run counts as (see the module docstring), or None."""
     counted = run.status == "FINISHED" or (
-        run.status == "KILLED" and run.tags.get("rnnbench.status") == "pruned"
+        run.status == "KILLED" and schema.STATUS.read(run.tags) == "pruned"
     )
     value = run.metrics.get(metric)
     if not counted or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -91,7 +93,7 @@ def trial_score(run: Any, metric: str) -> float | None:
 
 def monitor_of(run: Any) -> str:
     """The monitored metric: the run's rnnbench.monitor tag, else val_MAIN_METRIC."""
-    return run.tags.get("rnnbench.monitor") or f"val_{run.tags.get('rnnbench.main_metric', 'loss')}"
+    return schema.MONITOR.read(run.tags) or f"val_{schema.MAIN_METRIC.read(run.tags, 'loss')}"
 
 
 def build_curves(runs: list) -> list[Curve]:
@@ -100,9 +102,9 @@ def build_curves(runs: list) -> list[Curve]:
     latest: dict[tuple[str, str, str], Any] = {}
     for run in sorted(runs, key=lambda r: r.start_time):
         key = (
-            run.tags.get("rnnbench.task", "?"),
-            run.tags.get("rnnbench.model", "?"),
-            run.tags.get("rnnbench.trial", run.run_id),
+            schema.TASK.read(run.tags, "?"),
+            schema.MODEL.read(run.tags, "?"),
+            str(schema.TRIAL.read(run.tags, run.run_id)),
         )
         latest[key] = run
     curves: dict[tuple[str, str], Curve] = {}
@@ -111,7 +113,7 @@ def build_curves(runs: list) -> list[Curve]:
         members[(task, model)].append(run)
     for (task, model), found in sorted(members.items()):
         metric = monitor_of(found[0])
-        curve = Curve(task, model, metric, found[0].tags.get("rnnbench.mode", "min"))
+        curve = Curve(task, model, metric, schema.MODE.read(found[0].tags, "min"))
         for run in sorted(found, key=lambda r: r.start_time):
             score = trial_score(run, metric)
             if score is None:

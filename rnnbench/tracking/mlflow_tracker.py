@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.contract.errors import ConfigError, reason
+from rnnbench.tracking import schema
 from rnnbench.tracking.base import RunRecord
 
 MAX_PARAM_LENGTH = 6000  # MLflow 3 rejects longer parameter values (MAX_PARAM_VAL_LENGTH)
@@ -420,7 +421,9 @@ def end_open_runs(status: str = "KILLED", reason: str = "interrupted") -> None:
     fails now is left as it is."""
     for run_id, tracker in list(_OPEN_RUNS.items()):
         try:
-            tracker.set_tags(run_id, {"rnnbench.status": status.lower(), "rnnbench.error": reason})
+            tracker.set_tags(
+                run_id, schema.tags({schema.STATUS: status.lower(), schema.ERROR: reason})
+            )
             tracker.end_run(run_id, status)
         except Exception:
             pass

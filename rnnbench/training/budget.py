@@ -157,13 +157,14 @@ def fit_width(
     return BudgetFit(spec.width, best, count(best), budget, counts)
 
 
-def apply_budget(config: Any, spec: ModelSpec, task: Any) -> BudgetFit | None:
-    """With `train.param_budget` > 0: derive the width for the prepared `task` from the
-    other model hyperparameters and write it into `config.model_params`; else None."""
+def fit_budget(config: Any, spec: ModelSpec, task: Any) -> BudgetFit | None:
+    """With `train.param_budget` > 0: the width for the prepared `task`, derived from the
+    other model hyperparameters (the caller makes the config that holds it:
+    `RunConfig.with_derived`); else None."""
     budget = config.train.get("param_budget", 0)
     if not budget:
         return None
-    fit = fit_width(
+    return fit_width(
         spec,
         task.context(),
         task.head,
@@ -172,8 +173,6 @@ def apply_budget(config: Any, spec: ModelSpec, task: Any) -> BudgetFit | None:
         config.train.get("budget_counts", "recurrent"),
         config.task,
     )
-    config.model_params[fit.width_param] = fit.width
-    return fit
 
 
 def fit_for_config(config: Any, registry: Any) -> BudgetFit | None:

@@ -2,14 +2,20 @@
 
 `--set` keys are dotted: `model.NAME` (the model spec's hyperparameters), `task.NAME`
 (the task spec's options), `train.NAME` (TRAIN_PARAMS below, shared by every pair).
+
+`build_run_config` is the one path to a RunConfig: `rnnbench run`, every sweep trial and
+final, and a sweep's up-front check of every pair call it. A RunConfig is immutable
+(frozen, its mappings read-only); values derived while a run is prepared (a budgeted
+width, the embedding size read from a vectors file) make a new one (`with_derived`).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from rnnbench.contract.errors import ConfigError, IncompatibleError
@@ -133,17 +139,28 @@ TRAIN_PARAMS = ParamSet(
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunConfig:
-    """Everything one `rnnbench run` needs; values are converted and validated."""
+    """Everything one `rnnbench run` needs; values are converted and validated.
+
+    Immutable: the three mappings are read-only views of private copies (whatever is
+    passed in can change afterwards without changing the config)."""
 
     model: str
     task: str
-    model_params: dict[str, Any]
-    task_options: dict[str, Any]
-    train: dict[str, Any]
+    model_params: Mapping[str, Any]
+    task_options: Mapping[str, Any]
+    train: Mapping[str, Any]
     results_dir: Path = Path("results")
     experiment: str = "rnnbench"
+
+    def __post_init__(self) -> None:
+        for name in ("model_params", "task_options", "train"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        object.__setattr__(self, "results_dir", Path(self.results_dir))
+
+    def __reduce__(self):  # pickle and deepcopy: read-only views are rebuilt from copies
+        return (type(self), tuple(self.to_dict().values()))
 
     def flat(self) -> dict[str, Any]:
         """Dotted name -> value, as logged to MLflow."""
@@ -155,6 +172,24 @@ class RunConfig:
         ):
             out.update({f"{prefix}.{k}": v for k, v in values.items()})
         return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dicts and a str path (JSON-able); `RunConfig(**d)` rebuilds it. The field
+        order is the constructor's."""
+        return {
+            "model": self.model,
+            "task": self.task,
+            "model_params": dict(self.model_params),
+            "task_options": dict(self.task_options),
+            "train": dict(self.train),
+            "results_dir": str(self.results_dir),
+            "experiment": self.experiment,
+        }
+
+    def with_derived(self, model_params: Mapping[str, Any]) -> RunConfig:
+        """A new config with hyperparameters derived while preparing the run (the budgeted
+        width, the embedding size of a vectors file) over this one's; this one is unchanged."""
+        return replace(self, model_params={**self.model_params, **model_params})
 
 
 def parse_sets(items: Iterable[str]) -> dict[str, dict[str, str]]:

@@ -97,7 +97,7 @@ def check_devices(train: Mapping[str, Any]) -> None:
         )
 
 
-def is_distributed(train: dict[str, Any]) -> bool:
+def is_distributed(train: Mapping[str, Any]) -> bool:
     devices = parse_devices(train["devices"])
     many = (isinstance(devices, int) and devices > 1) or (
         isinstance(devices, list) and len(devices) > 1

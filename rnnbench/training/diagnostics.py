@@ -16,7 +16,7 @@ or from the command line, with the `gradient_flow.json` files of finished runs:
     python -m rnnbench.training.diagnostics rnn=RUN_DIR/diagnostics/gradient_flow.json \
         lstm=... gru=... --out gradient-flow.png
 
-Registered as the diagnostic `gradient-flow` by rnnbench.extensions, through the
+Registered as the diagnostic `gradient-flow` by rnnbench.training.builtin_diagnostics, through the
 `rnnbench` entry-point group, exactly as a third-party diagnostic is.
 """
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 
 ENV = "RNNBENCH_DDP_RUN"
@@ -39,7 +38,7 @@ def launch_context(config, run_dir: Path, resume_from: Path | None):
     so that the next trial in this process launches its own ranks again."""
     saved = {k: os.environ.get(k) for k in LAUNCH_VARS}
     payload = {
-        "config": asdict(config),
+        "config": config.to_dict(),
         "run_dir": str(run_dir),
         "resume_from": str(resume_from) if resume_from else None,
     }

@@ -148,7 +148,8 @@ def check_request(
 
 def prepare_embeddings(config: Any, model_spec: Any, task: Any) -> LoadedEmbeddings | None:
     """Read and align train.embeddings for the prepared task (restricting its vocabulary
-    when asked) and set the model's embedding size; None without train.embeddings."""
+    when asked); None without train.embeddings. `embedding_size` gives the model's
+    embedding size the vectors set."""
     from rnnbench.data.embedding_align import align
     from rnnbench.data.embeddings import load_vectors
 
@@ -185,12 +186,19 @@ def prepare_embeddings(config: Any, model_spec: Any, task: Any) -> LoadedEmbeddi
             )
         restrict(alignment.found)
         alignment = aligned()
-    name = dim_param(model_spec)
-    if name is not None:
-        config.model_params[name] = vectors.dim
     loaded = LoadedEmbeddings(str(path), len(vectors.tokens), alignment, train["embeddings_freeze"])
     print(f"rnnbench: {loaded.summary()}", file=sys.stderr)
     return loaded
+
+
+def embedding_size(model_spec: Any, loaded: LoadedEmbeddings | None) -> dict[str, int]:
+    """{the model's embedding-size hyperparameter: the vectors' dimension}, derived from
+    the loaded vectors (E of the aligned (V, E) matrix); {} without vectors or without
+    such a hyperparameter."""
+    name = dim_param(model_spec)
+    if loaded is None or name is None:
+        return {}
+    return {name: loaded.dim}
 
 
 def find_embedding(model: Any, model_spec: Any, vocab_size: int) -> Any:

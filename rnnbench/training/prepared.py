@@ -14,7 +14,7 @@ from rnnbench.training.config import RunConfig
 class PreparedRun:
     """Everything built and validated, nothing written yet."""
 
-    config: RunConfig
+    config: RunConfig  # the validated config with the derived values (runner.prepare)
     model_spec: ModelSpec
     task_spec: TaskSpec
     task: Task

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.contract.errors import RnnbenchError
+from rnnbench.tracking import schema
 from rnnbench.training.config import RunConfig
 
 
@@ -23,7 +24,10 @@ def find_resumable(tracker: Any, config: RunConfig) -> tuple[str, Path]:
     from rnnbench.training.checkpoints import LAST_NAME
 
     runs = tracker.find_runs(
-        {"rnnbench.config_hash": config_hash(config)}, unfinished=True, newest_first=True, limit=20
+        schema.tags({schema.CONFIG_HASH: config_hash(config)}),
+        unfinished=True,
+        newest_first=True,
+        limit=20,
     )
     for run in runs:
         last = Path(config.results_dir) / "runs" / run.run_id / "checkpoints" / LAST_NAME

@@ -19,12 +19,12 @@ from rnnbench.contract.errors import Interrupted, RnnbenchError, plugin_call
 from rnnbench.contract.registry import Registry
 from rnnbench.contract.specs import ModelSpec
 from rnnbench.tracking import schema
-from rnnbench.training.budget import apply_budget, budgeted_count
+from rnnbench.training.budget import budgeted_count, fit_budget
 from rnnbench.training.config import RunConfig, selected_diagnostics
 from rnnbench.training.devices import check_devices, is_distributed
 from rnnbench.training.distributed import launch_context
 from rnnbench.training.divergence import divergence
-from rnnbench.training.embeddings import install_embeddings, prepare_embeddings
+from rnnbench.training.embeddings import embedding_size, install_embeddings, prepare_embeddings
 from rnnbench.training.prepared import PreparedRun
 from rnnbench.training.reports import log_reports
 from rnnbench.training.result import RunResult
@@ -38,7 +38,9 @@ SCHEDULE_NAMES = tuple(p.name for p in SCHEDULE_OPTIONS)
 
 
 def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
-    """Build the task's data, the model and the Lightning system from a validated config."""
+    """Build the task's data, the model and the Lightning system from a validated config.
+    The PreparedRun's config is that config with the derived values (budgeted width,
+    embedding size) over it: what the model is built with, logged and hashed."""
     import lightning.pytorch as pl
     import torch
 
@@ -68,8 +70,13 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     )
     plugin_call(task_label, "Task.prepare()", task.prepare)
     embeddings = prepare_embeddings(config, model_spec, task)  # train.embeddings, or None
+    # the values derived here make a new config (the validated one is immutable): the
+    # embedding size of the vectors file, then the width that meets the parameter budget
+    config = config.with_derived(embedding_size(model_spec, embeddings))
     context = plugin_call(task_label, "Task.context()", task.context)
-    budget = apply_budget(config, model_spec, task)  # sets the width in config.model_params
+    budget = fit_budget(config, model_spec, task)
+    if budget is not None:
+        config = config.with_derived({budget.width_param: budget.width})
     check_model_memory(model_spec, context, config.model_params)
     model = plugin_call(
         registry.plugin_label("model", config.model),

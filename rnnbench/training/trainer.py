@@ -3,7 +3,7 @@ check that the task's monitored metric is logged."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +76,7 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
     return trainer, checkpoint
 
 
-def patience(train: dict) -> int:
+def patience(train: Mapping[str, Any]) -> int:
     """Validations without improvement before stopping: train.patience (epochs), or
     ceil(train.patience_batches / train.val_check_interval) when measured in batches."""
     if train.get("patience_batches") and train.get("val_check_interval"):

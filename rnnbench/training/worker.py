@@ -20,9 +20,7 @@ def run_worker() -> int:
 
     quiet_libraries()  # rank 0's filters: a rank's stderr is the command's stderr
     payload = json.loads(os.environ[ENV])
-    config = RunConfig(
-        **{**payload["config"], "results_dir": Path(payload["config"]["results_dir"])}
-    )
+    config = RunConfig(**payload["config"])  # RunConfig.to_dict() of rank 0's run
     prepared = prepare(config, get_registry())
     trainer, _ = make_trainer(prepared, Path(payload["run_dir"]), logger=False, callbacks=[])
     trainer.fit(

@@ -1,4 +1,5 @@
-"""The leaderboard's rows (rnnbench.tracking.leaderboard.build_rows) as text, Markdown, CSV and JSON.
+"""The leaderboard's rows (rnnbench.tracking.leaderboard.build_rows) as text, Markdown, CSV and JSON,
+and the sweep's parent-run description (Markdown with text bar charts).
 
 The terminal form is one block per task, at most 120 columns: the metric, its unit and
 direction and the baseline in the block's title; rank, model, mean ± std (± only with

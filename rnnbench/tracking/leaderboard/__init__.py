@@ -1,5 +1,11 @@
 """The leaderboard, rebuilt from tracked runs alone: final-phase runs grouped by (task, model).
 
+This package's own module holds the rows (the data every form shows); its submodules
+present them:
+
+    text    the rows as terminal text, Markdown, CSV and JSON; the sweep run's description
+    files   the files of a sweep's leaderboard: CSV, Markdown, one PNG bar chart per task
+
 For each pair the newest group of final runs (the latest best trial's seeds) is
 summarised: mean and standard deviation over seeds of the task's main test metric,
 the trivial baseline, `solved` seeds, diverged seeds, parameter count, optimiser steps,
@@ -57,13 +63,13 @@ SEARCHED_TRAIN = ("train.lr", "train.batch_size", "train.clip_value")
 
 def final_runs(tracker: Any, sweep: str | None = None) -> list:
     """FINISHED final-phase RunRecords of one sweep (all sweeps when None)."""
-    tags = {"rnnbench.phase": "final", **({"rnnbench.sweep": sweep} if sweep else {})}
+    tags = schema.tags({schema.PHASE: "final", schema.SWEEP: sweep})  # None: every sweep
     return tracker.find_runs(tags, status="FINISHED")
 
 
 def sweep_runs(tracker: Any) -> list:
     """The sweeps' parent RunRecords, newest first."""
-    return tracker.find_runs({"rnnbench.role": "sweep"}, newest_first=True)
+    return tracker.find_runs(schema.tags({schema.ROLE: "sweep"}), newest_first=True)
 
 
 def _finite(value: Any) -> bool:
@@ -89,20 +95,21 @@ def summarise(task: str, model: str, members: list) -> dict[str, Any] | None:
         return statistics.fmean(found) if found else None
 
     params = members[0].params
+    mode = schema.MODE.read(tags, "min")
     return {
         "task": task,
         "model": model,
         "metric": metric,
-        "mode": tags.get("rnnbench.mode", "min"),
-        "direction": "lower" if tags.get("rnnbench.mode", "min") == "min" else "higher",
-        "unit": tags.get("rnnbench.unit", ""),
+        "mode": mode,
+        "direction": "lower" if mode == "min" else "higher",
+        "unit": schema.UNIT.read(tags, ""),
         "mean": statistics.fmean(values) if values else math.nan,
         "std": statistics.stdev(values) if len(values) > 1 else None,
         "seeds": len(members),
         "values": values,
         "baseline": members[0].metrics.get("baseline"),
-        "baseline_name": tags.get("rnnbench.baseline_name", ""),
-        "evaluation": tags.get(schema.EVALUATION.name, ""),
+        "baseline_name": schema.BASELINE_NAME.read(tags, ""),
+        "evaluation": schema.EVALUATION.read(tags, ""),
         "solved": (
             f"{sum(s is True for s in solved)}/{len(solved)}"
             if any(s is not None for s in solved)
@@ -121,8 +128,8 @@ def summarise(task: str, model: str, members: list) -> dict[str, Any] | None:
         "steps": mean_of("steps"),
         "train_seconds": mean_of("wall_seconds"),
         "throughput": mean_of("throughput") or 0.0,
-        "throughput_unit": tags.get("rnnbench.throughput_unit", "samples"),
-        "best_trial": tags.get("rnnbench.best_trial"),
+        "throughput_unit": schema.THROUGHPUT_UNIT.read(tags, "samples"),
+        "best_trial": schema.BEST_TRIAL.read(tags),
         "hparams": {
             k: v for k, v in sorted(params.items()) if k.startswith("model.") or k in SEARCHED_TRAIN
         },
@@ -134,11 +141,11 @@ def current_finals(runs: list) -> dict[tuple[str, str], list]:
     newest best trial (a resumed sweep's earlier best trial's seeds are left out)."""
     groups: dict[tuple[str, str], list] = defaultdict(list)
     for run in runs:
-        groups[(run.tags["rnnbench.task"], run.tags["rnnbench.model"])].append(run)
+        groups[(schema.TASK.read(run.tags), schema.MODEL.read(run.tags))].append(run)
     out = {}
     for pair, members in groups.items():
-        newest = max(members, key=lambda r: r.start_time).tags.get("rnnbench.best_trial")
-        out[pair] = [r for r in members if r.tags.get("rnnbench.best_trial") == newest]
+        newest = schema.BEST_TRIAL.read(max(members, key=lambda r: r.start_time).tags)
+        out[pair] = [r for r in members if schema.BEST_TRIAL.read(r.tags) == newest]
     return out
 
 

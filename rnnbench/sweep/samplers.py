@@ -1,41 +1,16 @@
-"""The built-in diagnostic, samplers and pruners, registered through the `rnnbench`
-entry-point group with the same hooks a third-party plugin implements.
+"""The built-in Optuna samplers (tpe, random) and pruners (median, hyperband, none),
+registered through the `rnnbench` entry-point group with the hooks a third-party plugin
+implements.
 
-Importing this module is cheap (no torch, Lightning or Optuna): each factory imports
-what it builds when a run or a sweep asks for it.
+Importing this module is cheap (no Optuna): each factory imports it when a sweep asks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from rnnbench.contract.extension_specs import DiagnosticSpec, PrunerSpec, SamplerSpec
+from rnnbench.contract.extension_specs import PrunerSpec, SamplerSpec
 from rnnbench.contract.hookspecs import hookimpl
-
-
-def gradient_flow_monitor(interval: int) -> Any:
-    from rnnbench.training.diagnostics import GradientFlowMonitor
-
-    return GradientFlowMonitor(interval)
-
-
-def needs_step_states(model_spec: Any, hparams: Mapping[str, Any]) -> str | None:
-    if model_spec.exposes_hidden(hparams):
-        return None
-    return (
-        f"model {model_spec.name!r} does not expose per-step hidden states with these "
-        "hyperparameters (ModelSpec.hidden_states)"
-    )
-
-
-GRADIENT_FLOW = DiagnosticSpec(
-    name="gradient-flow",
-    factory=gradient_flow_monitor,
-    applies=needs_step_states,
-    needs_step_states=True,
-    description="‖∂L/∂h_t‖ for t = 1..T during training: how gradients vanish through time",
-)
 
 
 def tpe(seed: int) -> Any:
@@ -66,11 +41,6 @@ def no_pruning(max_epochs: int) -> Any:
     import optuna
 
     return optuna.pruners.NopPruner()
-
-
-@hookimpl
-def register_diagnostics(register):
-    register(GRADIENT_FLOW)
 
 
 @hookimpl

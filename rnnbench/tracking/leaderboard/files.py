@@ -1,4 +1,5 @@
-"""Leaderboard charts and files: one PNG bar chart per task, Markdown and CSV tables.
+"""The files of a sweep's leaderboard: leaderboard.csv, leaderboard.md, and one PNG bar
+chart per task (leaderboard-TASK.png).
 
 Each bar is a model's mean over seeds with its std as an error bar and its value
 written on it; the leader's bar is coloured; the baseline is a dashed line. When the
@@ -11,14 +12,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from rnnbench.tracking.leaderboard_format import ARROW, WINNER, number, render, tasks, title
+from rnnbench.tracking.figures import log_axis
+from rnnbench.tracking.leaderboard.text import ARROW, WINNER, number, render, tasks, title
 
 LEADER, OTHER, AT_BASELINE = "#2a9d4b", "#4c72b0", "#b0b0b0"
-
-
-def log_axis(values: list[float]) -> bool:
-    """True when positive values span more than two orders of magnitude."""
-    return bool(values) and min(values) > 0 and max(values) / min(values) > 100
 
 
 def plot(rows: list[dict], folder: Path) -> list[Path]:
