@@ -9,8 +9,10 @@ once (duplicates once), in-process, exactly as written, with only these changes:
   sst-trees), `THUCNews/data/`, `pairs.tsv` and the page's `my-sweep.yaml` written as tiny
   files in the documented layouts (no download, nothing from the real data folder);
 - SMOKE flags are appended to every training command (`run`, `sweep`, `horizon`): one
-  epoch of a few dozen examples, width 8, one seed, at most one search trial (argparse keeps the last value
-  of a repeated flag and `--set` the last value of a key, so the appended values win);
+  epoch of a few dozen examples, width 8 (or a parameter budget of 2,000), one seed, at
+  most one search trial, and `--no-track` on a single `run` (the sweeps exercise
+  MLflow); argparse keeps the last value of a repeated flag and `--set` the last value
+  of a key, so the appended values win;
   the remedies files are copied with their sizes shrunk the same way;
 - `RUN_ID` (and `1f0c…`) is the id of the page's own earlier run: the word-level
   language model for `export-embeddings`, the character-level one for `generate`;
@@ -247,7 +249,10 @@ def smoke_argv(argv: list[str]) -> list[str]:
         del settings["train.max_epochs"]  # horizon's own --budget-steps (SMOKE) sets it
     if "--param-budget" in argv or config.get("param_budget"):
         for key in ("model.hidden_size", "model.embedding_dim"):
-            del settings[key]  # the parameter budget sets the width
+            del settings[key]  # the parameter budget sets the width: a small budget instead
+        extra += ["--param-budget", "2000"]
+    if command == "run" and "--no-track" not in argv:
+        extra.append("--no-track")  # MLflow is exercised by the sweeps; a run's files suffice
     if command == "run" and "--max-epochs" in argv:
         extra += ["--max-epochs", "1"]  # the flag wins over --set train.max_epochs
     if "train.max_steps=" in " ".join(argv):
