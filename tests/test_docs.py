@@ -6,9 +6,13 @@
   reference, with a docstring; every `--set` key, every sweep-file key and every CLI
   option appears in the built reference;
 - every lesson page exists in English and Chinese, and both include the same shared
-  figures and commands;
+  figures and commands; every other English page has its Chinese page with the same
+  commands, code and figures, or is listed in ENGLISH_ONLY / generated; every nav title
+  has its Chinese title;
+- every figure a page or the README shows is a committed file reached by a relative
+  path, and every <img> of the built site (both languages) loads;
 - every `rnnbench` command on the pages parses with the real parser and names only
-  existing models, tasks, `--set` keys and files; cheap ones (list, describe) run; every
+  existing models, tasks, `--set` keys and files (tests/test_docs_commands.py runs them); every
   sweep file a page names loads; every Python block compiles (the plugin tutorial's
   blocks are executed by tests/test_plugins.py, test_taskkit.py, test_trees.py,
   test_seq2seq_readme.py and test_generate.py).
@@ -326,3 +330,127 @@ def test_the_lesson_figure_scripts_draw_from_finished_runs(cli, tmp_path):
     assert wave.stat().st_size > 0 and attention.stat().st_size > 0
     with pytest.raises(SystemExit, match="expected one run"):
         figures.only_run(tmp_path)  # no runs/ of its own: one line, not a traceback
+
+
+# ------------------------------------------------------------------ the two languages
+# English pages that have no Chinese page, on purpose (the Chinese site shows the English
+# page in their place: `fallback_to_default` in mkdocs.yml), with the reason.
+ENGLISH_ONLY = {
+    "guide/": "engineering guides to the internals (the Python API of the harness, "
+    "performance, signals and errors, stability, training practice, the UI): they follow "
+    "the code week by week; the lessons, the benchmarking and the plugin pages are the "
+    "translated path",
+}
+GENERATED = {f"reference/{name}" for name in reference.PAGES}  # English help and docstrings
+
+
+def english_pages() -> list[Path]:
+    skip = ("snippets", "hooks", "figures")
+    return sorted(
+        p
+        for p in DOCS.rglob("*.md")
+        if not p.name.endswith(".zh.md") and p.relative_to(DOCS).parts[0] not in skip
+    )
+
+
+def fenced(text: str) -> list[str]:
+    """The commands and code of a page (text blocks, such as annotated equations and
+    printed output, may be translated)."""
+    return re.findall(r"^```(?:bash|console|python|yaml|toml)\n.*?^```", text, re.S | re.M)
+
+
+def images(text: str) -> list[str]:
+    return re.findall(r"!\[[^\]]*\]\(([^)\s]+)", text)
+
+
+def test_every_english_page_has_its_chinese_page_with_the_same_code_and_figures():
+    missing = []
+    for english in english_pages():
+        relative = english.relative_to(DOCS).as_posix()
+        if relative in GENERATED or any(relative.startswith(e) for e in ENGLISH_ONLY):
+            continue
+        chinese = english.with_name(english.stem + ".zh.md")
+        if not chinese.is_file():
+            missing.append(relative)
+            continue
+        en, zh = english.read_text(), chinese.read_text()
+        assert fenced(zh) == fenced(en), f"{relative}: the Chinese page's commands or code differ"
+        assert images(zh) == images(en), f"{relative}: the Chinese page's figures differ"
+        assert re.search(r"[\u4e00-\u9fff]", zh), f"{chinese.name} is not in Chinese"
+    assert missing == [], f"English pages without a Chinese page: {missing}"
+    for prefix in ENGLISH_ONLY:  # an exception that names no page any more is stale
+        assert any(p.relative_to(DOCS).as_posix().startswith(prefix) for p in english_pages()), (
+            prefix
+        )
+
+
+def test_every_nav_title_is_translated():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda *a: None)
+    Loader.add_multi_constructor("!", lambda *a: None)
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=Loader)
+    plugin = next(p["i18n"] for p in config["plugins"] if isinstance(p, dict) and "i18n" in p)
+    zh = next(lang for lang in plugin["languages"] if lang["locale"] == "zh")
+    translated = set(zh["nav_translations"])
+
+    def titles(items):
+        for item in items:
+            if isinstance(item, dict):
+                for title, value in item.items():
+                    yield title, value
+                    if isinstance(value, list):
+                        yield from titles(value)
+
+    untranslated = []
+    for title, value in titles(config["nav"]):
+        page = value if isinstance(value, str) else ""
+        english_only = page.startswith(("reference/api", "results/")) or page in GENERATED
+        same_in_both = title in ("Char-RNN", "N-vs-N, N-vs-1, 1-vs-N, N-vs-M")
+        if title not in translated and not english_only and not same_in_both:
+            if not (page and page.replace(".md", "").startswith("reference/")):
+                untranslated.append(title)
+    assert untranslated == [], f"nav titles with no Chinese title: {untranslated}"
+
+
+# ------------------------------------------------------------------ the figures
+def test_every_figure_a_page_shows_is_a_committed_file_reached_by_a_relative_path():
+    """Each `![...](path)` of a page (its shared snippets expanded where they are included)
+    and of the README names a file of the repository, by a relative path from the page."""
+    from rnnbench_docs import expand_snippets
+
+    shown = [(ROOT, images((ROOT / "README.md").read_text()), "README.md")]
+    for page in DOCS.rglob("*.md"):
+        if page.relative_to(DOCS).parts[0] in ("snippets", "hooks"):
+            continue
+        text = expand_snippets(page.read_text(), DOCS / "snippets")
+        shown.append((page.parent, images(text), page.relative_to(ROOT).as_posix()))
+    tracked = set(
+        subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    )
+    count = 0
+    for folder, targets, name in shown:
+        for target in targets:
+            assert "://" not in target and not target.startswith("/"), f"{name}: {target}"
+            path = (folder / target).resolve()
+            assert path.is_file(), f"{name}: figure {target} does not exist"
+            assert path.relative_to(ROOT).as_posix() in tracked, f"{name}: {target} not committed"
+            count += 1
+    assert count >= 15
+
+
+@pytest.mark.slow
+def test_every_image_of_the_built_site_loads(site):
+    """In the built site (both languages) every <img src> resolves to a file of the site."""
+    count = 0
+    for page in site.rglob("*.html"):
+        for src in re.findall(r'<img[^>]+src="([^"]+)"', page.read_text()):
+            if src.startswith(("http://", "https://", "data:")):
+                continue
+            target = (page.parent / html.unescape(src).split("#")[0]).resolve()
+            assert target.is_file(), f"{page.relative_to(site)}: <img src={src}> is missing"
+            count += 1
+    assert count >= 30
