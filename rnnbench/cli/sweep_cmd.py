@@ -53,6 +53,12 @@ def add_parser(subparsers) -> None:
         "--tracking-uri", help="MLflow tracking URI (default sqlite in results dir)"
     )
     parser.add_argument("--experiment", help="MLflow experiment name (default rnnbench)")
+    parser.add_argument(
+        "--log-models",
+        metavar="final|all|none",
+        help="runs that log their best weights to MLflow as LoggedModels: final (the final "
+        "seeds; default), all (search trials too) or none",
+    )
     add_budget_options(parser)
     add_device_options(parser)
     parser.add_argument(
@@ -95,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         "all_installed": args.all_installed,
         "tracking_uri": args.tracking_uri,
         "experiment": args.experiment,
+        "log_models": args.log_models,
         "param_budget": args.param_budget,
         "budget_counts": args.budget_counts,
         "results_dir": str(args.results_dir) if args.results_dir else None,

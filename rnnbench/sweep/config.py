@@ -16,6 +16,7 @@
     train: {max_epochs: 5}        # fixed train.* values
     param_budget: 20000           # size every model's width to this many parameters (±5%)
     budget_counts: recurrent      # recurrent (no embeddings, no head) | all
+    log_models: final             # MLflow LoggedModels: final (seeds) | all (+ trials) | none
     task_options: {adding: {seq_len: 100}}
     model_params:                 # fixed values, or search-space overrides
       lstm: {hidden_size: 64, dropout: {low: 0.0, high: 0.3}}
@@ -68,6 +69,7 @@ class SweepConfig:
     all_installed: bool = False
     param_budget: int = 0
     budget_counts: str = "recurrent"
+    log_models: str = "final"  # which runs log their best weights as MLflow LoggedModels
     budget_at: str = ""  # where the budget was given, for error lines (not a file key)
 
     def pairs(self, registry: Registry) -> list[tuple[str, str]]:
@@ -110,7 +112,9 @@ KEYS = {
     "all_installed": bool,
     "param_budget": int,
     "budget_counts": str,
+    "log_models": str,
 }
+LOG_MODELS = ("final", "all", "none")  # final: the final seeds; all: search trials too
 NON_EMPTY = ("name", "results_dir", "experiment", "storage", "tracking_uri", "sampler", "pruner")
 FLAG_NAMES = {"name": "--study-name"}  # file key -> flag, where the two differ
 MINIMUM = {"n_trials": 0, "seeds": 1, "timeout": 1, "workers": 1, "heartbeat": 1, "param_budget": 0}
@@ -264,6 +268,10 @@ def _check_type(key: str, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {key} expects {kind.__name__}, got {value!r}")
     if kind is str and key in NON_EMPTY and not value.strip():
         raise ConfigError(f"{where}: {key} is empty")
+    if key == "log_models" and value not in LOG_MODELS:
+        raise ConfigError(
+            f"{where}: log_models must be one of {', '.join(LOG_MODELS)}, got {value!r}"
+        )
     if kind is float and not math.isfinite(value):
         raise ConfigError(f"{where}: {key} expects a finite number, got {value!r}")
     if key in MINIMUM and value < MINIMUM[key]:
