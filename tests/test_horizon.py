@@ -71,6 +71,29 @@ def test_horizon_command_writes_table_curve_and_mlflow_rows(cli, tmp_path):
     assert {r.data.params["train.max_steps"] for r in children} == {"8"}
     assert sorted(r.data.tags["rnnbench.length"] for r in children) == ["3", "3", "6", "6"]
 
+    # the study's shared view: its runs (the filter MLflow applies), ranked by model
+    from rnnbench.tracking.views import (
+        SHARED_VIEW_TAG_PREFIX,
+        decode_state,
+        read_views,
+        view_url,
+    )
+
+    experiment = client.get_experiment_by_name("rnnbench")
+    tag = SHARED_VIEW_TAG_PREFIX + "rnnbench--horizon-horizon-copy"
+    assert set(read_views(experiment.tags)) == {"rnnbench--horizon-horizon-copy"}
+    envelope = json.loads(experiment.tags[tag])
+    assert envelope["name"] == "horizon · copy horizon"
+    state = decode_state(envelope["state"])
+    assert state["orderByKey"] == "metrics.`test_loss`" and state["orderByAsc"] is True
+    assert state["groupBy"]["groupByKeys"] == [{"mode": "tag", "groupByData": "rnnbench.model"}]
+    assert state["selectedColumns"][:2] == ["metrics.`test_loss`", "metrics.`solved`"]
+    shown = client.search_runs([experiment.experiment_id], state["searchFilter"])
+    assert sorted(r.info.run_id for r in shown) == sorted(r.info.run_id for r in children)
+    assert view_url(
+        "http://127.0.0.1:5000", experiment.experiment_id, tag[len(SHARED_VIEW_TAG_PREFIX) :]
+    ).endswith("&viewStateShareKey=rnnbench--horizon-horizon-copy")
+
 
 def test_horizon_rejects_bad_lengths(cli, tmp_path):
     code, _, err = cli("horizon", "--lengths", "50,abc", "--results-dir", str(tmp_path / "r"))

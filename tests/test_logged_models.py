@@ -5,6 +5,7 @@ import json
 import shutil
 import textwrap
 
+import pytest
 import torch
 
 TEXT = "".join(f"{('hail', 'see')[i % 2]} the king, and serve the queen.\n" for i in range(120))
@@ -92,3 +93,66 @@ def test_final_seeds_log_models_and_generate_restores_from_the_store(cli, tmp_pa
     state = restored.prepared.system.state_dict()
     assert weights.keys() == state.keys()
     assert all(torch.equal(weights[k], state[k]) for k in weights)
+
+
+LOG_MODELS_SWEEP = """\
+name: logged
+tasks: [adding]
+n_trials: 2
+seeds: 1
+pruner: none
+train: {max_epochs: 1, batch_size: 32}
+task_options:
+  adding: {seq_len: 6, train_size: 128, val_size: 64, test_size: 64}
+model_params:
+  lstm: {hidden_size: 8}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("flag", "expected"),
+    [
+        ([], {"search": 0, "final": 1}),  # the default: final seeds only
+        (["--log-models", "all"], {"search": 2, "final": 1}),
+        (["--log-models", "none"], {"search": 0, "final": 0}),
+    ],
+)
+def test_log_models_chooses_which_runs_log_their_weights(cli, tmp_path, flag, expected):
+    from mlflow.tracking import MlflowClient
+
+    (tmp_path / "s.yaml").write_text(LOG_MODELS_SWEEP)
+    results = tmp_path / "results"
+    code, _, err = cli(
+        "sweep", "--config", str(tmp_path / "s.yaml"), "--models", "lstm",
+        "--results-dir", str(results), *flag,
+    )  # fmt: skip
+    assert code == 0, err
+    client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("rnnbench").experiment_id
+    runs = client.search_runs([experiment], "tags.`rnnbench.phase` != ''")
+    phase = {r.info.run_id: r.data.tags["rnnbench.phase"] for r in runs}
+    assert sorted(phase.values()) == ["final", "search", "search"]
+    counted = {"search": 0, "final": 0}
+    for model in client.search_logged_models([experiment]):
+        counted[phase[model.source_run_id]] += 1
+    assert counted == expected
+
+
+def test_log_models_refuses_an_unknown_value(cli, tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(LOG_MODELS_SWEEP + "log_models: some\n")
+    results = tmp_path / "results"
+    code, _, err = cli("sweep", "--config", str(tmp_path / "s.yaml"), "--results-dir", str(results))
+    assert code == 2 and not results.exists()
+    assert err.strip() == (
+        f"rnnbench: error: {tmp_path / 's.yaml'} line 11: log_models must be one of "
+        "final, all, none, got 'some'"
+    )
+    with pytest.raises(SystemExit) as stop:  # the flag's choices: argparse's one line
+        cli("sweep", "--config", str(tmp_path / "s.yaml"), "--log-models", "every",
+            "--results-dir", str(results))  # fmt: skip
+    assert stop.value.code == 2 and not results.exists()
+    assert capsys.readouterr().err.strip() == (
+        "rnnbench: error: argument --log-models: invalid choice: 'every' (choose from "
+        "'final', 'all', 'none') (see `rnnbench sweep --help`)"
+    )

@@ -38,6 +38,7 @@ from rnnbench.training.config import TRAIN_PARAMS, parse_sets, selected_diagnost
 # The embedded default benchmark (no --config): a sweep file shipped with the package.
 DEFAULT_FILE = Path(__file__).resolve().parent / "defaults" / "default-sweep.yaml"
 BUILT_IN = "rnnbench"  # the distribution of the built-in plugins
+LOG_MODELS = ("final", "all", "none")  # final: the final seeds; all: search trials too
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,16 @@ SCHEMA: tuple[SweepKey, ...] = (
         example="recurrent",
     ),
     SweepKey(
+        "log_models",
+        str,
+        "final",
+        "runs that log their best weights to MLflow as LoggedModels: final (the final "
+        "seeds), all (search trials too) or none",
+        flag="--log-models",
+        choices=LOG_MODELS,
+        example="final",
+    ),
+    SweepKey(
         "task_options",
         dict,
         {},
@@ -292,6 +303,7 @@ class SweepConfig:
     train: Mapping[str, Any]  # every train.* value (TRAIN_PARAMS), num_threads derived
     param_budget: int
     budget_counts: str
+    log_models: str  # LOG_MODELS: which runs log their best weights as MLflow LoggedModels
     task_options: Mapping[str, Mapping[str, Any]]  # every task of the sweep: its options
     model_params: Mapping[str, Mapping[str, Any]]  # every model: fixed values and Spaces
     results_dir: Path  # absolute (created only when the sweep opens its stores)

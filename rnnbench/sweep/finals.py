@@ -80,7 +80,8 @@ def train_seed(ctx: SweepContext, study: Any, pair: Pair, best: Any, seed: int, 
                 schema.tags({schema.BEST_TRIAL: best.number}),
             ),
             keep_checkpoints=False,
-            log_model=True,  # the weights live in the tracking store
+            # the weights live in the tracking store (unless --log-models none)
+            log_model=ctx.config.log_models != "none",
             on_start=lambda run_id: study.set_user_attr(f"{key}:run", run_id),
         )
     except Exception as exc:

@@ -231,6 +231,7 @@ def run_horizon(
     """Every run of `study`, tracked under one parent run; outputs written to
     results_dir/horizon/NAME. Configurations are all checked before the first run."""
     from rnnbench.contract.registry import get_registry
+    from rnnbench.tracking.views import horizon_view, write_views
     from rnnbench.training.runner import execute, prepare
 
     registry = registry or get_registry()
@@ -294,5 +295,10 @@ def run_horizon(
         tracker.log_artifact(parent, path)
     solved = {m: largest_solved(points, m) for m in study.models}
     tracker.log_metrics(parent, {f"largest_solved.{m}": v or 0 for m, v in solved.items()})
+    # the MLflow UI's view of this study (its runs, one row per model, ranked)
+    view = horizon_view(
+        study.name, study.task, parent, f"test_{spec.main_metric}", spec.mode, study.models
+    )
+    write_views(tracker, [view])
     tracker.end_run(parent, "FINISHED")
     return HorizonResult(points, solved, files, parent)

@@ -104,6 +104,7 @@ def objective(ctx: SweepContext, pair: Pair, study_label: str):
                 if is_distributed(config.train)
                 else [PyTorchLightningPruningCallback(trial, monitor=spec.monitor)],
                 keep_checkpoints=False,
+                log_model=ctx.config.log_models == "all",
                 on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
             )
         except optuna.TrialPruned:

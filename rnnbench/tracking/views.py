@@ -14,6 +14,7 @@ Per (sweep, task) one view: that sweep's current final runs of the task (tag
 columns metric, baseline, solved, parameter count, steps and time per seed. Groups sort
 by the aggregate of the sort metric, so the rows are the leaderboard, best first.
 One more view lists the sweeps (their parent runs) with each pair's result as columns.
+A horizon study (rnnbench.sweep.horizon) writes one view of its runs, ranked by model.
 A re-run of a sweep rewrites its views under the same keys (createdAt kept).
 """
 
@@ -80,6 +81,12 @@ def leaderboard_view(
 ) -> View:
     """The view of one task's leaderboard in sweep `sweep`. `metric` is the run metric
     (e.g. test_mse), `mode` "min" or "max"; `models` collapse their seed rows."""
+    search_filter = (
+        f"tags.`rnnbench.sweep` = '{_quoted(sweep)}' and "
+        f"tags.`rnnbench.task` = '{_quoted(task)}' and "
+        "tags.`rnnbench.phase` = 'final' and "
+        f"tags.`{ON_LEADERBOARD_TAG}` = 'yes'"
+    )
     columns = [
         metric_column(metric),
         metric_column("baseline"),
@@ -88,13 +95,46 @@ def leaderboard_view(
         metric_column("steps"),
         metric_column("wall_seconds"),
     ]
-    state = {
-        "searchFilter": (
-            f"tags.`rnnbench.sweep` = '{_quoted(sweep)}' and "
-            f"tags.`rnnbench.task` = '{_quoted(task)}' and "
-            "tags.`rnnbench.phase` = 'final' and "
-            f"tags.`{ON_LEADERBOARD_TAG}` = 'yes'"
-        ),
+    state = ranked_by_model(search_filter, metric, mode, columns, models)
+    return View(leaderboard_key(sweep, task), f"{sweep} · {task} leaderboard", state)
+
+
+def horizon_key(study: str, task: str) -> str:
+    """`rnnbench--horizon-STUDY-TASK`: a sweep's key never has "--" after the prefix
+    (sweep names start with a letter or digit), so the two kinds never collide."""
+    return VIEW_KEY_PREFIX + "-horizon-" + view_key(study, task)[len(VIEW_KEY_PREFIX) :]
+
+
+def horizon_view(
+    study: str, task: str, parent_run_id: str, metric: str, mode: str, models: Iterable[str] = ()
+) -> View:
+    """The view of horizon study `study` on `task`: the runs under its parent run
+    `parent_run_id` (every length and seed), one row per model, ranked by the mean of
+    `metric` over them in direction `mode`; beside it the fraction of runs solved."""
+    search_filter = (
+        f"tags.`mlflow.parentRunId` = '{_quoted(parent_run_id)}' and "
+        "tags.`rnnbench.phase` = 'horizon'"
+    )
+    columns = [
+        metric_column(metric),
+        metric_column(SOLVED_METRIC),
+        metric_column("baseline"),
+        metric_column("params"),
+        metric_column("steps"),
+        metric_column("wall_seconds"),
+    ]
+    state = ranked_by_model(search_filter, metric, mode, columns, models)
+    return View(horizon_key(study, task), f"{study} · {task} horizon", state)
+
+
+def ranked_by_model(
+    search_filter: str, metric: str, mode: str, columns: list[str], models: Iterable[str]
+) -> dict[str, Any]:
+    """Runs-page state: the runs `search_filter` selects, grouped by model (the mean of
+    each column), the groups sorted by `metric` in direction `mode`, `models`' groups
+    collapsed."""
+    return {
+        "searchFilter": search_filter,
         "orderByKey": metric_column(metric),
         "orderByAsc": mode != "max",
         "selectedColumns": columns,
@@ -106,7 +146,6 @@ def leaderboard_view(
         },
         "groupsExpanded": {f"tag.rnnbench.model.{m}": False for m in models},
     }
-    return View(leaderboard_key(sweep, task), f"{sweep} · {task} leaderboard", state)
 
 
 def sweeps_view(pair_metrics: Iterable[str]) -> View:

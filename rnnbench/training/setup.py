@@ -37,6 +37,9 @@ def ensure_results_dir(path: Path) -> Path:
 def quiet_libraries() -> None:
     """Keep stdout for rnnbench's own output; libraries speak only when it matters."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # against a tracking server (http URI) MLflow writes two "View run/experiment at: URL"
+    # lines to stdout at every run's end: dozens of lines in a sweep's output and --json
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     import lightning.pytorch  # noqa: F401  (configures its loggers on import)
     import mlflow  # noqa: F401
 

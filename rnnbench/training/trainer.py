@@ -63,6 +63,7 @@ def make_trainer(prepared: PreparedRun, run_dir: Path, logger: Any, callbacks: I
         logger=logger,
         callbacks=[
             monitor_check(spec.monitor),
+            last_step_validation(),
             checkpoint,
             stopper,
             *callbacks,
@@ -99,6 +100,31 @@ def single_device_trainer(prepared: PreparedRun, logger: Any):
         limit_val_batches=train["limit_eval_batches"] or None,
         limit_test_batches=train["limit_eval_batches"] or None,
     )
+
+
+def last_step_validation():
+    """A callback that makes a step budget (train.max_steps) that ends mid-epoch, or
+    between two validations of train.val_check_interval, validate after its last step.
+
+    Lightning stops at max_steps without validating unless the step is a validation
+    step, so the scored best checkpoint never saw the steps since the last validation.
+    Setting `trainer.should_stop` at the last step makes Lightning's training loop run
+    one validation right after it (its "stop early" validation), before fit ends: the
+    checkpoint, early-stopping and pruning callbacks see it like any other. When the
+    last step is a validation step anyway, Lightning still validates once.
+
+    Logged steps, Lightning's convention: a validation after N optimiser steps is
+    logged at step N - 1 (as the training-epoch values); the runner's validation of
+    the best checkpoint after fit is logged at step N (see runner._train_and_evaluate).
+    """
+    from lightning.pytorch.callbacks import Callback
+
+    class LastStepValidation(Callback):
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            if 0 < trainer.max_steps <= trainer.global_step:
+                trainer.should_stop = True
+
+    return LastStepValidation()
 
 
 def monitor_check(monitor: str):
