@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from rnnbench.tracking import views
+from rnnbench.tracking import schema, views
 from rnnbench.tracking.base import MemoryTracker
 
 
@@ -122,9 +122,9 @@ def test_publish_marks_current_runs_and_keeps_created_at_on_rewrite(monkeypatch)
         "tag.rnnbench.model.lstm": False,
         "tag.rnnbench.model.gru": False,
     }
-    assert tracker.runs[old].tags[views.ON_LEADERBOARD_TAG] == "no"
-    assert tracker.runs[new].tags[views.ON_LEADERBOARD_TAG] == "yes"
-    assert tracker.runs[gru].tags[views.ON_LEADERBOARD_TAG] == "yes"
+    assert tracker.runs[old].tags[schema.ON_LEADERBOARD.name] == "no"
+    assert tracker.runs[new].tags[schema.ON_LEADERBOARD.name] == "yes"
+    assert tracker.runs[gru].tags[schema.ON_LEADERBOARD.name] == "yes"
     tag = views.SHARED_VIEW_TAG_PREFIX + "rnnbench-s-adding"
     first = json.loads(tracker.tags[tag])
     assert first["createdAt"] == first["updatedAt"] == 1_000_000

@@ -194,10 +194,11 @@ def open_tracker(uri: str, experiment: str):
 
 
 def newest_sweep(tracker) -> str | None:
+    from rnnbench.tracking import schema
     from rnnbench.tracking.leaderboard import sweep_runs
 
     parents = sweep_runs(tracker)
-    return parents[0].tags.get("rnnbench.sweep") if parents else None
+    return schema.SWEEP.read(parents[0].tags) if parents else None
 
 
 def url_host(host: str) -> str:

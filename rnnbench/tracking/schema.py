@@ -91,6 +91,12 @@ SWEEP_IDENTITY = Key("rnnbench.sweep_identity", str, "fingerprint of the sweep's
 SWEEP_SEARCH = Key("rnnbench.sweep_search", str, "fingerprint of what the sweep searches")
 HORIZON = Key("rnnbench.horizon", str, "horizon study name")
 LENGTH = Key("rnnbench.length", int, "sequence length of a horizon run")
+# the MLflow UI's leaderboard views (tracking.views) select runs by it
+ON_LEADERBOARD = Key(
+    "rnnbench.on_leaderboard",
+    str,
+    "'yes' on the final runs a leaderboard uses, 'no' once a resumed sweep replaced them",
+)
 SETTING_PREFIX = "rnnbench.setting."  # + a sweep setting's name
 
 #: metrics every finished run logs besides the task's val_*/test_* (name -> unit)

@@ -30,9 +30,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-# Names written to the tracking store (to be folded into the tracking-schema module).
+from rnnbench.tracking import schema
+
+# Names of the MLflow UI's own (rnnbench's tags and metrics: rnnbench.tracking.schema).
 SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."  # + KEY: experiment tag, one per view
-ON_LEADERBOARD_TAG = "rnnbench.on_leaderboard"  # "yes" on the final runs a leaderboard uses
 SOLVED_METRIC = "solved"  # 1.0 / 0.0 per run whose task has a `solved` criterion
 VIEW_KEY_PREFIX = "rnnbench-"  # every view key rnnbench writes starts with it
 SWEEPS_VIEW_KEY = "rnnbench-sweeps"
@@ -85,7 +86,7 @@ def leaderboard_view(
         f"tags.`rnnbench.sweep` = '{_quoted(sweep)}' and "
         f"tags.`rnnbench.task` = '{_quoted(task)}' and "
         "tags.`rnnbench.phase` = 'final' and "
-        f"tags.`{ON_LEADERBOARD_TAG}` = 'yes'"
+        f"tags.`{schema.ON_LEADERBOARD.name}` = 'yes'"
     )
     columns = [
         metric_column(metric),
@@ -142,7 +143,7 @@ def ranked_by_model(
         "columnWidths": {columns[0]: 190},  # the mean at full precision, not cut
         "groupBy": {
             "aggregateFunction": "average",
-            "groupByKeys": [{"mode": "tag", "groupByData": "rnnbench.model"}],
+            "groupByKeys": [{"mode": "tag", "groupByData": schema.MODEL.name}],
         },
         "groupsExpanded": {f"tag.rnnbench.model.{m}": False for m in models},
     }
@@ -249,13 +250,13 @@ def view_url(base_url: str, experiment_id: str, key: str) -> str:
 
 
 def mark_leaderboard_runs(tracker: Any, finals: list, current: set[str]) -> None:
-    """Tag `ON_LEADERBOARD_TAG` "yes" on the final runs in `current` (run ids), "no" on the
+    """Tag `schema.ON_LEADERBOARD` "yes" on the final runs in `current` (run ids), "no" on the
     sweep's other final runs (a resumed sweep's earlier best trial); only changes are
     written."""
     for run in finals:
         wanted = "yes" if run.run_id in current else "no"
-        if run.tags.get(ON_LEADERBOARD_TAG) != wanted:
-            tracker.set_tags(run.run_id, {ON_LEADERBOARD_TAG: wanted})
+        if run.tags.get(schema.ON_LEADERBOARD.name) != wanted:
+            tracker.set_tags(run.run_id, {schema.ON_LEADERBOARD.name: wanted})
 
 
 def publish_sweep_views(
@@ -280,7 +281,7 @@ def sweeps_columns(tracker: Any) -> list[str]:
     """The pairs' mean metrics (`TASK.MODEL.test_METRIC`) of every sweep's parent run,
     newest sweep first, each name once."""
     names: dict[str, None] = {}
-    for parent in tracker.find_runs({"rnnbench.role": "sweep"}, newest_first=True):
+    for parent in tracker.find_runs(schema.tags({schema.ROLE: "sweep"}), newest_first=True):
         for metric in sorted(parent.metrics):
             if metric.count(".") == 2 and metric.split(".")[2].startswith("test_"):
                 names.setdefault(metric)
