@@ -18,6 +18,7 @@ import tempfile
 import textwrap
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -154,17 +155,42 @@ def test_rnnbench_ui_opens_every_leaderboard_ranked_with_zero_clicks(cli, tmp_pa
     shots.mkdir(parents=True, exist_ok=True)
 
     driver = browser()
-    port = free_port()
-    process, lines = start_ui("--results-dir", str(results), "--port", str(port), cwd=tmp_path)
+    port, optuna_port = free_port(), free_port()
+    process, lines = start_ui(
+        "--results-dir",
+        str(results),
+        "--port",
+        str(port),
+        "--optuna",
+        "--optuna-port",
+        str(optuna_port),
+        cwd=tmp_path,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         assert lines[0] == f"MLflow UI: {base} (sweep 'browser')"
         urls = dict(line.strip().split(": ", 1) for line in lines[1:-1])
-        assert list(urls) == ["adding leaderboard", "sweeps"]
+        assert list(urls) == ["adding leaderboard", "sweeps", "optuna-dashboard"]
+        dashboard = urls.pop("optuna-dashboard")
+        assert dashboard == f"http://127.0.0.1:{optuna_port}"
         assert all(
             u.startswith(f"{base}/#/experiments/") and "viewStateShareKey=" in u
             for u in urls.values()
         )
+
+        # optuna-dashboard (the `ui` extra) on the sweep's Optuna storage: its studies
+        with urllib.request.urlopen(f"{dashboard}/api/studies", timeout=30) as answer:
+            studies = {s["study_name"] for s in json.load(answer)["study_summaries"]}
+        assert studies == {f"browser:adding:{model}" for model, _ in expected}, studies
+        driver.get(dashboard)
+        deadline = time.monotonic() + 60
+        while (
+            time.monotonic() < deadline
+            and "browser:adding:lstm" not in driver.find_element("tag name", "body").text
+        ):
+            time.sleep(0.5)
+        driver.save_screenshot(str(shots / "optuna-dashboard.png"))
+        assert "browser:adding:lstm" in driver.find_element("tag name", "body").text
 
         driver.get(base)
         time.sleep(8)
@@ -208,9 +234,10 @@ def test_rnnbench_ui_opens_every_leaderboard_ranked_with_zero_clicks(cli, tmp_pa
         driver.quit()
         process.send_signal(signal.SIGINT)  # Ctrl-C stops the server it started
         assert process.wait(timeout=30) == 130  # interrupted, as every command
-    with socket.socket() as probe:  # the MLflow server is gone: nothing listens on its port
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind(("127.0.0.1", port))
+    for stopped in (port, optuna_port):  # both servers are gone: nothing listens on their ports
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", stopped))
 
 
 def test_rnnbench_ui_refuses_in_one_line(cli, tmp_path, monkeypatch):
