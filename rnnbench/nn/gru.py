@@ -1,5 +1,7 @@
-"""A drop-in `nn.GRU` that is never slower than `nn.LSTM` of the same width on the CPU
-(exported by rnnbench.nn as `GRU`).
+"""A drop-in `nn.GRU` with a faster path on the CPU at small widths (exported by
+rnnbench.nn as `GRU`). It narrows, but does not close, the gap to `nn.LSTM` of the same
+width there: 2.5-2.9x the fused LSTM's time at hidden 32-64 against torch's 3.9-4.6x
+(results/benchmarks.md, issue 31's table); matching it needs a fused GRU kernel.
 
 Why torch's GRU is slow on the CPU at small widths (profile in benchmarks/gru_kernels.py,
 results/benchmarks.md): nn.LSTM runs oneDNN's fused RNN primitive (about 1 ATen call per
