@@ -244,6 +244,17 @@ def test_default_benchmark_is_a_declared_set_with_an_equal_step_budget():
     assert flagged.models == ("lstm",) and flagged.n_trials == 2
 
 
+def test_a_train_flag_wins_over_set_as_in_run():
+    """`--accelerator cpu --set train.accelerator=auto`: the flag, as `rnnbench run` does."""
+    from rnnbench.contract.registry import get_registry
+    from rnnbench.sweep.config import build_sweep_config
+
+    config = build_sweep_config(
+        get_registry(), None, {"accelerator": "cpu"}, ["train.accelerator=auto"]
+    )
+    assert config.train["accelerator"] == "cpu"
+
+
 def test_the_sweep_schema_is_the_one_list_of_keys_and_flags_and_configs_are_immutable(tmp_path):
     """SweepConfig holds SCHEMA's keys (and budget_at); `rnnbench sweep`'s flags are
     SCHEMA's (plus --config, --set, the train.* flags and --json); a built config is

@@ -58,16 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rnnbench.training.interrupts import rank_default_actions
         from rnnbench.training.worker import run_worker
 
-        with signals.handled(quiet=True):  # rank 0 says what happened
-            rank_default_actions()  # the kernel ends a rank at once, even in a collective
-            try:
-                return run_worker()
-            except Interrupted as exc:
-                return signals.report(exc)
-            except Exception:
-                if signals.received() is None:
-                    raise
-                return signals.report(Interrupted(int(signals.received() or 0)))  # a peer
+        # SIGINT/SIGTERM end a rank at once (even inside a collective): rank 0 owns the
+        # MLflow run, forwards the signal and reports it
+        rank_default_actions()
+        return run_worker()
     with signals.handled():
         try:
             parser = build_parser()

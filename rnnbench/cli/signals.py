@@ -12,8 +12,10 @@ Contract:
   (`os._exit`), with the same exit code; so does a watchdog GRACE_SECONDS after the
   first signal (a main thread blocked in C, e.g. a DDP collective, never sees it),
   after marking the open runs KILLED.
-- Lightning's own SIGTERM handler is composed with ours when a Trainer starts (it keeps
-  existing handlers and runs them after its own, which forwards the signal to DDP ranks).
+- During `fit`/`test` Lightning's own SIGTERM handler (which broadcasts inside the
+  handler and can block rank 0 for good) is replaced by ours, preceded by forwarding the
+  signal to the DDP ranks (rnnbench.training.interrupts); the ranks themselves take the
+  kernel's default action.
 """
 
 from __future__ import annotations
@@ -34,13 +36,11 @@ GRACE_SECONDS = 30.0  # after the first signal, the clean-up's limit
 
 class _State:
     received: int | None = None  # the first signal's number, once one arrived
-    quiet: bool = False  # a re-launched DDP rank: its parent prints the line
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
     if _State.received is not None:  # the second signal: stop now, clean-up or not
-        if not _State.quiet:
-            os.write(2, f"rnnbench: {Interrupted(signum).word}\n".encode())
+        os.write(2, f"rnnbench: {Interrupted(signum).word}\n".encode())
         os._exit(128 + _State.received)
     _State.received = Interrupted.pending = signum
     # A main thread blocked in C (a DDP collective whose peer is gone) never sees the
@@ -55,19 +55,16 @@ def _leave_now(signum: int) -> None:
     try:
         close_open_runs()
     finally:
-        if not _State.quiet:
-            os.write(2, f"rnnbench: {Interrupted(signum).word}\n".encode())
+        os.write(2, f"rnnbench: {Interrupted(signum).word}\n".encode())
         os._exit(128 + signum)
 
 
 @contextmanager
-def handled(quiet: bool = False) -> Iterator[None]:
+def handled() -> Iterator[None]:
     """Our handlers while the block runs, the previous ones afterwards (a test or an
     application calling `main` in-process keeps its own). Main thread only: elsewhere
-    Python refuses to install handlers, and the caller's stay. `quiet`: no line on a
-    second signal (a DDP rank; rank 0 speaks)."""
+    Python refuses to install handlers, and the caller's stay."""
     _State.received = Interrupted.pending = None
-    _State.quiet = quiet
     previous = {}
     try:
         for signum in HANDLED:
@@ -88,8 +85,7 @@ def received() -> int | None:
 
 def report(exc: Interrupted) -> int:
     """The one line for an interruption; returns the exit code."""
-    if not _State.quiet:
-        print(f"rnnbench: {exc.word}", file=sys.stderr, flush=True)
+    print(f"rnnbench: {exc.word}", file=sys.stderr, flush=True)
     return exc.exit_code
 
 

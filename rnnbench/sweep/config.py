@@ -430,8 +430,9 @@ def build_sweep_config(
     sets: Iterable[str] = (),
 ) -> SweepConfig:
     """File values (the embedded default benchmark without a file), then flags (not None:
-    SCHEMA keys, and the train.* options of TRAIN_FLAGS), then `--set KEY=VALUE` items on
-    top; everything resolved and validated, nothing written.
+    SCHEMA keys), then `--set KEY=VALUE` items, then the train.* flags of TRAIN_FLAGS on
+    top (as `rnnbench run` puts --devices over --set train.devices); everything resolved
+    and validated, nothing written.
 
     --set: train.NAME (and no longer searched), task.NAME on every task of the sweep that
     has the option, model.NAME on every model that has the hyperparameter (a fixed value
@@ -470,10 +471,10 @@ def build_sweep_config(
     _resolve_names(values, registry, where)
     budget_flag = "param_budget" in given
     _resolve_options(values, registry, where, budget_flag)
-    for name, value in train_flags.items():  # over the file's train values
-        values["train"][name] = TRAIN_PARAMS[name].convert(value, f"--{name}")
     sets = list(sets)
     _apply_sets(values, registry, sets)
+    for name, value in train_flags.items():  # over the file's and --set's train values
+        values["train"][name] = TRAIN_PARAMS[name].convert(value, f"--{name}")
     if "diagnostics" in train_flags:  # where train.diagnostics was given, for error lines
         diagnostics_at = "--diagnostics"
     elif any(item.partition("=")[0].strip() == "train.diagnostics" for item in sets):

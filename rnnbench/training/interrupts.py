@@ -7,7 +7,10 @@ collective that blocks rank 0 for good when the other rank is mid-step, before t
 handler rnnbench installed (which Lightning composes after its own) could run, so the
 command neither stops nor starts its watchdog. `InterruptsFirst` puts back, at the start
 of every stage, the handler that was in place at `setup` (rnnbench's: raise
-`Interrupted`, then a watchdog), preceded by forwarding the signal to the ranks.
+`Interrupted`, then a watchdog), preceded by forwarding the signal to the ranks. (A
+window remains between Lightning's registration and the first stage hook: its
+"run-stage" barrier and the data set-up. A SIGTERM there still meets Lightning's handler;
+the watchdog does not cover it.)
 
 Re-launched ranks (`distributed.is_worker`) hold nothing to save: rank 0 owns the
 MLflow run and the checkpoint. They take the default action on SIGINT and SIGTERM, so
