@@ -52,6 +52,7 @@ MAPPING = {
     "model.num_layers": 2,  # --nlayers 2
     "model.dropout": 0.2,  # --dropout 0.2 (embeddings, between layers, output)
     "model.forget_bias": 0.0,  # the example keeps torch's LSTM bias draw
+    "train.init_range": 0.1,  # init_weights: encoder, decoder U(-0.1, 0.1), decoder bias 0
     "train.optimizer": "sgd",  # p.data.add_(p.grad, alpha=-lr)
     "train.momentum": 0.0,
     "train.lr": 20.0,  # --lr 20

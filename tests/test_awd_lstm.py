@@ -141,3 +141,18 @@ def test_tying_different_sizes_is_refused_in_one_line_or_projected(tmp_path):
     projection, softmax = run.system.head
     assert (projection.in_features, projection.out_features) == (16, 8)
     assert softmax.weight is run.system.model.encoder.embedding.weight
+
+
+@pytest.mark.slow
+def test_init_range_draws_the_embedding_and_the_softmax_uniformly(tmp_path):
+    run = run_config(tmp_path, "lstm", {"embedding_dim": 8, "hidden_size": 8}, init_range=0.1)
+    embedding = run.system.model.encoder.embedding.weight  # (V, E)
+    head = run.system.head
+    for weight in (embedding, head.weight):
+        assert weight.abs().max() <= 0.1 and weight.abs().max() > 0.05
+    assert embedding[run.system.model.encoder.embedding.padding_idx].abs().sum() == 0
+    assert head.bias.abs().sum() == 0
+    default = run_config(tmp_path, "lstm", {"embedding_dim": 8, "hidden_size": 8})
+    assert default.system.model.encoder.embedding.weight.abs().max() > 1  # N(0, 1)
+    again = run_config(tmp_path, "lstm", {"embedding_dim": 8, "hidden_size": 8}, init_range=0.1)
+    assert torch.equal(again.system.head.weight, head.weight)  # seeded: the same draw

@@ -32,7 +32,7 @@ from rnnbench.training.resume import config_hash, find_resumable
 from rnnbench.training.samples import TaskSamples
 from rnnbench.training.schedules import OPTIONS as SCHEDULE_OPTIONS
 from rnnbench.training.trainer import make_trainer, single_device_trainer
-from rnnbench.training.tying import tied_head
+from rnnbench.training.tying import init_uniform, tied_head
 
 SCHEDULE_NAMES = tuple(p.name for p in SCHEDULE_OPTIONS)
 
@@ -111,6 +111,11 @@ def prepare(config: RunConfig, registry: Registry) -> PreparedRun:
     )
     if train["tie_embeddings"]:
         system.head = tied_head(model, model_spec, task, train["tie_projection"])
+    if train["init_range"] > 0:
+        # pretrained vectors (train.embeddings) keep their values; the head is drawn
+        init_uniform(
+            model, model_spec, system.head, context, train["init_range"], embeddings is None
+        )
     diagnostics = selected_diagnostics(registry, train)
     check_first_batch(
         system,

@@ -1,10 +1,17 @@
-"""Tied input and output embeddings (Press & Wolf 2017; Inan, Khosravi & Socher 2017):
+"""The input embedding and the softmax layer, as language-model recipes treat them.
+
+Tied input and output embeddings (Press & Wolf 2017; Inan, Khosravi & Socher 2017):
 the task's softmax layer (V, D) shares its weight with the model's input embedding
 (V, E), so the model learns one matrix of word vectors.
 
 train.tie_embeddings needs D == E (e.g. awd-lstm's last_layer_embedding, or
 model.hidden_size = model.embedding_dim); train.tie_projection inserts a linear map
 D -> E before the softmax when they differ (Inan et al.'s projection).
+
+train.init_range = r > 0 draws the input embedding and every nn.Linear weight of the
+task's head from U(-r, r) and zeroes the head's biases, as Zaremba et al. 2014, PyTorch's
+word-language-model example (`init_weights`, r = 0.1) and AWD-LSTM (r = 0.1) do; 0 keeps
+torch's defaults (nn.Embedding's N(0, 1): ten times the scale of U(-0.1, 0.1)).
 """
 
 from __future__ import annotations
@@ -29,6 +36,15 @@ OPTIONS = (
         False,
         "tie_embeddings: a linear map from the model's output size to the embedding size "
         "before the softmax",
+    ),
+    Param(
+        "init_range",
+        float,
+        0.0,
+        "draw the input embedding and the head's weights from U(-r, r), head biases 0 "
+        "(Zaremba et al. 2014; PyTorch's word-LM example and AWD-LSTM: 0.1); 0: torch's "
+        "defaults",
+        minimum=0.0,
     ),
 )
 
@@ -57,3 +73,25 @@ def tied_head(model: Any, model_spec: Any, task: Any, projection: bool) -> Any:
         )
     head.weight = embedding.weight  # one Parameter, one storage
     return nn.Sequential(nn.Linear(size, dim), head) if size != dim else head
+
+
+def init_uniform(
+    model: Any, model_spec: Any, head: Any, context: Any, init_range: float, embedding: bool
+) -> None:
+    """train.init_range: U(-r, r) for every nn.Linear weight of `head`, biases 0, and,
+    when `embedding` and the task reads tokens, for the input embedding (its padding row
+    stays 0). Draws from torch's global generator, so a seeded run draws the same values."""
+    import torch
+    from torch import nn
+
+    with torch.no_grad():
+        if embedding and context.input_kind == "tokens" and context.vocab_size:
+            embedding = find_embedding(model, model_spec, context.vocab_size)  # (V, E)
+            embedding.weight.uniform_(-init_range, init_range)
+            if embedding.padding_idx is not None:
+                embedding.weight[embedding.padding_idx].zero_()
+        for layer in head.modules():
+            if isinstance(layer, nn.Linear):
+                layer.weight.uniform_(-init_range, init_range)
+                if layer.bias is not None:
+                    layer.bias.zero_()
