@@ -465,3 +465,35 @@ def test_every_image_of_the_built_site_loads(site):
             assert target.is_file(), f"{page.relative_to(site)}: <img src={src}> is missing"
             count += 1
     assert count >= 30
+
+
+@pytest.mark.slow
+def test_every_sitemap_the_pages_point_to_exists_and_lists_built_pages(site):
+    """The theme's script fetches sitemap.xml beside each `<link rel="alternate">` of a
+    page (a 404 in the browser when it is missing); every sitemap lists pages of the built
+    site by full URLs under `site_url` (mkdocs.yml), each under the sitemap's own folder."""
+    home = (site / "index.html").read_text()
+    site_url = re.search(r'<link rel="canonical" href="([^"]+)"', home).group(1)
+    assert site_url.endswith("/") and "://" in site_url
+    root_path = "/" + site_url.split("://", 1)[1].partition("/")[2]
+    requested = set()
+    for page in site.rglob("*.html"):
+        for href in re.findall(r'<link rel="alternate" href="([^"]*)" hreflang=', page.read_text()):
+            href = html.unescape(href)
+            if href.startswith("/"):
+                assert href.startswith(root_path), f"{page.relative_to(site)}: {href}"
+                folder = site / href[len(root_path) :]
+            else:
+                folder = page.parent / href
+            sitemap = (folder / "sitemap.xml").resolve()
+            assert sitemap.is_file(), f"{page.relative_to(site)}: {href}sitemap.xml is missing"
+            requested.add(sitemap)
+    assert requested == {site / "sitemap.xml", site / "zh" / "sitemap.xml"}
+    for sitemap in requested:
+        folder = sitemap.parent.relative_to(site).as_posix()
+        prefix = site_url + ("" if folder == "." else folder + "/")
+        urls = re.findall(r"<loc>([^<]+)</loc>", sitemap.read_text())
+        assert len(urls) >= 40, sitemap
+        for url in urls:
+            assert url.startswith(prefix), f"{sitemap.relative_to(site)}: {url}"
+            assert (site / url[len(site_url) :] / "index.html").is_file(), url
