@@ -473,7 +473,9 @@ def test_every_sitemap_the_pages_point_to_exists_and_lists_built_pages(site):
     page (a 404 in the browser when it is missing); every sitemap lists pages of the built
     site by full URLs under `site_url` (mkdocs.yml), each under the sitemap's own folder."""
     home = (site / "index.html").read_text()
-    site_url = re.search(r'<link rel="canonical" href="([^"]+)"', home).group(1)
+    canonical = re.search(r'<link rel="canonical" href="([^"]+)"', home)
+    assert canonical, "the home page has no canonical URL: site_url is unset in mkdocs.yml"
+    site_url = canonical.group(1)
     assert site_url.endswith("/") and "://" in site_url
     root_path = "/" + site_url.split("://", 1)[1].partition("/")[2]
     requested = set()
