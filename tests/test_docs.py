@@ -336,10 +336,8 @@ def test_the_lesson_figure_scripts_draw_from_finished_runs(cli, tmp_path):
 # English pages that have no Chinese page, on purpose (the Chinese site shows the English
 # page in their place: `fallback_to_default` in mkdocs.yml), with the reason.
 ENGLISH_ONLY = {
-    "guide/": "engineering guides to the internals (the Python API of the harness, "
-    "performance, signals and errors, stability, training practice, the UI): they follow "
-    "the code week by week; the lessons, the benchmarking and the plugin pages are the "
-    "translated path",
+    "guide/api.md": "generated from the `__all__` lists and docstrings (`python -m "
+    "rnnbench._api_snapshot --write`), like the generated reference pages",
 }
 GENERATED = {f"reference/{name}" for name in reference.PAGES}  # English help and docstrings
 
@@ -405,10 +403,23 @@ def test_every_nav_title_is_translated():
                     if isinstance(value, list):
                         yield from titles(value)
 
+    # an empty Guides section is filled at build time with each guide's English heading
+    # (docs/hooks/rnnbench_docs.py), and those titles need their Chinese titles too
+    from rnnbench_docs import GUIDE_TITLE, _title
+
+    nav = config["nav"]
+    guides = [p for p in english_pages() if p.relative_to(DOCS).parts[0] == "guide"]
+    for item in nav:
+        if isinstance(item, dict) and item.get(GUIDE_TITLE) == []:
+            item[GUIDE_TITLE] = [{_title(p): p.relative_to(DOCS).as_posix()} for p in guides]
     untranslated = []
-    for title, value in titles(config["nav"]):
+    for title, value in titles(nav):
         page = value if isinstance(value, str) else ""
-        english_only = page.startswith(("reference/api", "results/")) or page in GENERATED
+        english_only = (
+            page.startswith(("reference/api", "results/"))
+            or page in GENERATED
+            or page in ENGLISH_ONLY
+        )
         same_in_both = title in ("Char-RNN", "N-vs-N, N-vs-1, 1-vs-N, N-vs-M")
         if title not in translated and not english_only and not same_in_both:
             if not (page and page.replace(".md", "").startswith("reference/")):
@@ -454,3 +465,37 @@ def test_every_image_of_the_built_site_loads(site):
             assert target.is_file(), f"{page.relative_to(site)}: <img src={src}> is missing"
             count += 1
     assert count >= 30
+
+
+@pytest.mark.slow
+def test_every_sitemap_the_pages_point_to_exists_and_lists_built_pages(site):
+    """The theme's script fetches sitemap.xml beside each `<link rel="alternate">` of a
+    page (a 404 in the browser when it is missing); every sitemap lists pages of the built
+    site by full URLs under `site_url` (mkdocs.yml), each under the sitemap's own folder."""
+    home = (site / "index.html").read_text()
+    canonical = re.search(r'<link rel="canonical" href="([^"]+)"', home)
+    assert canonical, "the home page has no canonical URL: site_url is unset in mkdocs.yml"
+    site_url = canonical.group(1)
+    assert site_url.endswith("/") and "://" in site_url
+    root_path = "/" + site_url.split("://", 1)[1].partition("/")[2]
+    requested = set()
+    for page in site.rglob("*.html"):
+        for href in re.findall(r'<link rel="alternate" href="([^"]*)" hreflang=', page.read_text()):
+            href = html.unescape(href)
+            if href.startswith("/"):
+                assert href.startswith(root_path), f"{page.relative_to(site)}: {href}"
+                folder = site / href[len(root_path) :]
+            else:
+                folder = page.parent / href
+            sitemap = (folder / "sitemap.xml").resolve()
+            assert sitemap.is_file(), f"{page.relative_to(site)}: {href}sitemap.xml is missing"
+            requested.add(sitemap)
+    assert requested == {site / "sitemap.xml", site / "zh" / "sitemap.xml"}
+    for sitemap in requested:
+        folder = sitemap.parent.relative_to(site).as_posix()
+        prefix = site_url + ("" if folder == "." else folder + "/")
+        urls = re.findall(r"<loc>([^<]+)</loc>", sitemap.read_text())
+        assert len(urls) >= 40, sitemap
+        for url in urls:
+            assert url.startswith(prefix), f"{sitemap.relative_to(site)}: {url}"
+            assert (site / url[len(site_url) :] / "index.html").is_file(), url

@@ -11,17 +11,26 @@
   then a link from a page to a file of the repository outside docs/
   (`../../results/reference/x.png` from docs/lessons/) is rewritten to that file's place
   in the site; on GitHub the same link works as written.
+- on_post_page, on_post_build: the theme's script fetches `sitemap.xml` beside every
+  `<link rel="alternate" hreflang>` of a page, taking each for a language's root, while
+  the i18n plugin points them at the page's own translation (so every page requested
+  guide/ui/sitemap.xml and zh/guide/ui/sitemap.xml: two 404s). The links name the language
+  roots (`/` and `zh/`; the language menu still leads to the page's translation), and
+  zh/sitemap.xml lists the Chinese pages (the site's sitemap.xml lists both languages).
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
+from mkdocs.utils import get_relative_url
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -33,6 +42,8 @@ SHARED_SUFFIXES = {".png", ".svg", ".jpg", ".md", ".csv", ".json", ".txt", ".yam
 GUIDE_TITLE = "Guides"
 LINK = re.compile(r"(\]\()([^)\s]+)(\))")
 SNIPPET = re.compile(r'^--8<-- "([^"]+)"[ \t]*$', re.M)
+ALTERNATE = re.compile(r'(<link rel="alternate" href=")([^"]*)(" hreflang="([^"]+)">)')
+SITEMAP_URL = re.compile(r"\s*<url>\s*<loc>([^<]*)</loc>.*?</url>", re.S)
 
 
 def _repo(config) -> Path:
@@ -163,3 +174,62 @@ def on_page_markdown(markdown, page, config, files):
         return f"{match.group(1)}{new}{'#' + anchor if anchor else ''}{match.group(3)}"
 
     return LINK.sub(rewrite, markdown)
+
+
+def _languages(config) -> tuple[str, list[str]]:
+    """(the default locale, the other built locales) of the i18n plugin."""
+    plugin = config["plugins"].get("i18n")
+    if plugin is None:
+        return "", []
+    languages = plugin.config.languages
+    default = next(lang.locale for lang in languages if lang.default)
+    return default, [lang.locale for lang in languages if lang.build and not lang.default]
+
+
+def _alternates_to_roots(output: str, config, page_url: str | None) -> str:
+    default, others = _languages(config)
+    site_path = urlsplit(config["site_url"] or "/").path or "/"
+
+    def root(match):
+        locale, href = match.group(4), match.group(2)
+        if locale != default and locale not in others:
+            return match.group(0)
+        target = "" if locale == default else f"{locale}/"
+        if page_url is None or href.startswith("/") or "://" in href:  # absolute paths
+            new = site_path.rstrip("/") + "/" + target
+        else:
+            new = get_relative_url(target, page_url).rstrip("/") + "/"
+        return f"{match.group(1)}{new}{match.group(3)}"
+
+    return ALTERNATE.sub(root, output) if others else output
+
+
+def on_post_page(output, page, config):
+    return _alternates_to_roots(output, config, page.url)
+
+
+def on_post_template(output_content, template_name, config):
+    # 404.html: served at any depth, so absolute paths (and the i18n plugin left it the
+    # links of the last page it rendered)
+    return _alternates_to_roots(output_content, config, None)
+
+
+@event_priority(-120)  # after the i18n plugin (-100), which builds the other languages
+def on_post_build(config):
+    _default, others = _languages(config)
+    site = Path(config["site_dir"])
+    sitemap = site / "sitemap.xml"
+    if not sitemap.is_file() or not config["site_url"]:
+        return
+    text = sitemap.read_text(encoding="utf-8")
+    head, _, _ = text.partition("<url>")
+    head = head.rstrip()
+    for locale in others:
+        if not (site / locale).is_dir():
+            continue
+        prefix = config["site_url"].rstrip("/") + f"/{locale}/"
+        entries = [m.group(0) for m in SITEMAP_URL.finditer(text) if m.group(1).startswith(prefix)]
+        own = head + "".join(entries) + "\n</urlset>\n"
+        (site / locale / "sitemap.xml").write_text(own, encoding="utf-8")
+        with gzip.GzipFile(site / locale / "sitemap.xml.gz", "wb", mtime=0) as packed:
+            packed.write(own.encode("utf-8"))
