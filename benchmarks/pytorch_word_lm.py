@@ -10,7 +10,7 @@ under `/usr/bin/time -v`; a pair (example, then ours) is one seed, back to back.
     python benchmarks/pytorch_word_lm.py data /tmp/wordlm-shakespeare
     # 2. one seed of both, appended to a JSON-lines file (wrap in the CPU lock)
     flock /tmp/rnnbench-cpu.lock python benchmarks/pytorch_word_lm.py pair \\
-        --example /tmp/wlm --data /tmp/wordlm-shakespeare --epochs 3 --seed 1 --out pairs.jsonl
+        --example /tmp/wlm --data /tmp/wordlm-shakespeare --epochs 2 --seed 1 --out pairs.jsonl
     # 3. the table
     python benchmarks/pytorch_word_lm.py table pairs.jsonl
 
@@ -218,7 +218,7 @@ def main() -> None:
     p = sub.add_parser("pair", help="one seed of the example, then ours")
     p.add_argument("--example", type=Path, required=True)
     p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--side", choices=("both", "example", "rnnbench"), default="both")
