@@ -76,16 +76,16 @@ def tied_head(model: Any, model_spec: Any, task: Any, projection: bool) -> Any:
 
 
 def init_uniform(
-    model: Any, model_spec: Any, head: Any, context: Any, init_range: float, embedding: bool
+    model: Any, model_spec: Any, head: Any, context: Any, init_range: float, draw_embedding: bool
 ) -> None:
     """train.init_range: U(-r, r) for every nn.Linear weight of `head`, biases 0, and,
-    when `embedding` and the task reads tokens, for the input embedding (its padding row
+    when `draw_embedding` and the task reads tokens, for the input embedding (its padding row
     stays 0). Draws from torch's global generator, so a seeded run draws the same values."""
     import torch
     from torch import nn
 
     with torch.no_grad():
-        if embedding and context.input_kind == "tokens" and context.vocab_size:
+        if draw_embedding and context.input_kind == "tokens" and context.vocab_size:
             embedding = find_embedding(model, model_spec, context.vocab_size)  # (V, E)
             embedding.weight.uniform_(-init_range, init_range)
             if embedding.padding_idx is not None:
