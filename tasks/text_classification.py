@@ -121,6 +121,14 @@ OPTIONS = ParamSet(
         ),
         Param("bucket", bool, True, "batch texts of similar length (else pad to max_length)"),
         Param(
+            "equal_lengths",
+            bool,
+            False,
+            "with bucket: batches of one length where possible (training sorts the whole "
+            "split, so only a batch at a length boundary mixes two; evaluation batches never "
+            "do), which torch's fused LSTM/GRU kernels run instead of packed sequences",
+        ),
+        Param(
             "cache",
             bool,
             True,
@@ -463,7 +471,14 @@ class TextClassificationTask(ObjectiveTask, Task):
             from rnnbench.taskkit import BucketBatchSampler
 
             size = self.batch_size if train else max(self.batch_size, 256)
-            return BucketBatchSampler(dataset.tensors["lengths"], size, shuffle=train)
+            equal = self.o["equal_lengths"]
+            return BucketBatchSampler(
+                dataset.tensors["lengths"],
+                size,
+                shuffle=train,
+                chunk=0 if equal else 50,
+                split_lengths=equal and not train,
+            )
 
         return make
 
