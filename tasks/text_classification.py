@@ -5,9 +5,10 @@ task.header, task.text_column, task.label_column say; rnnbench.data.tabular) ->
 datasets.DatasetDict -> checks (columns, empty and unseen labels; integer labels named
 by a class.txt, classes.txt or labels.txt beside the files)
 -> validation/test carved from train when missing (seeded by task.split_seed) ->
-tokens (word or char level; cached by datasets) -> vocabulary on train only -> ids
-(truncated to task.max_length; cached) -> padded tensors with lengths -> batches of
-similar lengths (task.bucket) trimmed to their longest sequence. The finished tensors,
+tokens (word or char level) counted into a vocabulary on train only -> ids (truncated
+to task.max_length), encoded in one pass without keeping the tokens -> padded tensors
+with lengths -> batches of similar lengths (task.bucket; of one length with
+task.equal_lengths) trimmed to their longest sequence. The finished tensors,
 vocabulary and label map are cached too (task.cache; rnnbench.data.cache), so a
 warm start skips everything from loading to tensors.
 """
