@@ -160,7 +160,7 @@ def main() -> None:
         ["test accuracy, %", f"{ref['acc']:.2f}", f"{ours['acc']:.2f}", ""],
         [
             "training steps",
-            f"{ref['last_validation']}+" if ref["stopped_early"] else str(ref["steps"]),
+            str(ref["steps"] or ref["last_validation"]),
             str(ours["steps"]),
             "",
         ],
