@@ -21,12 +21,20 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench import ConfigError, DataError, ModelContext, Param, ParamSet, Task, TaskSpec, hookimpl
-from rnnbench.data.text import tokenize
 from rnnbench.taskkit import FORMAT_CHOICES, ObjectiveTask
 
 UNKNOWN_LABEL = "<unknown>"
 #: Longest text kept, in tokens: an unbucketed split is a (rows, max_length) tensor.
 MAX_LENGTH_LIMIT = 100_000
+
+
+def tokens_of(texts: list, level: str, chunk: int = 4096):
+    """Each text's tokens in turn (tokenised `chunk` texts at a time, so that the tokens
+    of a whole split are never held at once)."""
+    from rnnbench.taskkit import tokenize_batch
+
+    for start in range(0, len(texts), chunk):
+        yield from tokenize_batch({"text": texts[start : start + chunk]}, "text", level)["tokens"]
 
 
 def encode_texts(texts: list, level: str, vocab: Any, max_length: int) -> tuple[Any, Any]:
@@ -37,8 +45,8 @@ def encode_texts(texts: list, level: str, vocab: Any, max_length: int) -> tuple[
 
     stoi, unk = vocab.stoi, vocab.unk_id
     flat, lengths = array("q"), array("q")
-    for text in texts:
-        ids = [stoi.get(t, unk) for t in tokenize(str(text), level)[:max_length]] or [unk]
+    for tokens in tokens_of(texts, level):
+        ids = [stoi.get(t, unk) for t in tokens[:max_length]] or [unk]
         flat.extend(ids)
         lengths.append(len(ids))
     return flat, lengths
@@ -403,9 +411,7 @@ class TextClassificationTask(ObjectiveTask, Task):
                 column(data["train"].select(range(min(2000, len(data["train"])))), o["text_column"])
             )
         texts = {split: column(data[split], o["text_column"]) for split in data}
-        vocab = Vocabulary.build(
-            (tokenize(str(t), level) for t in texts["train"]), o["vocab_size"], o["min_freq"]
-        )
+        vocab = Vocabulary.build(tokens_of(texts["train"], level), o["vocab_size"], o["min_freq"])
         return {
             "text_column": o["text_column"],
             "label_column": o["label_column"],
