@@ -43,3 +43,16 @@ def test_not_fused_where_a_parameter_does_not_allow_it():
     assert fused_when_possible([torch.zeros(2, requires_grad=True)]) == {"fused": True}
     assert fused_when_possible([torch.zeros(2, dtype=torch.long)]) == {}
     assert fused_when_possible([]) == {}
+
+
+def test_not_fused_where_lightning_would_refuse_to_clip():
+    """16-bit mixed precision with clipping: Lightning's scaler path refuses to clip
+    the gradients of an optimiser that unscales them itself (a fused one)."""
+    from types import SimpleNamespace
+
+    s = system("adam")
+    s.clip_algorithm = "norm"
+    s._trainer = SimpleNamespace(precision="16-mixed")
+    assert "fused" not in s._optimizer().defaults or not s._optimizer().defaults["fused"]
+    s._trainer = SimpleNamespace(precision="32-true")
+    assert s._optimizer().defaults["fused"] is True

@@ -371,9 +371,13 @@ class BenchmarkSystem(pl.LightningModule):
         params = list(self.parameters())
         if self.optimizer_name in ("adam", "adamw"):
             adam = torch.optim.Adam if self.optimizer_name == "adam" else torch.optim.AdamW
-            return adam(
-                params, lr=self.lr, weight_decay=self.weight_decay, **fused_when_possible(params)
-            )
+            fused = fused_when_possible(params)
+            precision = str(getattr(self._trainer, "precision", ""))
+            if self.clip_algorithm != "none" and precision.startswith("16"):
+                # Lightning's GradScaler path refuses to clip the gradients of an
+                # optimiser that unscales them itself, as the fused one does
+                fused = {}
+            return adam(params, lr=self.lr, weight_decay=self.weight_decay, **fused)
         if self.optimizer_name == "rmsprop":
             return torch.optim.RMSprop(
                 params, lr=self.lr, weight_decay=self.weight_decay, momentum=self.momentum
