@@ -23,6 +23,7 @@ def test_ctcp_reference_file_loads_and_validates():
     )
     task = config.task_options["text-classification"]
     assert (task["tokenizer"], task["max_length"], task["vocab_size"]) == ("char", 32, 10002)
+    assert task["equal_lengths"] is True  # one length per batch: the fused LSTM kernel
     assert config.model_params["textrnn"] == {
         "embedding_dim": 300,
         "hidden_size": 128,

@@ -60,6 +60,16 @@ def lm(tmp_path_factory):
     }
 
 
+def test_best_checkpoint_holds_the_weights_and_last_the_optimiser(lm):
+    """best.ckpt (written at every improvement) has no optimiser state; last.ckpt (the
+    resume point, once per epoch) has it."""
+    folder = lm["results"] / "runs" / lm["run"] / "checkpoints"
+    best = torch.load(folder / "best.ckpt", map_location="cpu", weights_only=False)
+    last = torch.load(folder / "last.ckpt", map_location="cpu", weights_only=False)
+    assert "state_dict" in best and "optimizer_states" not in best
+    assert last["optimizer_states"]
+
+
 def greedy(cli, lm):
     code, out, err = cli(
         "generate",

@@ -115,8 +115,10 @@ class BucketBatchSampler(Sampler):
     """Index batches of similar lengths, so that little padding is computed.
 
     Training (shuffle=True): shuffle, sort by length within chunks of
-    `batch_size * chunk` examples, cut into batches, shuffle the batches. Evaluation:
-    one sort of the whole split. Uses torch's global RNG (seeded by the runner).
+    `batch_size * chunk` examples (chunk 0: the whole split), cut into batches, shuffle
+    the batches. Evaluation: one sort of the whole split. Uses torch's global RNG
+    (seeded by the runner). `split_lengths` (evaluation only): a batch never mixes two
+    lengths (equal lengths run torch's fused recurrent kernels, not packed sequences).
     """
 
     def __init__(
@@ -126,13 +128,17 @@ class BucketBatchSampler(Sampler):
         shuffle: bool,
         chunk: int = 50,
         seed: int | None = None,
+        split_lengths: bool = False,
     ):
+        if split_lengths and shuffle:
+            raise ValueError("split_lengths is for evaluation batches (shuffle=False)")
         self.lengths = lengths
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.chunk = chunk
         self.seed = seed  # when set, epoch e shuffles with seed + e (same on every rank)
         self.epoch = 0
+        self.split_lengths = split_lengths
 
     def __iter__(self):
         n = len(self.lengths)
@@ -141,12 +147,17 @@ class BucketBatchSampler(Sampler):
             generator = torch.Generator().manual_seed(self.seed + self.epoch)
         self.epoch += 1
         order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)
-        size = self.batch_size * self.chunk if self.shuffle else n
+        size = self.batch_size * self.chunk if self.shuffle and self.chunk else max(n, 1)
         batches = []
         for start in range(0, n, size):
             part = order[start : start + size]
             part = part[torch.argsort(self.lengths[part], stable=True)]
-            batches.extend(part.split(self.batch_size))
+            groups = [part]
+            if self.split_lengths:
+                counts = torch.unique_consecutive(self.lengths[part], return_counts=True)[1]
+                groups = part.split(counts.tolist())
+            for group in groups:
+                batches.extend(group.split(self.batch_size))
         if self.shuffle:
             perm = torch.randperm(len(batches), generator=generator).tolist()
             batches = [batches[i] for i in perm]
@@ -154,6 +165,9 @@ class BucketBatchSampler(Sampler):
             yield batch.tolist()
 
     def __len__(self) -> int:
+        if self.split_lengths:
+            counts = torch.unique(self.lengths, return_counts=True)[1]
+            return int((-(-counts // self.batch_size)).sum())
         return -(-len(self.lengths) // self.batch_size)
 
 
