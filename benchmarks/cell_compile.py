@@ -57,18 +57,27 @@ def compile_steps(model) -> None:
             layer.step = torch.compile(layer.step, fullgraph=True, dynamic=False)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, default=128)
+def cell_benchmark(
+    doc: str, hidden: int, length: int
+) -> tuple[argparse.Namespace, torch.Tensor, torch.Tensor]:
+    """The custom-cell benchmarks' options (--hidden, --batch, --length, --cells,
+    --repeats; defaults `hidden`, 64, `length`, every cell, 3), then seeded token inputs
+    (batch, length) and their lengths (batch,)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--hidden", type=int, default=hidden)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--length", type=int, default=64)
+    parser.add_argument("--length", type=int, default=length)
     parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_flush_denormal(True)
     torch.manual_seed(0)
     inputs = torch.randint(1, VOCAB, (args.batch, args.length))
-    lengths = torch.full((args.batch,), args.length)
+    return args, inputs, torch.full((args.batch,), args.length)
+
+
+def main() -> None:
+    args, inputs, lengths = cell_benchmark(__doc__, hidden=128, length=64)
     lstm = median_seconds(
         step_fn(build("lstm", {}, args.hidden), inputs, lengths), repeats=args.repeats
     )

@@ -12,10 +12,7 @@ The cells and their work relative to the LSTM's are benchmarks/cell_compile.py's
 
 from __future__ import annotations
 
-import argparse
-
-import torch
-from cell_compile import CELLS, VOCAB, build, step_fn
+from cell_compile import CELLS, build, cell_benchmark, step_fn
 from common import machine, markdown, median_seconds
 
 #: ATen ops that are matrix products, or oneDNN's fused LSTM layer (its products and gates
@@ -41,17 +38,7 @@ def profile(model, inputs, lengths, length: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--length", type=int, default=128)
-    parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    torch.set_flush_denormal(True)
-    torch.manual_seed(0)
-    inputs = torch.randint(1, VOCAB, (args.batch, args.length))
-    lengths = torch.full((args.batch,), args.length)
+    args, inputs, lengths = cell_benchmark(__doc__, hidden=256, length=128)
     lstm_model = build("lstm", {}, args.hidden)
     lstm = median_seconds(step_fn(lstm_model, inputs, lengths), repeats=args.repeats)
     calls, share = profile(lstm_model, inputs, lengths, args.length)

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
-import time
 
 import torch
-from common import machine, markdown
+from common import machine, markdown, median_seconds
 from torch import nn
 
 from rnnbench.nn import final_hidden, run_rnn
@@ -56,14 +54,8 @@ def batch(lengths: list[int], width: int | None = None):
 
 
 def timed(fn, repeats: int) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    """Median milliseconds of `repeats` calls after 3 warm-up calls."""
+    return median_seconds(fn, repeats=repeats, warmup=3) * 1000
 
 
 def main() -> None:
