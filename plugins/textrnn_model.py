@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnnbench import ModelContext, ModelOutput
-from rnnbench.nn import InputEncoder, final_hidden
+from rnnbench.nn import InputEncoder, final_hidden, run_rnn
 
 
 class TextRNN(nn.Module):
@@ -41,7 +40,8 @@ class TextRNN(nn.Module):
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor, state=None) -> ModelOutput:
         x = self.dropout(self.encoder(inputs))  # (B, T, E)
-        h_n, _ = final_states(self.lstm, x, lengths)  # h_n (layers*2, B, H)
+        # the final states only: TextRNN never reads the padded output sequence
+        _, (h_n, _) = run_rnn(self.lstm, x, lengths, sequence=False)  # (layers*2, B, H)
         pooled = final_hidden(h_n, bidirectional=True)  # (B, 2H)
         return ModelOutput(pooled=self.dropout(pooled))
 
@@ -54,14 +54,3 @@ def build_textrnn(
     dropout: float = 0.3,
 ) -> TextRNN:
     return TextRNN(context, embedding_dim, hidden_size, num_layers, dropout)
-
-
-def final_states(lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor):
-    """rnnbench.nn.run_rnn without the padded output sequence, which TextRNN never
-    reads: (h_n, c_n) at each sequence's true length; packed only when the lengths
-    differ (equal lengths take the plain fused kernel)."""
-    cpu_lengths = lengths.detach().to("cpu")
-    if bool((cpu_lengths == x.shape[1]).all()):
-        return lstm(x)[1]
-    packed = pack_padded_sequence(x, cpu_lengths, batch_first=True, enforce_sorted=False)
-    return lstm(packed)[1]

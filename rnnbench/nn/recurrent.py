@@ -41,12 +41,15 @@ def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     return positions.unsqueeze(0) < lengths.unsqueeze(1)
 
 
-def run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor, state=None):
+def run_rnn(
+    rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor, state=None, sequence: bool = True
+):
     """Run a fused torch recurrence over a padded batch.
 
     x: (B, T, E); lengths: (B,). Returns (outputs (B, T, H*dirs) with zeros at padded
     positions, final state at each sequence's true length). Packs only when lengths
-    differ, so equal-length batches take the plain fused path.
+    differ, so equal-length batches take the plain fused path. sequence=False: a caller
+    that reads only the final state skips unpacking the outputs, which may then be None.
     """
     total = x.shape[1]
     cpu_lengths = lengths.detach().to("cpu")
@@ -56,6 +59,8 @@ def run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor, state=None)
         return rnn.forward_padded(x, lengths, state)
     packed = pack_padded_sequence(x, cpu_lengths, batch_first=True, enforce_sorted=False)
     out, final = rnn(packed, state)
+    if not sequence:
+        return None, final
     out, _ = pad_packed_sequence(out, batch_first=True, total_length=total)
     return out, final
 
